@@ -1,0 +1,39 @@
+"""Forwarders that break construction cycles (the seed's adapters).
+
+Each adapter is built before its target exists and handed to whoever needs it; `wiring.py`
+patches the target in once it is built. Adapters never hold domain logic: they forward,
+and do nothing while the target is still unset (the state during boot).
+"""
+
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Forwarder(Generic[T]):
+    """Holds the late-bound target; patching twice is a wiring bug."""
+
+    def __init__(self) -> None:
+        self._target: T | None = None
+
+    @property
+    def target(self) -> T | None:
+        return self._target
+
+    def patch(self, target: T) -> None:
+        if self._target is not None:
+            raise RuntimeError(f"{type(self).__name__} is already patched")
+        self._target = target
+
+
+class StopRequester(Protocol):
+    def request_stop(self, reason: str, *, failed: bool = False) -> None: ...
+
+
+class FailureReporterAdapter(Forwarder[StopRequester]):
+    """Lets components built before the App ask it to stop when they fail at run time."""
+
+    def __call__(self, reason: str) -> None:
+        target = self.target
+        if target is not None:
+            target.request_stop(reason, failed=True)

@@ -1,0 +1,102 @@
+"""`galaxy-backend serve | migrate | check-config`."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvloop
+
+from galaxy_backend import __version__
+from galaxy_backend.config import SECRET_FIELDS, Config, ConfigError, env_name, load_from_env
+from galaxy_backend.config import unknown_variables as find_unknown_variables
+from galaxy_backend.telemetry import configure_logging, get_logger
+
+EXIT_CONFIG = 2
+
+_log = get_logger(__name__)
+
+
+def _load_config() -> Config | None:
+    try:
+        return load_from_env()
+    except ConfigError as exc:
+        print(f"galaxy-backend: {exc}", file=sys.stderr)
+        return None
+
+
+def _warn_unknown_variables() -> None:
+    unknown = find_unknown_variables()
+    if unknown:
+        _log.warning("unknown BACKEND_* variables ignored", variables=unknown)
+
+
+def serve(config: Config) -> int:
+    from galaxy_backend.wiring import build_backend  # noqa: PLC0415 - keeps `--help` fast
+
+    async def main() -> int:
+        backend = build_backend(config)
+        return await backend.app.run()
+
+    _log.info("galaxy-backend starting", version=__version__)
+    code = uvloop.run(main())
+    _log.info("galaxy-backend exited", exit_code=code)
+    return code
+
+
+def migrate(config: Config) -> int:
+    from galaxy_backend.postgres import Database, apply_migrations  # noqa: PLC0415
+
+    async def main() -> int:
+        dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
+        database = Database(
+            dsn=dsn,
+            data_dir=config.data_dir,
+            pool_size=2,
+            connect_timeout=config.postgres_connect_timeout.total_seconds(),
+        )
+        await database.start()
+        try:
+            applied = await apply_migrations(database.pool)
+        finally:
+            await database.stop()
+        _log.info("migrations done", applied=applied)
+        return 0
+
+    return uvloop.run(main())
+
+
+def check_config(config: Config) -> int:
+    for name in Config.model_fields:
+        value = getattr(config, name)
+        shown = "(set)" if name in SECRET_FIELDS and value is not None else value
+        print(f"{env_name(name)}={'' if shown is None else shown}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="galaxy-backend", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the backend until SIGINT/SIGTERM")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser("check-config", help="validate BACKEND_* variables and print them")
+    args = parser.parse_args(argv)
+
+    config = _load_config()
+    if config is None:
+        return EXIT_CONFIG
+    configure_logging(config.log_level, config.log_format)
+    _warn_unknown_variables()
+    if args.command == "serve":
+        return serve(config)
+    if args.command == "migrate":
+        return migrate(config)
+    return check_config(config)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

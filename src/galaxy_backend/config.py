@@ -1,0 +1,267 @@
+"""Configuration: every BACKEND_* variable, parsed and validated in one pass."""
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from galaxy_backend.cronutil import Schedule, parse_schedule
+from galaxy_backend.durations import parse_duration
+
+ENV_PREFIX = "BACKEND_"
+MIN_INTERNAL_TOKEN_LENGTH = 32
+SECRET_FIELDS = frozenset(
+    {"internal_token", "postgres_dsn", "smtp_password", "admin_bootstrap_password"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A listen or connect address; an empty host means every interface."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-_]*$")
+
+
+def parse_address(text: str) -> Address:
+    """Parse `host:port`, `[v6]:port` or `:port`."""
+    raw = text.strip()
+    host, sep, port_text = raw.rpartition(":")
+    if not sep:
+        raise ValueError(f"{text!r} is not host:port or :port")
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(f"{text!r} has an unclosed '[' in its host")
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{text!r} has an invalid IPv6 host") from None
+    elif not _HOST.match(host):
+        raise ValueError(f"{text!r} has an invalid host")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r} has a port outside 0..65535")
+    return Address(host=host, port=int(port_text))
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+def _address(value: Any) -> Any:
+    return parse_address(value) if isinstance(value, str) else value
+
+
+def _schedule(value: Any) -> Any:
+    return parse_schedule(value) if isinstance(value, str) else value
+
+
+def _networks(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def _secret_min_length(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and len(value.get_secret_value()) < MIN_INTERNAL_TOKEN_LENGTH:
+        raise ValueError(f"is shorter than {MIN_INTERNAL_TOKEN_LENGTH} characters")
+    return value
+
+
+def _existing_file(value: Path | None) -> Path | None:
+    if value is not None and not value.is_file():
+        raise ValueError(f"{str(value)!r} is not a readable file")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+ListenAddress = Annotated[Address, NoDecode, BeforeValidator(_address)]
+CronSchedule = Annotated[Schedule, NoDecode, BeforeValidator(_schedule)]
+Networks = Annotated[
+    tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode, BeforeValidator(_networks)
+]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Config(BaseSettings):
+    """All configuration of one backend process; built once in the CLI, never at import."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    http_addr: ListenAddress = Address("", 8080)
+    grpc_push_addr: ListenAddress = Address("", 8081)
+    metrics_addr: ListenAddress | None = None
+    http_max_body_bytes: PositiveInt = 1 << 20
+
+    postgres_dsn: SecretStr | None = None
+    postgres_pool_size: PositiveInt = 10
+    postgres_connect_timeout: Duration = timedelta(seconds=30)
+    data_dir: Path = Path(".galaxy")
+
+    shutdown_timeout: Duration = timedelta(seconds=30)
+    http_shutdown_timeout: Duration = timedelta(seconds=15)
+    grpc_push_shutdown_timeout: Duration = timedelta(seconds=15)
+
+    internal_token: Annotated[SecretStr | None, AfterValidator(_secret_min_length)] = None
+    admin_bootstrap_username: str | None = None
+    admin_bootstrap_password: SecretStr | None = None
+
+    smtp_addr: ListenAddress | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Galaxy <noreply@galaxy.localhost>"
+    mail_max_attempts: PositiveInt = 8
+    mail_backoff_min: Duration = timedelta(seconds=10)
+    mail_backoff_max: Duration = timedelta(hours=1)
+
+    notification_max_attempts: PositiveInt = 8
+    notification_backoff_min: Duration = timedelta(seconds=10)
+    notification_backoff_max: Duration = timedelta(hours=1)
+
+    geoip_db_path: Annotated[Path | None, AfterValidator(_existing_file)] = None
+    trusted_proxies: Networks = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+
+    lobby_pending_registration_ttl: Duration = timedelta(hours=72)
+    lobby_sweep_schedule: CronSchedule = Schedule(text="@every 1m", every=timedelta(minutes=1))
+
+    runtime_driver: Literal["docker", "process"] | None = None
+    docker_host: str | None = None
+    runtime_worker_pool_size: PositiveInt = 4
+    runtime_job_queue_size: PositiveInt = 256
+    runtime_reconcile_interval: Duration = timedelta(seconds=30)
+    runtime_engine_image: str = "galaxy-engine:latest"
+
+    push_ring_size: Annotated[int, Field(ge=16)] = 65536
+    push_batch_max: Annotated[int, Field(ge=1, le=4096)] = 256
+
+    otel_traces_exporter: Literal["otlp", "none", "stdout"] = "otlp"
+    otel_metrics_exporter: Literal["otlp", "none", "stdout", "prometheus"] = "otlp"
+    otel_traces_sample_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One invalid variable and why."""
+
+    variable: str
+    reason: str
+
+
+class ConfigError(Exception):
+    """Raised with every problem found; its text names each variable once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = [f"  {p.variable}: {p.reason}" for p in problems]
+        super().__init__("invalid configuration:\n" + "\n".join(lines))
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def known_variables() -> frozenset[str]:
+    return frozenset(env_name(name) for name in Config.model_fields)
+
+
+def load_from_env() -> Config:
+    """Read and validate every BACKEND_* variable; raise ConfigError naming each bad one."""
+    try:
+        config = Config()
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError([Problem("BACKEND_*", str(exc))]) from None
+    problems = _cross_field_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def unknown_variables() -> list[str]:
+    """BACKEND_* names that match no setting: usually a typo worth a warning."""
+    known = known_variables()
+    return sorted(
+        n for n in os.environ if n.upper().startswith(ENV_PREFIX) and n.upper() not in known
+    )
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    problems: dict[str, str] = {}
+    for error in exc.errors(include_input=False, include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        reason = error["msg"].removeprefix("Value error, ")
+        reason = reason[:1].lower() + reason[1:]
+        problems.setdefault(env_name(field), reason)
+    return [Problem(variable, reason) for variable, reason in sorted(problems.items())]
+
+
+def _cross_field_problems(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    for prefix in ("mail", "notification"):
+        low = getattr(config, f"{prefix}_backoff_min")
+        high = getattr(config, f"{prefix}_backoff_max")
+        if low > high:
+            problems.append(
+                Problem(
+                    env_name(f"{prefix}_backoff_min"),
+                    f"is longer than {env_name(f'{prefix}_backoff_max')}",
+                )
+            )
+    if (config.admin_bootstrap_username is None) != (config.admin_bootstrap_password is None):
+        problems.append(
+            Problem(
+                "BACKEND_ADMIN_BOOTSTRAP_USERNAME",
+                "must be set together with BACKEND_ADMIN_BOOTSTRAP_PASSWORD",
+            )
+        )
+    if (config.smtp_username is None) != (config.smtp_password is None):
+        problems.append(
+            Problem("BACKEND_SMTP_USERNAME", "must be set together with BACKEND_SMTP_PASSWORD")
+        )
+    if config.smtp_addr is not None and config.smtp_addr.port == 0:
+        problems.append(Problem("BACKEND_SMTP_ADDR", "needs a port other than 0"))
+    if config.otel_metrics_exporter == "prometheus" and config.metrics_addr is None:
+        problems.append(
+            Problem("BACKEND_OTEL_METRICS_EXPORTER", "'prometheus' needs BACKEND_METRICS_ADDR")
+        )
+    return problems

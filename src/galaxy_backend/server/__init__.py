@@ -1,0 +1,1 @@
+"""The edges: the HTTP API (audiences, middleware, probes) and the gRPC push listener."""

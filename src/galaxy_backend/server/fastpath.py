@@ -1,0 +1,151 @@
+"""Hot routes served straight from the edge: no Starlette request, no dependency injection.
+
+A fast route is matched by exact method and path before the FastAPI app is entered. It is
+documented in the OpenAPI description like any other route (see `openapi.py`).
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.types import Receive, Scope
+
+from galaxy_backend.errors import DomainError
+from galaxy_backend.server.auth import Audience, CallerInfo, Principal
+
+T = TypeVar("T")
+
+JSON_HEADERS: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),)
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class MalformedJSON(DomainError):
+    code = "invalid_json"
+
+
+class RequestValidationFailed(DomainError):
+    """A body that parsed but did not validate; rendered as 422 with the offending fields."""
+
+    code = "validation_failed"
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        super().__init__("request validation failed", details={"fields": fields})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: Sequence[tuple[bytes, bytes]] = JSON_HEADERS
+
+
+def json_reply(value: Any, status: int = 200) -> Reply:
+    if isinstance(value, BaseModel):
+        return Reply(status, value.__pydantic_serializer__.to_json(value))
+    return Reply(status, orjson.dumps(value))
+
+
+class FastRequest:
+    """The little a hot handler needs: headers, the bounded body, the principal."""
+
+    __slots__ = ("_body", "_max_body", "_receive", "caller", "principal", "request_id", "scope")
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        *,
+        principal: Principal | None,
+        caller: CallerInfo,
+        request_id: str,
+        max_body: int,
+    ) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.principal = principal
+        self.caller = caller
+        self.request_id = request_id
+        self._max_body = max_body
+        self._body: bytes | None = None
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return bytes(value)
+        return None
+
+    async def body(self) -> bytes:
+        if self._body is None:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self._max_body:
+                    raise PayloadTooLarge(f"request body exceeds {self._max_body} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def parse(self, adapter: TypeAdapter[T]) -> T:
+        """Validate the JSON body; errors become the same 422 body FastAPI routes give."""
+        raw = await self.body()
+        try:
+            return adapter.validate_json(raw)
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise MalformedJSON("request body is not valid JSON") from None
+            raise RequestValidationFailed(validation_fields(exc.errors(), prefix="body")) from None
+
+
+def validation_fields(errors: Sequence[Any], *, prefix: str | None = None) -> list[dict[str, str]]:
+    """Field, location and reason of each validation error, never the input value."""
+    fields = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if prefix is not None:
+            loc = [prefix, *loc]
+        location = loc[0] if loc else "body"
+        name = ".".join(loc[1:]) if len(loc) > 1 else location
+        fields.append(
+            {
+                "field": name,
+                "location": location,
+                "code": str(error.get("type")),
+                "message": str(error.get("msg")),
+            }
+        )
+    return fields
+
+
+Handler = Callable[[FastRequest], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class FastRoute:
+    """A hot route: exact method and path, its audience, and what the OpenAPI says of it."""
+
+    method: str
+    path: str
+    handler: Handler
+    audience: Audience | None
+    summary: str
+    response_model: Any = None
+    request_model: Any = None
+    status_code: int = 200
+    responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def span_name(self) -> str:
+        return f"{self.method} {self.path}"

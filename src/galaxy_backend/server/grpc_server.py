@@ -1,0 +1,141 @@
+"""The gRPC listener: a grpc.aio server with internal-token auth and graceful shutdown."""
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+
+from galaxy_backend.config import Address
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+_SERVER_OPTIONS = [
+    # Long-lived streams: ping idle connections so dead gateways are noticed.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.so_reuseport", 0),
+]
+
+
+def grpc_target(address: Address) -> str:
+    if address.host == "":
+        return f"[::]:{address.port}"
+    return str(address)
+
+
+def _wrap_denial(
+    handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, message: str
+) -> grpc.RpcMethodHandler[Any, Any]:
+    async def deny_unary(_: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await context.abort(code, message)
+
+    async def deny_stream(_: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await context.abort(code, message)
+        yield  # pragma: no cover - makes this an async generator
+
+    deserializer = handler.request_deserializer
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(deny_stream, request_deserializer=deserializer)
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(deny_unary, request_deserializer=deserializer)
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(deny_stream, request_deserializer=deserializer)
+    return grpc.stream_unary_rpc_method_handler(deny_unary, request_deserializer=deserializer)
+
+
+class InternalTokenInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    """Every call needs `authorization: Bearer <internal token>`; others get UNAUTHENTICATED."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        presented = ""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == "authorization":
+                presented = value if isinstance(value, str) else value.decode("latin-1")
+                break
+        if not hmac.compare_digest(presented.encode(), self._expected):
+            return _wrap_denial(
+                handler, grpc.StatusCode.UNAUTHENTICATED, "missing or invalid internal token"
+            )
+        return handler
+
+
+class ShutdownGateInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    """Refuses new calls with UNAVAILABLE once shutdown begins, while old ones finish."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if self.closed and handler is not None:
+            return _wrap_denial(handler, grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+        return handler
+
+
+class GrpcListener:
+    """Binds at start; on stop runs `drain` (e.g. flush push streams), then stops with grace."""
+
+    name = "grpc"
+
+    def __init__(
+        self,
+        *,
+        address: Address,
+        handlers: Sequence[grpc.GenericRpcHandler[Any, Any]],
+        interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]],
+        shutdown_timeout: float,
+        drain: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._address = address
+        self._handlers = list(handlers)
+        self._gate = ShutdownGateInterceptor()
+        self._interceptors = [self._gate, *interceptors]
+        self.stop_timeout: float | None = shutdown_timeout
+        self._drain = drain
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        server = grpc.aio.server(interceptors=self._interceptors, options=_SERVER_OPTIONS)
+        server.add_generic_rpc_handlers(self._handlers)
+        target = grpc_target(self._address)
+        try:
+            self.port = server.add_insecure_port(target)
+        except RuntimeError as exc:
+            raise OSError(f"cannot bind gRPC listener on {target}: {exc}") from exc
+        await server.start()
+        self._server = server
+        _log.info("gRPC listener bound", address=target, port=self.port)
+
+    def refuse_new(self) -> None:
+        self._gate.closed = True
+
+    async def stop(self) -> None:
+        self._gate.closed = True
+        if self._drain is not None:
+            await self._drain()
+        if self._server is not None:
+            await self._server.stop(grace=self.stop_timeout)
+            self._server = None

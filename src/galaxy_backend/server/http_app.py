@@ -1,0 +1,122 @@
+"""The HTTP application: the four audience routers under one FastAPI app behind the edge."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import Tracer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from galaxy_backend.errors import DomainError
+from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
+from galaxy_backend.server.errors import HTTP_CODES, error_body, headers_for, status_for
+from galaxy_backend.server.fastpath import FastRoute, validation_fields
+from galaxy_backend.server.middleware import EdgeMiddleware
+from galaxy_backend.server.openapi import describe
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+DESCRIPTION = """The Galaxy backend API, in four audiences:
+
+* `/api/v1/public` needs no credentials;
+* `/api/v1/user` needs `Authorization: Bearer <session token>` of a player;
+* `/api/v1/internal` needs `Authorization: Bearer <BACKEND_INTERNAL_TOKEN>` (the gateway);
+* `/api/v1/admin` needs `Authorization: Bearer <admin session token>`.
+
+Every error reply is `{"error": {"code", "message", "details"}}`; every reply carries
+`X-Request-ID`.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceRouter:
+    """A domain's routes for one audience; mounted under that audience's prefix."""
+
+    audience: Audience
+    router: APIRouter
+
+
+def _json_error(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, object] | None = None,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> Response:
+    response = Response(
+        error_body(code, message, details), status_code=status, media_type="application/json"
+    )
+    for key, value in headers:
+        response.headers[key.decode()] = value.decode()
+    return response
+
+
+async def _on_domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return _json_error(status_for(exc), exc.code, exc.message, exc.details, headers_for(exc))
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return _json_error(400, "invalid_json", "request body is not valid JSON")
+    return _json_error(
+        422, "validation_failed", "request validation failed", {"fields": validation_fields(errors)}
+    )
+
+
+async def _on_http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    response = _json_error(exc.status_code, code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> Response:
+    # The edge logs the exception with its trace once Starlette re-raises it.
+    return _json_error(500, "internal_error", "internal error")
+
+
+def build_http_app(
+    *,
+    version: str,
+    routers: Sequence[AudienceRouter],
+    fast_routes: Sequence[FastRoute],
+    guards: Sequence[AudienceGuard],
+    tracer: Tracer,
+    meter: Meter,
+    max_body_bytes: int,
+) -> ASGIApp:
+    """FastAPI for the routes, wrapped by the edge middleware that runs before it."""
+    api = FastAPI(
+        title="Galaxy backend",
+        version=version,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    for item in routers:
+        api.include_router(item.router, prefix=AUDIENCE_PREFIXES[item.audience])
+    api.add_exception_handler(DomainError, _on_domain_error)
+    api.add_exception_handler(RequestValidationError, _on_validation_error)
+    api.add_exception_handler(StarletteHTTPException, _on_http_error)
+    api.add_exception_handler(Exception, _on_unexpected)
+    api.openapi = describe(api, fast_routes=fast_routes, guards=guards)  # type: ignore[method-assign]
+    return EdgeMiddleware(
+        api,
+        guards=guards,
+        fast_routes=fast_routes,
+        tracer=tracer,
+        meter=meter,
+        max_body_bytes=max_body_bytes,
+    )

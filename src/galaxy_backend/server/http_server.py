@@ -1,0 +1,121 @@
+"""An HTTP listener component: uvicorn (uvloop + httptools) on a socket we bind ourselves."""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Generator, Sequence
+from ipaddress import IPv4Network, IPv6Network
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from galaxy_backend.config import Address
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    # The App owns SIGINT/SIGTERM; uvicorn must neither catch nor re-raise them.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind_socket(address: Address, backlog: int = 2048) -> socket.socket:
+    """Bind early so a taken port fails start-up cleanly; `:port` listens on IPv4 and IPv6."""
+    if address.host == "":
+        if socket.has_dualstack_ipv6():
+            sock = socket.create_server(
+                ("", address.port), family=socket.AF_INET6, dualstack_ipv6=True, backlog=backlog
+            )
+        else:
+            sock = socket.create_server(("0.0.0.0", address.port), backlog=backlog)  # noqa: S104
+    else:
+        info = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+        family = info[0][0]
+        sock = socket.create_server((address.host, address.port), family=family, backlog=backlog)
+    sock.setblocking(False)
+    return sock
+
+
+class HttpListener:
+    """Serves an ASGI app; refusing new traffic closes the socket while requests finish."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        address: Address,
+        app: ASGIApp,
+        shutdown_timeout: float,
+        trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.stop_timeout: float | None = shutdown_timeout
+        self._address = address
+        self._app = app
+        self._trusted = [str(network) for network in trusted_proxies]
+        self._on_failure = on_failure
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.port = 0
+
+    async def start(self) -> None:
+        sock = bind_socket(self._address)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app,
+            http="httptools",
+            ws="none",
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+            proxy_headers=bool(self._trusted),
+            forwarded_allow_ips=self._trusted or None,
+            timeout_graceful_shutdown=int(self.stop_timeout or 15),
+            timeout_keep_alive=30,
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        self._task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{self.name}-listener")
+        self._task.add_done_callback(self._on_done)
+        while not server.started:
+            if self._task.done():
+                await self._task
+                raise OSError(f"{self.name} listener exited during start")
+            await asyncio.sleep(0.005)
+        _log.info(
+            "HTTP listener bound", listener=self.name, address=str(self._address), port=self.port
+        )
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        error = task.exception()
+        reason = f"{self.name} listener stopped unexpectedly"
+        _log.error(reason, error=repr(error) if error else None)
+        if self._on_failure is not None:
+            self._on_failure(reason)
+
+    def refuse_new(self) -> None:
+        self._stopping = True
+        if self._server is not None:
+            for server in getattr(self._server, "servers", []):
+                server.close()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            self._server.force_exit = True
+            raise
+        finally:
+            self._server = None

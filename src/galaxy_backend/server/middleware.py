@@ -1,0 +1,233 @@
+"""The edge: one pure-ASGI layer that every HTTP request crosses before any framework code.
+
+It assigns the request id, opens the server span, enforces the body limit and each
+audience's authentication by path, serves the hot routes, and turns any escaped exception
+into the API's error body. Doing this once here keeps every route protected by default
+and keeps the hot paths cheap.
+"""
+
+import os
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from galaxy_backend.errors import DomainError, Unauthenticated
+from galaxy_backend.server.auth import (
+    PRINCIPAL_SCOPE_KEY,
+    AudienceGuard,
+    CallerInfo,
+    Principal,
+    bearer_token,
+)
+from galaxy_backend.server.errors import error_body, headers_for, status_for
+from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute, PayloadTooLarge
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+REQUEST_ID_SCOPE_KEY = "galaxy.request_id"
+
+
+class EdgeMiddleware:
+    """Request id, tracing, body limit, audience auth, fast routes, last-resort errors."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        guards: Sequence[AudienceGuard],
+        fast_routes: Sequence[FastRoute],
+        tracer: Tracer,
+        meter: Meter,
+        max_body_bytes: int,
+    ) -> None:
+        self._app = app
+        self._guards = sorted(guards, key=lambda g: len(g.prefix), reverse=True)
+        self._fast = {(r.method, r.path): r for r in fast_routes}
+        self._tracer = tracer
+        self._max_body = max_body_bytes
+        self._duration = meter.create_histogram(
+            "http.server.request.duration", unit="s", description="Duration of HTTP requests"
+        )
+        self._metric_attrs: dict[tuple[str, str, int], dict[str, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+
+        authorization = request_id = content_length = user_agent = None
+        propagated: dict[str, str] | None = None
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                authorization = value
+            elif key == b"x-request-id":
+                request_id = value
+            elif key == b"content-length":
+                content_length = value
+            elif key == b"user-agent":
+                user_agent = value
+            elif key in (b"traceparent", b"tracestate"):
+                if propagated is None:
+                    propagated = {}
+                propagated[key.decode()] = value.decode("latin-1")
+        if request_id is None or not _REQUEST_ID.match(request_id):
+            request_id = os.urandom(12).hex().encode()
+        rid = request_id.decode()
+        scope[REQUEST_ID_SCOPE_KEY] = rid
+
+        route = self._fast.get((method, path))
+        parent = propagate.extract(propagated) if propagated else None
+        span = self._tracer.start_span(
+            route.span_name if route else method,
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": path, "http.request.id": rid},
+        )
+        context_token = otel_context.attach(trace.set_span_in_context(span))
+        log_tokens = structlog.contextvars.bind_contextvars(request_id=rid)
+        response_started = False
+        status = 500
+        rid_header = (b"x-request-id", request_id)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal response_started, status
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), rid_header]
+            await send(message)
+
+        try:
+            client = scope.get("client")
+            caller = CallerInfo(
+                client_ip=client[0] if client else None,
+                user_agent=user_agent.decode("latin-1") if user_agent else None,
+            )
+            principal = await self._authenticate(path, authorization, caller)
+            if principal is not None:
+                scope[PRINCIPAL_SCOPE_KEY] = principal
+            if content_length is not None and _too_large(content_length, self._max_body):
+                raise PayloadTooLarge(f"request body exceeds {self._max_body} bytes")
+            if route is not None:
+                request = FastRequest(
+                    scope,
+                    receive,
+                    principal=principal,
+                    caller=caller,
+                    request_id=rid,
+                    max_body=self._max_body,
+                )
+                reply = await route.handler(request)
+                await _send_reply(send_with_id, reply.status, reply.body, reply.headers)
+            else:
+                await self._app(scope, self._limited(receive), send_with_id)
+        except DomainError as error:
+            if response_started:
+                raise
+            await _send_reply(
+                send_with_id,
+                status_for(error),
+                error_body(error.code, error.message, error.details),
+                [*JSON_HEADERS, *headers_for(error)],
+            )
+        except Exception as exc:
+            span.record_exception(exc)
+            _log.error("request failed", method=method, path=path, exc_info=exc)
+            if not response_started:
+                await _send_reply(
+                    send_with_id, 500, error_body("internal_error", "internal error"), JSON_HEADERS
+                )
+        finally:
+            template = route.path if route else getattr(scope.get("route"), "path", None)
+            if template is not None:
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            span.end()
+            otel_context.detach(context_token)
+            structlog.contextvars.reset_contextvars(**log_tokens)
+            self._duration.record(
+                time.perf_counter() - started, self._attrs(method, template or "", status)
+            )
+            if status >= 500:
+                _log.error("request", method=method, path=path, status=status, request_id=rid)
+            else:
+                _log.debug("request", method=method, path=path, status=status, request_id=rid)
+
+    async def _authenticate(
+        self, path: str, authorization: bytes | None, caller: CallerInfo
+    ) -> Principal | None:
+        for guard in self._guards:
+            if path.startswith(guard.prefix) and (
+                len(path) == len(guard.prefix) or path[len(guard.prefix)] == "/"
+            ):
+                if path in guard.open_paths:
+                    return None
+                token = bearer_token(authorization)
+                if token is None:
+                    raise Unauthenticated("missing bearer token")
+                return await guard.authenticator.authenticate(token, caller)
+        return None
+
+    def _limited(self, receive: Receive) -> Receive:
+        limit = self._max_body
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            return message
+
+        return receive_limited
+
+    def _attrs(self, method: str, route: str, status: int) -> dict[str, Any]:
+        key = (method, route, status)
+        attrs = self._metric_attrs.get(key)
+        if attrs is None:
+            attrs = {
+                "http.request.method": method,
+                "http.route": route,
+                "http.response.status_code": status,
+            }
+            if len(self._metric_attrs) < 4096:
+                self._metric_attrs[key] = attrs
+        return attrs
+
+
+def _too_large(content_length: bytes, limit: int) -> bool:
+    try:
+        return int(content_length) > limit
+    except ValueError:
+        return True
+
+
+async def _send_reply(
+    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
