@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from fastapi import APIRouter
+
 from galaxy_backend import __version__
 from galaxy_backend.adapters import FailureReporterAdapter
 from galaxy_backend.app import App, Component
@@ -19,7 +21,7 @@ from galaxy_backend.server.auth import (
     NoSessions,
 )
 from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
-from galaxy_backend.server.http_app import AudienceRouter, build_http_app
+from galaxy_backend.server.http_app import build_http_app
 from galaxy_backend.server.http_server import HttpListener
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
@@ -103,7 +105,7 @@ def build_backend(config: Config) -> Backend:
             open_paths=frozenset({ADMIN_LOGIN_PATH}),
         ),
     ]
-    routers: list[AudienceRouter] = []
+    routers: list[APIRouter] = []
     http_app = build_http_app(
         version=__version__,
         routers=routers,

@@ -1,5 +1,7 @@
 """`galaxy.push.v1.Push/SubscribePush` over gRPC: batches stream as pre-encoded bytes."""
 
+from __future__ import annotations
+
 from collections.abc import AsyncIterator
 
 import grpc

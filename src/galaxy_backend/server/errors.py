@@ -16,8 +16,29 @@ from galaxy_backend.errors import (
     Unavailable,
 )
 
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class MalformedJSON(DomainError):
+    code = "invalid_json"
+
+
+class RequestValidationFailed(DomainError):
+    """A body that parsed but did not validate; rendered as 422 with the offending fields."""
+
+    code = "validation_failed"
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        super().__init__("request validation failed", details={"fields": fields})
+
+
 _STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422),
+    (RequestValidationFailed, 422),
+    (MalformedJSON, 400),
+    (PayloadTooLarge, 413),
     (NotFound, 404),
     (Conflict, 409),
     (Unauthenticated, 401),

@@ -12,29 +12,12 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope
 
-from galaxy_backend.errors import DomainError
 from galaxy_backend.server.auth import Audience, CallerInfo, Principal
+from galaxy_backend.server.errors import MalformedJSON, PayloadTooLarge, RequestValidationFailed
 
 T = TypeVar("T")
 
 JSON_HEADERS: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),)
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-
-
-class MalformedJSON(DomainError):
-    code = "invalid_json"
-
-
-class RequestValidationFailed(DomainError):
-    """A body that parsed but did not validate; rendered as 422 with the offending fields."""
-
-    code = "validation_failed"
-
-    def __init__(self, fields: list[dict[str, str]]) -> None:
-        super().__init__("request validation failed", details={"fields": fields})
 
 
 @dataclass(frozen=True, slots=True)

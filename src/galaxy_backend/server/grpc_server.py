@@ -1,8 +1,10 @@
 """The gRPC listener: a grpc.aio server with internal-token auth and graceful shutdown."""
 
+from __future__ import annotations
+
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -10,6 +12,11 @@ from galaxy_backend.config import Address
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
+
+if TYPE_CHECKING:
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _Interceptor = grpc.aio.ServerInterceptor
 
 _SERVER_OPTIONS = [
     # Long-lived streams: ping idle connections so dead gateways are noticed.
@@ -47,7 +54,7 @@ def _wrap_denial(
     return grpc.stream_unary_rpc_method_handler(deny_unary, request_deserializer=deserializer)
 
 
-class InternalTokenInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class InternalTokenInterceptor(_Interceptor):
     """Every call needs `authorization: Bearer <internal token>`; others get UNAUTHENTICATED."""
 
     def __init__(self, token: str) -> None:
@@ -75,7 +82,7 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
         return handler
 
 
-class ShutdownGateInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class ShutdownGateInterceptor(_Interceptor):
     """Refuses new calls with UNAVAILABLE once shutdown begins, while old ones finish."""
 
     def __init__(self) -> None:

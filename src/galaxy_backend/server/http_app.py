@@ -1,7 +1,6 @@
 """The HTTP application: the four audience routers under one FastAPI app behind the edge."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,12 +32,9 @@ Every error reply is `{"error": {"code", "message", "details"}}`; every reply ca
 """
 
 
-@dataclass(frozen=True, slots=True)
-class AudienceRouter:
-    """A domain's routes for one audience; mounted under that audience's prefix."""
-
-    audience: Audience
-    router: APIRouter
+def audience_router(audience: Audience, *, tags: Sequence[str] = ()) -> APIRouter:
+    """A router whose paths carry the audience prefix, so route templates are whole."""
+    return APIRouter(prefix=AUDIENCE_PREFIXES[audience], tags=list(tags) or None)
 
 
 def _json_error(
@@ -89,7 +85,7 @@ async def _on_unexpected(_: Request, exc: Exception) -> Response:
 def build_http_app(
     *,
     version: str,
-    routers: Sequence[AudienceRouter],
+    routers: Sequence[APIRouter],
     fast_routes: Sequence[FastRoute],
     guards: Sequence[AudienceGuard],
     tracer: Tracer,
@@ -97,6 +93,10 @@ def build_http_app(
     max_body_bytes: int,
 ) -> ASGIApp:
     """FastAPI for the routes, wrapped by the edge middleware that runs before it."""
+    prefixes = tuple(p + "/" for p in AUDIENCE_PREFIXES.values())
+    for router in routers:
+        if not (router.prefix + "/").startswith(prefixes):
+            raise ValueError(f"router prefix {router.prefix!r} is not under an audience")
     api = FastAPI(
         title="Galaxy backend",
         version=version,
@@ -104,9 +104,13 @@ def build_http_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # Bodies without a Content-Length are bounded here; the edge rejects the others early.
+        max_body_size=max_body_bytes,
+        # The edge traces and measures every request; FastAPI's own telemetry would repeat it.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for item in routers:
-        api.include_router(item.router, prefix=AUDIENCE_PREFIXES[item.audience])
+    for router in routers:
+        api.include_router(router)
     api.add_exception_handler(DomainError, _on_domain_error)
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)

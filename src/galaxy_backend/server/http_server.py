@@ -76,7 +76,8 @@ class HttpListener:
             server_header=False,
             proxy_headers=bool(self._trusted),
             forwarded_allow_ips=self._trusted or None,
-            timeout_graceful_shutdown=int(self.stop_timeout or 15),
+            # No graceful timeout of uvicorn's own: the App's deadline for this stop bounds it.
+            timeout_graceful_shutdown=None,
             timeout_keep_alive=30,
         )
         server = _EmbeddedServer(config)
@@ -111,11 +112,20 @@ class HttpListener:
         self._stopping = True
         if self._server is None or self._task is None:
             return
-        self._server.should_exit = True
+        server = self._server
+        server.should_exit = True
         try:
-            await self._task
+            # Shielded: running out of time must cut the requests, not uvicorn's shutdown.
+            await asyncio.shield(self._task)
         except asyncio.CancelledError:
-            self._server.force_exit = True
+            server.force_exit = True
+            for task in list(server.server_state.tasks):
+                task.cancel()
+            _log.error(
+                "in-flight requests cut at the drain deadline",
+                listener=self.name,
+                requests=len(server.server_state.tasks),
+            )
             raise
         finally:
             self._server = None

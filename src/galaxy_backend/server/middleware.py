@@ -6,6 +6,7 @@ into the API's error body. Doing this once here keeps every route protected by d
 and keeps the hot paths cheap.
 """
 
+import asyncio
 import os
 import re
 import time
@@ -27,8 +28,8 @@ from galaxy_backend.server.auth import (
     Principal,
     bearer_token,
 )
-from galaxy_backend.server.errors import error_body, headers_for, status_for
-from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute, PayloadTooLarge
+from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
+from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -133,7 +134,7 @@ class EdgeMiddleware:
                 reply = await route.handler(request)
                 await _send_reply(send_with_id, reply.status, reply.body, reply.headers)
             else:
-                await self._app(scope, self._limited(receive), send_with_id)
+                await self._app(scope, receive, send_with_id)
         except DomainError as error:
             if response_started:
                 raise
@@ -143,6 +144,18 @@ class EdgeMiddleware:
                 error_body(error.code, error.message, error.details),
                 [*JSON_HEADERS, *headers_for(error)],
             )
+        except asyncio.CancelledError:
+            # Only shutdown cancels a request task (when the drain deadline passes): answer
+            # 503 if nothing was sent yet and end the task quietly.
+            _log.warning("request cut by shutdown", method=method, path=path)
+            if not response_started:
+                status = 503
+                await _send_reply(
+                    send_with_id,
+                    503,
+                    error_body("unavailable", "server is shutting down"),
+                    JSON_HEADERS,
+                )
         except Exception as exc:
             span.record_exception(exc)
             _log.error("request failed", method=method, path=path, exc_info=exc)
@@ -156,18 +169,29 @@ class EdgeMiddleware:
                 span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
             span.set_attribute("http.response.status_code", status)
+            elapsed = time.perf_counter() - started
+            # Logged while the span is still current, so the line carries the trace ids.
             if status >= 500:
                 span.set_status(Status(StatusCode.ERROR))
+                _log.error(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                )
+            else:
+                _log.debug(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                )
             span.end()
             otel_context.detach(context_token)
             structlog.contextvars.reset_contextvars(**log_tokens)
-            self._duration.record(
-                time.perf_counter() - started, self._attrs(method, template or "", status)
-            )
-            if status >= 500:
-                _log.error("request", method=method, path=path, status=status, request_id=rid)
-            else:
-                _log.debug("request", method=method, path=path, status=status, request_id=rid)
+            self._duration.record(elapsed, self._attrs(method, template or "", status))
 
     async def _authenticate(
         self, path: str, authorization: bytes | None, caller: CallerInfo
@@ -183,21 +207,6 @@ class EdgeMiddleware:
                     raise Unauthenticated("missing bearer token")
                 return await guard.authenticator.authenticate(token, caller)
         return None
-
-    def _limited(self, receive: Receive) -> Receive:
-        limit = self._max_body
-        received = 0
-
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-            return message
-
-        return receive_limited
 
     def _attrs(self, method: str, route: str, status: int) -> dict[str, Any]:
         key = (method, route, status)

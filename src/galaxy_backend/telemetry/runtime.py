@@ -1,5 +1,7 @@
 """OpenTelemetry tracer and meter providers, library instrumentation, and trace fields."""
 
+from __future__ import annotations
+
 import asyncio
 import sys
 from typing import Any, Literal
@@ -98,7 +100,7 @@ class TelemetryRuntime:
 
     trace_fields_from_context = staticmethod(trace_fields_from_context)
 
-    def grpc_server_interceptor(self) -> "grpc.aio.ServerInterceptor[Any, Any]":
+    def grpc_server_interceptor(self) -> grpc.aio.ServerInterceptor[Any, Any]:
         """The OpenTelemetry interceptor that traces every gRPC call."""
         from opentelemetry.instrumentation.grpc import aio_server_interceptor  # noqa: PLC0415
 
