@@ -1,0 +1,53 @@
+# Galaxy backend: `make run` starts it with embedded defaults, `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CODE := src tests bench scripts
+
+.PHONY: setup run test lint typecheck pytest proto lock bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Embedded PostgreSQL and SMTP sink, bundled GeoIP data; no collector on a laptop, so no
+# telemetry export unless asked for.
+run: setup
+	BACKEND_OTEL_TRACES_EXPORTER=$${BACKEND_OTEL_TRACES_EXPORTER:-none} \
+	BACKEND_OTEL_METRICS_EXPORTER=$${BACKEND_OTEL_METRICS_EXPORTER:-none} \
+	BACKEND_LOG_FORMAT=$${BACKEND_LOG_FORMAT:-console} \
+	$(BIN)/galaxy-backend serve
+
+test: lint typecheck pytest
+
+lint: setup
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+proto: setup
+	$(BIN)/python scripts/gen_proto.py
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	(echo "# Exact versions of every dependency, for reproducible installs: make lock regenerates it."; \
+	 .lock-venv/bin/python -m pip freeze --exclude-editable) > requirements.lock
+	rm -rf .lock-venv
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .galaxy .pytest_cache .mypy_cache .ruff_cache
