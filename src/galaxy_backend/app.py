@@ -44,6 +44,7 @@ class App:
         components: Sequence[Component],
         *,
         shutdown_timeout: float,
+        on_started: Sequence[Callable[[], None]] = (),
         on_stopping: Sequence[Callable[[], None]] = (),
     ) -> None:
         names = [c.name for c in components]
@@ -56,6 +57,7 @@ class App:
         self._stop_reason = ""
         self._failed = False
         self._deadline: float | None = None
+        self._on_started = list(on_started)
         self._on_stopping = list(on_stopping)
 
     @property
@@ -94,6 +96,8 @@ class App:
                 stop_wait.cancel()
                 clean = await self.stop()
                 return EXIT_OK if clean and not self._failed else EXIT_FAILURE
+            for hook in self._on_started:
+                hook()
             _log.info("started", components=self.started)
             await stop_wait
             _log.info("stopping", reason=self._stop_reason)

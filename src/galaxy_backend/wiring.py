@@ -1,5 +1,6 @@
 """The composition root (the seed's cmd/backend/main.go): every object is built here."""
 
+import gc
 from dataclasses import dataclass
 
 from fastapi import APIRouter
@@ -30,6 +31,16 @@ from galaxy_backend.telemetry import TelemetryRuntime, get_logger
 _log = get_logger(__name__)
 
 ADMIN_LOGIN_PATH = f"{AUDIENCE_PREFIXES['admin']}/auth/login"
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built during start out of the collector's reach.
+
+    Imports and wiring leave hundreds of thousands of long-lived objects; without this,
+    every full collection walks them all and stalls requests for tens of milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +163,7 @@ def build_backend(config: Config) -> Backend:
     app = App(
         components,
         shutdown_timeout=config.shutdown_timeout.total_seconds(),
+        on_started=[freeze_startup_objects],
         on_stopping=[readiness.mark_shutting_down],
     )
     report_failure.patch(app)

@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope
 
-from galaxy_backend.server.auth import Audience, CallerInfo, Principal
+from galaxy_backend.server.auth import Audience, Principal
 from galaxy_backend.server.errors import MalformedJSON, PayloadTooLarge, RequestValidationFailed
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def json_reply(value: Any, status: int = 200) -> Reply:
 class FastRequest:
     """The little a hot handler needs: headers, the bounded body, the principal."""
 
-    __slots__ = ("_body", "_max_body", "_receive", "caller", "principal", "request_id", "scope")
+    __slots__ = ("_body", "_max_body", "_receive", "principal", "request_id", "scope")
 
     def __init__(
         self,
@@ -44,17 +44,20 @@ class FastRequest:
         receive: Receive,
         *,
         principal: Principal | None,
-        caller: CallerInfo,
         request_id: str,
         max_body: int,
     ) -> None:
         self.scope = scope
         self._receive = receive
         self.principal = principal
-        self.caller = caller
         self.request_id = request_id
         self._max_body = max_body
         self._body: bytes | None = None
+
+    @property
+    def client_ip(self) -> str | None:
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.scope["headers"]:

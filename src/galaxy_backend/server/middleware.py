@@ -7,7 +7,7 @@ and keeps the hot paths cheap.
 """
 
 import asyncio
-import os
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -85,17 +85,20 @@ class EdgeMiddleware:
                     propagated = {}
                 propagated[key.decode()] = value.decode("latin-1")
         if request_id is None or not _REQUEST_ID.match(request_id):
-            request_id = os.urandom(12).hex().encode()
+            # Correlation ids need to be unique, not secret: no syscall per request.
+            request_id = b"%024x" % random.getrandbits(96)
         rid = request_id.decode()
         scope[REQUEST_ID_SCOPE_KEY] = rid
 
         route = self._fast.get((method, path))
-        parent = propagate.extract(propagated) if propagated else None
+        attributes: dict[str, str] = {"http.request.method": method, "url.path": path}
+        if route is not None:
+            attributes["http.route"] = route.path
         span = self._tracer.start_span(
             route.span_name if route else method,
-            context=parent,
+            context=propagate.extract(propagated) if propagated else None,
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": path, "http.request.id": rid},
+            attributes=attributes,
         )
         context_token = otel_context.attach(trace.set_span_in_context(span))
         log_tokens = structlog.contextvars.bind_contextvars(request_id=rid)
@@ -112,24 +115,14 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            client = scope.get("client")
-            caller = CallerInfo(
-                client_ip=client[0] if client else None,
-                user_agent=user_agent.decode("latin-1") if user_agent else None,
-            )
-            principal = await self._authenticate(path, authorization, caller)
+            principal = await self._authenticate(path, authorization, scope, user_agent)
             if principal is not None:
                 scope[PRINCIPAL_SCOPE_KEY] = principal
             if content_length is not None and _too_large(content_length, self._max_body):
                 raise PayloadTooLarge(f"request body exceeds {self._max_body} bytes")
             if route is not None:
                 request = FastRequest(
-                    scope,
-                    receive,
-                    principal=principal,
-                    caller=caller,
-                    request_id=rid,
-                    max_body=self._max_body,
+                    scope, receive, principal=principal, request_id=rid, max_body=self._max_body
                 )
                 reply = await route.handler(request)
                 await _send_reply(send_with_id, reply.status, reply.body, reply.headers)
@@ -149,7 +142,6 @@ class EdgeMiddleware:
             # 503 if nothing was sent yet and end the task quietly.
             _log.warning("request cut by shutdown", method=method, path=path)
             if not response_started:
-                status = 503
                 await _send_reply(
                     send_with_id,
                     503,
@@ -165,7 +157,7 @@ class EdgeMiddleware:
                 )
         finally:
             template = route.path if route else getattr(scope.get("route"), "path", None)
-            if template is not None:
+            if route is None and template is not None:
                 span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
             span.set_attribute("http.response.status_code", status)
@@ -194,7 +186,7 @@ class EdgeMiddleware:
             self._duration.record(elapsed, self._attrs(method, template or "", status))
 
     async def _authenticate(
-        self, path: str, authorization: bytes | None, caller: CallerInfo
+        self, path: str, authorization: bytes | None, scope: Scope, user_agent: bytes | None
     ) -> Principal | None:
         for guard in self._guards:
             if path.startswith(guard.prefix) and (
@@ -205,6 +197,11 @@ class EdgeMiddleware:
                 token = bearer_token(authorization)
                 if token is None:
                     raise Unauthenticated("missing bearer token")
+                client = scope.get("client")
+                caller = CallerInfo(
+                    client_ip=client[0] if client else None,
+                    user_agent=user_agent.decode("latin-1") if user_agent else None,
+                )
                 return await guard.authenticator.authenticate(token, caller)
         return None
 

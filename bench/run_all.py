@@ -1,0 +1,20 @@
+"""Run every benchmark in turn (one at a time: they share two cores) and print their figures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["http_baseline.py", "push_stream.py", "startup_rss.py"]
+
+
+def main() -> int:
+    failed = 0
+    for script in SCRIPTS:
+        print(f"\n=== {script} ===", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / script)], check=False).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Shared bench helpers: a throwaway database, an OTLP sink, spawning and probing processes."""
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import grpc
+import httpx
+import psutil
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+REPO = Path(__file__).resolve().parent.parent
+ADMIN_DSN = os.environ.get(
+    "GALAXY_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh, empty database on the bench PostgreSQL; dropped afterwards."""
+    name = f"galaxy_bench_{uuid.uuid4().hex[:10]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class _TraceSink(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def Export(self, request: Any, context: Any) -> Any:
+        self.spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+class _MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def __init__(self) -> None:
+        self.exports = 0
+
+    def Export(self, request: Any, context: Any) -> Any:
+        self.exports += 1
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[tuple[str, _TraceSink, _MetricsSink]]:
+    """A real OTLP/gRPC receiver that accepts and discards, so exporters do their full work."""
+    traces, metrics = _TraceSink(), _MetricsSink()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(traces, server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}", traces, metrics
+    finally:
+        server.stop(grace=1)
+
+
+def wait_http(url: str, timeout: float = 60.0) -> float:
+    """Seconds until `url` answered 200."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return time.monotonic() - began
+        time.sleep(0.01)
+    raise TimeoutError(f"{url} not ready in {timeout}s")
+
+
+@contextlib.contextmanager
+def spawned(
+    cmd: list[str], env: dict[str, str], cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def backend_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "OTEL_"))}
+    env.update(extra)
+    return env
+
+
+def rss_mib(pid: int) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(
+    url: str, *, connections: int, seconds: int, headers: dict[str, str] | None = None
+) -> WrkResult:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed for this benchmark: apt-get install wrk")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    errors = 0
+    for match in re.finditer(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out):
+        if match.group(1):
+            errors += int(match.group(1))
+    return WrkResult(rps, p50, p99, errors)
+
+
+def run_in_thread(target: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
