@@ -91,7 +91,8 @@ class EdgeMiddleware:
         scope[REQUEST_ID_SCOPE_KEY] = rid
 
         route = self._fast.get((method, path))
-        attributes: dict[str, str] = {"http.request.method": method, "url.path": path}
+        # The request id lets support find a trace from the X-Request-ID a client reports.
+        attributes = {"http.request.method": method, "url.path": path, "http.request.id": rid}
         if route is not None:
             attributes["http.route"] = route.path
         span = self._tracer.start_span(
