@@ -13,11 +13,17 @@ def test_env_example_lists_every_variable_and_no_other() -> None:
 
 
 def test_env_example_values_are_the_defaults() -> None:
-    script = f"set -a; . {REPO / '.env.example'}; set +a; exec \"$@\""
-    sourced = subprocess.run(["bash", "-c", script, "bash", *cli("check-config")],
-                             env=backend_env({}), capture_output=True, text=True, check=False)
-    plain = subprocess.run(cli("check-config"), env=backend_env({}), capture_output=True,
-                           text=True, check=False)
+    script = f'set -a; . {REPO / ".env.example"}; set +a; exec "$@"'
+    sourced = subprocess.run(
+        ["bash", "-c", script, "bash", *cli("check-config")],
+        env=backend_env({}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    plain = subprocess.run(
+        cli("check-config"), env=backend_env({}), capture_output=True, text=True, check=False
+    )
     assert sourced.returncode == 0, sourced.stderr
     assert sourced.stdout == plain.stdout
 
