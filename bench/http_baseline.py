@@ -14,6 +14,7 @@ Needs: `wrk` (Debian: apt-get install wrk) and a PostgreSQL at GALAXY_BENCH_POST
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
     REPO,
+    WrkResult,
     backend_env,
     free_port,
     otlp_sink,
@@ -36,22 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sample-ratio", default="1.0")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
+    samples: dict[str, list[WrkResult]] = {}
 
-    def measure(name: str, url: str, headers: dict[str, str] | None = None) -> None:
-        wrk(url, connections=args.connections, seconds=2, headers=headers)  # warm-up
-        result = wrk(url, connections=args.connections, seconds=args.seconds, headers=headers)
-        results[name] = {
-            "rps": result.requests_per_second,
-            "p50_ms": result.p50_ms,
-            "p99_ms": result.p99_ms,
-            "non_2xx": result.errors,
-        }
-
-    bare_port = free_port()
+    token = "b" * 48
+    bare_port, port = free_port(), free_port()
     uvicorn_cmd = [
         sys.executable,
         "-m",
@@ -69,17 +63,11 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
-    with spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"):
-        wait_http(f"http://127.0.0.1:{bare_port}/")
-        measure("bare ASGI", f"http://127.0.0.1:{bare_port}/")
-
-    token = "b" * 48
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, traces, _),
         tempfile.TemporaryDirectory() as data,
     ):
-        port = free_port()
         env = backend_env(
             {
                 "BACKEND_POSTGRES_DSN": dsn,
@@ -94,27 +82,50 @@ def main() -> None:
                 "BACKEND_LOG_FORMAT": "json",
                 "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
                 "OTEL_EXPORTER_OTLP_INSECURE": "true",
-                "OTEL_BSP_MAX_QUEUE_SIZE": "65536",
             }
         )
-        with spawned([sys.executable, "-m", "galaxy_backend", "serve"], env):
-            wait_http(f"http://127.0.0.1:{port}/readyz")
-            base = f"http://127.0.0.1:{port}"
-            measure("backend /healthz", f"{base}/healthz")
-            measure(
+        targets: list[tuple[str, str, dict[str, str] | None]] = [
+            ("bare ASGI", f"http://127.0.0.1:{bare_port}/", None),
+            ("backend /healthz", f"http://127.0.0.1:{port}/healthz", None),
+            (
                 "backend internal (auth)",
-                f"{base}/api/v1/internal/push/status",
+                f"http://127.0.0.1:{port}/api/v1/internal/push/status",
                 {"Authorization": f"Bearer {token}"},
-            )
+            ),
+        ]
+        with (
+            spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"),
+            spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
+        ):
+            wait_http(f"http://127.0.0.1:{bare_port}/")
+            wait_http(f"http://127.0.0.1:{port}/readyz")
+            for _name, url, headers in targets:  # warm-up
+                wrk(url, connections=args.connections, seconds=2, headers=headers)
+            # Rounds interleave the targets, so drift in the machine's speed hits all alike.
+            for _ in range(args.rounds):
+                for name, url, headers in targets:
+                    result = wrk(
+                        url, connections=args.connections, seconds=args.seconds, headers=headers
+                    )
+                    samples.setdefault(name, []).append(result)
         spans_exported = traces.spans
 
+    results = {
+        name: {
+            "rps": statistics.median(r.requests_per_second for r in runs),
+            "p50_ms": statistics.median(r.p50_ms for r in runs),
+            "p99_ms": statistics.median(r.p99_ms for r in runs),
+            "non_2xx": float(sum(r.errors for r in runs)),
+        }
+        for name, runs in samples.items()
+    }
     bare = results["bare ASGI"]["rps"]
     if args.json:
         print(json.dumps({"results": results, "spans_exported": spans_exported}))
         return
     print(
-        f"\nHTTP baseline: wrk -t1 -c{args.connections} -d{args.seconds}s, loopback, "
-        f"trace sample ratio {args.sample_ratio}"
+        f"\nHTTP baseline: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
+        f"rounds (medians), loopback, trace sample ratio {args.sample_ratio}"
     )
     print(f"{'target':28} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, row in results.items():

@@ -13,7 +13,7 @@ from galaxy_backend.config import Config
 from galaxy_backend.internal_token import resolve_internal_token
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
-from galaxy_backend.push.grpc_api import PushGrpcApi
+from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.push.routes import push_routes
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
@@ -139,9 +139,9 @@ def build_backend(config: Config) -> Backend:
     )
     grpc = GrpcListener(
         address=config.grpc_push_addr,
-        handlers=[PushGrpcApi(push).handler()],
+        handlers=[PushGrpcApi(push, telemetry.tracer("galaxy_backend.push")).handler()],
         interceptors=[
-            telemetry.grpc_server_interceptor(),
+            telemetry.grpc_server_interceptor(untraced_streams=[SUBSCRIBE_METHOD]),
             InternalTokenInterceptor(internal_token),
         ],
         shutdown_timeout=config.grpc_push_shutdown_timeout.total_seconds(),

@@ -135,3 +135,60 @@ async def test_shutdown_flushes_pending_events_then_ends_streams_and_refuses_new
     await stopping
     assert [orjson.loads(e.payload)["n"] for e in received] == list(range(6))
     assert await call.code() == grpc.StatusCode.OK
+
+
+async def test_a_subscription_is_one_span_and_a_hang_up_leaves_no_context_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from galaxy_backend.config import Address
+    from galaxy_backend.push import PushService
+    from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
+    from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
+    from galaxy_backend.telemetry import TelemetryRuntime
+
+    telemetry = TelemetryRuntime(
+        traces_exporter="none",
+        metrics_exporter="none",
+        sample_ratio=1.0,
+        prometheus=False,
+        service_version="test",
+    )
+    spans = InMemorySpanExporter()
+    telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    push = PushService(ring_size=64, batch_max=8, meter=MeterProvider().get_meter("t"))
+    token = "k" * 40
+    listener = GrpcListener(
+        address=Address("127.0.0.1", 0),
+        handlers=[PushGrpcApi(push, telemetry.tracer("test")).handler()],
+        interceptors=[
+            telemetry.grpc_server_interceptor(untraced_streams=[SUBSCRIBE_METHOD]),
+            InternalTokenInterceptor(token),
+        ],
+        shutdown_timeout=2,
+        drain=push.close_subscriptions,
+    )
+    await listener.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{listener.port}") as channel:
+            call = PushStub(channel).SubscribePush(
+                SubscribePushRequest(gateway_id="gw-span", after_cursor=0), metadata=auth(token)
+            )
+            push.publish("k", {"n": 1})
+            push.publish("k", {"n": 2})
+            assert len(await read_events(call, 2)) == 2
+            call.cancel()
+            await eventually(lambda: push.status().subscribers == 0)
+    finally:
+        await listener.stop()
+    await eventually(
+        lambda: any(s.name == SUBSCRIBE_METHOD.lstrip("/") for s in spans.get_finished_spans())
+    )
+    span = next(s for s in spans.get_finished_spans() if s.name == SUBSCRIBE_METHOD.lstrip("/"))
+    assert span.attributes is not None
+    assert span.attributes["galaxy.gateway_id"] == "gw-span"
+    assert span.attributes["galaxy.push.events_sent"] == 2
+    assert not [r for r in caplog.records if "Failed to detach context" in r.getMessage()]

@@ -125,10 +125,14 @@ async def test_wire_bytes_of_a_batch_decode_as_one_push_batch() -> None:
     service = make_service()
     for n in range(3):
         service.publish("k", {"n": n}, user_ids=[f"u{n}"])
+    # Sizes that need one, two and three varint bytes in the length prefix.
+    for size in (100, 300, 20_000):
+        service.publish("big", b"x" * size)
     batch = await anext(service.subscribe(0, "gw"))
     decoded = PushBatch.FromString(b"".join(e.wire for e in batch))
     assert [e.cursor for e in decoded.events] == [e.cursor for e in batch]
-    assert [list(e.user_ids) for e in decoded.events] == [["u0"], ["u1"], ["u2"]]
+    assert [list(e.user_ids) for e in decoded.events][:3] == [["u0"], ["u1"], ["u2"]]
+    assert [len(e.payload) for e in decoded.events][3:] == [100, 300, 20_000]
     assert decoded.events[0].created_at.seconds == 1
     await service.close_subscriptions()
 

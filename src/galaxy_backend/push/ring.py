@@ -1,12 +1,11 @@
 """A fixed-size ring of push events addressed by ever-increasing cursors."""
 
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 
-@dataclass(frozen=True, slots=True)
-class PushEvent:
-    """One event; `wire` is its encoding as a one-event PushBatch, so batches are concatenations."""
+class PushEvent(NamedTuple):
+    """One event; `wire` is its encoded PushBatch element, so a batch is a concatenation."""
 
     cursor: int
     kind: str

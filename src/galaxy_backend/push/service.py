@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from galaxy_backend.push.pb.push_pb2 import PushBatch
 from galaxy_backend.push.pb.push_pb2 import PushEvent as PushEventMessage
 from galaxy_backend.push.ring import PushEvent, PushRing
 from galaxy_backend.telemetry import get_logger
@@ -44,16 +44,33 @@ class _Subscription:
         self.cursor = cursor
 
 
+# PushBatch.events is field 1, length-delimited: each element is this key, a varint length
+# and the serialized PushEvent. A batch is then just its elements joined.
+_EVENTS_FIELD_KEY = b"\x0a"
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def encode_event(
     cursor: int, kind: str, user_ids: tuple[str, ...], payload: bytes, created_at_ns: int
 ) -> PushEvent:
-    """Build the event with its wire form: a serialized one-event PushBatch."""
-    message = PushEventMessage(cursor=cursor, kind=kind, user_ids=user_ids, payload=payload)
+    """Build the event with its wire form, encoded once for every subscriber."""
     seconds, nanos = divmod(created_at_ns, 1_000_000_000)
-    message.created_at.seconds = seconds
-    message.created_at.nanos = nanos
-    # Concatenated serialized messages merge, so a batch is the join of these bytes.
-    wire = PushBatch(events=[message]).SerializeToString()
+    body = PushEventMessage(
+        cursor=cursor,
+        kind=kind,
+        user_ids=user_ids,
+        payload=payload,
+        created_at=Timestamp(seconds=seconds, nanos=nanos),
+    ).SerializeToString()
+    wire = _EVENTS_FIELD_KEY + _varint(len(body)) + body
     return PushEvent(cursor, kind, user_ids, payload, created_at_ns, wire)
 
 
@@ -81,11 +98,21 @@ class PushService:
         self._closing = False
         self._drained = asyncio.Event()
         self._drained.set()
-        self._published = meter.create_counter(
-            "push.events.published", unit="{event}", description="Events published to the ring"
+        # Counted here and read by the meter at collection time: a synchronous OTel counter
+        # would cost more than the rest of publish.
+        self._published: dict[str, int] = {}
+        self._resets = 0
+        meter.create_observable_counter(
+            "push.events.published",
+            callbacks=[self._observe_published],
+            unit="{event}",
+            description="Events published to the ring",
         )
-        self._resets = meter.create_counter(
-            "push.resets", unit="{event}", description="Reset events sent to subscribers"
+        meter.create_observable_counter(
+            "push.resets",
+            callbacks=[self._observe_resets],
+            unit="{event}",
+            description="Reset events sent to subscribers",
         )
         meter.create_observable_gauge(
             "push.subscribers",
@@ -121,7 +148,7 @@ class PushService:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         event = encode_event(self._ring.next_cursor, kind, tuple(user_ids), body, self._clock_ns())
         self._ring.append(event)
-        self._published.add(1, {"kind": kind})
+        self._published[kind] = self._published.get(kind, 0) + 1
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -142,7 +169,7 @@ class PushService:
                 events = result.events
                 if result.gap:
                     events = [self._reset_event(subscription.cursor), *events]
-                    self._resets.add(1)
+                    self._resets += 1
                 if events:
                     subscription.cursor = events[-1].cursor
                     yield events
@@ -181,6 +208,12 @@ class PushService:
 
     async def stop(self) -> None:
         await self.close_subscriptions()
+
+    def _observe_published(self, _: CallbackOptions) -> list[Observation]:
+        return [Observation(count, {"kind": kind}) for kind, count in self._published.items()]
+
+    def _observe_resets(self, _: CallbackOptions) -> list[Observation]:
+        return [Observation(self._resets)]
 
     def _observe_subscribers(self, _: CallbackOptions) -> list[Observation]:
         return [Observation(len(self._subscriptions))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import grpc
@@ -100,12 +101,26 @@ class TelemetryRuntime:
 
     trace_fields_from_context = staticmethod(trace_fields_from_context)
 
-    def grpc_server_interceptor(self) -> grpc.aio.ServerInterceptor[Any, Any]:
-        """The OpenTelemetry interceptor that traces every gRPC call."""
-        from opentelemetry.instrumentation.grpc import aio_server_interceptor  # noqa: PLC0415
+    def grpc_server_interceptor(
+        self, *, untraced_streams: Sequence[str] = ()
+    ) -> grpc.aio.ServerInterceptor[Any, Any]:
+        """The OpenTelemetry interceptor that traces gRPC calls.
 
+        Long-lived server streams named in `untraced_streams` trace themselves: the
+        interceptor's stream wrapper fails to detach its context when a client hangs up.
+        """
+        from opentelemetry.instrumentation.grpc import aio_server_interceptor  # noqa: PLC0415
+        from opentelemetry.instrumentation.grpc.filters import (  # noqa: PLC0415
+            any_of,
+            full_method_name,
+            negate,
+        )
+
+        filter_ = None
+        if untraced_streams:
+            filter_ = negate(any_of(*(full_method_name(name) for name in untraced_streams)))
         interceptor: grpc.aio.ServerInterceptor[Any, Any]
-        interceptor = aio_server_interceptor(tracer_provider=self.tracer_provider)
+        interceptor = aio_server_interceptor(tracer_provider=self.tracer_provider, filter_=filter_)
         return interceptor
 
     async def start(self) -> None:
