@@ -64,13 +64,19 @@ async def test_metrics_listener_serves_prometheus_text(start_backend) -> None:  
     assert backend.metrics is not None
     async with httpx.AsyncClient() as client:
         await client.get(f"http://127.0.0.1:{backend.http.port}/healthz")
+        await client.get(
+            f"http://127.0.0.1:{backend.http.port}/api/v1/internal/push/status",
+            headers={"Authorization": f"Bearer {backend.internal_token}"},
+        )
         backend.push.publish("k", {})
         response = await client.get(f"http://127.0.0.1:{backend.metrics.port}/metrics")
         other = await client.get(f"http://127.0.0.1:{backend.metrics.port}/")
     assert response.status_code == 200
     assert (
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/healthz"'
-        in response.text
+        'http_server_request_duration_seconds_count{http_request_method="GET",'
+        'http_response_status_code="200",http_route="/api/v1/internal/push/status"' in response.text
     )
+    # Probes are neither traced nor measured.
+    assert 'http_route="/healthz"' not in response.text
     assert "push_events_published" in response.text
     assert other.status_code == 404

@@ -131,6 +131,8 @@ class FastRoute:
     status_code: int = 200
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    # False for probes: served without a span or metrics, which would only be noise.
+    traced: bool = True
 
     @property
     def span_name(self) -> str:

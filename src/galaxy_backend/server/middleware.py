@@ -7,6 +7,7 @@ and keeps the hot paths cheap.
 """
 
 import asyncio
+import logging
 import random
 import re
 import time
@@ -60,6 +61,8 @@ class EdgeMiddleware:
             "http.server.request.duration", unit="s", description="Duration of HTTP requests"
         )
         self._metric_attrs: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # Every request is logged at debug; at other levels not even the arguments are built.
+        self._log_requests = _log.is_enabled_for(logging.DEBUG)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,6 +94,15 @@ class EdgeMiddleware:
         scope[REQUEST_ID_SCOPE_KEY] = rid
 
         route = self._fast.get((method, path))
+        if route is not None and not route.traced:
+            # Probes, polled every few seconds by orchestrators: no span, no metrics.
+            reply = await route.handler(
+                FastRequest(scope, receive, principal=None, request_id=rid, max_body=self._max_body)
+            )
+            await _send_reply(
+                send, reply.status, reply.body, [*reply.headers, (b"x-request-id", request_id)]
+            )
+            return
         # The request id lets support find a trace from the X-Request-ID a client reports.
         attributes = {"http.request.method": method, "url.path": path, "http.request.id": rid}
         if route is not None:
@@ -173,7 +185,7 @@ class EdgeMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 3),
                 )
-            else:
+            elif self._log_requests:
                 _log.debug(
                     "request",
                     method=method,

@@ -81,6 +81,7 @@ def probe_routes(readiness: Readiness) -> list[FastRoute]:
             summary="Liveness probe",
             response_model=ProbeStatus,
             tags=("probes",),
+            traced=False,
         ),
         FastRoute(
             "GET",
@@ -91,5 +92,6 @@ def probe_routes(readiness: Readiness) -> list[FastRoute]:
             response_model=ProbeStatus,
             responses={503: {"model": ProbeStatus}},
             tags=("probes",),
+            traced=False,
         ),
     ]
