@@ -1,7 +1,7 @@
 """Write-through caches: warmed from Postgres at start, written only after a commit."""
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from galaxy_backend.telemetry import get_logger
 
@@ -47,13 +47,21 @@ class WriteThroughCache(Generic[K, V]):
         return len(self._items)
 
 
+class Warmable(Protocol):
+    name: str
+
+    def ready(self) -> bool: ...
+
+    async def warm(self) -> None: ...
+
+
 class CacheWarmer:
     """The seed's step 7: warm every cache before the listeners start."""
 
     name = "caches"
     stop_timeout: float | None = None
 
-    def __init__(self, caches: Iterable[WriteThroughCache[object, object]]) -> None:
+    def __init__(self, caches: Iterable[Warmable]) -> None:
         self._caches = list(caches)
 
     async def start(self) -> None:
