@@ -16,8 +16,9 @@ from galaxy_backend.durations import parse_duration
 
 ENV_PREFIX = "BACKEND_"
 MIN_INTERNAL_TOKEN_LENGTH = 32
+MIN_ADMIN_PASSWORD_LENGTH = 12
 SECRET_FIELDS = frozenset(
-    {"internal_token", "postgres_dsn", "smtp_password", "admin_bootstrap_password"}
+    {"internal_token", "secret_key", "postgres_dsn", "smtp_password", "admin_bootstrap_password"}
 )
 
 
@@ -136,8 +137,23 @@ class Config(BaseSettings):
     grpc_push_shutdown_timeout: Duration = timedelta(seconds=15)
 
     internal_token: Annotated[SecretStr | None, AfterValidator(_secret_min_length)] = None
+    secret_key: Annotated[SecretStr | None, AfterValidator(_secret_min_length)] = None
     admin_bootstrap_username: str | None = None
     admin_bootstrap_password: SecretStr | None = None
+
+    auth_code_ttl: Duration = timedelta(minutes=10)
+    auth_code_max_attempts: PositiveInt = 5
+    auth_email_rate_limit: PositiveInt = 5
+    auth_ip_rate_limit: PositiveInt = 30
+    auth_rate_window: Duration = timedelta(minutes=15)
+    session_ttl: Duration = timedelta(days=30)
+    admin_session_ttl: Duration = timedelta(hours=12)
+    admin_lockout_threshold: PositiveInt = 5
+    admin_lockout_duration: Duration = timedelta(minutes=15)
+
+    user_default_tier: str = "free"
+    user_default_max_owned_games: PositiveInt = 3
+    user_default_max_active_games: PositiveInt = 10
 
     smtp_addr: ListenAddress | None = None
     smtp_username: str | None = None
@@ -260,6 +276,16 @@ def _cross_field_problems(config: Config) -> list[Problem]:
         )
     if config.smtp_addr is not None and config.smtp_addr.port == 0:
         problems.append(Problem("BACKEND_SMTP_ADDR", "needs a port other than 0"))
+    if (
+        config.admin_bootstrap_password is not None
+        and len(config.admin_bootstrap_password.get_secret_value()) < MIN_ADMIN_PASSWORD_LENGTH
+    ):
+        problems.append(
+            Problem(
+                "BACKEND_ADMIN_BOOTSTRAP_PASSWORD",
+                f"is shorter than {MIN_ADMIN_PASSWORD_LENGTH} characters",
+            )
+        )
     if config.otel_metrics_exporter == "prometheus" and config.metrics_addr is None:
         problems.append(
             Problem("BACKEND_OTEL_METRICS_EXPORTER", "'prometheus' needs BACKEND_METRICS_ADDR")

@@ -1,13 +1,14 @@
 """Who is calling: bearer-token authenticators per audience, enforced at the edge by path."""
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from starlette.requests import Request
 
-from galaxy_backend.errors import Unauthenticated
+from galaxy_backend.errors import Forbidden, Unauthenticated
 
 Audience = Literal["public", "user", "internal", "admin"]
 
@@ -101,3 +102,39 @@ def current_principal(request: Request) -> Principal:
     if not isinstance(principal, Principal):
         raise Unauthenticated("authentication required")
     return principal
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (X-Forwarded-For is already applied for trusted proxies)."""
+    return request.client.host if request.client else None
+
+
+def current_user(request: Request) -> Principal:
+    """FastAPI dependency for user-audience routes: the signed-in player."""
+    principal = current_principal(request)
+    if principal.audience != "user":
+        raise Unauthenticated("a player session is required")
+    return principal
+
+
+def admin_with(*roles: str) -> Callable[[Request], Principal]:
+    """FastAPI dependency factory: an admin whose role is one of `roles`, else 403."""
+    allowed = frozenset(roles)
+
+    def dependency(request: Request) -> Principal:
+        principal = current_principal(request)
+        if principal.audience != "admin":
+            raise Unauthenticated("an admin session is required")
+        if not principal.roles & allowed:
+            raise Forbidden(
+                f"this needs one of the roles: {', '.join(sorted(allowed))}",
+                code="insufficient_role",
+            )
+        return principal
+
+    return dependency
+
+
+# Reads are open to every operator; changes need the admin role.
+ADMIN_READ = admin_with("admin", "viewer")
+ADMIN_WRITE = admin_with("admin")
