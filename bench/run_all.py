@@ -5,7 +5,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["http_baseline.py", "push_stream.py", "startup_rss.py"]
+SCRIPTS = [
+    "http_baseline.py",
+    "identity_http.py",
+    "push_stream.py",
+    "mail_throughput.py",
+    "startup_rss.py",
+]
 
 
 def main() -> int:

@@ -6,6 +6,9 @@ and do nothing while the target is still unset (the state during boot).
 """
 
 from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from galaxy_backend.user.service import SessionRevoker
 
 T = TypeVar("T")
 
@@ -37,3 +40,13 @@ class FailureReporterAdapter(Forwarder[StopRequester]):
         target = self.target
         if target is not None:
             target.request_stop(reason, failed=True)
+
+
+class SessionRevokerAdapter(Forwarder[SessionRevoker]):
+    """user → auth: revoke a player's sessions (auth itself is built after user)."""
+
+    async def revoke_user_sessions(self, user_id: UUID, *, reason: str) -> int:
+        target = self.target
+        if target is None:
+            return 0
+        return await target.revoke_user_sessions(user_id, reason=reason)

@@ -1,6 +1,7 @@
-"""`galaxy-backend serve | migrate | check-config`."""
+"""`galaxy-backend serve | migrate | check-config | admin create`."""
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,51 @@ def migrate(config: Config) -> int:
     return uvloop.run(main())
 
 
+def admin_create(config: Config, username: str, role: str) -> int:
+    """Create an operator; the password is read from stdin so it never sits in shell history."""
+    from galaxy_backend.admin.passwords import Passwords  # noqa: PLC0415
+    from galaxy_backend.admin.service import AdminService  # noqa: PLC0415
+    from galaxy_backend.cachebus import CacheBus  # noqa: PLC0415
+    from galaxy_backend.errors import DomainError  # noqa: PLC0415
+    from galaxy_backend.postgres import Database, apply_migrations  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+
+    async def main() -> int:
+        dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
+        database = Database(
+            dsn=dsn,
+            data_dir=config.data_dir,
+            pool_size=2,
+            connect_timeout=config.postgres_connect_timeout.total_seconds(),
+        )
+        await database.start()
+        try:
+            await apply_migrations(database.pool)
+            service = AdminService(
+                database=database,
+                bus=CacheBus(dsn_provider=database.connect),
+                passwords=Passwords(),
+                session_ttl=config.admin_session_ttl,
+                lockout_threshold=config.admin_lockout_threshold,
+                lockout_duration=config.admin_lockout_duration,
+            )
+            try:
+                account = await service.create_admin(username, password, role)
+            except DomainError as exc:
+                print(f"galaxy-backend: {exc.message}", file=sys.stderr)
+                return 1
+            print(f"created {account.role} {account.username} ({account.id})")
+            return 0
+        finally:
+            await database.stop()
+
+    return uvloop.run(main())
+
+
 def check_config(config: Config) -> int:
     for name in Config.model_fields:
         value = getattr(config, name)
@@ -80,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="run the backend until SIGINT/SIGTERM")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="validate BACKEND_* variables and print them")
+    admin = commands.add_parser("admin", help="operator accounts")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_commands.add_parser("create", help="create an operator (password on stdin)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=["admin", "viewer"], default="admin")
     args = parser.parse_args(argv)
 
     config = _load_config()
@@ -91,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(config)
     if args.command == "migrate":
         return migrate(config)
+    if args.command == "admin":
+        return admin_create(config, args.username, args.role)
     return check_config(config)
 
 

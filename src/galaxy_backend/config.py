@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from galaxy_backend.cronutil import Schedule, parse_schedule
 from galaxy_backend.durations import parse_duration
+from galaxy_backend.mail.message import Sender
 
 ENV_PREFIX = "BACKEND_"
 MIN_INTERNAL_TOKEN_LENGTH = 32
@@ -274,6 +275,10 @@ def _cross_field_problems(config: Config) -> list[Problem]:
         problems.append(
             Problem("BACKEND_SMTP_USERNAME", "must be set together with BACKEND_SMTP_PASSWORD")
         )
+    try:
+        Sender.parse(config.mail_from)
+    except ValueError as exc:
+        problems.append(Problem("BACKEND_MAIL_FROM", str(exc)))
     if config.smtp_addr is not None and config.smtp_addr.port == 0:
         problems.append(Problem("BACKEND_SMTP_ADDR", "needs a port other than 0"))
     if (

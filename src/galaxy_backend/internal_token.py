@@ -1,4 +1,4 @@
-"""The gateway's shared secret: configured, or generated once and kept in the data dir."""
+"""Server secrets: configured, or generated once into the data dir and reused."""
 
 import os
 import secrets
@@ -7,26 +7,31 @@ from pathlib import Path
 from galaxy_backend.config import MIN_INTERNAL_TOKEN_LENGTH
 
 TOKEN_FILE = "internal-token"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
 
 
-def resolve_internal_token(configured: str | None, data_dir: Path) -> tuple[str, Path | None]:
-    """The token and, when it came from a file, that file's path (never log the token)."""
+def resolve_secret(configured: str | None, path: Path) -> tuple[str, Path | None]:
+    """The secret and, when it came from `path`, that path (never log the secret)."""
     if configured is not None:
         return configured, None
-    path = data_dir / TOKEN_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     candidate = secrets.token_urlsafe(32)
     try:
-        # O_EXCL: two processes starting together agree on whichever token was written first.
+        # O_EXCL: two processes starting together agree on whichever secret was written first.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
     else:
         with os.fdopen(fd, "w") as handle:
             handle.write(candidate + "\n")
-    token = path.read_text().strip()
-    if len(token) < MIN_INTERNAL_TOKEN_LENGTH:
+    value = path.read_text().strip()
+    if len(value) < MIN_INTERNAL_TOKEN_LENGTH:
         raise ValueError(
-            f"{path} holds a token shorter than {MIN_INTERNAL_TOKEN_LENGTH} characters"
+            f"{path} holds a secret shorter than {MIN_INTERNAL_TOKEN_LENGTH} characters"
         )
-    return token, path
+    return value, path
+
+
+def resolve_internal_token(configured: str | None, data_dir: Path) -> tuple[str, Path | None]:
+    """The gateway's shared secret (BACKEND_INTERNAL_TOKEN, else `<data dir>/internal-token`)."""
+    return resolve_secret(configured, data_dir / TOKEN_FILE)

@@ -6,11 +6,28 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from galaxy_backend import __version__
-from galaxy_backend.adapters import FailureReporterAdapter
+from galaxy_backend.adapters import FailureReporterAdapter, SessionRevokerAdapter
+from galaxy_backend.admin import routes as admin_routes
+from galaxy_backend.admin.passwords import Passwords
+from galaxy_backend.admin.service import AdminBootstrap, AdminService
 from galaxy_backend.app import App, Component
+from galaxy_backend.auth import routes as auth_routes
+from galaxy_backend.auth.service import AuthService, SessionTouchFlusher
 from galaxy_backend.cache import CacheWarmer
+from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
-from galaxy_backend.internal_token import resolve_internal_token
+from galaxy_backend.geo import routes as geo_routes
+from galaxy_backend.geo.reader import GeoReader
+from galaxy_backend.geo.service import GeoService
+from galaxy_backend.internal_token import (
+    SECRET_KEY_FILE,
+    resolve_internal_token,
+    resolve_secret,
+)
+from galaxy_backend.mail import routes as mail_routes
+from galaxy_backend.mail.service import MailService
+from galaxy_backend.mail.sink import SmtpSink
+from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
 from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
@@ -19,7 +36,6 @@ from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
     InternalTokenAuthenticator,
-    NoSessions,
 )
 from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
 from galaxy_backend.server.http_app import build_http_app
@@ -27,10 +43,35 @@ from galaxy_backend.server.http_server import HttpListener
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
 from galaxy_backend.telemetry import TelemetryRuntime, get_logger
+from galaxy_backend.user import routes as user_routes
+from galaxy_backend.user.models import EntitlementDefaults
+from galaxy_backend.user.service import UserService
 
 _log = get_logger(__name__)
 
 ADMIN_LOGIN_PATH = f"{AUDIENCE_PREFIXES['admin']}/auth/login"
+
+
+def mail_delivery(config: Config, database: Database) -> list[Component]:
+    """The mail worker, after the embedded SMTP sink it sends to when no relay is configured."""
+    sink = None
+    if config.smtp_addr is None:
+        sink = SmtpSink(host="127.0.0.1", port=0, directory=config.data_dir / "mail")
+    worker = MailWorker(
+        database=database,
+        smtp_host=(config.smtp_addr.host or "localhost") if config.smtp_addr else "127.0.0.1",
+        smtp_port=config.smtp_addr.port if config.smtp_addr else 0,
+        # The sink binds an ephemeral port at start; the worker asks for it at each connect.
+        smtp_endpoint=sink.endpoint if sink else None,
+        smtp_username=config.smtp_username,
+        smtp_password=config.smtp_password.get_secret_value() if config.smtp_password else None,
+        smtp_starttls=config.smtp_starttls,
+        mail_from=config.mail_from,
+        max_attempts=config.mail_max_attempts,
+        backoff_min=config.mail_backoff_min,
+        backoff_max=config.mail_backoff_max,
+    )
+    return [sink, worker] if sink else [worker]
 
 
 def freeze_startup_objects() -> None:
@@ -52,6 +93,11 @@ class Backend:
     telemetry: TelemetryRuntime
     database: Database
     push: PushService
+    users: UserService
+    auth: AuthService
+    admin: AdminService
+    geo: GeoService
+    mail: MailService
     readiness: Readiness
     http: HttpListener
     grpc: GrpcListener
@@ -67,6 +113,10 @@ def build_backend(config: Config) -> Backend:
         _log.info(
             "internal token kept in a file (BACKEND_INTERNAL_TOKEN is unset)", path=str(token_file)
         )
+    configured_key = config.secret_key.get_secret_value() if config.secret_key else None
+    secret_key, key_file = resolve_secret(configured_key, config.data_dir / SECRET_KEY_FILE)
+    if key_file is not None:
+        _log.info("secret key kept in a file (BACKEND_SECRET_KEY is unset)", path=str(key_file))
 
     # 2. Telemetry.
     telemetry = TelemetryRuntime(
@@ -91,11 +141,61 @@ def build_backend(config: Config) -> Backend:
         batch_max=config.push_batch_max,
         meter=telemetry.meter("galaxy_backend.push"),
     )
-    # 6. Domain services arrive with their issues: geo, user, mail, auth, admin, lobby, runtime,
-    #    notification.
-    # 7. Caches.
-    caches = CacheWarmer([])
+    # 6. Domain services, in dependency order: geo, user, mail, auth, admin (lobby, runtime and
+    #    notification arrive with their issues).
+    bus = CacheBus(dsn_provider=database.connect)
+    geo = GeoService(database=database, reader=GeoReader.open(config.geoip_db_path))
+    revoker = SessionRevokerAdapter()
+    users = UserService(
+        database=database,
+        geo=geo,
+        bus=bus,
+        revoker=revoker,
+        defaults=EntitlementDefaults(
+            tier=config.user_default_tier,
+            max_owned_games=config.user_default_max_owned_games,
+            max_active_games=config.user_default_max_active_games,
+        ),
+    )
+    mail = MailService(database=database)
+    auth = AuthService(
+        database=database,
+        users=users,
+        mail=mail,
+        push=push,
+        geo=geo,
+        bus=bus,
+        secret_key=secret_key.encode(),
+        code_ttl=config.auth_code_ttl,
+        code_max_attempts=config.auth_code_max_attempts,
+        email_rate_limit=config.auth_email_rate_limit,
+        ip_rate_limit=config.auth_ip_rate_limit,
+        rate_window=config.auth_rate_window,
+        session_ttl=config.session_ttl,
+    )
+    revoker.patch(auth)
+    admin = AdminService(
+        database=database,
+        bus=bus,
+        passwords=Passwords(),
+        session_ttl=config.admin_session_ttl,
+        lockout_threshold=config.admin_lockout_threshold,
+        lockout_duration=config.admin_lockout_duration,
+    )
+    bootstrap = AdminBootstrap(
+        admin,
+        config.admin_bootstrap_username,
+        config.admin_bootstrap_password.get_secret_value()
+        if config.admin_bootstrap_password
+        else None,
+    )
+
+    # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
+    caches = CacheWarmer([users.cache, auth.cache, admin.cache])
     readiness = Readiness()
+    readiness.add_cache(bus)
+    for cache in (users.cache, auth.cache, admin.cache):
+        readiness.add_cache(cache)
 
     async def postgres_answers() -> str | None:
         await database.ping()
@@ -108,19 +208,30 @@ def build_backend(config: Config) -> Backend:
         AudienceGuard(
             "internal", AUDIENCE_PREFIXES["internal"], InternalTokenAuthenticator(internal_token)
         ),
-        AudienceGuard("user", AUDIENCE_PREFIXES["user"], NoSessions("user")),
+        AudienceGuard("user", AUDIENCE_PREFIXES["user"], auth),
         AudienceGuard(
-            "admin",
-            AUDIENCE_PREFIXES["admin"],
-            NoSessions("admin"),
-            open_paths=frozenset({ADMIN_LOGIN_PATH}),
+            "admin", AUDIENCE_PREFIXES["admin"], admin, open_paths=frozenset({ADMIN_LOGIN_PATH})
         ),
     ]
-    routers: list[APIRouter] = []
+    routers: list[APIRouter] = [
+        auth_routes.public_router(auth, users),
+        auth_routes.user_router(auth),
+        user_routes.user_router(users),
+        admin_routes.admin_router(admin),
+        user_routes.admin_router(users),
+        auth_routes.admin_router(auth),
+        mail_routes.admin_router(mail),
+        geo_routes.admin_router(geo),
+    ]
     http_app = build_http_app(
         version=__version__,
         routers=routers,
-        fast_routes=[*probe_routes(readiness), *push_routes(push)],
+        fast_routes=[
+            *probe_routes(readiness),
+            *push_routes(push),
+            *user_routes.user_fast_routes(users),
+            *auth_routes.internal_fast_routes(auth),
+        ],
         guards=guards,
         tracer=telemetry.tracer("galaxy_backend.http"),
         meter=telemetry.meter("galaxy_backend.http"),
@@ -147,6 +258,8 @@ def build_backend(config: Config) -> Backend:
         shutdown_timeout=config.grpc_push_shutdown_timeout.total_seconds(),
         drain=push.close_subscriptions,
     )
+    mail_components = mail_delivery(config, database)
+
     metrics = None
     if config.metrics_addr is not None and telemetry.prometheus_registry is not None:
         metrics = HttpListener(
@@ -157,7 +270,20 @@ def build_backend(config: Config) -> Backend:
             on_failure=report_failure,
         )
 
-    components: list[Component] = [telemetry, database, migrations, push, caches, http, grpc]
+    components: list[Component] = [
+        telemetry,
+        database,
+        migrations,
+        push,
+        geo,
+        SessionTouchFlusher(auth),
+        bootstrap,
+        bus,
+        caches,
+        http,
+        grpc,
+        *mail_components,
+    ]
     if metrics is not None:
         components.append(metrics)
     app = App(
@@ -173,6 +299,11 @@ def build_backend(config: Config) -> Backend:
         telemetry=telemetry,
         database=database,
         push=push,
+        users=users,
+        auth=auth,
+        admin=admin,
+        geo=geo,
+        mail=mail,
         readiness=readiness,
         http=http,
         grpc=grpc,

@@ -16,6 +16,8 @@ _log = get_logger(__name__)
 
 SCHEMA = "backend"
 
+_SERVER_SETTINGS = {"search_path": SCHEMA, "application_name": "galaxy-backend"}
+
 # What repositories take: a plain connection or one borrowed from the pool.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
@@ -49,6 +51,7 @@ class Database:
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
+        self._resolved_dsn: str | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -68,6 +71,7 @@ class Database:
                 "embedded PostgreSQL running (BACKEND_POSTGRES_DSN is unset)",
                 data_dir=str(self._embedded.directory),
             )
+        self._resolved_dsn = dsn
         try:
             self._pool = await self._connect(dsn)
         except BaseException:
@@ -84,7 +88,7 @@ class Database:
                     min_size=1,
                     max_size=self._pool_size,
                     init=_init_connection,
-                    server_settings={"search_path": SCHEMA, "application_name": "galaxy-backend"},
+                    server_settings=_SERVER_SETTINGS,
                     timeout=min(10.0, self._connect_timeout),
                 )
                 return pool
@@ -96,6 +100,16 @@ class Database:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def connect(self) -> Connection:
+        """A dedicated connection outside the pool, e.g. for LISTEN; the caller closes it."""
+        if self._pool is None:
+            raise RuntimeError("the database is not started")
+        conn: Connection = await asyncpg.connect(
+            self._resolved_dsn, server_settings=_SERVER_SETTINGS, timeout=10
+        )
+        await _init_connection(conn)
+        return conn
 
     async def ping(self) -> None:
         """One round trip, for readiness (the caller bounds how long it may take)."""

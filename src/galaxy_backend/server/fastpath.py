@@ -28,9 +28,11 @@ class Reply:
 
 
 def json_reply(value: Any, status: int = 200) -> Reply:
+    """JSON as FastAPI routes write it (UTC times end in Z), so both paths agree."""
     if isinstance(value, BaseModel):
         return Reply(status, value.__pydantic_serializer__.to_json(value))
-    return Reply(status, orjson.dumps(value))
+    # default=str covers asyncpg's own UUID type, which orjson does not know.
+    return Reply(status, orjson.dumps(value, default=str, option=orjson.OPT_UTC_Z))
 
 
 class FastRequest:

@@ -20,6 +20,8 @@ _NOISY_LOGGERS = {
     "uvicorn.error": logging.WARNING,
     "asyncio": logging.WARNING,
     "pgserver": logging.WARNING,
+    # aiosmtpd (the embedded sink) logs every connection at info.
+    "mail.log": logging.WARNING,
 }
 
 

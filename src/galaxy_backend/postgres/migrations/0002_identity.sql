@@ -28,6 +28,7 @@ CREATE INDEX users_created_at_idx ON backend.users (created_at, id);
 
 CREATE TABLE backend.auth_challenges (
     id                   uuid PRIMARY KEY,
+    email                text NOT NULL,
     email_normalized     text NOT NULL,
     -- HMAC-SHA256 of the code under the server's secret key; the code itself is never stored.
     code_hash            bytea NOT NULL,

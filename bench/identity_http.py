@@ -1,0 +1,210 @@
+"""Sign-in confirmations per second and `GET /api/v1/user/me`, beside the bare ASGI app.
+
+The backend runs as `galaxy-backend serve` with production telemetry (as in http_baseline.py)
+against a throwaway database. Challenges are prepared in the database with codes hashed under
+the backend's configured secret key (the same function the service uses), so the load is the
+confirmation itself: one attempt, the account upsert and a new session per request. Codes of
+1,000 accounts are confirmed in turn; each challenge is used once. `/me` is read with the
+tokens of 64 sessions, from the caches.
+
+Run: `.venv/bin/python bench/identity_http.py [--seconds 10] [--sample-ratio 1.0]`
+Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import (
+    REPO,
+    WrkResult,
+    backend_env,
+    free_port,
+    otlp_sink,
+    spawned,
+    throwaway_database,
+    wait_http,
+    wrk,
+)
+
+from galaxy_backend.auth.credentials import code_hash
+
+SECRET_KEY = "bench-secret-key-" + "k" * 32
+ACCOUNTS = 1000
+CONFIRM_SCRIPT = """
+local bodies = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+request = function()
+  index = index + 1
+  return wrk.format("POST", "/api/v1/public/auth/email-code/confirm",
+                    {["Content-Type"] = "application/json"}, bodies[index])
+end
+"""
+ROTATE_SCRIPT = """
+local tokens = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+end
+request = function()
+  index = index % #tokens + 1
+  return wrk.format("GET", "/api/v1/user/me", {["Authorization"] = "Bearer " .. tokens[index]})
+end
+"""
+
+
+async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
+    """Insert `count` live challenges; return the confirm bodies, one JSON per line."""
+    rows, bodies = [], []
+    for n in range(count):
+        challenge_id = uuid.uuid4()
+        email = f"player{(offset + n) % ACCOUNTS}@bench.example"
+        code = f"{(n * 7919) % 1_000_000:06d}"
+        rows.append(
+            (challenge_id, email, email, code_hash(SECRET_KEY.encode(), challenge_id, code), 5)
+        )
+        bodies.append(json.dumps({"challenge_id": str(challenge_id), "code": code}))
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "auth_challenges",
+            schema_name="backend",
+            records=rows,
+            columns=["id", "email", "email_normalized", "code_hash", "max_attempts"],
+        )
+        await conn.execute(
+            "UPDATE backend.auth_challenges SET expires_at = now() + interval '1 hour'"
+        )
+    finally:
+        await conn.close()
+    return bodies
+
+
+def run_wrk(url: str, script: str, data: list[str], seconds: int, connections: int) -> WrkResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        script_path = Path(tmp) / "script.lua"
+        data_path = Path(tmp) / "data.txt"
+        script_path.write_text(script)
+        data_path.write_text("\n".join(data) + "\n")
+        return wrk(
+            url,
+            connections=connections,
+            seconds=seconds,
+            extra=["-s", str(script_path)],
+            script_args=[str(data_path)],
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--sample-ratio", default="1.0")
+    parser.add_argument("--max-confirms-per-second", type=int, default=4000)
+    args = parser.parse_args()
+    results: dict[str, WrkResult] = {}
+    bare_port, port = free_port(), free_port()
+    uvicorn_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bare_app:app",
+        "--port",
+        str(bare_port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+    ]
+    with (
+        throwaway_database() as dsn,
+        otlp_sink() as (endpoint, _, __),
+        tempfile.TemporaryDirectory() as data,
+    ):
+        env = backend_env(
+            {
+                "BACKEND_POSTGRES_DSN": dsn,
+                "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
+                "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
+                "BACKEND_DATA_DIR": data,
+                "BACKEND_SECRET_KEY": SECRET_KEY,
+                "BACKEND_SMTP_ADDR": "127.0.0.1:9",  # never used: the bench mails no codes
+                "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
+                "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
+                "BACKEND_OTEL_TRACES_SAMPLE_RATIO": args.sample_ratio,
+                "BACKEND_LOG_LEVEL": "info",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                "OTEL_EXPORTER_OTLP_INSECURE": "true",
+            }
+        )
+        with (
+            spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"),
+            spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
+        ):
+            wait_http(f"http://127.0.0.1:{bare_port}/")
+            wait_http(f"http://127.0.0.1:{port}/readyz")
+            base = f"http://127.0.0.1:{port}"
+            budget = args.max_confirms_per_second * (args.seconds + 3)
+            warm = asyncio.run(prepare_challenges(dsn, 3000, 0))
+            run_wrk(base, CONFIRM_SCRIPT, warm, 2, args.connections)
+            bodies = asyncio.run(prepare_challenges(dsn, budget, 3000))
+            results["sign-in confirm"] = run_wrk(
+                base, CONFIRM_SCRIPT, bodies, args.seconds, args.connections
+            )
+            tokens = []
+            with httpx.Client(base_url=base) as client:
+                for body in asyncio.run(prepare_challenges(dsn, 64, 0)):
+                    reply = client.post(
+                        "/api/v1/public/auth/email-code/confirm",
+                        content=body,
+                        headers={"content-type": "application/json"},
+                    )
+                    tokens.append(reply.json()["token"])
+            rounds: dict[str, list[WrkResult]] = {"bare ASGI": [], "GET /me": []}
+            for _ in range(3):
+                rounds["bare ASGI"].append(
+                    wrk(
+                        f"http://127.0.0.1:{bare_port}/",
+                        connections=args.connections,
+                        seconds=args.seconds,
+                    )
+                )
+                rounds["GET /me"].append(
+                    run_wrk(base, ROTATE_SCRIPT, tokens, args.seconds, args.connections)
+                )
+    for name, runs in rounds.items():
+        ordered = sorted(runs, key=lambda r: r.requests_per_second)
+        results[name] = ordered[len(ordered) // 2]
+    bare = results["bare ASGI"].requests_per_second
+    print(
+        f"\nIdentity HTTP: wrk -t1 -c{args.connections} -d{args.seconds}s, loopback, "
+        f"trace sample ratio {args.sample_ratio} (GET /me and bare: median of 3 rounds)"
+    )
+    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, row in results.items():
+        print(
+            f"{name:20} {row.requests_per_second:>10.0f} "
+            f"{row.requests_per_second / bare:>8.0%} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
+            f"{row.errors:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Operators and their sessions."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+Role = Literal["admin", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "viewer")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAccount:
+    id: UUID
+    username: str
+    role: Role
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    id: UUID
+    admin_id: UUID
+    username: str
+    role: Role
+    token_hash: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdminLogin:
+    token: str
+    session: AdminSession
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    admin_username: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    details: dict[str, object]
+    client_ip: str | None
+    created_at: datetime

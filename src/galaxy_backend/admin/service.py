@@ -1,0 +1,194 @@
+"""The admin service: operator login with lockout, sessions in a write-through cache."""
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from galaxy_backend.admin import repository
+from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession, AuditEntry
+from galaxy_backend.admin.passwords import Passwords
+from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
+from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
+from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from galaxy_backend.postgres.pool import Database
+from galaxy_backend.server.auth import CallerInfo, Principal
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+ADMIN_SESSION_TOPIC = "admin_session"
+
+
+class AdminService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bus: CacheBus,
+        passwords: Passwords,
+        session_ttl: timedelta,
+        lockout_threshold: int,
+        lockout_duration: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._bus = bus
+        self._passwords = passwords
+        self._session_ttl = session_ttl
+        self._lockout_threshold = lockout_threshold
+        self._lockout_duration = lockout_duration
+        self._clock = clock
+        self.cache: WriteThroughCache[bytes, AdminSession] = WriteThroughCache(
+            "admin_sessions", self._load_all
+        )
+        bus.subscribe(ADMIN_SESSION_TOPIC, lambda key: self.cache.discard(bytes.fromhex(key)))
+        bus.on_resync(self.cache.warm)
+
+    async def _load_all(self) -> list[tuple[bytes, AdminSession]]:
+        async with self._database.pool.acquire() as conn:
+            return [(s.token_hash, s) for s in await repository.load_live_sessions(conn)]
+
+    async def create_admin(self, username: str, password: str, role: str) -> AdminAccount:
+        name = username.strip()
+        if not name or len(name) > 64 or not name.isprintable():
+            raise InvalidInput("1 to 64 printable characters", field="username")
+        if role not in ROLES:
+            raise InvalidInput(f"one of {', '.join(ROLES)}", field="role")
+        if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"at least {MIN_ADMIN_PASSWORD_LENGTH} characters", field="password")
+        hashed = await self._passwords.hash(password)
+        try:
+            async with self._database.pool.acquire() as conn:
+                account = await repository.insert_account(
+                    conn, admin_id=uuid.uuid4(), username=name, password_hash=hashed, role=role
+                )
+        except asyncpg.UniqueViolationError:
+            raise Conflict("that username is taken", code="username_taken") from None
+        _log.info("admin created", admin_id=str(account.id), username=name, role=role)
+        return account
+
+    async def bootstrap(self, username: str, password: str) -> AdminAccount | None:
+        """Create the first admin when there is none; replicas starting together create one."""
+        async with self._database.pool.acquire() as conn:
+            if await repository.any_admin(conn):
+                return None
+        try:
+            return await self.create_admin(username, password, "admin")
+        except Conflict:
+            return None
+
+    async def login(
+        self, username: str, password: str, *, client_ip: str | None, user_agent: str | None
+    ) -> AdminLogin:
+        token = new_token(ADMIN_TOKEN_PREFIX)
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            found = await repository.account_for_login(conn, username)
+            account, stored = found if found else (None, None)
+            now = self._clock()
+            if account is not None and account.locked_until and account.locked_until > now:
+                retry = math.ceil((account.locked_until - now).total_seconds())
+                raise RateLimited(
+                    "too many failed logins; the account is locked for a while",
+                    retry_after_seconds=retry,
+                    code="account_locked",
+                )
+            ok = await self._passwords.verify(stored, password)
+            if account is None or account.disabled_at is not None or not ok:
+                if account is not None and not ok:
+                    await repository.record_failure(
+                        conn,
+                        account.id,
+                        threshold=self._lockout_threshold,
+                        lockout=self._lockout_duration,
+                    )
+                failed = True
+            else:
+                failed = False
+                assert stored is not None
+                rehashed = (
+                    await self._passwords.hash(password)
+                    if self._passwords.needs_rehash(stored)
+                    else None
+                )
+                await repository.record_success(conn, account.id, rehashed)
+                session = await repository.insert_session(
+                    conn,
+                    session_id=uuid.uuid4(),
+                    admin_id=account.id,
+                    token_hash=token_hash(token),
+                    client_ip=client_ip,
+                    user_agent=user_agent,
+                    ttl=self._session_ttl,
+                )
+                await record(
+                    conn, Actor(str(account.id), account.username, client_ip), "admin.login"
+                )
+        if failed:
+            # Raised after the commit so that the failure counts toward the lockout.
+            raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        self.cache.put(session.token_hash, session)
+        _log.info("admin signed in", admin_id=str(session.admin_id))
+        return AdminLogin(token=token, session=session)
+
+    async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
+        """The admin audience's authenticator."""
+        digest = token_hash(token)
+        session = self.cache.get(digest)
+        if session is None:
+            async with self._database.pool.acquire() as conn:
+                session = await repository.live_session_by_hash(conn, digest)
+            if session is None:
+                raise Unauthenticated("invalid or expired admin session", code="invalid_session")
+            self.cache.put(digest, session)
+        if session.expires_at <= self._clock():
+            self.cache.discard(digest)
+            raise Unauthenticated("the admin session has expired", code="invalid_session")
+        return Principal(
+            audience="admin",
+            subject=str(session.admin_id),
+            session_id=str(session.id),
+            roles=frozenset({session.role}),
+            expires_at=session.expires_at,
+            attributes={"username": session.username},
+        )
+
+    async def logout(self, session_id: UUID, actor: Actor) -> None:
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            digest = await repository.revoke_session(conn, session_id)
+            if digest is not None:
+                await self._bus.notify(conn, ADMIN_SESSION_TOPIC, digest.hex())
+                await record(conn, actor, "admin.logout")
+        if digest is not None:
+            self.cache.discard(digest)
+
+    async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+        async with self._database.pool.acquire() as conn:
+            return await repository.audit_entries(conn, before=before, limit=limit)
+
+
+class AdminBootstrap:
+    """Creates BACKEND_ADMIN_BOOTSTRAP_USERNAME at start when no admin exists yet."""
+
+    name = "admin-bootstrap"
+    stop_timeout: float | None = None
+
+    def __init__(self, service: AdminService, username: str | None, password: str | None) -> None:
+        self._service = service
+        self._username = username
+        self._password = password
+
+    async def start(self) -> None:
+        if self._username and self._password:
+            created = await self._service.bootstrap(self._username, self._password)
+            if created is not None:
+                _log.info("bootstrap admin created", username=created.username)
+
+    async def stop(self) -> None:
+        return None

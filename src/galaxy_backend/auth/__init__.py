@@ -1,0 +1,1 @@
+"""Sign-in by emailed code, player sessions, and the gateway's session resolution."""

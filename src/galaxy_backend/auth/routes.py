@@ -1,0 +1,181 @@
+"""HTTP routes of sign-in, sessions, and the gateway's session resolution."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.auth.service import AuthService
+from galaxy_backend.server.auth import ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
+from galaxy_backend.server.http_app import audience_router
+from galaxy_backend.user.service import UserService
+from galaxy_backend.user.views import UserOut, user_view
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
+
+
+class EmailCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Annotated[EmailStr, Field(max_length=254)]
+
+
+class EmailCodeOut(BaseModel):
+    challenge_id: UUID
+    expires_at: datetime
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge_id: UUID
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+    device_name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class SignInOut(BaseModel):
+    token: str
+    session_id: UUID
+    expires_at: datetime
+    user: UserOut
+    created: bool
+
+
+class SessionOut(BaseModel):
+    id: UUID
+    device_name: str | None
+    client_ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ResolveOut(BaseModel):
+    user_id: UUID
+    session_id: UUID
+    expires_at: datetime
+
+
+class RevokedOut(BaseModel):
+    revoked: int
+
+
+_RESOLVE_IN = TypeAdapter(ResolveIn)
+
+
+def public_router(auth: AuthService, users: UserService) -> APIRouter:
+    router = audience_router("public", tags=["sign-in"])
+
+    @router.post("/auth/email-code", status_code=202, response_model=EmailCodeOut)
+    async def request_code(body: EmailCodeIn, request: Request) -> dict[str, Any]:
+        challenge = await auth.request_code(str(body.email), client_ip=client_ip(request))
+        return {"challenge_id": challenge.id, "expires_at": challenge.expires_at}
+
+    @router.post("/auth/email-code/confirm", response_model=SignInOut)
+    async def confirm(body: ConfirmIn, request: Request) -> dict[str, Any]:
+        result = await auth.confirm(
+            body.challenge_id,
+            body.code,
+            device_name=body.device_name,
+            client_ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        return {
+            "token": result.token,
+            "session_id": result.session.id,
+            "expires_at": result.session.expires_at,
+            "user": user_view(result.user, users.entitlements(result.user)),
+            "created": result.created,
+        }
+
+    return router
+
+
+def user_router(auth: AuthService) -> APIRouter:
+    router = audience_router("user", tags=["sessions"])
+
+    @router.post("/auth/logout", status_code=204)
+    async def logout(principal: CurrentUser) -> Response:
+        assert principal.session_id is not None
+        await auth.revoke_session(
+            UUID(principal.subject), UUID(principal.session_id), reason="logout"
+        )
+        return Response(status_code=204)
+
+    @router.get("/me/sessions", response_model=SessionList)
+    async def my_sessions(principal: CurrentUser) -> dict[str, Any]:
+        sessions = await auth.list_sessions(UUID(principal.subject))
+        return {
+            "items": [
+                {
+                    "id": s.id,
+                    "device_name": s.device_name,
+                    "client_ip": s.client_ip,
+                    "user_agent": s.user_agent,
+                    "created_at": s.created_at,
+                    "last_seen_at": s.last_seen_at,
+                    "expires_at": s.expires_at,
+                    "current": str(s.id) == principal.session_id,
+                }
+                for s in sessions
+            ]
+        }
+
+    @router.delete("/me/sessions/{session_id}", status_code=204)
+    async def revoke_my_session(session_id: UUID, principal: CurrentUser) -> Response:
+        await auth.revoke_session(UUID(principal.subject), session_id, reason="revoked_by_user")
+        return Response(status_code=204)
+
+    return router
+
+
+def admin_router(auth: AuthService) -> APIRouter:
+    router = audience_router("admin", tags=["users"])
+
+    @router.post("/users/{user_id}/sessions/revoke", response_model=RevokedOut)
+    async def revoke_user_sessions(
+        user_id: UUID, principal: AdminWriter, request: Request
+    ) -> dict[str, int]:
+        count = await auth.revoke_user_sessions(
+            user_id, reason="revoked_by_admin", actor=Actor.of(principal, client_ip(request))
+        )
+        return {"revoked": count}
+
+    return router
+
+
+def internal_fast_routes(auth: AuthService) -> list[FastRoute]:
+    async def resolve(request: FastRequest) -> Reply:
+        body = await request.parse(_RESOLVE_IN)
+        session = await auth.resolve(body.token)
+        return json_reply(
+            {"user_id": session.user_id, "session_id": session.id, "expires_at": session.expires_at}
+        )
+
+    return [
+        FastRoute(
+            "POST",
+            "/api/v1/internal/sessions/resolve",
+            resolve,
+            audience="internal",
+            summary="The session behind a player's token (for the gateway); 404 if none",
+            request_model=ResolveIn,
+            response_model=ResolveOut,
+            responses={404: {"description": "No live session for this token"}},
+            tags=("sessions",),
+        ),
+    ]

@@ -1,0 +1,328 @@
+"""The auth service: emailed codes, sessions in a write-through cache, revocation."""
+
+import asyncio
+import contextlib
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.auth import repository
+from galaxy_backend.auth.credentials import USER_TOKEN_PREFIX, code_hash, new_code, new_token
+from galaxy_backend.auth.credentials import token_hash as hash_token
+from galaxy_backend.auth.models import Challenge, Session, SignIn
+from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from galaxy_backend.mail import templates
+from galaxy_backend.mail.service import MailService
+from galaxy_backend.postgres.pool import Database
+from galaxy_backend.push import Publisher
+from galaxy_backend.server.auth import CallerInfo, Principal
+from galaxy_backend.telemetry import get_logger
+from galaxy_backend.user.models import User
+from galaxy_backend.user.service import UserService
+
+_log = get_logger(__name__)
+
+SESSION_TOPIC = "session"
+SESSION_REVOKED = "session.revoked"
+# last_seen_at is only worth writing back when it moved by at least this much.
+_TOUCH_GRANULARITY = timedelta(seconds=60)
+
+
+class ActivityRecorder(Protocol):
+    def record_sign_in(self, user_id: UUID, country: str | None) -> None: ...
+
+    def record_activity(self, user_id: UUID, country: str | None) -> None: ...
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        users: UserService,
+        mail: MailService,
+        push: Publisher,
+        geo: ActivityRecorder,
+        bus: CacheBus,
+        secret_key: bytes,
+        code_ttl: timedelta,
+        code_max_attempts: int,
+        email_rate_limit: int,
+        ip_rate_limit: int,
+        rate_window: timedelta,
+        session_ttl: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._users = users
+        self._mail = mail
+        self._push = push
+        self._geo = geo
+        self._bus = bus
+        self._secret_key = secret_key
+        self._code_ttl = code_ttl
+        self._code_max_attempts = code_max_attempts
+        self._email_rate_limit = email_rate_limit
+        self._ip_rate_limit = ip_rate_limit
+        self._rate_window = rate_window
+        self._session_ttl = session_ttl
+        self._clock = clock
+        self.cache: WriteThroughCache[bytes, Session] = WriteThroughCache(
+            "sessions", self._load_all
+        )
+        self._touched: dict[UUID, datetime] = {}
+        bus.subscribe(SESSION_TOPIC, lambda key: self.cache.discard(bytes.fromhex(key)))
+        bus.on_resync(self.cache.warm)
+
+    async def _load_all(self) -> list[tuple[bytes, Session]]:
+        async with self._database.pool.acquire() as conn:
+            return [(s.token_hash, s) for s in await repository.load_live_sessions(conn)]
+
+    # --- sign-in ----------------------------------------------------------------------------
+
+    async def request_code(self, email: str, *, client_ip: str | None) -> Challenge:
+        """Mail a fresh code to `email`; rate-limited per address and per client address."""
+        normalized = email.strip().lower()
+        challenge_id = uuid.uuid4()
+        code = new_code()
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            recent = await repository.recent_challenges(
+                conn, email_normalized=normalized, client_ip=client_ip, window=self._rate_window
+            )
+            if recent["by_email"] >= self._email_rate_limit:
+                raise self._limited(
+                    "too many codes requested for this email", recent["first_by_email"]
+                )
+            if client_ip is not None and recent["by_ip"] >= self._ip_rate_limit:
+                raise self._limited(
+                    "too many codes requested from this address", recent["first_by_ip"]
+                )
+            expires_at = await repository.insert_challenge(
+                conn,
+                challenge_id=challenge_id,
+                email=email.strip(),
+                email_normalized=normalized,
+                code_hash=code_hash(self._secret_key, challenge_id, code),
+                max_attempts=self._code_max_attempts,
+                client_ip=client_ip,
+                ttl=self._code_ttl,
+            )
+            # Same transaction: the code is mailed if and only if the challenge exists.
+            await self._mail.enqueue(
+                conn,
+                to=email.strip(),
+                mail=templates.sign_in_code(
+                    code, ttl_minutes=max(1, round(self._code_ttl.total_seconds() / 60))
+                ),
+                kind="sign_in_code",
+                idempotency_key=f"sign-in:{challenge_id}",
+            )
+        _log.info("sign-in code mailed", challenge_id=str(challenge_id))
+        return Challenge(id=challenge_id, expires_at=expires_at)
+
+    def _limited(self, message: str, first: datetime | None) -> RateLimited:
+        elapsed = self._clock() - first if first else timedelta(0)
+        retry = max(1, math.ceil((self._rate_window - elapsed).total_seconds()))
+        return RateLimited(message, retry_after_seconds=retry)
+
+    async def confirm(
+        self,
+        challenge_id: UUID,
+        code: str,
+        *,
+        device_name: str | None,
+        client_ip: str | None,
+        user_agent: str | None,
+    ) -> SignIn:
+        """Exchange a correct code for a session; the first sign-in creates the account."""
+        digest = code_hash(self._secret_key, challenge_id, code)
+        token = new_token(USER_TOKEN_PREFIX)
+        blocked: User | None = None
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            attempt = await repository.attempt_challenge(conn, challenge_id, digest)
+            if attempt is not None and attempt["matched"]:
+                user, created = await self._users.sign_in(conn, attempt["email"], client_ip)
+                if user.active_block(self._clock()) is not None:
+                    blocked = user
+                else:
+                    session = await repository.insert_session(
+                        conn,
+                        session_id=uuid.uuid4(),
+                        user_id=user.id,
+                        token_hash=hash_token(token),
+                        device_name=device_name,
+                        client_ip=client_ip,
+                        user_agent=user_agent,
+                        ttl=self._session_ttl,
+                    )
+        # Failures are raised after the commit, so that the spent attempt stays counted.
+        if attempt is None:
+            raise Unauthenticated(
+                "the code has expired or was already used; ask for a new one",
+                code="challenge_expired",
+            )
+        if not attempt["matched"]:
+            left = int(attempt["left"])
+            raise Unauthenticated(
+                "the code is not correct", code="invalid_code", details={"attempts_left": left}
+            )
+        self._users.remember(user)
+        if blocked is not None:
+            raise self._blocked(blocked)
+        self.cache.put(session.token_hash, session)
+        self._geo.record_sign_in(user.id, user.country)
+        self._geo.record_activity(user.id, user.country)
+        _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
+        return SignIn(token=token, session=session, user=user, created=created)
+
+    def _blocked(self, user: User) -> Forbidden:
+        block = user.active_block(self._clock())
+        assert block is not None
+        return Forbidden(
+            "this account is blocked",
+            code="account_blocked",
+            details={"kind": block.kind, "until": block.until.isoformat() if block.until else None},
+        )
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    async def session_for(self, token: str) -> tuple[Session, User]:
+        """The live session of a token and its user; raises on anything else."""
+        digest = hash_token(token)
+        session = self.cache.get(digest)
+        if session is None:
+            # Another replica may have created it: the database is the truth.
+            async with self._database.pool.acquire() as conn:
+                session = await repository.live_session_by_hash(conn, digest)
+            if session is None:
+                raise Unauthenticated("invalid or expired session", code="invalid_session")
+            self.cache.put(digest, session)
+        now = self._clock()
+        if session.expires_at <= now:
+            self.cache.discard(digest)
+            raise Unauthenticated("the session has expired", code="invalid_session")
+        user = self._users.cached(session.user_id)
+        if user is None:
+            try:
+                user = await self._users.get(session.user_id)
+            except NotFound:
+                raise Unauthenticated("invalid session", code="invalid_session") from None
+        if user.deleted_at is not None:
+            raise Unauthenticated("invalid session", code="invalid_session")
+        if user.active_block(now) is not None:
+            raise self._blocked(user)
+        if now - session.last_seen_at >= _TOUCH_GRANULARITY:
+            session.last_seen_at = now
+            self._touched[session.id] = now
+            self._geo.record_activity(user.id, user.country)
+        return session, user
+
+    async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
+        """The user audience's authenticator (see server.auth.Authenticator)."""
+        session, user = await self.session_for(token)
+        return Principal(
+            audience="user",
+            subject=str(user.id),
+            session_id=str(session.id),
+            expires_at=session.expires_at,
+            attributes={"user": user},
+        )
+
+    async def resolve(self, token: str) -> Session:
+        """For the gateway: the session behind a token, or NotFound."""
+        try:
+            session, _ = await self.session_for(token)
+        except Unauthenticated:
+            raise NotFound("no live session for this token", code="session_not_found") from None
+        return session
+
+    async def list_sessions(self, user_id: UUID) -> list[Session]:
+        async with self._database.pool.acquire() as conn:
+            return await repository.live_sessions_of(conn, user_id)
+
+    async def revoke_session(self, user_id: UUID, session_id: UUID, *, reason: str) -> None:
+        revoked = await self._revoke(user_id, session_id, reason)
+        if not revoked:
+            raise NotFound("no such session", code="session_not_found")
+
+    async def revoke_user_sessions(
+        self, user_id: UUID, *, reason: str, actor: Actor | None = None
+    ) -> int:
+        """Every live session of the user, at once (permanent block, deletion, admin)."""
+        return len(await self._revoke(user_id, None, reason, actor))
+
+    async def _revoke(
+        self, user_id: UUID, session_id: UUID | None, reason: str, actor: Actor | None = None
+    ) -> list[Session]:
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            revoked = await repository.revoke(
+                conn, user_id=user_id, session_id=session_id, reason=reason
+            )
+            for session in revoked:
+                await self._bus.notify(conn, SESSION_TOPIC, session.token_hash.hex())
+            if actor is not None:
+                await record(
+                    conn,
+                    actor,
+                    "user.sessions.revoke",
+                    target_type="user",
+                    target_id=str(user_id),
+                    details={"revoked": len(revoked)},
+                )
+        for session in revoked:
+            self.cache.discard(session.token_hash)
+            self._touched.pop(session.id, None)
+            # The gateway drops every connection of this session when it sees this event.
+            self._push.publish(
+                SESSION_REVOKED,
+                {"session_id": str(session.id), "user_id": str(user_id), "reason": reason},
+                user_ids=[str(user_id)],
+            )
+        if revoked:
+            _log.info("sessions revoked", user_id=str(user_id), count=len(revoked), reason=reason)
+        return revoked
+
+    # --- last-seen write-back ---------------------------------------------------------------
+
+    async def flush_touched(self) -> None:
+        if not self._touched:
+            return
+        batch, self._touched = self._touched, {}
+        async with self._database.pool.acquire() as conn:
+            await repository.touch(conn, batch)
+
+
+class SessionTouchFlusher:
+    """Writes sessions' last-seen times back in batches, and once more at stop."""
+
+    name = "session-touch"
+    stop_timeout: float | None = 5.0
+
+    def __init__(self, auth: AuthService, *, interval: timedelta = timedelta(seconds=30)) -> None:
+        self._auth = auth
+        self._interval = interval.total_seconds()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="session-touch")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self._auth.flush_touched()
+            except Exception as exc:
+                _log.warning("last-seen flush failed", error=str(exc))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._auth.flush_touched()

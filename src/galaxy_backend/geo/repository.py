@@ -1,0 +1,81 @@
+"""SQL of the geo counters: per-country daily sign-ins and active users."""
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from galaxy_backend.postgres import Connection
+
+# ISO 3166 user-assigned code, kept for addresses that could not be placed.
+UNKNOWN_COUNTRY = "ZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class CountryDay:
+    """One country's figures for one UTC day."""
+
+    day: date
+    country: str
+    sign_ins: int
+    active_users: int
+
+
+async def add_sign_in(conn: Connection, *, day: date, country: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, $2, 1)
+        ON CONFLICT (day, country) DO UPDATE SET sign_ins = geo_daily_sign_ins.sign_ins + 1
+        """,
+        day,
+        country,
+    )
+
+
+async def add_active_user(conn: Connection, *, day: date, user_id: UUID, country: str) -> bool:
+    """Count the user for the day unless already counted (by any process); True if new."""
+    status = await conn.execute(
+        """
+        INSERT INTO geo_daily_active_users (day, user_id, country) VALUES ($1, $2, $3)
+        ON CONFLICT (day, user_id) DO NOTHING
+        """,
+        day,
+        user_id,
+        country,
+    )
+    return status == "INSERT 0 1"
+
+
+async def country_days(conn: Connection, *, since: date, until: date) -> list[CountryDay]:
+    """Every (day, country) with any figure between the two days inclusive, newest day first."""
+    rows = await conn.fetch(
+        """
+        WITH sign_ins AS (
+            SELECT day, country, sign_ins
+            FROM geo_daily_sign_ins
+            WHERE day BETWEEN $1 AND $2
+        ), active AS (
+            SELECT day, country, count(*) AS active_users
+            FROM geo_daily_active_users
+            WHERE day BETWEEN $1 AND $2
+            GROUP BY day, country
+        )
+        SELECT coalesce(s.day, a.day) AS day,
+               coalesce(s.country, a.country) AS country,
+               coalesce(s.sign_ins, 0) AS sign_ins,
+               coalesce(a.active_users, 0) AS active_users
+        FROM sign_ins AS s
+        FULL JOIN active AS a ON a.day = s.day AND a.country = s.country
+        ORDER BY day DESC, country
+        """,
+        since,
+        until,
+    )
+    return [
+        CountryDay(
+            day=row["day"],
+            country=row["country"],
+            sign_ins=row["sign_ins"],
+            active_users=row["active_users"],
+        )
+        for row in rows
+    ]

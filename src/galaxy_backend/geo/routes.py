@@ -1,0 +1,52 @@
+"""Admin routes of geo: per-country sign-ins and active users per day."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from galaxy_backend.geo.service import MAX_STATS_DAYS, GeoService
+from galaxy_backend.server.auth import ADMIN_READ, Principal
+from galaxy_backend.server.http_app import audience_router
+
+
+class CountryDayOut(BaseModel):
+    day: date
+    country: str
+    sign_ins: int
+    active_users: int
+
+
+class GeoStatsOut(BaseModel):
+    items: list[CountryDayOut]
+
+
+def admin_router(service: GeoService) -> APIRouter:
+    router = audience_router("admin", tags=["geo"])
+
+    @router.get(
+        "/geo/stats",
+        response_model=GeoStatsOut,
+        summary="Sign-ins and active users per country and UTC day, newest day first",
+    )
+    async def geo_stats(
+        principal: Annotated[Principal, Depends(ADMIN_READ)],
+        days: Annotated[
+            int, Query(ge=1, le=MAX_STATS_DAYS, description="How many UTC days, today included")
+        ] = 7,
+    ) -> GeoStatsOut:
+        items = await service.stats(days=days)
+        return GeoStatsOut(
+            items=[
+                CountryDayOut(
+                    day=item.day,
+                    country=item.country,
+                    sign_ins=item.sign_ins,
+                    active_users=item.active_users,
+                )
+                for item in items
+            ]
+        )
+
+    return router

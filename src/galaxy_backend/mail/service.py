@@ -1,0 +1,165 @@
+"""The mail service: enqueue inside the caller's transaction; list and retry for operators."""
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+
+from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.errors import Conflict, InvalidInput, NotFound
+from galaxy_backend.mail import repository
+from galaxy_backend.mail.models import STATUSES, Delivery, DeliveryStatus
+from galaxy_backend.mail.templates import RenderedMail
+from galaxy_backend.postgres import Connection
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+MAX_LIST_LIMIT = 200
+MAX_ADDRESS_LENGTH = 320
+MAX_KEY_LENGTH = 200
+MAX_KIND_LENGTH = 64
+MAX_SUBJECT_LENGTH = 900
+
+
+class PoolProvider(Protocol):
+    """Anything that hands out the started pool (the Database component)."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
+
+def _check_address(to: str) -> None:
+    # Header or envelope injection needs whitespace, a line break or angle brackets.
+    local, _, domain = to.rpartition("@")
+    if (
+        not local
+        or not domain
+        or len(to) > MAX_ADDRESS_LENGTH
+        or any(ch.isspace() or ch in "<>,;\x00" for ch in to)
+    ):
+        raise InvalidInput("not a usable email address", field="to")
+
+
+def _check_mail(mail: RenderedMail) -> None:
+    if not mail.subject or len(mail.subject) > MAX_SUBJECT_LENGTH:
+        raise InvalidInput("subject must be 1..900 characters", field="subject")
+    if "\r" in mail.subject or "\n" in mail.subject:
+        raise InvalidInput("subject must be one line", field="subject")
+
+
+def encode_cursor(created_at: datetime, delivery_id: UUID) -> str:
+    raw = f"{created_at.isoformat()}|{delivery_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The list position a cursor stands for; InvalidInput if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, delivery_id = raw.partition("|")
+        position = (datetime.fromisoformat(created), UUID(delivery_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("not a valid cursor", field="cursor") from None
+    if position[0].tzinfo is None:
+        raise InvalidInput("not a valid cursor", field="cursor")
+    return position
+
+
+class MailService:
+    """Queues mails for the worker (transactional outbox) and serves the admin views."""
+
+    def __init__(self, *, database: PoolProvider) -> None:
+        self._database = database
+
+    async def enqueue(
+        self,
+        conn: Connection,
+        *,
+        to: str,
+        mail: RenderedMail,
+        kind: str,
+        idempotency_key: str,
+    ) -> UUID:
+        """Queue one mail in the caller's transaction; the same key yields the same delivery.
+
+        The mail leaves only if that transaction commits, and idle workers wake at commit.
+        """
+        _check_address(to)
+        _check_mail(mail)
+        if not kind or len(kind) > MAX_KIND_LENGTH:
+            raise InvalidInput("kind must be 1..64 characters", field="kind")
+        if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+            raise InvalidInput("idempotency_key must be 1..200 characters", field="idempotency_key")
+        delivery_id = uuid.uuid4()
+        inserted = await repository.insert_delivery(
+            conn,
+            delivery_id=delivery_id,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            to_address=to,
+            subject=mail.subject,
+            body_text=mail.text,
+            body_html=mail.html,
+        )
+        if inserted:
+            return delivery_id
+        existing = await repository.delivery_id_for_key(conn, idempotency_key)
+        if existing is None:
+            # The other row is invisible to this transaction's snapshot (REPEATABLE READ).
+            raise Conflict("a mail with this idempotency key is being queued concurrently")
+        return existing
+
+    async def list_deliveries(
+        self, *, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[Delivery], str | None]:
+        """One page, newest first; the cursor continues after the page's last row."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidInput(f"limit must be 1..{MAX_LIST_LIMIT}", field="limit")
+        after = decode_cursor(cursor) if cursor else None
+        checked: DeliveryStatus | None = next((s for s in STATUSES if s == status), None)
+        async with self._database.pool.acquire() as conn:
+            rows = await repository.list_deliveries(
+                conn, status=checked, after=after, limit=limit + 1
+            )
+        page = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit:
+            last = page[-1]
+            next_cursor = encode_cursor(last.created_at, last.id)
+        return page, next_cursor
+
+    async def retry(self, delivery_id: UUID, actor: Actor) -> Delivery:
+        """Send a failed mail again, with a fresh attempt budget; audited with the change."""
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            status = await repository.lock_status(conn, delivery_id)
+            if status is None:
+                raise NotFound("no such mail delivery", code="mail_delivery_not_found")
+            if status != "failed":
+                raise Conflict(
+                    f"only a failed delivery can be retried (this one is {status})",
+                    code="mail_delivery_not_failed",
+                    details={"status": status},
+                )
+            delivery = await repository.requeue_failed(conn, delivery_id)
+            await record(
+                conn,
+                actor,
+                "mail.delivery.retry",
+                target_type="mail_delivery",
+                target_id=str(delivery_id),
+                details={"kind": delivery.kind, "attempts": delivery.attempts},
+            )
+            await repository.notify_workers(conn)
+        _log.info(
+            "mail delivery requeued by an operator",
+            delivery_id=str(delivery_id),
+            admin=actor.username,
+        )
+        return delivery

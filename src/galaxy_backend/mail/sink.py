@@ -1,0 +1,121 @@
+"""The embedded SMTP sink: with no relay configured, each mail becomes an .eml file."""
+
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+# Big enough for any mail we send; a bound so a stray client cannot fill the disk at once.
+_DATA_SIZE_LIMIT = 10 * 1024 * 1024
+
+
+def _write_atomically(directory: Path, content: bytes) -> Path:
+    # A reader never sees half a file: write a hidden temporary file, then rename it.
+    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}.eml"
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        target = directory / name
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+class _Handler:
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or b""
+        path = await asyncio.to_thread(_write_atomically, self._directory, content)
+        _log.info("mail stored by the SMTP sink", file=path.name)
+        return "250 OK stored"
+
+
+class SmtpSink:
+    """An aiosmtpd server on this event loop that stores each message under `directory`."""
+
+    name = "smtp-sink"
+    stop_timeout: float | None = 5.0
+
+    def __init__(self, *, host: str, port: int, directory: Path) -> None:
+        self._bind_host = host
+        self._bind_port = port
+        self._directory = directory
+        self._server: asyncio.Server | None = None
+        self._connections: set[SMTP] = set()
+        self.host = host
+        self.port = port
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    def endpoint(self) -> tuple[str, int]:
+        """Where to connect once started: for MailWorker(smtp_endpoint=sink.endpoint)."""
+        if self._server is None:
+            raise RuntimeError("the SMTP sink is not started")
+        return self.host, self.port
+
+    async def start(self) -> None:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        handler = _Handler(self._directory)
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> SMTP:
+            return _TrackedSMTP(
+                handler,
+                self._connections,
+                hostname="galaxy-smtp-sink",
+                data_size_limit=_DATA_SIZE_LIMIT,
+                enable_SMTPUTF8=True,
+                loop=loop,
+            )
+
+        self._server = await loop.create_server(protocol, self._bind_host, self._bind_port)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self.host, self.port = str(host), int(port)
+        _log.info(
+            "SMTP sink storing mail as .eml files (BACKEND_SMTP_ADDR is unset)",
+            directory=str(self._directory),
+            address=f"{self.host}:{self.port}",
+        )
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        # Clients keep persistent connections; close them so wait_closed() can return.
+        for connection in list(self._connections):
+            if connection.transport is not None:
+                connection.transport.close()
+        await server.wait_closed()
+
+
+class _TrackedSMTP(SMTP):
+    """aiosmtpd's protocol, remembering itself while connected so stop() can close it."""
+
+    def __init__(self, handler: Any, registry: set[SMTP], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._registry = registry
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._registry.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._registry.discard(self)
+        super().connection_lost(error)

@@ -1,0 +1,91 @@
+"""Mail templates: the sign-in code and notifications, each as a subject, text and HTML."""
+
+import html
+from dataclasses import dataclass
+
+MAX_SUBJECT_LENGTH = 200
+
+_SIGN_IN_SUBJECT = "Your Galaxy sign-in code"
+
+_SIGN_IN_TEXT = """\
+Your Galaxy sign-in code is:
+
+    {code}
+
+It expires in {ttl} minutes. If you did not ask to sign in, ignore this mail:
+nobody can sign in without the code.
+"""
+
+_SIGN_IN_HTML = """\
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
+<body style="font-family: sans-serif">
+<p>Your Galaxy sign-in code is:</p>
+<p style="font-size: 28px; font-weight: bold; letter-spacing: 4px">{code}</p>
+<p>It expires in {ttl} minutes. If you did not ask to sign in, ignore this mail:
+nobody can sign in without the code.</p>
+</body></html>
+"""
+
+_NOTIFICATION_TEXT = """\
+{title}
+
+{body}
+
+Galaxy
+"""
+
+_NOTIFICATION_HTML = """\
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family: sans-serif">
+<h1 style="font-size: 20px">{title}</h1>
+{paragraphs}
+<p style="color: #666">Galaxy</p>
+</body></html>
+"""
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """A mail ready to enqueue: one subject line, a plain-text body and an HTML body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _one_line(text: str) -> str:
+    # A subject is one header line: newlines would break it (or inject headers).
+    line = " ".join(text.split())
+    if len(line) > MAX_SUBJECT_LENGTH:
+        line = line[: MAX_SUBJECT_LENGTH - 1] + "…"
+    return line
+
+
+def sign_in_code(code: str, *, ttl_minutes: int) -> RenderedMail:
+    """The sign-in mail; the code is in the bodies only, never in the subject admins list."""
+    if ttl_minutes < 1:
+        raise ValueError("ttl_minutes must be at least 1")
+    return RenderedMail(
+        subject=_SIGN_IN_SUBJECT,
+        text=_SIGN_IN_TEXT.format(code=code, ttl=ttl_minutes),
+        html=_SIGN_IN_HTML.format(
+            subject=_SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes
+        ),
+    )
+
+
+def notification(title: str, body: str) -> RenderedMail:
+    """A notification mail; title and body are user-provided, so the HTML escapes them."""
+    subject = _one_line(title) or "Galaxy notification"
+    paragraphs = [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    html_paragraphs = "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    return RenderedMail(
+        subject=subject,
+        text=_NOTIFICATION_TEXT.format(title=subject, body=body.strip()),
+        html=_NOTIFICATION_HTML.format(title=html.escape(subject), paragraphs=html_paragraphs),
+    )

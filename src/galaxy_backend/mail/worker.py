@@ -1,0 +1,474 @@
+"""The mail worker: claims due rows in batches, sends them over one SMTP connection.
+
+One asyncio task. Rows are leased with SELECT ... FOR UPDATE SKIP LOCKED, so any number
+of workers in any number of processes share the queue without sending a row twice; a
+worker that dies leaves its rows to be taken again when their lease runs out.
+"""
+
+import asyncio
+import random
+import ssl
+import uuid
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosmtplib
+import asyncpg
+
+from galaxy_backend.mail import repository
+from galaxy_backend.mail.backoff import retry_delay
+from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
+from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
+from galaxy_backend.mail.service import PoolProvider
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+# Errors that mean "the database is not answering right now", not a bug.
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# An idle SMTP connection is closed after this long; relays drop idle clients anyway.
+_SMTP_IDLE_SECONDS = 30.0
+# How long stop() may spend returning rows after its task was cancelled.
+_CLEANUP_SECONDS = 3.0
+_MAX_ERROR_LENGTH = 500
+_SMTP_SERVICE_CLOSING = 421
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    outcome: AttemptOutcome
+    smtp_code: int | None
+    error: str | None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:_MAX_ERROR_LENGTH]
+
+
+def _reply(code: int, message: str) -> _Sent:
+    # 5xx is the server's final word on this mail; anything else may pass later.
+    outcome: AttemptOutcome = "permanent" if 500 <= code < 600 else "transient"
+    return _Sent(outcome, code, f"{code} {message}"[:_MAX_ERROR_LENGTH])
+
+
+class MailWorker:
+    """Drains mail_deliveries to an SMTP server; a Component started after the listeners."""
+
+    name = "mail-worker"
+
+    def __init__(
+        self,
+        *,
+        database: PoolProvider,
+        smtp_host: str,
+        smtp_port: int,
+        smtp_username: str | None,
+        smtp_password: str | None,
+        smtp_starttls: bool,
+        mail_from: str,
+        max_attempts: int,
+        backoff_min: timedelta,
+        backoff_max: timedelta,
+        batch_size: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+        poll_interval: timedelta = timedelta(seconds=1),
+        smtp_timeout: timedelta = timedelta(seconds=30),
+        tls_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        smtp_endpoint: Callable[[], tuple[str, int]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """`smtp_endpoint`, when given, is asked for (host, port) at each connect instead of
+        smtp_host/smtp_port: the embedded sink knows its port only once it has started."""
+        if max_attempts < 1 or batch_size < 1:
+            raise ValueError("max_attempts and batch_size must be at least 1")
+        if not timedelta(0) < backoff_min <= backoff_max:
+            raise ValueError("need 0 < backoff_min <= backoff_max")
+        if smtp_timeout * 2 > lease:
+            # A send must end well inside the lease, or another worker could send it too.
+            raise ValueError("the lease must be at least twice the SMTP timeout")
+        self._database = database
+        self._sender = Sender.parse(mail_from)
+        self._smtp_endpoint = smtp_endpoint
+        self._smtp_options: dict[str, Any] = {
+            "hostname": smtp_host,
+            "port": smtp_port,
+            "username": smtp_username,
+            "password": smtp_password,
+            "start_tls": smtp_starttls,
+            "timeout": smtp_timeout.total_seconds(),
+            "tls_context": tls_context,
+            # socket.getfqdn() can stall on DNS; the sender's domain names us well enough.
+            "local_hostname": local_hostname or self._sender.domain,
+        }
+        self._max_attempts = max_attempts
+        self._backoff_min = backoff_min
+        self._backoff_max = backoff_max
+        self._batch_size = batch_size
+        self._lease = lease
+        self._poll_seconds = poll_interval.total_seconds()
+        self._smtp_timeout = smtp_timeout.total_seconds()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.stop_timeout: float | None = self._smtp_timeout + 5.0
+
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._stop_requested = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._listen_conn: Any = None
+        self._listen_lost = False
+        self._listen_broken_logged = False
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._smtp_used_at = 0.0
+        self._connection_failures = 0
+        self._paused_until = 0.0
+        self._earliest_retry: float | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def start(self) -> None:
+        """Listen for new mail, then drain whatever is due in the background."""
+        await self._ensure_listening()
+        self._task = asyncio.create_task(self._run(), name="mail-worker")
+
+    async def stop(self) -> None:
+        """Finish the message being sent, hand every other claimed row back, close up."""
+        self._stopping = True
+        self._stop_requested.set()
+        self._wake.set()
+        task, self._task = self._task, None
+        out_of_time = False
+        try:
+            if task is not None:
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    # Out of time: interrupt the send; the task still returns its rows.
+                    out_of_time = True
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=_CLEANUP_SECONDS)
+                    raise
+        finally:
+            await self._close_smtp(graceful=not out_of_time)
+            await self._unlisten()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                if self._paused_until > loop.time():
+                    # The SMTP server is unreachable: only a stop cuts the pause short.
+                    await self._wait(self._stop_requested, self._paused_until - loop.time())
+                    continue
+                await self._ensure_listening()
+                self._wake.clear()
+                token = uuid.uuid4()
+                claimed_at = loop.time()
+                async with self._database.pool.acquire() as conn:
+                    batch = await repository.claim_due(
+                        conn, lease_token=token, lease=self._lease, limit=self._batch_size
+                    )
+                if batch:
+                    await self._deliver(batch, token, claimed_at)
+                    continue
+                await self._close_idle_smtp()
+                await self._wait(self._wake, self._idle_seconds())
+            except _DB_ERRORS as exc:
+                _log.warning("mail worker cannot reach the database", error=_describe(exc))
+                await self._wait(self._stop_requested, self._poll_seconds)
+            except Exception as exc:
+                _log.error("mail worker iteration failed", exc_info=exc)
+                await self._wait(self._stop_requested, self._poll_seconds)
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await event.wait()
+
+    def _idle_seconds(self) -> float:
+        # Wake for our own retries on time instead of at the next poll.
+        seconds = self._poll_seconds
+        if self._earliest_retry is not None:
+            until = self._earliest_retry - asyncio.get_running_loop().time()
+            if until <= 0:
+                self._earliest_retry = None
+            else:
+                seconds = min(seconds, until)
+        return seconds
+
+    async def _deliver(self, batch: list[ClaimedMail], token: uuid.UUID, claimed_at: float) -> None:
+        loop = asyncio.get_running_loop()
+        renew_after = self._lease.total_seconds() / 2
+        held = deque(batch)
+        results: list[AttemptResult] = []
+        in_flight: ClaimedMail | None = None
+        release_after = timedelta(0)
+        try:
+            while held and not self._stopping:
+                if loop.time() - claimed_at >= renew_after:
+                    claimed_at = loop.time()
+                    await self._flush(token, results)
+                    results.clear()
+                    held = await self._renew(token, held)
+                    continue
+                in_flight = held.popleft()
+                result, unreachable = await self._attempt(in_flight)
+                in_flight = None
+                results.append(result)
+                if unreachable:
+                    release_after = self._pause()
+                    break
+        finally:
+            unsent = [m.id for m in held]
+            if in_flight is not None:
+                # Interrupted mid-send (cancelled): whether it left is unknown, so retry it.
+                unsent.append(in_flight.id)
+            await self._settle(token, results, unsent, release_after)
+
+    async def _renew(self, token: uuid.UUID, held: deque[ClaimedMail]) -> deque[ClaimedMail]:
+        async with self._database.pool.acquire() as conn:
+            kept = await repository.renew_leases(
+                conn, lease_token=token, ids=[m.id for m in held], lease=self._lease
+            )
+        lost = len(held) - len(kept)
+        if lost:
+            _log.warning("mail leases ran out before sending; others will send them", rows=lost)
+        return deque(m for m in held if m.id in kept)
+
+    def _pause(self) -> timedelta:
+        self._connection_failures += 1
+        pause = retry_delay(
+            self._connection_failures,
+            minimum=self._backoff_min,
+            maximum=self._backoff_max,
+            rng=self._rng,
+        )
+        self._paused_until = asyncio.get_running_loop().time() + pause.total_seconds()
+        _log.warning(
+            "SMTP server unreachable; mail worker pausing",
+            failures=self._connection_failures,
+            pause_seconds=round(pause.total_seconds(), 3),
+        )
+        return pause
+
+    async def _settle(
+        self,
+        token: uuid.UUID,
+        results: list[AttemptResult],
+        unsent: list[uuid.UUID],
+        release_after: timedelta,
+    ) -> None:
+        try:
+            await self._flush(token, results)
+            if unsent:
+                async with self._database.pool.acquire() as conn:
+                    await repository.release(
+                        conn, lease_token=token, ids=unsent, delay=release_after
+                    )
+                if release_after:
+                    self._retry_due(release_after.total_seconds())
+        except _DB_ERRORS as exc:
+            # The rows stay leased; once the lease runs out any worker takes them again.
+            _log.error("could not record mail outcomes", error=_describe(exc), rows=len(results))
+
+    async def _flush(self, token: uuid.UUID, results: list[AttemptResult]) -> None:
+        if not results:
+            return
+        async with self._database.pool.acquire() as conn:
+            applied = await repository.record_results(conn, lease_token=token, results=results)
+        for result in results:
+            self._log_result(result, applied=result.delivery_id in applied)
+            if result.retry_in_seconds is not None and result.delivery_id in applied:
+                self._retry_due(result.retry_in_seconds)
+
+    def _retry_due(self, seconds: float) -> None:
+        # Measured after the write, so the row is due by then on the database's clock too.
+        due = asyncio.get_running_loop().time() + seconds
+        if self._earliest_retry is None or due < self._earliest_retry:
+            self._earliest_retry = due
+
+    def _log_result(self, result: AttemptResult, *, applied: bool) -> None:
+        fields = {"delivery_id": str(result.delivery_id), "attempt": result.attempt}
+        if not applied:
+            _log.warning("mail lease lost before its outcome was recorded", **fields)
+        elif result.status == "sent":
+            _log.info("mail sent", **fields)
+        elif result.status == "retrying":
+            _log.warning(
+                "mail attempt failed; will retry",
+                outcome=result.outcome,
+                smtp_code=result.smtp_code,
+                error=result.error,
+                retry_in_seconds=round(result.retry_in_seconds or 0.0, 3),
+                **fields,
+            )
+        else:
+            _log.error(
+                "mail failed",
+                outcome=result.outcome,
+                smtp_code=result.smtp_code,
+                error=result.error,
+                **fields,
+            )
+
+    # --- one attempt ------------------------------------------------------------------------
+
+    async def _attempt(self, mail: ClaimedMail) -> tuple[AttemptResult, bool]:
+        """Send one mail; the flag says the server was unreachable (pause the worker)."""
+        started = _utcnow()
+        sent = await self._send(mail)
+        attempt = mail.attempts + 1
+        used = attempt - mail.retry_base
+        retry_in: float | None = None
+        status: DeliveryStatus
+        if sent.outcome != "connection":
+            # The server answered: whatever it said, it is reachable again.
+            self._connection_failures = 0
+        if sent.outcome == "sent":
+            status = "sent"
+        elif sent.outcome == "permanent" or used >= self._max_attempts:
+            status = "failed"
+        else:
+            status = "retrying"
+            retry_in = retry_delay(
+                used, minimum=self._backoff_min, maximum=self._backoff_max, rng=self._rng
+            ).total_seconds()
+        result = AttemptResult(
+            delivery_id=mail.id,
+            attempt=attempt,
+            status=status,
+            outcome=sent.outcome,
+            smtp_code=sent.smtp_code,
+            error=sent.error,
+            started_at=started,
+            finished_at=_utcnow(),
+            retry_in_seconds=retry_in,
+        )
+        return result, sent.outcome == "connection"
+
+    async def _send(self, mail: ClaimedMail) -> _Sent:
+        message = compose(
+            delivery_id=mail.id,
+            sender=self._sender,
+            to=mail.to_address,
+            subject=mail.subject,
+            text=mail.body_text,
+            html=mail.body_html,
+        )
+        deadline = asyncio.get_running_loop().time() + self._smtp_timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                smtp = await self._connected()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self._close_smtp(graceful=False)
+            return _Sent("connection", getattr(exc, "code", None), f"connect: {_describe(exc)}")
+        options = ["SMTPUTF8"] if needs_smtputf8(mail.to_address) else []
+        try:
+            async with asyncio.timeout_at(deadline):
+                await smtp.sendmail(
+                    self._sender.address, [mail.to_address], message, mail_options=options
+                )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0]
+            return _reply(refused.code, refused.message)
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == _SMTP_SERVICE_CLOSING:
+                await self._close_smtp(graceful=False)
+                return _Sent("connection", exc.code, f"{exc.code} {exc.message}")
+            return _reply(exc.code, exc.message)
+        except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
+            # The mail cannot travel through this server at all (e.g. SMTPUTF8 missing).
+            return _Sent("permanent", None, _describe(exc))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self._close_smtp(graceful=False)
+            return _Sent("connection", None, _describe(exc))
+        self._smtp_used_at = asyncio.get_running_loop().time()
+        return _Sent("sent", 250, None)
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        self._smtp = None
+        options = dict(self._smtp_options)
+        if self._smtp_endpoint is not None:
+            options["hostname"], options["port"] = self._smtp_endpoint()
+        smtp = aiosmtplib.SMTP(**options)
+        await smtp.connect()
+        self._smtp = smtp
+        return smtp
+
+    async def _close_idle_smtp(self) -> None:
+        idle = asyncio.get_running_loop().time() - self._smtp_used_at
+        if self._smtp is not None and idle > _SMTP_IDLE_SECONDS:
+            await self._close_smtp(graceful=True)
+
+    async def _close_smtp(self, *, graceful: bool) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        if graceful and smtp.is_connected:
+            with suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await smtp.quit(timeout=min(self._smtp_timeout, 2.0))
+        smtp.close()
+
+    # --- LISTEN -----------------------------------------------------------------------------
+
+    async def _ensure_listening(self) -> None:
+        if self._listen_conn is not None and not self._listen_lost:
+            return
+        await self._unlisten()
+        try:
+            conn = await self._database.pool.acquire()
+        except _DB_ERRORS as exc:
+            self._cannot_listen(exc)
+            return
+        try:
+            await conn.add_listener(repository.CHANNEL, self._on_notify)
+            conn.add_termination_listener(self._on_listen_lost)
+        except _DB_ERRORS as exc:
+            with suppress(*_DB_ERRORS):
+                await self._database.pool.release(conn, timeout=_CLEANUP_SECONDS)
+            self._cannot_listen(exc)
+            return
+        self._listen_conn = conn
+        self._listen_broken_logged = False
+        # Mail queued while nobody listened is claimed on the next round.
+        self._wake.set()
+
+    def _cannot_listen(self, exc: BaseException) -> None:
+        if not self._listen_broken_logged:
+            _log.warning("mail worker cannot LISTEN; polling", error=_describe(exc))
+            self._listen_broken_logged = True
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    def _on_listen_lost(self, *_: Any) -> None:
+        # The loop re-listens on its next round; wake it so that round is now.
+        self._listen_lost = True
+        self._wake.set()
+
+    async def _unlisten(self) -> None:
+        conn, self._listen_conn = self._listen_conn, None
+        lost, self._listen_lost = self._listen_lost, False
+        if conn is None or lost:
+            # A lost connection was already taken back by the pool when it closed.
+            return
+        with suppress(*_DB_ERRORS):
+            conn.remove_termination_listener(self._on_listen_lost)
+            await conn.remove_listener(repository.CHANNEL, self._on_notify)
+        with suppress(*_DB_ERRORS):
+            await self._database.pool.release(conn, timeout=_CLEANUP_SECONDS)

@@ -1,0 +1,1 @@
+"""Players: accounts, profile, country, entitlements, blocks, deletion."""

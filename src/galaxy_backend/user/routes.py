@@ -1,0 +1,138 @@
+"""HTTP routes of players (`/api/v1/user/me...`) and of operators over players."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.server.auth import (
+    ADMIN_READ,
+    ADMIN_WRITE,
+    Principal,
+    client_ip,
+    current_user,
+)
+from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
+from galaxy_backend.server.http_app import audience_router
+from galaxy_backend.user.inputs import BlockIn, EntitlementsIn, ProfileIn
+from galaxy_backend.user.models import User
+from galaxy_backend.user.service import ProfileChanges, UserService
+from galaxy_backend.user.views import (
+    AdminUserOut,
+    EntitlementsOut,
+    UserOut,
+    admin_user_view,
+    user_view,
+)
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
+AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
+
+
+class AdminUserList(BaseModel):
+    items: list[AdminUserOut]
+    next_cursor: str | None
+
+
+def user_fast_routes(service: UserService) -> list[FastRoute]:
+    async def me(request: FastRequest) -> Reply:
+        # The edge resolved the session from the caches; the user rides on the principal.
+        assert request.principal is not None
+        user: User = request.principal.attributes["user"]
+        return json_reply(user_view(user, service.entitlements(user)))
+
+    return [
+        FastRoute(
+            "GET",
+            "/api/v1/user/me",
+            me,
+            audience="user",
+            summary="The signed-in player",
+            response_model=UserOut,
+            tags=("user",),
+        ),
+    ]
+
+
+def user_router(service: UserService) -> APIRouter:
+    router = audience_router("user", tags=["user"])
+
+    @router.patch("/me", response_model=UserOut)
+    async def update_me(changes: ProfileIn, principal: CurrentUser) -> dict[str, Any]:
+        user = await service.update_profile(
+            UUID(principal.subject),
+            ProfileChanges(changes.display_name, changes.language, changes.time_zone),
+        )
+        return user_view(user, service.entitlements(user))
+
+    @router.delete("/me", status_code=204)
+    async def delete_me(principal: CurrentUser) -> Response:
+        await service.delete_account(UUID(principal.subject))
+        return Response(status_code=204)
+
+    @router.get("/me/entitlements", response_model=EntitlementsOut)
+    async def my_entitlements(principal: CurrentUser) -> dict[str, Any]:
+        user = await service.get(UUID(principal.subject))
+        return user_view(user, service.entitlements(user))["entitlements"]  # type: ignore[no-any-return]
+
+    return router
+
+
+def admin_router(service: UserService) -> APIRouter:
+    router = audience_router("admin", tags=["users"])
+
+    @router.get("/users", response_model=AdminUserList)
+    async def list_users(
+        _: AdminReader,
+        query: Annotated[str | None, Query(max_length=100)] = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
+        users, following = await service.search(query=query, cursor=cursor, limit=limit)
+        return {
+            "items": [admin_user_view(u, service.entitlements(u)) for u in users],
+            "next_cursor": following,
+        }
+
+    @router.get("/users/{user_id}", response_model=AdminUserOut)
+    async def get_user(user_id: UUID, _: AdminReader) -> dict[str, Any]:
+        user = await service.get(user_id)
+        return admin_user_view(user, service.entitlements(user))
+
+    @router.post("/users/{user_id}/block", response_model=AdminUserOut)
+    async def block_user(
+        user_id: UUID, body: BlockIn, principal: AdminWriter, request: Request
+    ) -> dict[str, Any]:
+        user = await service.block(
+            user_id,
+            kind=body.kind,
+            reason=body.reason,
+            until=body.until,
+            actor=Actor.of(principal, client_ip(request)),
+        )
+        return admin_user_view(user, service.entitlements(user))
+
+    @router.post("/users/{user_id}/unblock", response_model=AdminUserOut)
+    async def unblock_user(
+        user_id: UUID, principal: AdminWriter, request: Request
+    ) -> dict[str, Any]:
+        user = await service.unblock(user_id, actor=Actor.of(principal, client_ip(request)))
+        return admin_user_view(user, service.entitlements(user))
+
+    @router.put("/users/{user_id}/entitlements", response_model=AdminUserOut)
+    async def grant_entitlements(
+        user_id: UUID, body: EntitlementsIn, principal: AdminWriter, request: Request
+    ) -> dict[str, Any]:
+        user = await service.grant(
+            user_id,
+            tier=body.tier,
+            max_owned_games=body.max_owned_games,
+            max_active_games=body.max_active_games,
+            actor=Actor.of(principal, client_ip(request)),
+        )
+        return admin_user_view(user, service.entitlements(user))
+
+    return router

@@ -1,0 +1,223 @@
+"""The user service: accounts read from a write-through cache, changed in transactions."""
+
+import base64
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID
+
+from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.errors import InvalidInput, NotFound
+from galaxy_backend.postgres import Connection
+from galaxy_backend.postgres.pool import Database
+from galaxy_backend.telemetry import get_logger
+from galaxy_backend.user import repository
+from galaxy_backend.user.models import BlockKind, EntitlementDefaults, Entitlements, User
+
+_log = get_logger(__name__)
+
+USER_TOPIC = "user"
+
+
+class CountryLookup(Protocol):
+    def country_for(self, ip: str | None) -> str | None: ...
+
+
+class SessionRevoker(Protocol):
+    """What user needs from auth (through an adapter: auth also depends on user)."""
+
+    async def revoke_user_sessions(self, user_id: UUID, *, reason: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    display_name: str | None = None
+    language: str | None = None
+    time_zone: str | None = None
+
+
+def _encode_cursor(user: User) -> str:
+    raw = f"{user.created_at.isoformat()}|{user.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, ident = raw.partition("|")
+        return datetime.fromisoformat(moment), UUID(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
+
+
+class UserService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        geo: CountryLookup,
+        bus: CacheBus,
+        revoker: SessionRevoker,
+        defaults: EntitlementDefaults,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._geo = geo
+        self._bus = bus
+        self._revoker = revoker
+        self._defaults = defaults
+        self._clock = clock
+        self.cache: WriteThroughCache[UUID, User] = WriteThroughCache("users", self._load_all)
+        bus.subscribe(USER_TOPIC, lambda key: self.cache.discard(UUID(key)))
+        bus.on_resync(self.cache.warm)
+
+    async def _load_all(self) -> list[tuple[UUID, User]]:
+        async with self._database.pool.acquire() as conn:
+            return [(user.id, user) for user in await repository.load_live(conn)]
+
+    def entitlements(self, user: User) -> Entitlements:
+        return user.entitlements(self._defaults)
+
+    async def sign_in(
+        self, conn: Connection, email: str, client_ip: str | None
+    ) -> tuple[User, bool]:
+        """Find or create the account of `email` inside the caller's transaction."""
+        country = self._geo.country_for(client_ip)
+        user, created = await repository.upsert_for_sign_in(
+            conn, user_id=uuid.uuid4(), email=email, country=country
+        )
+        await self._bus.notify(conn, USER_TOPIC, str(user.id))
+        return user, created
+
+    def remember(self, user: User) -> None:
+        """Write-through after the caller's commit."""
+        self.cache.put(user.id, user)
+
+    def cached(self, user_id: UUID) -> User | None:
+        return self.cache.get(user_id)
+
+    async def get(self, user_id: UUID) -> User:
+        user = self.cache.get(user_id)
+        if user is None:
+            async with self._database.pool.acquire() as conn:
+                user = await repository.get(conn, user_id)
+            if user is None:
+                raise NotFound("no such user", code="user_not_found")
+            if user.deleted_at is None:
+                self.cache.put(user.id, user)
+        return user
+
+    async def update_profile(self, user_id: UUID, changes: ProfileChanges) -> User:
+        values = {k: v for k, v in asdict(changes).items() if v is not None}
+        if not values:
+            return await self.get(user_id)
+        return await self._change(user_id, lambda conn: repository.update(conn, user_id, values))
+
+    async def delete_account(self, user_id: UUID) -> None:
+        """Anonymise the account and end every session."""
+        await self._change(user_id, lambda conn: repository.anonymize(conn, user_id))
+        self.cache.discard(user_id)
+        await self._revoker.revoke_user_sessions(user_id, reason="account_deleted")
+        _log.info("account deleted", user_id=str(user_id))
+
+    async def block(
+        self,
+        user_id: UUID,
+        *,
+        kind: BlockKind,
+        reason: str,
+        until: datetime | None,
+        actor: Actor,
+    ) -> User:
+        if kind == "temporary" and (until is None or until <= self._clock()):
+            raise InvalidInput("a temporary block needs an end in the future", field="until")
+        if kind == "permanent" and until is not None:
+            raise InvalidInput("a permanent block has no end", field="until")
+
+        async def apply(conn: Connection) -> User | None:
+            user = await repository.set_block(conn, user_id, kind=kind, reason=reason, until=until)
+            if user is not None:
+                await record(
+                    conn,
+                    actor,
+                    "user.block",
+                    target_type="user",
+                    target_id=str(user_id),
+                    details={
+                        "kind": kind,
+                        "reason": reason,
+                        "until": until.isoformat() if until else None,
+                    },
+                )
+            return user
+
+        user = await self._change(user_id, apply)
+        if kind == "permanent":
+            await self._revoker.revoke_user_sessions(user_id, reason="blocked")
+        return user
+
+    async def unblock(self, user_id: UUID, *, actor: Actor) -> User:
+        async def apply(conn: Connection) -> User | None:
+            user = await repository.set_block(conn, user_id, kind=None, reason=None, until=None)
+            if user is not None:
+                await record(
+                    conn, actor, "user.unblock", target_type="user", target_id=str(user_id)
+                )
+            return user
+
+        return await self._change(user_id, apply)
+
+    async def grant(
+        self,
+        user_id: UUID,
+        *,
+        tier: str | None,
+        max_owned_games: int | None,
+        max_active_games: int | None,
+        actor: Actor,
+    ) -> User:
+        changes = {
+            "tier": tier,
+            "max_owned_games": max_owned_games,
+            "max_active_games": max_active_games,
+        }
+
+        async def apply(conn: Connection) -> User | None:
+            user = await repository.update(conn, user_id, changes)
+            if user is not None:
+                await record(
+                    conn,
+                    actor,
+                    "user.entitlements",
+                    target_type="user",
+                    target_id=str(user_id),
+                    details=changes,
+                )
+            return user
+
+        return await self._change(user_id, apply)
+
+    async def search(
+        self, *, query: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[User], str | None]:
+        after = _decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            users = list(await repository.search(conn, query=query, after=after, limit=limit + 1))
+        following = _encode_cursor(users[limit - 1]) if len(users) > limit else None
+        return users[:limit], following
+
+    async def _change(
+        self, user_id: UUID, apply: Callable[[Connection], Awaitable[User | None]]
+    ) -> User:
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            user = await apply(conn)
+            if user is None:
+                raise NotFound("no such user", code="user_not_found")
+            await self._bus.notify(conn, USER_TOPIC, str(user_id))
+        if user.deleted_at is None:
+            self.cache.put(user.id, user)
+        return user

@@ -1,0 +1,170 @@
+"""Sign-in by emailed code, through the HTTP API, with the code read out of a real mail."""
+
+import asyncpg
+import pytest
+
+from tests.identity.conftest import Api, bearer
+from tests.support import eventually
+
+
+async def count_rows(dsn: str, table: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM backend.{table}"))
+    finally:
+        await conn.close()
+
+
+async def test_first_sign_in_creates_the_user_and_the_second_finds_it(api: Api) -> None:
+    first = await api.sign_in("Ada.Lovelace@Example.org")
+    assert first["created"] is True
+    assert first["token"].startswith("gsu_")
+    # The domain is normalised to lower case; the local part keeps its case.
+    assert first["user"]["email"] == "Ada.Lovelace@example.org"
+    message = api.inbox.to("Ada.Lovelace@Example.org")[-1]
+    assert "sign-in code" in str(message["Subject"]).lower()
+    assert message.get_body(preferencelist=("html",)) is not None
+
+    me = await api.client.get("/api/v1/user/me", headers=bearer(first["token"]))
+    assert me.status_code == 200
+    assert me.json()["id"] == first["user"]["id"]
+    assert me.json()["entitlements"] == {
+        "tier": "free",
+        "max_owned_games": 3,
+        "max_active_games": 10,
+    }
+
+    # Emails compare case-insensitively: the same account, a second session.
+    second = await api.sign_in("ada.lovelace@EXAMPLE.org")
+    assert second["created"] is False
+    assert second["user"]["id"] == first["user"]["id"]
+    assert second["session_id"] != first["session_id"]
+
+
+async def test_a_wrong_code_counts_and_the_budget_then_kills_the_challenge(api: Api) -> None:
+    response = await api.request_code("brute@example.org")
+    challenge = response.json()["challenge_id"]
+    code = await api.wait_code("brute@example.org")
+    wrong = "000000" if code != "000000" else "111111"
+    lefts = []
+    for _ in range(5):
+        attempt = await api.client.post(
+            "/api/v1/public/auth/email-code/confirm",
+            json={"challenge_id": challenge, "code": wrong},
+        )
+        assert attempt.status_code == 401
+        if attempt.json()["error"]["code"] == "invalid_code":
+            lefts.append(attempt.json()["error"]["details"]["attempts_left"])
+    assert lefts == [4, 3, 2, 1, 0]
+    # Out of attempts: even the right code no longer works.
+    late = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm", json={"challenge_id": challenge, "code": code}
+    )
+    assert late.status_code == 401
+    assert late.json()["error"]["code"] == "challenge_expired"
+
+
+async def test_a_code_works_once(api: Api) -> None:
+    response = await api.request_code("once@example.org")
+    challenge = response.json()["challenge_id"]
+    code = await api.wait_code("once@example.org")
+    body = {"challenge_id": challenge, "code": code}
+    assert (
+        await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
+    ).status_code == 200
+    again = await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "challenge_expired"
+
+
+async def test_an_expired_code_is_refused(start_api) -> None:  # type: ignore[no-untyped-def]
+    api: Api = await start_api(BACKEND_AUTH_CODE_TTL="1s")
+    response = await api.request_code("late@example.org")
+    code = await api.wait_code("late@example.org")
+    body = {"challenge_id": response.json()["challenge_id"], "code": code}
+
+    async def expired() -> bool:
+        attempt = await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
+        return attempt.status_code == 401 and attempt.json()["error"]["code"] == "challenge_expired"
+
+    await eventually(expired, timeout=10, interval=0.3, message="the code expires")
+
+
+async def test_codes_are_rate_limited_per_email(start_api) -> None:  # type: ignore[no-untyped-def]
+    api: Api = await start_api(BACKEND_AUTH_EMAIL_RATE_LIMIT="2")
+    assert (await api.request_code("limited@example.org")).status_code == 202
+    assert (await api.request_code("LIMITED@example.org")).status_code == 202
+    third = await api.request_code("limited@example.org")
+    assert third.status_code == 429
+    assert third.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(third.headers["retry-after"]) <= 15 * 60
+    # Another address is not affected.
+    assert (await api.request_code("other@example.org")).status_code == 202
+
+
+async def test_codes_are_rate_limited_per_client_address(start_api) -> None:  # type: ignore[no-untyped-def]
+    api: Api = await start_api(BACKEND_AUTH_IP_RATE_LIMIT="2")
+    # The test client connects from 127.0.0.1, a trusted proxy: X-Forwarded-For is believed.
+    spoofed = {"X-Forwarded-For": "203.0.113.7"}
+    assert (await api.request_code("a@example.org", **spoofed)).status_code == 202
+    assert (await api.request_code("b@example.org", **spoofed)).status_code == 202
+    assert (await api.request_code("c@example.org", **spoofed)).status_code == 429
+    other = {"X-Forwarded-For": "203.0.113.8"}
+    assert (await api.request_code("c@example.org", **other)).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a@" + "b" * 250 + ".org"}, "email"),
+        ({"email": 42}, "email"),
+        ({}, "email"),
+        ({"email": "x@example.org", "admin": True}, "admin"),
+    ],
+)
+async def test_bad_code_requests_are_422_naming_the_field_and_write_nothing(
+    api: Api, db_dsn: str, body: dict[str, object], field: str
+) -> None:
+    response = await api.client.post("/api/v1/public/auth/email-code", json=body)
+    assert response.status_code == 422
+    assert field in [f["field"] for f in response.json()["error"]["details"]["fields"]]
+    assert await count_rows(db_dsn, "auth_challenges") == 0
+    assert await count_rows(db_dsn, "mail_deliveries") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"challenge_id": "nope", "code": "123456"}, "challenge_id"),
+        ({"challenge_id": "00000000-0000-0000-0000-000000000000", "code": "12345"}, "code"),
+        ({"challenge_id": "00000000-0000-0000-0000-000000000000", "code": "abcdef"}, "code"),
+        (
+            {
+                "challenge_id": "00000000-0000-0000-0000-000000000000",
+                "code": "123456",
+                "device_name": "x" * 65,
+            },
+            "device_name",
+        ),
+    ],
+)
+async def test_bad_confirmations_are_422(api: Api, body: dict[str, object], field: str) -> None:
+    response = await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
+    assert response.status_code == 422
+    assert field in [f["field"] for f in response.json()["error"]["details"]["fields"]]
+
+
+async def test_codes_and_tokens_are_stored_only_as_hashes(api: Api, db_dsn: str) -> None:
+    signed = await api.sign_in("hashes@example.org")
+    code = api.inbox.code_for("hashes@example.org")
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        challenges = await conn.fetch("SELECT * FROM backend.auth_challenges")
+        sessions = await conn.fetch("SELECT * FROM backend.sessions")
+    finally:
+        await conn.close()
+    dump = repr([dict(r) for r in challenges]) + repr([dict(r) for r in sessions])
+    assert code not in dump
+    assert signed["token"] not in dump
+    assert signed["token"].removeprefix("gsu_") not in dump

@@ -1,0 +1,148 @@
+"""A real SMTP server (aiosmtpd on loopback) that keeps what it gets, refuses or stalls on cue."""
+
+import asyncio
+import email
+import functools
+import re
+import ssl
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from galaxy_backend.mail.message import DELIVERY_ID_HEADER
+
+_DELIVERY_ID = re.compile(rb"^" + DELIVERY_ID_HEADER.encode() + rb": (\S+)\r?$", re.M | re.I)
+
+
+@dataclass
+class Received:
+    delivery_id: str
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    peer: Any
+
+    @functools.cached_property
+    def message(self) -> EmailMessage:
+        # Parsed on demand: the email package costs more than the SMTP exchange itself.
+        message = email.message_from_bytes(self.raw, policy=default)
+        assert isinstance(message, EmailMessage)
+        return message
+
+
+@dataclass
+class Handler:
+    """aiosmtpd hooks; `refuse[address]` holds replies given to RCPT before it accepts."""
+
+    received: list[Received] = field(default_factory=list)
+    refuse: dict[str, deque[str]] = field(default_factory=dict)
+    stall_data: int = 0
+    stalled: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    logins: list[str] = field(default_factory=list)
+    credentials: tuple[str, str] | None = None
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        replies = self.refuse.get(address)
+        if replies:
+            return replies.popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.stall_data > 0:
+            self.stall_data -= 1
+            self.stalled.set()
+            await self.release.wait()
+        raw = envelope.original_content
+        found = _DELIVERY_ID.search(raw.split(b"\r\n\r\n", 1)[0])
+        self.received.append(
+            Received(
+                delivery_id=found.group(1).decode() if found else "",
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+                raw=raw,
+                peer=session.peer,
+            )
+        )
+        return "250 OK queued"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword) or self.credentials is None:
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        if (login, password) != self.credentials:
+            return AuthResult(success=False, handled=False)
+        self.logins.append(login)
+        return AuthResult(success=True)
+
+
+class Receiver:
+    """The server; `port` is known after start (0 binds a free one)."""
+
+    def __init__(
+        self,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        self.handler = Handler(credentials=credentials)
+        self._tls_context = tls_context
+        self._server: asyncio.Server | None = None
+        self._connections: set[SMTP] = set()
+        self.port = 0
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def counts(self) -> Counter[str]:
+        return Counter(r.delivery_id for r in self.handler.received)
+
+    async def start(self, port: int = 0) -> None:
+        loop = asyncio.get_running_loop()
+        secure = self._tls_context is not None
+        connections = self._connections
+        handler = self.handler
+
+        class Tracked(SMTP):  # type: ignore[misc]
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                connections.add(self)
+                super().connection_made(transport)
+
+            def connection_lost(self, error: Exception | None) -> None:
+                connections.discard(self)
+                super().connection_lost(error)
+
+        def protocol() -> SMTP:
+            return Tracked(
+                handler,
+                hostname="receiver.test",
+                tls_context=self._tls_context,
+                require_starttls=secure,
+                auth_required=handler.credentials is not None,
+                authenticator=handler.authenticate,
+                loop=loop,
+            )
+
+        self._server = await loop.create_server(protocol, "127.0.0.1", port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        self.handler.release.set()
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for connection in list(self._connections):
+            if connection.transport is not None:
+                connection.transport.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
