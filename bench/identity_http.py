@@ -17,6 +17,7 @@ import json
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -68,12 +69,20 @@ end
 async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
     """Insert `count` live challenges; return the confirm bodies, one JSON per line."""
     rows, bodies = [], []
+    expires = datetime.now(UTC) + timedelta(hours=1)
     for n in range(count):
         challenge_id = uuid.uuid4()
         email = f"player{(offset + n) % ACCOUNTS}@bench.example"
         code = f"{(n * 7919) % 1_000_000:06d}"
         rows.append(
-            (challenge_id, email, email, code_hash(SECRET_KEY.encode(), challenge_id, code), 5)
+            (
+                challenge_id,
+                email,
+                email,
+                code_hash(SECRET_KEY.encode(), challenge_id, code),
+                5,
+                expires,
+            )
         )
         bodies.append(json.dumps({"challenge_id": str(challenge_id), "code": code}))
     conn = await asyncpg.connect(dsn)
@@ -82,10 +91,7 @@ async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
             "auth_challenges",
             schema_name="backend",
             records=rows,
-            columns=["id", "email", "email_normalized", "code_hash", "max_attempts"],
-        )
-        await conn.execute(
-            "UPDATE backend.auth_challenges SET expires_at = now() + interval '1 hour'"
+            columns=["id", "email", "email_normalized", "code_hash", "max_attempts", "expires_at"],
         )
     finally:
         await conn.close()

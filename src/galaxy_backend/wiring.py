@@ -230,6 +230,7 @@ def build_backend(config: Config) -> Backend:
             *probe_routes(readiness),
             *push_routes(push),
             *user_routes.user_fast_routes(users),
+            *auth_routes.public_fast_routes(auth, users),
             *auth_routes.internal_fast_routes(auth),
         ],
         guards=guards,

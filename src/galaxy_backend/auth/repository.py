@@ -7,6 +7,7 @@ import asyncpg
 
 from galaxy_backend.auth.models import Session
 from galaxy_backend.postgres import Connection
+from galaxy_backend.user import repository as user_repository
 
 _SESSION_COLUMNS = """
     id, user_id, token_hash, device_name, host(client_ip) AS client_ip, user_agent,
@@ -80,55 +81,67 @@ async def insert_challenge(
     return expires_at
 
 
-async def attempt_challenge(
-    conn: Connection, challenge_id: UUID, code_hash: bytes
-) -> asyncpg.Record | None:
-    """Count one attempt and consume the challenge if the code matches, atomically.
-
-    None when the challenge is unknown, expired, already used or out of attempts.
-    """
-    return await conn.fetchrow(
-        """
-        UPDATE auth_challenges
-        SET attempts = attempts + 1,
-            consumed_at = CASE WHEN code_hash = $2 THEN now() END
-        WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
-          AND attempts < max_attempts
-        RETURNING email, consumed_at IS NOT NULL AS matched, max_attempts - attempts AS left
-        """,
-        challenge_id,
-        code_hash,
-    )
-
-
-async def insert_session(
+async def sign_in(
     conn: Connection,
     *,
-    session_id: UUID,
+    challenge_id: UUID,
+    code_hash: bytes,
     user_id: UUID,
+    country: str | None,
+    session_id: UUID,
     token_hash: bytes,
     device_name: str | None,
     client_ip: str | None,
     user_agent: str | None,
     ttl: timedelta,
-) -> Session:
-    row = await conn.fetchrow(
+) -> asyncpg.Record | None:
+    """The whole confirmation in one statement, so one round trip and one transaction.
+
+    Counts the attempt; on a matching code finds or creates the account (the first sign-in
+    creates it) and, unless the account is blocked, opens a session. None when the challenge
+    is unknown, expired, used or out of attempts; `matched` false for a wrong code; session
+    columns null for a blocked account. Sign-in is auth's one write to `users`, kept here
+    because it is the hottest write of the platform.
+    """
+    return await conn.fetchrow(
         f"""
-        INSERT INTO sessions
-            (id, user_id, token_hash, device_name, client_ip, user_agent, expires_at)
-        VALUES ($1, $2, $3, $4, $5::inet, $6, now() + $7::interval)
-        RETURNING {_SESSION_COLUMNS}
+        WITH attempt AS (
+            UPDATE auth_challenges
+            SET attempts = attempts + 1,
+                consumed_at = CASE WHEN code_hash = $2 THEN now() END
+            WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
+              AND attempts < max_attempts
+            RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
+                      max_attempts - attempts AS attempts_left
+        ), account AS (
+            INSERT INTO users (id, email, email_normalized, country, last_sign_in_at)
+            SELECT $3, email, email_normalized, $4, now() FROM attempt WHERE matched
+            ON CONFLICT (email_normalized) DO UPDATE SET last_sign_in_at = now()
+            RETURNING {user_repository.COLUMNS}, (xmax = 0) AS created
+        ), opened AS (
+            INSERT INTO sessions
+                (id, user_id, token_hash, device_name, client_ip, user_agent, expires_at)
+            SELECT $5, account.id, $6, $7, $8::inet, $9, now() + $10::interval FROM account
+            WHERE account.block_kind IS NULL
+               OR (account.block_kind = 'temporary' AND account.blocked_until <= now())
+            RETURNING id AS session_id, created_at AS session_created_at,
+                      expires_at AS session_expires_at, last_seen_at AS session_last_seen_at,
+                      host(client_ip) AS session_client_ip
+        )
+        SELECT attempt.matched, attempt.attempts_left, account.*, opened.*
+        FROM attempt LEFT JOIN account ON true LEFT JOIN opened ON true
         """,
-        session_id,
+        challenge_id,
+        code_hash,
         user_id,
+        country,
+        session_id,
         token_hash,
         device_name,
         client_ip,
         user_agent,
         ttl,
     )
-    assert row is not None
-    return to_session(row)
 
 
 async def live_session_by_hash(conn: Connection, token_hash: bytes) -> Session | None:

@@ -75,6 +75,7 @@ class RevokedOut(BaseModel):
 
 
 _RESOLVE_IN = TypeAdapter(ResolveIn)
+_CONFIRM_IN = TypeAdapter(ConfirmIn)
 
 
 def public_router(auth: AuthService, users: UserService) -> APIRouter:
@@ -84,23 +85,6 @@ def public_router(auth: AuthService, users: UserService) -> APIRouter:
     async def request_code(body: EmailCodeIn, request: Request) -> dict[str, Any]:
         challenge = await auth.request_code(str(body.email), client_ip=client_ip(request))
         return {"challenge_id": challenge.id, "expires_at": challenge.expires_at}
-
-    @router.post("/auth/email-code/confirm", response_model=SignInOut)
-    async def confirm(body: ConfirmIn, request: Request) -> dict[str, Any]:
-        result = await auth.confirm(
-            body.challenge_id,
-            body.code,
-            device_name=body.device_name,
-            client_ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-        return {
-            "token": result.token,
-            "session_id": result.session.id,
-            "expires_at": result.session.expires_at,
-            "user": user_view(result.user, users.entitlements(result.user)),
-            "created": result.created,
-        }
 
     return router
 
@@ -156,6 +140,45 @@ def admin_router(auth: AuthService) -> APIRouter:
         return {"revoked": count}
 
     return router
+
+
+def public_fast_routes(auth: AuthService, users: UserService) -> list[FastRoute]:
+    async def confirm(request: FastRequest) -> Reply:
+        body = await request.parse(_CONFIRM_IN)
+        agent = request.header(b"user-agent")
+        result = await auth.confirm(
+            body.challenge_id,
+            body.code,
+            device_name=body.device_name,
+            client_ip=request.client_ip,
+            user_agent=agent.decode("latin-1") if agent else None,
+        )
+        return json_reply(
+            {
+                "token": result.token,
+                "session_id": result.session.id,
+                "expires_at": result.session.expires_at,
+                "user": user_view(result.user, users.entitlements(result.user)),
+                "created": result.created,
+            }
+        )
+
+    return [
+        FastRoute(
+            "POST",
+            "/api/v1/public/auth/email-code/confirm",
+            confirm,
+            audience="public",
+            summary="Exchange an emailed code for a session; the first sign-in creates the account",
+            request_model=ConfirmIn,
+            response_model=SignInOut,
+            responses={
+                401: {"description": "invalid_code or challenge_expired"},
+                403: {"description": "account_blocked"},
+            },
+            tags=("sign-in",),
+        )
+    ]
 
 
 def internal_fast_routes(auth: AuthService) -> list[FastRoute]:

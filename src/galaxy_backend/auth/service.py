@@ -24,6 +24,7 @@ from galaxy_backend.push import Publisher
 from galaxy_backend.server.auth import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import User
+from galaxy_backend.user.repository import to_user
 from galaxy_backend.user.service import UserService
 
 _log = get_logger(__name__)
@@ -34,7 +35,9 @@ SESSION_REVOKED = "session.revoked"
 _TOUCH_GRANULARITY = timedelta(seconds=60)
 
 
-class ActivityRecorder(Protocol):
+class GeoRecorder(Protocol):
+    def country_for(self, ip: str | None) -> str | None: ...
+
     def record_sign_in(self, user_id: UUID, country: str | None) -> None: ...
 
     def record_activity(self, user_id: UUID, country: str | None) -> None: ...
@@ -48,7 +51,7 @@ class AuthService:
         users: UserService,
         mail: MailService,
         push: Publisher,
-        geo: ActivityRecorder,
+        geo: GeoRecorder,
         bus: CacheBus,
         secret_key: bytes,
         code_ttl: timedelta,
@@ -141,43 +144,52 @@ class AuthService:
         user_agent: str | None,
     ) -> SignIn:
         """Exchange a correct code for a session; the first sign-in creates the account."""
-        digest = code_hash(self._secret_key, challenge_id, code)
         token = new_token(USER_TOKEN_PREFIX)
-        blocked: User | None = None
-        async with self._database.pool.acquire() as conn, conn.transaction():
-            attempt = await repository.attempt_challenge(conn, challenge_id, digest)
-            if attempt is not None and attempt["matched"]:
-                user, created = await self._users.sign_in(conn, attempt["email"], client_ip)
-                if user.active_block(self._clock()) is not None:
-                    blocked = user
-                else:
-                    session = await repository.insert_session(
-                        conn,
-                        session_id=uuid.uuid4(),
-                        user_id=user.id,
-                        token_hash=hash_token(token),
-                        device_name=device_name,
-                        client_ip=client_ip,
-                        user_agent=user_agent,
-                        ttl=self._session_ttl,
-                    )
-        # Failures are raised after the commit, so that the spent attempt stays counted.
-        if attempt is None:
+        digest = hash_token(token)
+        async with self._database.pool.acquire() as conn:
+            row = await repository.sign_in(
+                conn,
+                challenge_id=challenge_id,
+                code_hash=code_hash(self._secret_key, challenge_id, code),
+                user_id=uuid.uuid4(),
+                country=self._geo.country_for(client_ip),
+                session_id=uuid.uuid4(),
+                token_hash=digest,
+                device_name=device_name,
+                client_ip=client_ip,
+                user_agent=user_agent,
+                ttl=self._session_ttl,
+            )
+        if row is None:
             raise Unauthenticated(
                 "the code has expired or was already used; ask for a new one",
                 code="challenge_expired",
             )
-        if not attempt["matched"]:
-            left = int(attempt["left"])
+        if not row["matched"]:
             raise Unauthenticated(
-                "the code is not correct", code="invalid_code", details={"attempts_left": left}
+                "the code is not correct",
+                code="invalid_code",
+                details={"attempts_left": int(row["attempts_left"])},
             )
+        user = to_user(row)
         self._users.remember(user)
-        if blocked is not None:
-            raise self._blocked(blocked)
-        self.cache.put(session.token_hash, session)
+        if row["session_id"] is None:
+            raise self._blocked(user)
+        session = Session(
+            id=row["session_id"],
+            user_id=user.id,
+            token_hash=digest,
+            device_name=device_name,
+            client_ip=row["session_client_ip"],
+            user_agent=user_agent,
+            created_at=row["session_created_at"],
+            expires_at=row["session_expires_at"],
+            last_seen_at=row["session_last_seen_at"],
+        )
+        self.cache.put(digest, session)
         self._geo.record_sign_in(user.id, user.country)
         self._geo.record_activity(user.id, user.country)
+        created = bool(row["created"])
         _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
         return SignIn(token=token, session=session, user=user, created=created)
 

@@ -20,29 +20,35 @@ class CountryDay:
     active_users: int
 
 
-async def add_sign_in(conn: Connection, *, day: date, country: str) -> None:
+async def add_sign_ins(conn: Connection, counts: dict[tuple[date, str], int]) -> None:
+    """Add a batch of sign-in counts, one row per (day, country)."""
+    days, countries = zip(*counts, strict=True) if counts else ((), ())
     await conn.execute(
         """
-        INSERT INTO geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, $2, 1)
-        ON CONFLICT (day, country) DO UPDATE SET sign_ins = geo_daily_sign_ins.sign_ins + 1
+        INSERT INTO geo_daily_sign_ins (day, country, sign_ins)
+        SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[])
+        ON CONFLICT (day, country)
+        DO UPDATE SET sign_ins = geo_daily_sign_ins.sign_ins + EXCLUDED.sign_ins
         """,
-        day,
-        country,
+        list(days),
+        list(countries),
+        list(counts.values()),
     )
 
 
-async def add_active_user(conn: Connection, *, day: date, user_id: UUID, country: str) -> bool:
-    """Count the user for the day unless already counted (by any process); True if new."""
-    status = await conn.execute(
+async def add_active_users(conn: Connection, active: dict[tuple[date, UUID], str]) -> None:
+    """Count each user for the day unless already counted (by any process)."""
+    days, users = zip(*active, strict=True) if active else ((), ())
+    await conn.execute(
         """
-        INSERT INTO geo_daily_active_users (day, user_id, country) VALUES ($1, $2, $3)
+        INSERT INTO geo_daily_active_users (day, user_id, country)
+        SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[])
         ON CONFLICT (day, user_id) DO NOTHING
         """,
-        day,
-        user_id,
-        country,
+        list(days),
+        list(users),
+        list(active.values()),
     )
-    return status == "INSERT 0 1"
 
 
 async def country_days(conn: Connection, *, since: date, until: date) -> list[CountryDay]:

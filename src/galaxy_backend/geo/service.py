@@ -1,7 +1,9 @@
 """The geo service: country lookups, and daily counters written off the request path."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -9,17 +11,14 @@ from galaxy_backend.errors import InvalidInput
 from galaxy_backend.geo import repository
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.repository import UNKNOWN_COUNTRY, CountryDay
-from galaxy_backend.postgres import Connection
 from galaxy_backend.postgres.migrate import PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
 
 MAX_STATS_DAYS = 90
-# Counters share the pool with requests: a few writers at a time leave it to the requests.
-_CONCURRENT_WRITES = 2
-# Past this many waiting writes (PostgreSQL stuck), new counts are dropped, not queued.
-_MAX_PENDING_WRITES = 10_000
+# Past this many buffered counts (PostgreSQL unreachable), new counts are dropped.
+_MAX_PENDING = 100_000
 
 
 def _utc_now() -> datetime:
@@ -33,7 +32,11 @@ def _country_code(country: str | None) -> str:
 
 
 class GeoService:
-    """GeoIP lookups plus per-country counters; stop drains every pending counter write."""
+    """GeoIP lookups plus per-country counters, buffered and written in batches.
+
+    Requests only touch in-memory buffers; one background task writes them shortly after,
+    in two statements whatever the count, and stop writes whatever is left.
+    """
 
     name = "geo"
     stop_timeout: float | None = 10.0
@@ -44,54 +47,48 @@ class GeoService:
         database: PoolProvider,
         reader: GeoReader,
         clock: Callable[[], datetime] = _utc_now,
+        flush_delay: timedelta = timedelta(milliseconds=500),
     ) -> None:
         self._database = database
         self._reader = reader
         self._clock = clock
-        self._writers = asyncio.Semaphore(_CONCURRENT_WRITES)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._flush_delay = flush_delay.total_seconds()
+        self._sign_ins: Counter[tuple[date, str]] = Counter()
+        self._active: dict[tuple[date, UUID], str] = {}
         self._active_day: date | None = None
         self._active_seen: set[UUID] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._in_flight = 0
         self._stopped = False
 
     @property
     def pending_writes(self) -> int:
-        return len(self._tasks)
+        """Counts buffered or being written."""
+        return len(self._sign_ins) + len(self._active) + self._in_flight
 
     def country_for(self, ip: str | None) -> str | None:
         """ISO country code of a client address, or None when it cannot be placed."""
         return self._reader.country(ip)
 
     def record_sign_in(self, user_id: UUID, country: str | None) -> None:
-        """Count a sign-in for today in the background; never blocks or fails the caller."""
-        day = self._today()
-        code = _country_code(country)
-
-        async def write(conn: Connection) -> None:
-            await repository.add_sign_in(conn, day=day, country=code)
-
-        self._schedule("sign_in", write)
+        """Count a sign-in for today; never blocks or fails the caller."""
+        if self._refuse("sign_in"):
+            return
+        self._sign_ins[(self._today(), _country_code(country))] += 1
+        self._schedule_flush()
 
     def record_activity(self, user_id: UUID, country: str | None) -> None:
-        """Count the user as active today (once per day per process), in the background."""
+        """Count the user as active today (at most once per day per process)."""
         day = self._today()
         if day != self._active_day:
             self._active_day = day
             self._active_seen = set()
-        if user_id in self._active_seen:
+        if user_id in self._active_seen or self._refuse("active_user"):
             return
         self._active_seen.add(user_id)
-        code = _country_code(country)
-
-        async def write(conn: Connection) -> None:
-            await repository.add_active_user(conn, day=day, user_id=user_id, country=code)
-
-        def forget() -> None:
-            # Let the user's next request try again today.
-            if self._active_day == day:
-                self._active_seen.discard(user_id)
-
-        self._schedule("active_user", write, on_failure=forget)
+        self._active[(day, user_id)] = _country_code(country)
+        self._schedule_flush()
 
     async def stats(self, *, days: int) -> list[CountryDay]:
         """Figures per UTC day and country over the last `days` days, newest day first."""
@@ -106,57 +103,75 @@ class GeoService:
         return None
 
     async def stop(self) -> None:
-        """Wait for every counter write, including ones scheduled meanwhile; close the reader."""
+        """Write every buffered count (the seed's stop step 5), then close the reader."""
+        self._stopped = True
         try:
-            while pending := [task for task in self._tasks if not task.done()]:
-                await asyncio.wait(pending)
+            flusher = self._flusher
+            if flusher is not None and not flusher.done():
+                if self._lock.locked():
+                    await flusher  # a write is under way: let it finish
+                else:
+                    flusher.cancel()  # only waiting for its delay
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await flusher
+            await self.flush()
         except asyncio.CancelledError:
-            # Out of time: the pool closes next, so the remaining writes are abandoned.
-            left = [task for task in self._tasks if not task.done()]
-            for task in left:
-                task.cancel()
-            _log.warning("geo counter writes dropped at shutdown", pending=len(left))
+            _log.warning("geo counts dropped at shutdown", pending=self.pending_writes)
             raise
         finally:
-            self._stopped = True
             self._reader.close()
+
+    async def flush(self) -> None:
+        """Write the buffers now; on failure the counts go back to be written next time."""
+        async with self._lock:
+            if not self._sign_ins and not self._active:
+                return
+            sign_ins, self._sign_ins = self._sign_ins, Counter()
+            active, self._active = self._active, {}
+            self._in_flight = len(sign_ins) + len(active)
+            try:
+                async with self._database.pool.acquire() as conn:
+                    if sign_ins:
+                        await repository.add_sign_ins(conn, dict(sign_ins))
+                    if active:
+                        await repository.add_active_users(conn, active)
+            except BaseException as exc:
+                self._sign_ins.update(sign_ins)
+                for key, country in active.items():
+                    self._active.setdefault(key, country)
+                if not isinstance(exc, Exception):
+                    raise
+                _log.warning(
+                    "geo counter write failed",
+                    error=str(exc),
+                    pending=self.pending_writes,
+                    exc_info=exc,
+                )
+                if not self._stopped:
+                    self._schedule_flush()
+            finally:
+                self._in_flight = 0
+
+    def _refuse(self, counter: str) -> bool:
+        if self._stopped or self.pending_writes >= _MAX_PENDING:
+            _log.warning(
+                "geo counter dropped",
+                counter=counter,
+                reason="stopped" if self._stopped else "too many pending counts",
+            )
+            return True
+        return False
+
+    def _schedule_flush(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_later(), name="geo.flush"
+            )
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._flush_delay)
+        await self.flush()
 
     def _today(self) -> date:
         now = self._clock()
         return now.astimezone(UTC).date() if now.tzinfo is not None else now.date()
-
-    def _schedule(
-        self,
-        counter: str,
-        write: Callable[[Connection], Awaitable[None]],
-        *,
-        on_failure: Callable[[], None] | None = None,
-    ) -> None:
-        if self._stopped or len(self._tasks) >= _MAX_PENDING_WRITES:
-            _log.warning(
-                "geo counter dropped",
-                counter=counter,
-                reason="stopped" if self._stopped else "too many pending writes",
-            )
-            if on_failure is not None:
-                on_failure()
-            return
-        task = asyncio.get_running_loop().create_task(
-            self._write(counter, write, on_failure), name=f"geo.{counter}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _write(
-        self,
-        counter: str,
-        write: Callable[[Connection], Awaitable[None]],
-        on_failure: Callable[[], None] | None,
-    ) -> None:
-        try:
-            async with self._writers, self._database.pool.acquire() as conn:
-                await write(conn)
-        except Exception as exc:
-            if on_failure is not None:
-                on_failure()
-            _log.warning("geo counter write failed", counter=counter, error=str(exc), exc_info=exc)

@@ -22,6 +22,13 @@ _SERVER_SETTINGS = {"search_path": SCHEMA, "application_name": "galaxy-backend"}
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
+async def _reset_connection(conn: Connection) -> None:
+    # asyncpg's default reset is a round trip (UNLISTEN, RESET ALL, ...) on every release;
+    # nothing here leaves session state behind, so only an open transaction needs undoing.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec(
         "jsonb",
@@ -88,6 +95,7 @@ class Database:
                     min_size=1,
                     max_size=self._pool_size,
                     init=_init_connection,
+                    reset=_reset_connection,
                     server_settings=_SERVER_SETTINGS,
                     timeout=min(10.0, self._connect_timeout),
                 )

@@ -10,7 +10,7 @@ import asyncpg
 from galaxy_backend.postgres import Connection
 from galaxy_backend.user.models import Block, User
 
-_COLUMNS = """
+COLUMNS = """
     id, email, display_name, language, time_zone, country, tier, max_owned_games,
     max_active_games, block_kind, block_reason, blocked_until, blocked_at, created_at,
     updated_at, last_sign_in_at, deleted_at
@@ -49,32 +49,13 @@ def to_user(row: asyncpg.Record) -> User:
     )
 
 
-async def upsert_for_sign_in(
-    conn: Connection, *, user_id: UUID, email: str, country: str | None
-) -> tuple[User, bool]:
-    """The account of this email, created on first sign-in; returns (user, created)."""
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO users (id, email, email_normalized, country, last_sign_in_at)
-        VALUES ($1, $2, lower($2), $3, now())
-        ON CONFLICT (email_normalized) DO UPDATE SET last_sign_in_at = now()
-        RETURNING {_COLUMNS}, (xmax = 0) AS created
-        """,
-        user_id,
-        email,
-        country,
-    )
-    assert row is not None
-    return to_user(row), bool(row["created"])
-
-
 async def get(conn: Connection, user_id: UUID) -> User | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM users WHERE id = $1", user_id)
     return to_user(row) if row else None
 
 
 async def load_live(conn: Connection) -> list[User]:
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM users WHERE deleted_at IS NULL")
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE deleted_at IS NULL")
     return [to_user(row) for row in rows]
 
 
@@ -88,7 +69,7 @@ async def update(conn: Connection, user_id: UUID, changes: dict[str, Any]) -> Us
         f"""
         UPDATE users SET {assignments}, updated_at = now()
         WHERE id = $1 AND deleted_at IS NULL
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         user_id,
         *changes.values(),
@@ -111,7 +92,7 @@ async def set_block(
             blocked_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END,
             updated_at = now()
         WHERE id = $1 AND deleted_at IS NULL
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         user_id,
         kind,
@@ -131,7 +112,7 @@ async def anonymize(conn: Connection, user_id: UUID) -> User | None:
             display_name = '', country = NULL, time_zone = 'UTC',
             deleted_at = now(), updated_at = now()
         WHERE id = $1 AND deleted_at IS NULL
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         user_id,
     )
@@ -152,7 +133,7 @@ async def search(
         pattern = f"%{escaped}%"
     rows = await conn.fetch(
         f"""
-        SELECT {_COLUMNS} FROM users
+        SELECT {COLUMNS} FROM users
         WHERE ($1::text IS NULL OR email_normalized LIKE $1 OR lower(display_name) LIKE $1)
           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
         ORDER BY created_at DESC, id DESC

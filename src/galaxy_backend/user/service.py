@@ -1,7 +1,6 @@
 """The user service: accounts read from a write-through cache, changed in transactions."""
 
 import base64
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -81,17 +80,6 @@ class UserService:
 
     def entitlements(self, user: User) -> Entitlements:
         return user.entitlements(self._defaults)
-
-    async def sign_in(
-        self, conn: Connection, email: str, client_ip: str | None
-    ) -> tuple[User, bool]:
-        """Find or create the account of `email` inside the caller's transaction."""
-        country = self._geo.country_for(client_ip)
-        user, created = await repository.upsert_for_sign_in(
-            conn, user_id=uuid.uuid4(), email=email, country=country
-        )
-        await self._bus.notify(conn, USER_TOPIC, str(user.id))
-        return user, created
 
     def remember(self, user: User) -> None:
         """Write-through after the caller's commit."""
