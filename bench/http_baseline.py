@@ -25,8 +25,10 @@ from support import (
     REPO,
     WrkResult,
     backend_env,
+    bare_uvicorn_command,
     free_port,
     otlp_sink,
+    production_env,
     spawned,
     throwaway_database,
     wait_http,
@@ -46,43 +48,19 @@ def main() -> None:
 
     token = "b" * 48
     bare_port, port = free_port(), free_port()
-    uvicorn_cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bare_app:app",
-        "--port",
-        str(bare_port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        "--log-level",
-        "warning",
-    ]
+    uvicorn_cmd = bare_uvicorn_command(bare_port)
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, traces, _),
         tempfile.TemporaryDirectory() as data,
     ):
-        env = backend_env(
-            {
-                "BACKEND_POSTGRES_DSN": dsn,
-                "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
-                "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
-                "BACKEND_DATA_DIR": data,
-                "BACKEND_INTERNAL_TOKEN": token,
-                "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
-                "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
-                "BACKEND_OTEL_TRACES_SAMPLE_RATIO": args.sample_ratio,
-                "BACKEND_LOG_LEVEL": "info",
-                "BACKEND_LOG_FORMAT": "json",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-                "OTEL_EXPORTER_OTLP_INSECURE": "true",
-            }
+        env = production_env(
+            dsn=dsn,
+            port=port,
+            data=data,
+            otlp_endpoint=endpoint,
+            sample_ratio=args.sample_ratio,
+            extra={"BACKEND_INTERNAL_TOKEN": token},
         )
         targets: list[tuple[str, str, dict[str, str] | None]] = [
             ("bare ASGI", f"http://127.0.0.1:{bare_port}/", None),

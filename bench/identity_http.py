@@ -29,8 +29,10 @@ from support import (
     REPO,
     WrkResult,
     backend_env,
+    bare_uvicorn_command,
     free_port,
     otlp_sink,
+    production_env,
     spawned,
     throwaway_database,
     wait_http,
@@ -122,43 +124,23 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, WrkResult] = {}
     bare_port, port = free_port(), free_port()
-    uvicorn_cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bare_app:app",
-        "--port",
-        str(bare_port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        "--log-level",
-        "warning",
-    ]
+    uvicorn_cmd = bare_uvicorn_command(bare_port)
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, _, __),
         tempfile.TemporaryDirectory() as data,
     ):
-        env = backend_env(
-            {
-                "BACKEND_POSTGRES_DSN": dsn,
-                "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
-                "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
-                "BACKEND_DATA_DIR": data,
+        env = production_env(
+            dsn=dsn,
+            port=port,
+            data=data,
+            otlp_endpoint=endpoint,
+            sample_ratio=args.sample_ratio,
+            extra={
                 "BACKEND_SECRET_KEY": SECRET_KEY,
-                "BACKEND_SMTP_ADDR": "127.0.0.1:9",  # never used: the bench mails no codes
-                "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
-                "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
-                "BACKEND_OTEL_TRACES_SAMPLE_RATIO": args.sample_ratio,
-                "BACKEND_LOG_LEVEL": "info",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-                "OTEL_EXPORTER_OTLP_INSECURE": "true",
-            }
+                # Never used: the bench mails no codes.
+                "BACKEND_SMTP_ADDR": "127.0.0.1:9",
+            },
         )
         with (
             spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"),

@@ -126,6 +126,55 @@ def backend_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def bare_uvicorn_command(port: int) -> list[str]:
+    """The bare ASGI app under the same uvicorn settings as the backend's listener."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bare_app:app",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+    ]
+
+
+def production_env(
+    *,
+    dsn: str,
+    port: int,
+    data: str,
+    otlp_endpoint: str,
+    sample_ratio: str,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """A backend configured as in production: JSON logs at info, OTLP traces and metrics."""
+    return backend_env(
+        {
+            "BACKEND_POSTGRES_DSN": dsn,
+            "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
+            "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
+            "BACKEND_DATA_DIR": data,
+            "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
+            "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
+            "BACKEND_OTEL_TRACES_SAMPLE_RATIO": sample_ratio,
+            "BACKEND_LOG_LEVEL": "info",
+            "BACKEND_LOG_FORMAT": "json",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+            **(extra or {}),
+        }
+    )
+
+
 def rss_mib(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
 

@@ -4,6 +4,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import uvloop
 
@@ -11,6 +12,9 @@ from galaxy_backend import __version__
 from galaxy_backend.config import SECRET_FIELDS, Config, ConfigError, env_name, load_from_env
 from galaxy_backend.config import unknown_variables as find_unknown_variables
 from galaxy_backend.telemetry import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from galaxy_backend.postgres import Database
 
 EXIT_CONFIG = 2
 
@@ -44,17 +48,24 @@ def serve(config: Config) -> int:
     return code
 
 
+def small_database(config: Config) -> "Database":
+    """A two-connection pool for one-off commands (migrate, admin create)."""
+    from galaxy_backend.postgres import Database  # noqa: PLC0415
+
+    dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
+    return Database(
+        dsn=dsn,
+        data_dir=config.data_dir,
+        pool_size=2,
+        connect_timeout=config.postgres_connect_timeout.total_seconds(),
+    )
+
+
 def migrate(config: Config) -> int:
-    from galaxy_backend.postgres import Database, apply_migrations  # noqa: PLC0415
+    from galaxy_backend.postgres import apply_migrations  # noqa: PLC0415
 
     async def main() -> int:
-        dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
-        database = Database(
-            dsn=dsn,
-            data_dir=config.data_dir,
-            pool_size=2,
-            connect_timeout=config.postgres_connect_timeout.total_seconds(),
-        )
+        database = small_database(config)
         await database.start()
         try:
             applied = await apply_migrations(database.pool)
@@ -72,7 +83,7 @@ def admin_create(config: Config, username: str, role: str) -> int:
     from galaxy_backend.admin.service import AdminService  # noqa: PLC0415
     from galaxy_backend.cachebus import CacheBus  # noqa: PLC0415
     from galaxy_backend.errors import DomainError  # noqa: PLC0415
-    from galaxy_backend.postgres import Database, apply_migrations  # noqa: PLC0415
+    from galaxy_backend.postgres import apply_migrations  # noqa: PLC0415
 
     if sys.stdin.isatty():
         password = getpass.getpass("password: ")
@@ -80,13 +91,7 @@ def admin_create(config: Config, username: str, role: str) -> int:
         password = sys.stdin.readline().rstrip("\r\n")
 
     async def main() -> int:
-        dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
-        database = Database(
-            dsn=dsn,
-            data_dir=config.data_dir,
-            pool_size=2,
-            connect_timeout=config.postgres_connect_timeout.total_seconds(),
-        )
+        database = small_database(config)
         await database.start()
         try:
             await apply_migrations(database.pool)
