@@ -1,6 +1,6 @@
 """Write-through caches: warmed from Postgres at start, written only after a commit."""
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 from galaxy_backend.telemetry import get_logger
@@ -39,9 +39,6 @@ class WriteThroughCache(Generic[K, V]):
 
     def discard(self, key: K) -> None:
         self._items.pop(key, None)
-
-    def values(self) -> Iterator[V]:
-        return iter(list(self._items.values()))
 
     def __len__(self) -> int:
         return len(self._items)

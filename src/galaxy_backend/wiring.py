@@ -148,7 +148,6 @@ def build_backend(config: Config) -> Backend:
     revoker = SessionRevokerAdapter()
     users = UserService(
         database=database,
-        geo=geo,
         bus=bus,
         revoker=revoker,
         defaults=EntitlementDefaults(

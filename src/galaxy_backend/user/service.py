@@ -22,10 +22,6 @@ _log = get_logger(__name__)
 USER_TOPIC = "user"
 
 
-class CountryLookup(Protocol):
-    def country_for(self, ip: str | None) -> str | None: ...
-
-
 class SessionRevoker(Protocol):
     """What user needs from auth (through an adapter: auth also depends on user)."""
 
@@ -58,14 +54,12 @@ class UserService:
         self,
         *,
         database: Database,
-        geo: CountryLookup,
         bus: CacheBus,
         revoker: SessionRevoker,
         defaults: EntitlementDefaults,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
-        self._geo = geo
         self._bus = bus
         self._revoker = revoker
         self._defaults = defaults
