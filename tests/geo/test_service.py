@@ -2,12 +2,14 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 from structlog.testing import capture_logs
 
 from galaxy_backend.errors import InvalidInput
@@ -44,6 +46,24 @@ async def lock_waiters(database: Database) -> int:
         " WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     return waiting
+
+
+@asynccontextmanager
+async def holding_the_fr_row(db_dsn: str) -> AsyncIterator[Transaction]:
+    """Another connection's open insert of today's FR counter: our write must wait on it."""
+    blocker = await asyncpg.connect(db_dsn)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(
+            "INSERT INTO backend.geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, 'FR', 5)",
+            DAY,
+        )
+        yield transaction
+        if blocker.is_in_transaction():
+            await transaction.rollback()
+    finally:
+        await blocker.close()
 
 
 def test_country_for_uses_the_reader(service: GeoService) -> None:
@@ -182,14 +202,7 @@ async def test_stats_refuse_a_window_out_of_range(service: GeoService, days: int
 async def test_a_write_scheduled_while_stop_drains_is_awaited_too(
     database: Database, service: GeoService, db_dsn: str
 ) -> None:
-    blocker = await asyncpg.connect(db_dsn)
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(
-            "INSERT INTO backend.geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, 'FR', 5)",
-            DAY,
-        )
+    async with holding_the_fr_row(db_dsn) as transaction:
         service.record_sign_in(uuid4(), "FR")
         await eventually(lambda: lock_waiters(database), message="the write to wait on the lock")
         service.record_sign_in(uuid4(), "DE")  # buffered while the first batch is written
@@ -198,8 +211,6 @@ async def test_a_write_scheduled_while_stop_drains_is_awaited_too(
         assert not stopping.done()
         await transaction.commit()
         await stopping
-    finally:
-        await blocker.close()
     assert service.pending_writes == 0
     assert await sign_ins(database) == {(DAY, "FR"): 6, (DAY, "DE"): 1}
 
@@ -207,22 +218,12 @@ async def test_a_write_scheduled_while_stop_drains_is_awaited_too(
 async def test_a_stop_cut_short_drops_the_counts_left_and_closes_the_reader(
     database: Database, service: GeoService, db_dsn: str
 ) -> None:
-    blocker = await asyncpg.connect(db_dsn)
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(
-            "INSERT INTO backend.geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, 'FR', 5)",
-            DAY,
-        )
+    async with holding_the_fr_row(db_dsn):  # rolled back on the way out
         service.record_sign_in(uuid4(), "FR")
         await eventually(lambda: lock_waiters(database), message="the write to wait on the lock")
         with capture_logs() as logs, pytest.raises(TimeoutError):
             async with asyncio.timeout(0.2):
                 await service.stop()
-        await transaction.rollback()
-    finally:
-        await blocker.close()
     assert {"event": "geo counts dropped at shutdown", "pending": 1} in [
         {k: e[k] for k in ("event", "pending") if k in e} for e in logs
     ]

@@ -11,7 +11,7 @@ from galaxy_backend.errors import InvalidInput
 from galaxy_backend.geo import repository
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.repository import UNKNOWN_COUNTRY, CountryDay
-from galaxy_backend.postgres.migrate import PoolProvider
+from galaxy_backend.postgres import PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

@@ -4,17 +4,14 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Protocol
 from uuid import UUID
-
-import asyncpg
 
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.models import STATUSES, Delivery, DeliveryStatus
 from galaxy_backend.mail.templates import RenderedMail
-from galaxy_backend.postgres import Connection
+from galaxy_backend.postgres import Connection, PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -24,13 +21,6 @@ MAX_ADDRESS_LENGTH = 320
 MAX_KEY_LENGTH = 200
 MAX_KIND_LENGTH = 64
 MAX_SUBJECT_LENGTH = 900
-
-
-class PoolProvider(Protocol):
-    """Anything that hands out the started pool (the Database component)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 def _check_address(to: str) -> None:

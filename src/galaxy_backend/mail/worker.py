@@ -23,7 +23,7 @@ from galaxy_backend.mail import repository
 from galaxy_backend.mail.backoff import retry_delay
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
-from galaxy_backend.mail.service import PoolProvider
+from galaxy_backend.postgres import PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

@@ -4,11 +4,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Protocol
 
 import asyncpg
 
-from galaxy_backend.postgres.pool import Connection
+from galaxy_backend.postgres.pool import Connection, PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -98,13 +97,6 @@ async def _apply_locked(conn: Connection, migrations: list[Migration]) -> list[i
         _log.info("migration applied", version=migration.version, name=migration.name)
         done.append(migration.version)
     return done
-
-
-class PoolProvider(Protocol):
-    """Anything that hands out the started pool (the Database component)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 class Migrations:

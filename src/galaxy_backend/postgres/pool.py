@@ -3,7 +3,7 @@
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 import orjson
@@ -37,6 +37,13 @@ async def _init_connection(conn: Connection) -> None:
         decoder=orjson.loads,
         format="text",
     )
+
+
+class PoolProvider(Protocol):
+    """Anything that hands out the started pool (the Database component, or a test's)."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
 
 
 class Database:

@@ -149,10 +149,7 @@ class PushService:
         event = encode_event(self._ring.next_cursor, kind, tuple(user_ids), body, self._clock_ns())
         self._ring.append(event)
         self._published[kind] = self._published.get(kind, 0) + 1
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.set_result(None)
+        self._wake()
         return event.cursor
 
     async def subscribe(self, after_cursor: int, gateway_id: str) -> AsyncIterator[list[PushEvent]]:
@@ -188,6 +185,12 @@ class PushService:
         payload = orjson.dumps({"requested_after": requested_after, "oldest_cursor": oldest})
         return encode_event(oldest - 1, RESET_KIND, (), payload, self._clock_ns())
 
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set_result(None)
+
     async def _changed(self) -> None:
         if self._waiter is None:
             self._waiter = asyncio.get_running_loop().create_future()
@@ -197,10 +200,7 @@ class PushService:
     async def close_subscriptions(self) -> None:
         """Send every event already published to each subscriber, then end their streams."""
         self._closing = True
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.set_result(None)
+        self._wake()
         await self._drained.wait()
 
     async def start(self) -> None:
