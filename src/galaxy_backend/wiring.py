@@ -52,7 +52,9 @@ _log = get_logger(__name__)
 ADMIN_LOGIN_PATH = f"{AUDIENCE_PREFIXES['admin']}/auth/login"
 
 
-def mail_delivery(config: Config, database: Database) -> list[Component]:
+def mail_delivery(
+    config: Config, database: Database, telemetry: TelemetryRuntime
+) -> list[Component]:
     """The mail worker, after the embedded SMTP sink it sends to when no relay is configured."""
     sink = None
     if config.smtp_addr is None:
@@ -70,6 +72,8 @@ def mail_delivery(config: Config, database: Database) -> list[Component]:
         max_attempts=config.mail_max_attempts,
         backoff_min=config.mail_backoff_min,
         backoff_max=config.mail_backoff_max,
+        tracer=telemetry.tracer("galaxy_backend.mail"),
+        meter=telemetry.meter("galaxy_backend.mail"),
     )
     return [sink, worker] if sink else [worker]
 
@@ -258,7 +262,7 @@ def build_backend(config: Config) -> Backend:
         shutdown_timeout=config.grpc_push_shutdown_timeout.total_seconds(),
         drain=push.close_subscriptions,
     )
-    mail_components = mail_delivery(config, database)
+    mail_components = mail_delivery(config, database, telemetry)
 
     metrics = None
     if config.metrics_addr is not None and telemetry.prometheus_registry is not None:

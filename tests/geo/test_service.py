@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from galaxy_backend.errors import InvalidInput
 from galaxy_backend.geo import CountryDay, GeoReader, GeoService
+from galaxy_backend.geo.service import MAX_STATS_DAYS
 from galaxy_backend.postgres import Database
 from tests.geo.conftest import Clock, PoolHolder
 from tests.support import eventually
@@ -266,3 +267,40 @@ async def test_records_after_stop_are_dropped_quietly(
         "stopped",
     ]
     assert await sign_ins(database) == {}
+
+
+async def test_active_user_rows_older_than_the_stats_window_are_pruned_once_a_day(
+    database: Database, service: GeoService, clock: Clock
+) -> None:
+    old, kept, today = uuid4(), uuid4(), uuid4()
+    oldest_shown = DAY - timedelta(days=MAX_STATS_DAYS - 1)
+    await database.pool.executemany(
+        "INSERT INTO geo_daily_active_users (day, user_id, country) VALUES ($1, $2, 'FR')",
+        [(oldest_shown - timedelta(days=1), old), (oldest_shown, kept)],
+    )
+    service.record_activity(today, "FR")
+    await service.stop()
+    assert set(await active_users(database)) == {(oldest_shown, kept), (DAY, today)}
+    # The sign-in counters hold no user id and stay whatever their age.
+    await database.pool.execute(
+        "INSERT INTO geo_daily_sign_ins (day, country, sign_ins) VALUES ($1, 'FR', 3)",
+        oldest_shown - timedelta(days=400),
+    )
+    assert (oldest_shown - timedelta(days=400), "FR") in await sign_ins(database)
+
+
+async def test_a_failed_active_user_write_does_not_count_the_sign_ins_twice(
+    database: Database, service: GeoService
+) -> None:
+    # A country the table's check refuses makes the second statement of the flush fail.
+    await database.pool.execute(
+        "ALTER TABLE geo_daily_active_users ADD CONSTRAINT no_de CHECK (country <> 'DE')"
+    )
+    service.record_sign_in(uuid4(), "FR")
+    service.record_activity(uuid4(), "DE")
+    await service.flush()
+    assert await sign_ins(database) == {}
+    assert service.pending_writes == 2
+    await database.pool.execute("ALTER TABLE geo_daily_active_users DROP CONSTRAINT no_de")
+    await service.stop()
+    assert await sign_ins(database) == {(DAY, "FR"): 1}

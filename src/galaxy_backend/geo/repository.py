@@ -51,6 +51,12 @@ async def add_active_users(conn: Connection, active: dict[tuple[date, UUID], str
     )
 
 
+async def prune_active_users(conn: Connection, *, before: date) -> int:
+    """Forget who was active on days before `before`; returns how many rows went."""
+    status: str = await conn.execute("DELETE FROM geo_daily_active_users WHERE day < $1", before)
+    return int(status.rsplit(" ", 1)[-1])
+
+
 async def country_days(conn: Connection, *, since: date, until: date) -> list[CountryDay]:
     """Every (day, country) with any figure between the two days inclusive, newest day first."""
     rows = await conn.fetch(

@@ -17,6 +17,9 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 MAX_STATS_DAYS = 90
+# Who was active on a day is kept only as long as the statistics can show that day; the
+# per-country sign-in counts hold no user id and are kept.
+ACTIVE_USERS_RETENTION_DAYS = MAX_STATS_DAYS
 # Past this many buffered counts (PostgreSQL unreachable), new counts are dropped.
 _MAX_PENDING = 100_000
 
@@ -61,6 +64,7 @@ class GeoService:
         self._lock = asyncio.Lock()
         self._in_flight = 0
         self._stopped = False
+        self._pruned_on: date | None = None
 
     @property
     def pending_writes(self) -> int:
@@ -130,7 +134,8 @@ class GeoService:
             active, self._active = self._active, {}
             self._in_flight = len(sign_ins) + len(active)
             try:
-                async with self._database.pool.acquire() as conn:
+                # One transaction: counts that go back to the buffer were not written at all.
+                async with self._database.pool.acquire() as conn, conn.transaction():
                     if sign_ins:
                         await repository.add_sign_ins(conn, dict(sign_ins))
                     if active:
@@ -149,8 +154,26 @@ class GeoService:
                 )
                 if not self._stopped:
                     self._schedule_flush()
+                return
             finally:
                 self._in_flight = 0
+        await self._prune_once_a_day()
+
+    async def _prune_once_a_day(self) -> None:
+        # Apart from the counter writes: a failure here must not put written counts back.
+        today = self._today()
+        if self._pruned_on == today:
+            return
+        oldest_kept = today - timedelta(days=ACTIVE_USERS_RETENTION_DAYS - 1)
+        try:
+            async with self._database.pool.acquire() as conn:
+                pruned = await repository.prune_active_users(conn, before=oldest_kept)
+        except Exception as exc:
+            _log.warning("pruning old active-user rows failed", error=str(exc))
+            return
+        self._pruned_on = today
+        if pruned:
+            _log.info("old active-user rows pruned", rows=pruned, before=oldest_kept.isoformat())
 
     def _refuse(self, counter: str) -> bool:
         if self._stopped or self.pending_writes >= _MAX_PENDING:

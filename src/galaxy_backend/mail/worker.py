@@ -18,6 +18,10 @@ from typing import Any
 
 import aiosmtplib
 import asyncpg
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.backoff import retry_delay
@@ -86,6 +90,8 @@ class MailWorker:
         local_hostname: str | None = None,
         smtp_endpoint: Callable[[], tuple[str, int]] | None = None,
         rng: random.Random | None = None,
+        tracer: Tracer | None = None,
+        meter: Meter | None = None,
     ) -> None:
         """`smtp_endpoint`, when given, is asked for (host, port) at each connect instead of
         smtp_host/smtp_port: the embedded sink knows its port only once it has started."""
@@ -119,6 +125,17 @@ class MailWorker:
         self._smtp_timeout = smtp_timeout.total_seconds()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.stop_timeout: float | None = self._smtp_timeout + 5.0
+        self._tracer = tracer or trace.get_tracer(__name__)
+        meter = meter or metrics.get_meter(__name__)
+        self._attempts = meter.create_counter(
+            "mail.attempts",
+            unit="{attempt}",
+            description="SMTP delivery attempts, by the delivery's resulting status and outcome",
+        )
+        self._send_duration = meter.create_histogram(
+            "mail.send.duration", unit="s", description="Duration of one SMTP delivery attempt"
+        )
+        self._metric_attrs: dict[tuple[str, str], dict[str, str]] = {}
 
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -177,12 +194,17 @@ class MailWorker:
                 self._wake.clear()
                 token = uuid.uuid4()
                 claimed_at = loop.time()
-                async with self._database.pool.acquire() as conn:
-                    batch = await repository.claim_due(
-                        conn, lease_token=token, lease=self._lease, limit=self._batch_size
-                    )
+                # An idle queue is polled every second: no trace for each empty look.
+                with suppress_instrumentation():
+                    async with self._database.pool.acquire() as conn:
+                        batch = await repository.claim_due(
+                            conn, lease_token=token, lease=self._lease, limit=self._batch_size
+                        )
                 if batch:
-                    await self._deliver(batch, token, claimed_at)
+                    with self._tracer.start_as_current_span(
+                        "mail deliver", attributes={"mail.batch_size": len(batch)}
+                    ):
+                        await self._deliver(batch, token, claimed_at)
                     continue
                 await self._close_idle_smtp()
                 await self._wait(self._wake, self._idle_seconds())
@@ -291,8 +313,21 @@ class MailWorker:
             applied = await repository.record_results(conn, lease_token=token, results=results)
         for result in results:
             self._log_result(result, applied=result.delivery_id in applied)
+            self._measure(result)
             if result.retry_in_seconds is not None and result.delivery_id in applied:
                 self._retry_due(result.retry_in_seconds)
+
+    def _measure(self, result: AttemptResult) -> None:
+        key = (result.status, result.outcome)
+        attrs = self._metric_attrs.get(key)
+        if attrs is None:
+            attrs = self._metric_attrs[key] = {
+                "mail.status": result.status,
+                "mail.outcome": result.outcome,
+            }
+        self._attempts.add(1, attrs)
+        elapsed = (result.finished_at - result.started_at).total_seconds()
+        self._send_duration.record(max(elapsed, 0.0), attrs)
 
     def _retry_due(self, seconds: float) -> None:
         # Measured after the write, so the row is due by then on the database's clock too.
@@ -329,8 +364,18 @@ class MailWorker:
     async def _attempt(self, mail: ClaimedMail) -> tuple[AttemptResult, bool]:
         """Send one mail; the flag says the server was unreachable (pause the worker)."""
         started = _utcnow()
-        sent = await self._send(mail)
         attempt = mail.attempts + 1
+        with self._tracer.start_as_current_span(
+            "smtp send",
+            kind=SpanKind.CLIENT,
+            attributes={"mail.delivery_id": str(mail.id), "mail.attempt": attempt},
+        ) as span:
+            sent = await self._send(mail)
+            span.set_attribute("mail.outcome", sent.outcome)
+            if sent.smtp_code is not None:
+                span.set_attribute("smtp.reply_code", sent.smtp_code)
+            if sent.outcome != "sent":
+                span.set_status(Status(StatusCode.ERROR, sent.error))
         used = attempt - mail.retry_base
         retry_in: float | None = None
         status: DeliveryStatus
@@ -436,7 +481,8 @@ class MailWorker:
             self._cannot_listen(exc)
             return
         try:
-            await conn.add_listener(repository.CHANNEL, self._on_notify)
+            with suppress_instrumentation():  # plumbing, not work worth a trace
+                await conn.add_listener(repository.CHANNEL, self._on_notify)
             conn.add_termination_listener(self._on_listen_lost)
         except _DB_ERRORS as exc:
             with suppress(*_DB_ERRORS):

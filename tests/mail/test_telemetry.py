@@ -1,0 +1,102 @@
+"""The worker's spans and metrics: one span per batch and per SMTP attempt, counted by outcome."""
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from galaxy_backend.mail import MailService
+from galaxy_backend.postgres import Database
+from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
+from tests.mail.receiver import Receiver
+from tests.support import eventually
+
+
+def counter_points(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, str], float]:
+    """(status, outcome) -> value of a metric's data points."""
+    found: dict[tuple[str, str], float] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name != name:
+                    continue
+                for point in metric.data.data_points:
+                    attrs: Any = point.attributes
+                    value = getattr(point, "value", None)
+                    key = (attrs["mail.status"], attrs["mail.outcome"])
+                    found[key] = float(value if value is not None else point.count)  # type: ignore[attr-defined]
+    return found
+
+
+async def test_attempts_are_traced_and_counted_and_an_idle_queue_leaves_no_trace(
+    service: MailService, database: Database, receiver: Receiver, make_worker: WorkerFactory
+) -> None:
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    instrumentor = AsyncPGInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        receiver.handler.refuse["nobody@example.org"] = deque(["550 5.1.1 no such user"])
+        [bounced] = await enqueue_many(service, database, 1, to="nobody@example.org")
+        sent = await enqueue_many(service, database, 2)
+        spans.clear()  # the enqueue statements' own spans
+        await make_worker(
+            tracer=tracer_provider.get_tracer("test"), meter=meter_provider.get_meter("test")
+        )
+
+        async def settled() -> bool:
+            with suppress_instrumentation():  # the test's own queries are not the worker's
+                found = await statuses(database)
+            return found[bounced] == "failed" and all(found[i] == "sent" for i in sent)
+
+        await eventually(settled, message="one failed, two sent")
+        await eventually(
+            lambda: (
+                counter_points(reader, "mail.attempts")
+                == {("failed", "permanent"): 1.0, ("sent", "sent"): 2.0}
+            ),
+            message="attempts counted",
+        )
+        durations = counter_points(reader, "mail.send.duration")
+        assert durations == {("failed", "permanent"): 1.0, ("sent", "sent"): 2.0}
+
+        finished: list[ReadableSpan] = list(spans.get_finished_spans())
+        sends = [s for s in finished if s.name == "smtp send"]
+        assert len(sends) == 3
+        assert all(s.kind is SpanKind.CLIENT for s in sends)
+        by_delivery = {s.attributes["mail.delivery_id"]: s for s in sends if s.attributes}
+        failed = by_delivery[str(bounced)]
+        assert failed.status.status_code is StatusCode.ERROR
+        assert failed.attributes is not None
+        assert failed.attributes["smtp.reply_code"] == 550
+        assert failed.attributes["mail.outcome"] == "permanent"
+        assert {by_delivery[str(i)].status.status_code for i in sent} == {StatusCode.UNSET}
+
+        # Every span of the worker (its SQL included) belongs to a delivery batch's trace.
+        batches = [s for s in finished if s.name == "mail deliver"]
+        assert batches
+        batch_traces = {s.context.trace_id for s in batches if s.context}
+        worker_spans = [s for s in finished if s.name != "mail deliver"]
+        assert worker_spans
+        assert {s.context.trace_id for s in worker_spans if s.context} <= batch_traces
+
+        # Polling an empty queue (every 50 ms here) records nothing.
+        spans.clear()
+        await asyncio.sleep(0.5)
+        assert spans.get_finished_spans() == ()
+    finally:
+        instrumentor.uninstrument()
