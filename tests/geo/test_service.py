@@ -10,6 +10,10 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from asyncpg.transaction import Transaction
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from structlog.testing import capture_logs
 
 from galaxy_backend.errors import InvalidInput
@@ -304,3 +308,25 @@ async def test_a_failed_active_user_write_does_not_count_the_sign_ins_twice(
     await database.pool.execute("ALTER TABLE geo_daily_active_users DROP CONSTRAINT no_de")
     await service.stop()
     assert await sign_ins(database) == {(DAY, "FR"): 1}
+
+
+async def test_the_background_write_is_not_part_of_the_request_that_scheduled_it(
+    database: Database, service: GeoService
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    instrumentor = AsyncPGInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        with provider.get_tracer("test").start_as_current_span("POST /confirm") as request:
+            service.record_sign_in(uuid4(), "FR")
+        await eventually(lambda: service.pending_writes == 0, message="the write")
+        writes = [s for s in spans.get_finished_spans() if s.name != "POST /confirm"]
+        assert writes
+        request_trace = request.get_span_context().trace_id
+        assert all(s.context is not None and s.context.trace_id != request_trace for s in writes)
+    finally:
+        instrumentor.uninstrument()

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import deque
+from datetime import timedelta
 from typing import Any
 
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
@@ -17,23 +18,33 @@ from galaxy_backend.mail import MailService
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
 from tests.mail.receiver import Receiver
-from tests.support import eventually
+from tests.support import eventually, free_port
+
+
+def points(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    data = reader.get_metrics_data()
+    return [
+        point
+        for resource in (data.resource_metrics if data else ())
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
+
+
+def gauge(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, ...], float]:
+    """Attribute values -> value of a gauge's points."""
+    return {tuple(p.attributes.values()): p.value for p in points(reader, name)}
 
 
 def counter_points(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, str], float]:
     """(status, outcome) -> value of a metric's data points."""
     found: dict[tuple[str, str], float] = {}
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data else ():
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name != name:
-                    continue
-                for point in metric.data.data_points:
-                    attrs: Any = point.attributes
-                    value = getattr(point, "value", None)
-                    key = (attrs["mail.status"], attrs["mail.outcome"])
-                    found[key] = float(value if value is not None else point.count)  # type: ignore[attr-defined]
+    for point in points(reader, name):
+        value = getattr(point, "value", None)
+        key = (point.attributes["mail.status"], point.attributes["mail.outcome"])
+        found[key] = float(value if value is not None else point.count)
     return found
 
 
@@ -55,7 +66,9 @@ async def test_attempts_are_traced_and_counted_and_an_idle_queue_leaves_no_trace
         sent = await enqueue_many(service, database, 2)
         spans.clear()  # the enqueue statements' own spans
         await make_worker(
-            tracer=tracer_provider.get_tracer("test"), meter=meter_provider.get_meter("test")
+            tracer=tracer_provider.get_tracer("test"),
+            meter=meter_provider.get_meter("test"),
+            depth_interval=timedelta(milliseconds=50),
         )
 
         async def settled() -> bool:
@@ -73,6 +86,16 @@ async def test_attempts_are_traced_and_counted_and_an_idle_queue_leaves_no_trace
         )
         durations = counter_points(reader, "mail.send.duration")
         assert durations == {("failed", "permanent"): 1.0, ("sent", "sent"): 2.0}
+        [bounds] = {tuple(p.explicit_bounds) for p in points(reader, "mail.send.duration")}
+        assert bounds[0] == 0.005  # seconds, not the SDK's millisecond defaults
+        await eventually(
+            lambda: (
+                gauge(reader, "mail.dead_letters") == {(): 1}
+                and gauge(reader, "mail.queue.depth")
+                == {("pending",): 0, ("retrying",): 0, ("sending",): 0}
+            ),
+            message="the queue counted empty with one dead letter",
+        )
 
         finished: list[ReadableSpan] = list(spans.get_finished_spans())
         sends = [s for s in finished if s.name == "smtp send"]
@@ -100,3 +123,24 @@ async def test_attempts_are_traced_and_counted_and_an_idle_queue_leaves_no_trace
         assert spans.get_finished_spans() == ()
     finally:
         instrumentor.uninstrument()
+
+
+async def test_mail_waiting_on_an_unreachable_server_shows_in_the_queue_depth(
+    service: MailService, database: Database, make_worker: WorkerFactory
+) -> None:
+    reader = InMemoryMetricReader()
+    await enqueue_many(service, database, 3)
+    await make_worker(
+        smtp_port=free_port(),
+        backoff_min=timedelta(seconds=5),
+        backoff_max=timedelta(seconds=5),
+        meter=MeterProvider(metric_readers=[reader]).get_meter("test"),
+        depth_interval=timedelta(milliseconds=50),
+    )
+
+    def waiting() -> float:
+        depth = gauge(reader, "mail.queue.depth")
+        return depth.get(("pending",), 0) + depth.get(("retrying",), 0)
+
+    await eventually(lambda: waiting() == 3, message="three mails counted as waiting")
+    assert gauge(reader, "mail.dead_letters") == {(): 0}

@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from galaxy_backend.wiring import ADMIN_LOGIN_PATH, Backend
+from tests.support import eventually
 
 GUARDED = ("/api/v1/user/", "/api/v1/internal/", "/api/v1/admin/")
 OPEN = {ADMIN_LOGIN_PATH}
@@ -79,7 +80,17 @@ async def test_metrics_listener_serves_prometheus_text(start_backend) -> None:  
         'http_server_request_duration_seconds_count{http_request_method="GET",'
         'http_response_status_code="200",http_route="/api/v1/internal/push/status"' in response.text
     )
+    # Buckets in seconds (the SDK's defaults would put every request under le="5.0").
+    assert 'http_route="/api/v1/internal/push/status",le="0.005",' in response.text
     # Probes are neither traced nor measured.
     assert 'http_route="/healthz"' not in response.text
+
+    async def mail_queue_counted() -> bool:
+        # The mail worker counts its (empty) queue as soon as it runs.
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{backend.metrics.port}/metrics")).text
+        return 'mail_queue_depth{mail_status="pending",' in text and "mail_dead_letters{" in text
+
+    await eventually(mail_queue_counted, message="mail queue gauges")
     assert "push_events_published" in response.text
     assert other.status_code == 404

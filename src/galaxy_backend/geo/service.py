@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import contextvars
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -187,8 +188,10 @@ class GeoService:
 
     def _schedule_flush(self) -> None:
         if self._flusher is None or self._flusher.done():
+            # A fresh context: the write belongs to no request, least of all to the one
+            # that happened to schedule it (its trace and log fields would claim it).
             self._flusher = asyncio.get_running_loop().create_task(
-                self._flush_later(), name="geo.flush"
+                self._flush_later(), name="geo.flush", context=contextvars.Context()
             )
 
     async def _flush_later(self) -> None:

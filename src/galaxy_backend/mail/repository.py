@@ -230,6 +230,14 @@ async def release(
     return len(rows)
 
 
+async def count_by_status(conn: Connection) -> dict[DeliveryStatus, int]:
+    """Rows per status, sent ones aside (they only grow): the queue and its dead letters."""
+    rows = await conn.fetch(
+        "SELECT status, count(*) AS n FROM mail_deliveries WHERE status <> 'sent' GROUP BY status"
+    )
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
 async def list_deliveries(
     conn: Connection,
     *,

@@ -10,7 +10,7 @@ import random
 import ssl
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,7 @@ import aiosmtplib
 import asyncpg
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from galaxy_backend.mail import repository
@@ -28,7 +28,7 @@ from galaxy_backend.mail.backoff import retry_delay
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
 from galaxy_backend.postgres import PoolProvider
-from galaxy_backend.telemetry import get_logger
+from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
 _log = get_logger(__name__)
 
@@ -40,6 +40,7 @@ _SMTP_IDLE_SECONDS = 30.0
 _CLEANUP_SECONDS = 3.0
 _MAX_ERROR_LENGTH = 500
 _SMTP_SERVICE_CLOSING = 421
+_QUEUED_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "retrying", "sending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class MailWorker:
         rng: random.Random | None = None,
         tracer: Tracer | None = None,
         meter: Meter | None = None,
+        depth_interval: timedelta = timedelta(seconds=15),
     ) -> None:
         """`smtp_endpoint`, when given, is asked for (host, port) at each connect instead of
         smtp_host/smtp_port: the embedded sink knows its port only once it has started."""
@@ -133,9 +135,29 @@ class MailWorker:
             description="SMTP delivery attempts, by the delivery's resulting status and outcome",
         )
         self._send_duration = meter.create_histogram(
-            "mail.send.duration", unit="s", description="Duration of one SMTP delivery attempt"
+            "mail.send.duration",
+            unit="s",
+            description="Duration of one SMTP delivery attempt",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
         )
         self._metric_attrs: dict[tuple[str, str], dict[str, str]] = {}
+        # Counted in the database now and then, read by the meter at collection time (its
+        # callbacks run on the exporter's thread, where no query can be awaited).
+        self._depths: dict[DeliveryStatus, int] | None = None
+        self._depth_interval = depth_interval.total_seconds()
+        self._depth_due = 0.0
+        meter.create_observable_gauge(
+            "mail.queue.depth",
+            callbacks=[self._observe_depth],
+            unit="{mail}",
+            description="Mails waiting to be sent, by status (all workers' queue)",
+        )
+        meter.create_observable_gauge(
+            "mail.dead_letters",
+            callbacks=[self._observe_dead_letters],
+            unit="{mail}",
+            description="Mails that failed for good and wait for an operator",
+        )
 
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -191,6 +213,8 @@ class MailWorker:
                     await self._wait(self._stop_requested, self._paused_until - loop.time())
                     continue
                 await self._ensure_listening()
+                if loop.time() >= self._depth_due:
+                    await self._count_queue()
                 self._wake.clear()
                 token = uuid.uuid4()
                 claimed_at = loop.time()
@@ -214,6 +238,22 @@ class MailWorker:
             except Exception as exc:
                 _log.error("mail worker iteration failed", exc_info=exc)
                 await self._wait(self._stop_requested, self._poll_seconds)
+
+    async def _count_queue(self) -> None:
+        self._depth_due = asyncio.get_running_loop().time() + self._depth_interval
+        with suppress_instrumentation():
+            async with self._database.pool.acquire() as conn:
+                self._depths = await repository.count_by_status(conn)
+
+    def _observe_depth(self, _: CallbackOptions) -> Iterable[Observation]:
+        depths = self._depths
+        if depths is None:
+            return []
+        return [Observation(depths.get(s, 0), {"mail.status": s}) for s in _QUEUED_STATUSES]
+
+    def _observe_dead_letters(self, _: CallbackOptions) -> Iterable[Observation]:
+        depths = self._depths
+        return [] if depths is None else [Observation(depths.get("failed", 0))]
 
     async def _wait(self, event: asyncio.Event, seconds: float) -> None:
         with suppress(TimeoutError):

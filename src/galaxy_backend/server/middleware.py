@@ -31,7 +31,7 @@ from galaxy_backend.server.auth import (
 )
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
-from galaxy_backend.telemetry import get_logger
+from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
 _log = get_logger(__name__)
 
@@ -58,7 +58,10 @@ class EdgeMiddleware:
         self._tracer = tracer
         self._max_body = max_body_bytes
         self._duration = meter.create_histogram(
-            "http.server.request.duration", unit="s", description="Duration of HTTP requests"
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP requests",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
         )
         self._metric_attrs: dict[tuple[str, str, int], dict[str, Any]] = {}
         # Every request is logged at debug; at other levels not even the arguments are built.

@@ -35,6 +35,11 @@ from galaxy_backend.telemetry.logging import get_logger
 TracesExporter = Literal["otlp", "none", "stdout"]
 MetricsExporter = Literal["otlp", "none", "stdout", "prometheus"]
 SERVICE_NAME = "galaxy-backend"
+# The SDK's default buckets are meant for milliseconds; durations here are in seconds.
+# These are the HTTP semantic conventions' boundaries, used by every duration histogram.
+DURATION_BUCKETS_SECONDS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0,
+)  # fmt: skip
 
 _log = get_logger(__name__)
 
