@@ -4,8 +4,10 @@ Runs, in interleaved rounds: a raw aiosmtplib loop sending pre-composed messages
 connection (the ceiling: SMTP alone, no database, nothing composed while timed); then the
 queue drained by 1 and by 2 `MailWorker` processes, timed from the commit of N queued
 mails to the moment all N are marked sent. The receiving server is aiosmtpd with a
-handler that discards, in its own process; everything runs on uvloop, as in production,
-and the workers log at info as JSON (to /dev/null).
+handler that discards, in its own process; everything runs on uvloop, as in production.
+The workers run with production telemetry: JSON logs at info (to /dev/null), every trace
+recorded (a span per batch, per SMTP attempt and per SQL statement) and exported over
+OTLP with the metrics, to a real OTLP receiver in this process that discards them.
 
 Run: `.venv/bin/python bench/mail_throughput.py [--mails 3000] [--rounds 3]`
 Needs a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN (default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -13,6 +15,7 @@ Needs a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN (default postgresql://postgres@1
 
 import argparse
 import asyncio
+import os
 import signal
 import statistics
 import sys
@@ -28,15 +31,17 @@ import uvloop
 from aiosmtpd.smtp import SMTP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# gRPC (the OTLP sink) notes every fork of a worker process at info; only errors matter here.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-from support import REPO, throwaway_database
+from support import REPO, otlp_sink, throwaway_database
 
 from galaxy_backend.mail import MailService
 from galaxy_backend.mail.message import Sender, compose
 from galaxy_backend.mail.templates import notification
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, apply_migrations
-from galaxy_backend.telemetry import configure_logging
+from galaxy_backend.telemetry import TelemetryRuntime, configure_logging
 
 MAIL_FROM = "Galaxy <noreply@galaxy.bench>"
 
@@ -59,8 +64,18 @@ async def serve_sink() -> None:
     await stop.wait()
 
 
-async def run_worker(dsn: str, port: int) -> None:
+async def run_worker(dsn: str, port: int, otlp_endpoint: str) -> None:
     configure_logging("info", "json")
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    os.environ["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+    telemetry = TelemetryRuntime(
+        traces_exporter="otlp",
+        metrics_exporter="otlp",
+        sample_ratio=1.0,
+        prometheus=False,
+        service_version="bench",
+    )
+    await telemetry.start()
     database = Database(dsn=dsn, data_dir=Path("/tmp"), pool_size=3, connect_timeout=10)
     await database.start()
     worker = MailWorker(
@@ -74,6 +89,8 @@ async def run_worker(dsn: str, port: int) -> None:
         max_attempts=8,
         backoff_min=timedelta(seconds=10),
         backoff_max=timedelta(hours=1),
+        tracer=telemetry.tracer("galaxy_backend.mail"),
+        meter=telemetry.meter("galaxy_backend.mail"),
     )
     await worker.start()
     print("ready", flush=True)
@@ -82,6 +99,7 @@ async def run_worker(dsn: str, port: int) -> None:
     await stop.wait()
     await worker.stop()
     await database.stop()
+    await telemetry.stop()
 
 
 # --- the measurements ----------------------------------------------------------------------
@@ -133,13 +151,21 @@ async def raw_rate(port: int, batch: list[tuple[str, Any]]) -> float:
 
 
 async def queue_rate(
-    dsn: str, port: int, database: Database, batch: list[tuple[str, Any]], workers: int
+    dsn: str,
+    port: int,
+    otlp: str,
+    database: Database,
+    batch: list[tuple[str, Any]],
+    workers: int,
 ) -> float:
     await database.pool.execute("TRUNCATE mail_attempts, mail_deliveries")
     processes = [
         process
         for process, _ in await asyncio.gather(
-            *(spawn("--role", "worker", "--dsn", dsn, "--port", str(port)) for _ in range(workers))
+            *(
+                spawn("--role", "worker", "--dsn", dsn, "--port", str(port), "--otlp", otlp)
+                for _ in range(workers)
+            )
         )
     ]
     try:
@@ -164,7 +190,7 @@ async def queue_rate(
             await stop(process)
 
 
-async def measure(dsn: str, count: int, rounds: int) -> dict[str, list[float]]:
+async def measure(dsn: str, otlp: str, count: int, rounds: int) -> dict[str, list[float]]:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     await apply_migrations(pool)
     await pool.close()
@@ -179,8 +205,8 @@ async def measure(dsn: str, count: int, rounds: int) -> dict[str, list[float]]:
         # Rounds interleave the targets, so drift in the machine's speed hits all alike.
         for _ in range(rounds):
             samples["raw"].append(await raw_rate(port, batch))
-            samples["1 worker"].append(await queue_rate(dsn, port, database, batch, 1))
-            samples["2 workers"].append(await queue_rate(dsn, port, database, batch, 2))
+            samples["1 worker"].append(await queue_rate(dsn, port, otlp, database, batch, 1))
+            samples["2 workers"].append(await queue_rate(dsn, port, otlp, database, batch, 2))
     finally:
         await stop(sink)
         await database.stop()
@@ -194,16 +220,18 @@ def main() -> None:
     parser.add_argument("--role", choices=["main", "sink", "worker"], default="main")
     parser.add_argument("--dsn")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--otlp")
     args = parser.parse_args()
     if args.role == "sink":
         uvloop.run(serve_sink())
         return
     if args.role == "worker":
-        uvloop.run(run_worker(args.dsn, args.port))
+        uvloop.run(run_worker(args.dsn, args.port, args.otlp))
         return
     configure_logging("warning", "console")
-    with throwaway_database() as dsn:
-        samples = uvloop.run(measure(dsn, args.mails, args.rounds))
+    with throwaway_database() as dsn, otlp_sink() as (endpoint, traces, _):
+        samples = uvloop.run(measure(dsn, endpoint, args.mails, args.rounds))
+        spans = traces.spans
     raw = statistics.median(samples["raw"])
     print(
         f"\nMail throughput: {args.mails} mails x {args.rounds} rounds (medians), loopback "
@@ -215,6 +243,7 @@ def main() -> None:
         label = "raw aiosmtplib, one connection" if name == "raw" else f"queue -> sent, {name}"
         rounds = ", ".join(f"{r:.0f}" for r in runs)
         print(f"{label:34} {median:>9.0f} {median / raw:>7.0%}   {rounds}")
+    print(f"spans received by the OTLP sink: {spans}")
 
 
 if __name__ == "__main__":
