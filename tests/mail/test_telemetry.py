@@ -132,8 +132,8 @@ async def test_mail_waiting_on_an_unreachable_server_shows_in_the_queue_depth(
     await enqueue_many(service, database, 3)
     await make_worker(
         smtp_port=free_port(),
-        backoff_min=timedelta(seconds=5),
-        backoff_max=timedelta(seconds=5),
+        backoff_min=timedelta(seconds=30),
+        backoff_max=timedelta(seconds=30),
         meter=MeterProvider(metric_readers=[reader]).get_meter("test"),
         depth_interval=timedelta(milliseconds=50),
     )
@@ -144,3 +144,7 @@ async def test_mail_waiting_on_an_unreachable_server_shows_in_the_queue_depth(
 
     await eventually(lambda: waiting() == 3, message="three mails counted as waiting")
     assert gauge(reader, "mail.dead_letters") == {(): 0}
+    # The worker is now pausing for the unreachable server; the count goes on meanwhile.
+    await eventually(lambda: gauge(reader, "mail.queue.depth").get(("retrying",)) == 1)
+    await enqueue_many(service, database, 2)
+    await eventually(lambda: waiting() == 5, message="mails queued during the outage counted")

@@ -208,13 +208,15 @@ class MailWorker:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
-                if self._paused_until > loop.time():
-                    # The SMTP server is unreachable: only a stop cuts the pause short.
-                    await self._wait(self._stop_requested, self._paused_until - loop.time())
-                    continue
-                await self._ensure_listening()
+                # Counted in pauses too: an outage is when the queue grows.
                 if loop.time() >= self._depth_due:
                     await self._count_queue()
+                if self._paused_until > loop.time():
+                    # The SMTP server is unreachable: only a stop cuts the pause short.
+                    until = min(self._paused_until, self._depth_due)
+                    await self._wait(self._stop_requested, until - loop.time())
+                    continue
+                await self._ensure_listening()
                 self._wake.clear()
                 token = uuid.uuid4()
                 claimed_at = loop.time()
