@@ -93,7 +93,7 @@ def main() -> None:
             "rps": statistics.median(r.requests_per_second for r in runs),
             "p50_ms": statistics.median(r.p50_ms for r in runs),
             "p99_ms": statistics.median(r.p99_ms for r in runs),
-            "non_2xx": float(sum(r.errors for r in runs)),
+            "errors": float(sum(r.errors for r in runs)),
         }
         for name, runs in samples.items()
     }
@@ -105,11 +105,11 @@ def main() -> None:
         f"\nHTTP baseline: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
         f"rounds (medians), loopback, trace sample ratio {args.sample_ratio}"
     )
-    print(f"{'target':28} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"{'target':28} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
     for name, row in results.items():
         print(
             f"{name:28} {row['rps']:>10.0f} {row['rps'] / bare:>8.0%} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {row['non_2xx']:>8.0f}"
+            f"{row['p99_ms']:>8.2f} {row['errors']:>8.0f}"
         )
     print(f"spans received by the OTLP sink: {spans_exported}")
 

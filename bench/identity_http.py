@@ -185,7 +185,7 @@ def main() -> None:
         f"\nIdentity HTTP: wrk -t1 -c{args.connections} -d{args.seconds}s, loopback, "
         f"trace sample ratio {args.sample_ratio} (GET /me and bare: median of 3 rounds)"
     )
-    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
     for name, row in results.items():
         print(
             f"{name:20} {row.requests_per_second:>10.0f} "

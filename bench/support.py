@@ -212,10 +212,14 @@ def wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    # Failed requests: non-2xx answers plus socket errors (connect, read, write, timeout).
     errors = 0
-    for match in re.finditer(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out):
-        if match.group(1):
-            errors += int(match.group(1))
+    if non_2xx := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(non_2xx.group(1))
+    if socket := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
+        errors += sum(int(n) for n in socket.groups())
     return WrkResult(rps, p50, p99, errors)
 
 

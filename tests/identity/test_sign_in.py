@@ -77,17 +77,32 @@ async def test_a_code_works_once(api: Api) -> None:
     assert again.json()["error"]["code"] == "challenge_expired"
 
 
-async def test_an_expired_code_is_refused(start_api) -> None:  # type: ignore[no-untyped-def]
+async def test_an_expired_code_is_refused(start_api, db_dsn: str) -> None:  # type: ignore[no-untyped-def]
     api: Api = await start_api(BACKEND_AUTH_CODE_TTL="1s")
     response = await api.request_code("late@example.org")
     code = await api.wait_code("late@example.org")
-    body = {"challenge_id": response.json()["challenge_id"], "code": code}
+    challenge = response.json()["challenge_id"]
 
     async def expired() -> bool:
-        attempt = await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
-        return attempt.status_code == 401 and attempt.json()["error"]["code"] == "challenge_expired"
+        # Asked of the database, whose clock decides; confirming would use the challenge up.
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT expires_at <= now() FROM backend.auth_challenges WHERE id = $1",
+                    challenge,
+                )
+            )
+        finally:
+            await conn.close()
 
-    await eventually(expired, timeout=10, interval=0.3, message="the code expires")
+    await eventually(expired, timeout=10, interval=0.1, message="the code expires")
+    attempt = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm", json={"challenge_id": challenge, "code": code}
+    )
+    assert attempt.status_code == 401
+    assert attempt.json()["error"]["code"] == "challenge_expired"
+    assert await count_rows(db_dsn, "sessions") == 0
 
 
 async def test_codes_are_rate_limited_per_email(start_api) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
+from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply
+from galaxy_backend.server.middleware import EdgeMiddleware
 from tests.server.edge_stack import MAX_BODY, TOKEN, EdgeStack, build_stack
 
 
@@ -219,3 +223,21 @@ async def test_openapi_documents_every_route_with_its_security(client: httpx.Asy
     ]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert "ErrorBody" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["internalToken"]["scheme"] == "bearer"
+
+
+def test_a_guarded_route_cannot_skip_the_edge_untraced() -> None:
+    async def handler(_: FastRequest) -> Reply:
+        return Reply(200)
+
+    route = FastRoute(
+        "GET", "/api/v1/internal/x", handler, audience="internal", summary="x", traced=False
+    )
+    with pytest.raises(ValueError, match="only open routes can be untraced"):
+        EdgeMiddleware(
+            handler,  # type: ignore[arg-type]
+            guards=[],
+            fast_routes=[route],
+            tracer=TracerProvider().get_tracer("test"),
+            meter=MeterProvider().get_meter("test"),
+            max_body_bytes=MAX_BODY,
+        )

@@ -23,7 +23,7 @@ from galaxy_backend.postgres.pool import Database
 from galaxy_backend.push import Publisher
 from galaxy_backend.server.auth import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
-from galaxy_backend.user.models import User
+from galaxy_backend.user.models import Block, User
 from galaxy_backend.user.repository import to_user
 from galaxy_backend.user.service import UserService
 
@@ -174,7 +174,10 @@ class AuthService:
         user = to_user(row)
         self._users.remember(user)
         if row["session_id"] is None:
-            raise self._blocked(user)
+            # The statement opened no session because the account is blocked, by the
+            # database's clock: report that block without judging it again here.
+            assert user.block is not None
+            raise _blocked(user.block)
         session = Session(
             id=row["session_id"],
             user_id=user.id,
@@ -192,15 +195,6 @@ class AuthService:
         created = bool(row["created"])
         _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
         return SignIn(token=token, session=session, user=user, created=created)
-
-    def _blocked(self, user: User) -> Forbidden:
-        block = user.active_block(self._clock())
-        assert block is not None
-        return Forbidden(
-            "this account is blocked",
-            code="account_blocked",
-            details={"kind": block.kind, "until": block.until.isoformat() if block.until else None},
-        )
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -227,8 +221,9 @@ class AuthService:
                 raise Unauthenticated("invalid session", code="invalid_session") from None
         if user.deleted_at is not None:
             raise Unauthenticated("invalid session", code="invalid_session")
-        if user.active_block(now) is not None:
-            raise self._blocked(user)
+        block = user.active_block(now)
+        if block is not None:
+            raise _blocked(block)
         if now - session.last_seen_at >= _TOUCH_GRANULARITY:
             session.last_seen_at = now
             self._touched[session.id] = now
@@ -308,6 +303,14 @@ class AuthService:
         batch, self._touched = self._touched, {}
         async with self._database.pool.acquire() as conn:
             await repository.touch(conn, batch)
+
+
+def _blocked(block: Block) -> Forbidden:
+    return Forbidden(
+        "this account is blocked",
+        code="account_blocked",
+        details={"kind": block.kind, "until": block.until.isoformat() if block.until else None},
+    )
 
 
 class SessionTouchFlusher:

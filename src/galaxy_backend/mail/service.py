@@ -1,12 +1,10 @@
 """The mail service: enqueue inside the caller's transaction; list and retry for operators."""
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.models import STATUSES, Delivery, DeliveryStatus
@@ -40,24 +38,6 @@ def _check_mail(mail: RenderedMail) -> None:
         raise InvalidInput("subject must be 1..900 characters", field="subject")
     if "\r" in mail.subject or "\n" in mail.subject:
         raise InvalidInput("subject must be one line", field="subject")
-
-
-def encode_cursor(created_at: datetime, delivery_id: UUID) -> str:
-    raw = f"{created_at.isoformat()}|{delivery_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The list position a cursor stands for; InvalidInput if it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, delivery_id = raw.partition("|")
-        position = (datetime.fromisoformat(created), UUID(delivery_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a valid cursor", field="cursor") from None
-    if position[0].tzinfo is None:
-        raise InvalidInput("not a valid cursor", field="cursor")
-    return position
 
 
 class MailService:

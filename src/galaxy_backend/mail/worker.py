@@ -140,7 +140,6 @@ class MailWorker:
             description="Duration of one SMTP delivery attempt",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
         )
-        self._metric_attrs: dict[tuple[str, str], dict[str, str]] = {}
         # Counted in the database now and then, read by the meter at collection time (its
         # callbacks run on the exporter's thread, where no query can be awaited).
         self._depths: dict[DeliveryStatus, int] | None = None
@@ -360,13 +359,7 @@ class MailWorker:
                 self._retry_due(result.retry_in_seconds)
 
     def _measure(self, result: AttemptResult) -> None:
-        key = (result.status, result.outcome)
-        attrs = self._metric_attrs.get(key)
-        if attrs is None:
-            attrs = self._metric_attrs[key] = {
-                "mail.status": result.status,
-                "mail.outcome": result.outcome,
-            }
+        attrs = {"mail.status": result.status, "mail.outcome": result.outcome}
         self._attempts.add(1, attrs)
         elapsed = (result.finished_at - result.started_at).total_seconds()
         self._send_duration.record(max(elapsed, 0.0), attrs)

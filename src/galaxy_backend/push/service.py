@@ -209,8 +209,12 @@ class PushService:
     async def stop(self) -> None:
         await self.close_subscriptions()
 
+    # The meter calls these on its own thread while the loop mutates: iterate over copies
+    # (list() and tuple() of a builtin collection copy it atomically under the GIL).
+
     def _observe_published(self, _: CallbackOptions) -> list[Observation]:
-        return [Observation(count, {"kind": kind}) for kind, count in self._published.items()]
+        published = list(self._published.items())
+        return [Observation(count, {"kind": kind}) for kind, count in published]
 
     def _observe_resets(self, _: CallbackOptions) -> list[Observation]:
         return [Observation(self._resets)]
@@ -220,5 +224,5 @@ class PushService:
 
     def _observe_lag(self, _: CallbackOptions) -> list[Observation]:
         last, floor = self._ring.last_cursor, self._ring.oldest_cursor - 1
-        lag = max((last - max(s.cursor, floor) for s in self._subscriptions), default=0)
+        lag = max((last - max(s.cursor, floor) for s in tuple(self._subscriptions)), default=0)
         return [Observation(max(lag, 0))]

@@ -24,6 +24,9 @@ class PayloadTooLarge(DomainError):
 class MalformedJSON(DomainError):
     code = "invalid_json"
 
+    def __init__(self) -> None:
+        super().__init__("request body is not valid JSON")
+
 
 class RequestValidationFailed(DomainError):
     """A body that parsed but did not validate; rendered as 422 with the offending fields."""

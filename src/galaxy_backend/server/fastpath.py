@@ -92,7 +92,7 @@ class FastRequest:
             return adapter.validate_json(raw)
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
-                raise MalformedJSON("request body is not valid JSON") from None
+                raise MalformedJSON from None
             raise RequestValidationFailed(validation_fields(exc.errors(), prefix="body")) from None
 
 

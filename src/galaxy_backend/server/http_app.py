@@ -12,7 +12,14 @@ from starlette.types import ASGIApp
 
 from galaxy_backend.errors import DomainError
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
-from galaxy_backend.server.errors import HTTP_CODES, error_body, headers_for, status_for
+from galaxy_backend.server.errors import (
+    HTTP_CODES,
+    MalformedJSON,
+    RequestValidationFailed,
+    error_body,
+    headers_for,
+    status_for,
+)
 from galaxy_backend.server.fastpath import FastRoute, validation_fields
 from galaxy_backend.server.middleware import EdgeMiddleware
 from galaxy_backend.server.openapi import describe
@@ -57,14 +64,13 @@ async def _on_domain_error(_: Request, exc: Exception) -> Response:
     return _json_error(status_for(exc), exc.code, exc.message, exc.details, headers_for(exc))
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> Response:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    # FastAPI's own validation, answered exactly as the fast routes answer theirs.
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return _json_error(400, "invalid_json", "request body is not valid JSON")
-    return _json_error(
-        422, "validation_failed", "request validation failed", {"fields": validation_fields(errors)}
-    )
+        return await _on_domain_error(request, MalformedJSON())
+    return await _on_domain_error(request, RequestValidationFailed(validation_fields(errors)))
 
 
 async def _on_http_error(_: Request, exc: Exception) -> Response:

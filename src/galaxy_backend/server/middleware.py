@@ -54,6 +54,10 @@ class EdgeMiddleware:
     ) -> None:
         self._app = app
         self._guards = sorted(guards, key=lambda g: len(g.prefix), reverse=True)
+        for route in fast_routes:
+            if not route.traced and route.audience is not None:
+                # The untraced path skips authentication too: only open probes may take it.
+                raise ValueError(f"{route.path}: only open routes can be untraced")
         self._fast = {(r.method, r.path): r for r in fast_routes}
         self._tracer = tracer
         self._max_body = max_body_bytes
@@ -179,17 +183,12 @@ class EdgeMiddleware:
             span.set_attribute("http.response.status_code", status)
             elapsed = time.perf_counter() - started
             # Logged while the span is still current, so the line carries the trace ids.
-            if status >= 500:
+            failed = status >= 500
+            if failed:
                 span.set_status(Status(StatusCode.ERROR))
-                _log.error(
-                    "request",
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 3),
-                )
-            elif self._log_requests:
-                _log.debug(
+            if failed or self._log_requests:
+                _log.log(
+                    logging.ERROR if failed else logging.DEBUG,
                     "request",
                     method=method,
                     path=path,

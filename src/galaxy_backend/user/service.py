@@ -1,6 +1,5 @@
 """The user service: accounts read from a write-through cache, changed in transactions."""
 
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from uuid import UUID
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.cache import WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import InvalidInput, NotFound
 from galaxy_backend.postgres import Connection
 from galaxy_backend.postgres.pool import Database
@@ -33,20 +33,6 @@ class ProfileChanges:
     display_name: str | None = None
     language: str | None = None
     time_zone: str | None = None
-
-
-def _encode_cursor(user: User) -> str:
-    raw = f"{user.created_at.isoformat()}|{user.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, _, ident = raw.partition("|")
-        return datetime.fromisoformat(moment), UUID(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
 
 
 class UserService:
@@ -186,10 +172,14 @@ class UserService:
     async def search(
         self, *, query: str | None, cursor: str | None, limit: int
     ) -> tuple[list[User], str | None]:
-        after = _decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
             users = list(await repository.search(conn, query=query, after=after, limit=limit + 1))
-        following = _encode_cursor(users[limit - 1]) if len(users) > limit else None
+        following = (
+            encode_cursor(users[limit - 1].created_at, users[limit - 1].id)
+            if len(users) > limit
+            else None
+        )
         return users[:limit], following
 
     async def _change(

@@ -1,0 +1,26 @@
+"""Opaque keyset-pagination cursors: a row's (created_at, id), for lists newest first."""
+
+import base64
+import binascii
+from datetime import datetime
+from uuid import UUID
+
+from galaxy_backend.errors import InvalidInput
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    raw = f"{created_at.isoformat()}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The list position a cursor stands for; InvalidInput if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, row_id = raw.partition("|")
+        position = (datetime.fromisoformat(created), UUID(row_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
+    if position[0].tzinfo is None:
+        raise InvalidInput("cursor is not one this API returned", field="cursor")
+    return position
