@@ -13,7 +13,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from galaxy_backend.cronutil import Schedule, parse_schedule
 from galaxy_backend.durations import parse_duration
-from galaxy_backend.mail.message import Sender
 
 ENV_PREFIX = "BACKEND_"
 MIN_INTERNAL_TOKEN_LENGTH = 32
@@ -275,6 +274,10 @@ def _cross_field_problems(config: Config) -> list[Problem]:
         problems.append(
             Problem("BACKEND_SMTP_USERNAME", "must be set together with BACKEND_SMTP_PASSWORD")
         )
+    # Imported here: the mail package pulls in asyncpg, which `--help` and `check-config`
+    # should not pay for.
+    from galaxy_backend.mail.message import Sender  # noqa: PLC0415
+
     try:
         Sender.parse(config.mail_from)
     except ValueError as exc:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from galaxy_backend.admin import repository as admin_repository
 from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER, Api, bearer
 from tests.support import backend_env, cli
 
@@ -228,3 +229,28 @@ async def test_admin_revokes_a_players_sessions(api: Api, db_dsn: str) -> None:
     assert audit.status_code == 200
     assert audit.json()["items"][0]["action"] == "user.sessions.revoke"
     assert "user.sessions.revoke" in await audit_actions(db_dsn)
+
+
+async def test_a_right_password_checked_while_failures_locked_the_account_opens_nothing(
+    api: Api, db_dsn: str
+) -> None:
+    # The password is checked with no row lock held; the success write looks at the lock again.
+    conn = await asyncpg.connect(db_dsn, server_settings={"search_path": "backend"})
+    try:
+        admin_id = await conn.fetchval(
+            "UPDATE admin_accounts SET failed_logins = 3, locked_until = now() + interval '1 hour'"
+            " WHERE username = $1 RETURNING id",
+            ADMIN_USER,
+        )
+        async with conn.transaction():
+            locked_until = await admin_repository.record_success(conn, admin_id, None)
+        row = await conn.fetchrow(
+            "SELECT failed_logins, locked_until, last_login_at FROM admin_accounts WHERE id = $1",
+            admin_id,
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    assert locked_until == row["locked_until"]
+    assert locked_until is not None and locked_until > datetime.now(UTC)
+    assert (row["failed_logins"], row["last_login_at"]) == (3, None)

@@ -41,7 +41,9 @@ async def test_the_sink_stores_each_mail_as_an_eml_file(
 
         await eventually(sent, message="sent to the sink")
         # The worker still holds its connection open: stop must close it, not wait for it.
+        assert sink.open_connections == 1
         await asyncio.wait_for(sink.stop(), 5)
+        await eventually(lambda: sink.open_connections == 0, message="the connection closed")
     finally:
         await sink.stop()
 

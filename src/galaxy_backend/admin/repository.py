@@ -1,6 +1,6 @@
 """SQL for operator accounts, their sessions, and reading the audit trail."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -60,12 +60,11 @@ async def insert_account(
 
 
 async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccount, str] | None:
-    """The account and its password hash, locked for update so failures count exactly."""
+    """The account and its password hash."""
     row = await conn.fetchrow(
         f"""
         SELECT {_ACCOUNT_COLUMNS}, password_hash FROM admin_accounts
         WHERE username_normalized = lower($1)
-        FOR UPDATE
         """,
         username,
     )
@@ -74,35 +73,41 @@ async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccou
 
 async def record_failure(
     conn: Connection, admin_id: UUID, *, threshold: int, lockout: timedelta
-) -> AdminAccount:
-    row = await conn.fetchrow(
-        f"""
+) -> None:
+    """Count a wrong password in one statement, so parallel failures all count."""
+    await conn.execute(
+        """
         UPDATE admin_accounts
         SET failed_logins = failed_logins + 1,
             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3::interval
                                 ELSE locked_until END
         WHERE id = $1
-        RETURNING {_ACCOUNT_COLUMNS}
         """,
         admin_id,
         threshold,
         lockout,
     )
-    assert row is not None
-    return to_account(row)
 
 
-async def record_success(conn: Connection, admin_id: UUID, new_hash: str | None) -> None:
-    await conn.execute(
+async def record_success(conn: Connection, admin_id: UUID, new_hash: str | None) -> datetime | None:
+    """Clear the failures unless the account is locked now; returns the lock's end if it is."""
+    cleared = await conn.fetchval(
         """
         UPDATE admin_accounts
         SET failed_logins = 0, locked_until = NULL, last_login_at = now(),
             password_hash = coalesce($2, password_hash)
-        WHERE id = $1
+        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now())
+        RETURNING true
         """,
         admin_id,
         new_hash,
     )
+    if cleared:
+        return None
+    locked_until: datetime | None = await conn.fetchval(
+        "SELECT locked_until FROM admin_accounts WHERE id = $1", admin_id
+    )
+    return locked_until
 
 
 async def insert_session(

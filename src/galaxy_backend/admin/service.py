@@ -87,55 +87,55 @@ class AdminService:
     async def login(
         self, username: str, password: str, *, client_ip: str | None, user_agent: str | None
     ) -> AdminLogin:
-        token = new_token(ADMIN_TOKEN_PREFIX)
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        # The route is open and argon2 is slow: no connection or row lock is held while a
+        # password is checked, or a handful of bad logins would starve everyone's requests.
+        async with self._database.pool.acquire() as conn:
             found = await repository.account_for_login(conn, username)
-            account, stored = found if found else (None, None)
-            now = self._clock()
-            if account is not None and account.locked_until and account.locked_until > now:
-                retry = math.ceil((account.locked_until - now).total_seconds())
-                raise RateLimited(
-                    "too many failed logins; the account is locked for a while",
-                    retry_after_seconds=retry,
-                    code="account_locked",
-                )
-            ok = await self._passwords.verify(stored, password)
-            if account is None or account.disabled_at is not None or not ok:
-                if account is not None and not ok:
+        account, stored = found if found else (None, None)
+        if account is not None:
+            self._refuse_if_locked(account.locked_until)
+        ok = await self._passwords.verify(stored, password)
+        if account is None or account.disabled_at is not None or not ok:
+            if account is not None and not ok:
+                async with self._database.pool.acquire() as conn:
                     await repository.record_failure(
                         conn,
                         account.id,
                         threshold=self._lockout_threshold,
                         lockout=self._lockout_duration,
                     )
-                failed = True
-            else:
-                failed = False
-                assert stored is not None
-                rehashed = (
-                    await self._passwords.hash(password)
-                    if self._passwords.needs_rehash(stored)
-                    else None
-                )
-                await repository.record_success(conn, account.id, rehashed)
-                session = await repository.insert_session(
-                    conn,
-                    session_id=uuid.uuid4(),
-                    admin_id=account.id,
-                    token_hash=token_hash(token),
-                    client_ip=client_ip,
-                    user_agent=user_agent,
-                    ttl=self._session_ttl,
-                )
-                await record(
-                    conn, Actor(str(account.id), account.username, client_ip), "admin.login"
-                )
-        if failed:
-            # Raised after the commit so that the failure counts toward the lockout.
             raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        assert stored is not None
+        rehashed = (
+            await self._passwords.hash(password) if self._passwords.needs_rehash(stored) else None
+        )
+        token = new_token(ADMIN_TOKEN_PREFIX)
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            # Failures counted meanwhile may have locked the account: the update says so.
+            locked_until = await repository.record_success(conn, account.id, rehashed)
+            self._refuse_if_locked(locked_until)
+            session = await repository.insert_session(
+                conn,
+                session_id=uuid.uuid4(),
+                admin_id=account.id,
+                token_hash=token_hash(token),
+                client_ip=client_ip,
+                user_agent=user_agent,
+                ttl=self._session_ttl,
+            )
+            await record(conn, Actor(str(account.id), account.username, client_ip), "admin.login")
         self.cache.put(session.token_hash, session)
         _log.info("admin signed in", admin_id=str(session.admin_id))
         return AdminLogin(token=token, session=session)
+
+    def _refuse_if_locked(self, locked_until: datetime | None) -> None:
+        now = self._clock()
+        if locked_until is not None and locked_until > now:
+            raise RateLimited(
+                "too many failed logins; the account is locked for a while",
+                retry_after_seconds=math.ceil((locked_until - now).total_seconds()),
+                code="account_locked",
+            )
 
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
         """The admin audience's authenticator."""

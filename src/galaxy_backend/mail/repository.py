@@ -231,9 +231,16 @@ async def release(
 
 
 async def count_by_status(conn: Connection) -> dict[DeliveryStatus, int]:
-    """Rows per status, sent ones aside (they only grow): the queue and its dead letters."""
+    """Rows per status, sent ones aside (they only grow): the queue and its dead letters.
+
+    The statuses are listed, not `<> 'sent'`, so the status index serves the count.
+    """
     rows = await conn.fetch(
-        "SELECT status, count(*) AS n FROM mail_deliveries WHERE status <> 'sent' GROUP BY status"
+        """
+        SELECT status, count(*) AS n FROM mail_deliveries
+        WHERE status IN ('pending', 'sending', 'retrying', 'failed')
+        GROUP BY status
+        """
     )
     return {row["status"]: int(row["n"]) for row in rows}
 

@@ -7,7 +7,7 @@ from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound
 from galaxy_backend.mail import repository
-from galaxy_backend.mail.models import STATUSES, Delivery, DeliveryStatus
+from galaxy_backend.mail.models import STATUSES, Delivery
 from galaxy_backend.mail.templates import RenderedMail
 from galaxy_backend.postgres import Connection, PoolProvider
 from galaxy_backend.telemetry import get_logger
@@ -93,10 +93,9 @@ class MailService:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidInput(f"limit must be 1..{MAX_LIST_LIMIT}", field="limit")
         after = decode_cursor(cursor) if cursor else None
-        checked: DeliveryStatus | None = next((s for s in STATUSES if s == status), None)
         async with self._database.pool.acquire() as conn:
             rows = await repository.list_deliveries(
-                conn, status=checked, after=after, limit=limit + 1
+                conn, status=status, after=after, limit=limit + 1
             )
         page = rows[:limit]
         next_cursor = None

@@ -60,8 +60,8 @@ class SmtpSink:
         self.port = port
 
     @property
-    def directory(self) -> Path:
-        return self._directory
+    def open_connections(self) -> int:
+        return len(self._connections)
 
     def endpoint(self) -> tuple[str, int]:
         """Where to connect once started: for MailWorker(smtp_endpoint=sink.endpoint)."""

@@ -159,7 +159,6 @@ class MailWorker:
         )
 
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._stop_requested = asyncio.Event()
         self._wake = asyncio.Event()
         self._listen_conn: Any = None
@@ -173,7 +172,7 @@ class MailWorker:
 
     @property
     def stopping(self) -> bool:
-        return self._stopping
+        return self._stop_requested.is_set()
 
     async def start(self) -> None:
         """Listen for new mail, then drain whatever is due in the background."""
@@ -182,7 +181,6 @@ class MailWorker:
 
     async def stop(self) -> None:
         """Finish the message being sent, hand every other claimed row back, close up."""
-        self._stopping = True
         self._stop_requested.set()
         self._wake.set()
         task, self._task = self._task, None
@@ -205,7 +203,7 @@ class MailWorker:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while not self._stopping:
+        while not self.stopping:
             try:
                 # Counted in pauses too: an outage is when the queue grows.
                 if loop.time() >= self._depth_due:
@@ -280,7 +278,7 @@ class MailWorker:
         in_flight: ClaimedMail | None = None
         release_after = timedelta(0)
         try:
-            while held and not self._stopping:
+            while held and not self.stopping:
                 if loop.time() - claimed_at >= renew_after:
                     claimed_at = loop.time()
                     await self._flush(token, results)

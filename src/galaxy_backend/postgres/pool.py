@@ -22,11 +22,11 @@ _SERVER_SETTINGS = {"search_path": SCHEMA, "application_name": "galaxy-backend"}
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
-async def _reset_connection(conn: Connection) -> None:
-    # asyncpg's default reset is a round trip (UNLISTEN, RESET ALL, ...) on every release;
-    # nothing here leaves session state behind, so only an open transaction needs undoing.
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
+async def _reset_connection(_: Connection) -> None:
+    """Stands in for asyncpg's default reset (RESET ALL, UNLISTEN *, unlocking: a round trip
+    on every release). The pool still rolls back an open transaction and drops listener
+    callbacks before calling this; the session state this code sets (the migrations'
+    advisory lock, the mail worker's LISTEN) is undone explicitly by whoever set it."""
 
 
 async def _init_connection(conn: Connection) -> None:
