@@ -50,10 +50,14 @@ class CacheBus:
     def ready(self) -> bool:
         return self._ready
 
-    async def notify(self, conn: Connection, topic: str, key: str) -> None:
-        """Queue an invalidation for other replicas; delivered when `conn`'s transaction commits."""
-        payload = orjson.dumps({"o": self.instance_id, "t": topic, "k": key}).decode()
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    async def notify(self, conn: Connection, topic: str, *keys: str) -> None:
+        """Queue invalidations for other replicas, in one round trip whatever their number;
+        delivered when `conn`'s transaction commits."""
+        origin = self.instance_id
+        payloads = [orjson.dumps({"o": origin, "t": topic, "k": k}).decode() for k in keys]
+        await conn.execute(
+            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", CHANNEL, payloads
+        )
 
     async def start(self) -> None:
         await self._listen()

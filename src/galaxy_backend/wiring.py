@@ -44,7 +44,7 @@ from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
 from galaxy_backend.telemetry import TelemetryRuntime, get_logger
 from galaxy_backend.user import routes as user_routes
-from galaxy_backend.user.models import EntitlementDefaults
+from galaxy_backend.user.models import Entitlements
 from galaxy_backend.user.service import UserService
 
 _log = get_logger(__name__)
@@ -154,7 +154,7 @@ def build_backend(config: Config) -> Backend:
         database=database,
         bus=bus,
         revoker=revoker,
-        defaults=EntitlementDefaults(
+        defaults=Entitlements(
             tier=config.user_default_tier,
             max_owned_games=config.user_default_max_owned_games,
             max_active_games=config.user_default_max_active_games,
@@ -217,7 +217,7 @@ def build_backend(config: Config) -> Backend:
         ),
     ]
     routers: list[APIRouter] = [
-        auth_routes.public_router(auth, users),
+        auth_routes.public_router(auth),
         auth_routes.user_router(auth),
         user_routes.user_router(users),
         admin_routes.admin_router(admin),

@@ -70,7 +70,7 @@ async def test_operators_read_the_stats(
     client: httpx.AsyncClient, service: GeoService, clock: Clock, token: str
 ) -> None:
     user = uuid4()
-    service.record_sign_in(user, service.country_for("5.10.0.1"))
+    service.record_sign_in(service.country_for("5.10.0.1"))
     service.record_activity(user, service.country_for("5.10.0.1"))
     clock.advance(days=1)
     service.record_activity(user, service.country_for("2a01:4f8::1"))

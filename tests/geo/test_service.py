@@ -80,13 +80,12 @@ def test_country_for_uses_the_reader(service: GeoService) -> None:
 async def test_sign_ins_are_written_in_the_background_and_drained_by_stop(
     database: Database, service: GeoService
 ) -> None:
-    user = uuid4()
-    service.record_sign_in(user, service.country_for("5.10.0.1"))
-    service.record_sign_in(uuid4(), "FR")
-    service.record_sign_in(user, service.country_for("10.0.0.1"))
-    service.record_sign_in(uuid4(), None)
-    service.record_sign_in(uuid4(), "de")
-    service.record_sign_in(uuid4(), "Narnia")
+    service.record_sign_in(service.country_for("5.10.0.1"))
+    service.record_sign_in("FR")
+    service.record_sign_in(service.country_for("10.0.0.1"))
+    service.record_sign_in(None)
+    service.record_sign_in("de")
+    service.record_sign_in("Narnia")
     # Nothing was written on the caller's path: the counts wait, summed per day and country.
     assert service.pending_writes == 3
     await service.stop()
@@ -97,7 +96,7 @@ async def test_sign_ins_are_written_in_the_background_and_drained_by_stop(
 async def test_sign_ins_land_without_waiting_for_stop(
     database: Database, service: GeoService
 ) -> None:
-    service.record_sign_in(uuid4(), "FR")
+    service.record_sign_in("FR")
 
     async def written() -> bool:
         return await sign_ins(database) == {(DAY, "FR"): 1}
@@ -140,13 +139,13 @@ async def test_a_new_utc_day_counts_everyone_again(
 ) -> None:
     user = uuid4()
     service.record_activity(user, "FR")
-    service.record_sign_in(user, "FR")
+    service.record_sign_in("FR")
     clock.advance(seconds=29)
     service.record_activity(user, "FR")
     assert service.pending_writes == 2
     clock.advance(seconds=1)  # midnight UTC
     service.record_activity(user, "DE")
-    service.record_sign_in(user, "DE")
+    service.record_sign_in("DE")
     assert service.pending_writes == 4
     await service.stop()
     assert await active_users(database) == {(DAY, user): "FR", (NEXT_DAY, user): "DE"}
@@ -156,7 +155,7 @@ async def test_a_new_utc_day_counts_everyone_again(
 async def test_the_day_is_taken_when_recorded_not_when_written(
     database: Database, service: GeoService, clock: Clock
 ) -> None:
-    service.record_sign_in(uuid4(), "FR")
+    service.record_sign_in("FR")
     service.record_activity(uuid4(), "FR")
     clock.advance(hours=2)
     await service.stop()
@@ -167,19 +166,19 @@ async def test_the_day_is_taken_when_recorded_not_when_written(
 async def test_stats_aggregate_sign_ins_and_distinct_active_users(
     service: GeoService, clock: Clock
 ) -> None:
-    alice, bob, carol, dave = uuid4(), uuid4(), uuid4(), uuid4()
+    alice, bob, carol = uuid4(), uuid4(), uuid4()
     for user in (alice, bob):
-        service.record_sign_in(user, "FR")
+        service.record_sign_in("FR")
         service.record_activity(user, "FR")
     service.record_activity(alice, "FR")
     service.record_activity(carol, "DE")  # active without signing in
-    service.record_sign_in(dave, None)  # signed in from nowhere known, never active
+    service.record_sign_in(None)  # signed in from nowhere known, never active
     clock.advance(days=1)
-    service.record_sign_in(alice, "FR")
+    service.record_sign_in("FR")
     service.record_activity(alice, "FR")
     service.record_activity(bob, "SE")
     clock.advance(days=1)
-    service.record_sign_in(carol, "DE")
+    service.record_sign_in("DE")
     await eventually(lambda: service.pending_writes == 0)
 
     later, middle = date(2025, 3, 16), NEXT_DAY
@@ -208,9 +207,9 @@ async def test_a_write_scheduled_while_stop_drains_is_awaited_too(
     database: Database, service: GeoService, db_dsn: str
 ) -> None:
     async with holding_the_fr_row(db_dsn) as transaction:
-        service.record_sign_in(uuid4(), "FR")
+        service.record_sign_in("FR")
         await eventually(lambda: lock_waiters(database), message="the write to wait on the lock")
-        service.record_sign_in(uuid4(), "DE")  # buffered while the first batch is written
+        service.record_sign_in("DE")  # buffered while the first batch is written
         writing = service._flusher
         assert writing is not None
         stopping = asyncio.create_task(service.stop())
@@ -227,7 +226,7 @@ async def test_a_stop_cut_short_drops_the_counts_left_and_closes_the_reader(
     database: Database, service: GeoService, db_dsn: str
 ) -> None:
     async with holding_the_fr_row(db_dsn):  # rolled back on the way out
-        service.record_sign_in(uuid4(), "FR")
+        service.record_sign_in("FR")
         await eventually(lambda: lock_waiters(database), message="the write to wait on the lock")
         with capture_logs() as logs, pytest.raises(TimeoutError):
             async with asyncio.timeout(0.2):
@@ -248,7 +247,7 @@ async def test_a_failing_write_is_logged_and_does_not_break_stop(
     service = GeoService(database=holder, reader=GeoReader.open(test_mmdb), clock=clock)
     user = uuid4()
     with capture_logs() as logs:
-        service.record_sign_in(user, "FR")
+        service.record_sign_in("FR")
         service.record_activity(user, "FR")
         await eventually(lambda: any(e["event"] == "geo counter write failed" for e in logs))
     failures = [e for e in logs if e["event"] == "geo counter write failed"]
@@ -266,7 +265,7 @@ async def test_records_after_stop_are_dropped_quietly(
 ) -> None:
     await service.stop()
     with capture_logs() as logs:
-        service.record_sign_in(uuid4(), "FR")
+        service.record_sign_in("FR")
         service.record_activity(uuid4(), "FR")
     assert service.pending_writes == 0
     assert [e["reason"] for e in logs if e["event"] == "geo counter dropped"] == [
@@ -303,7 +302,7 @@ async def test_a_failed_active_user_write_does_not_count_the_sign_ins_twice(
     await database.pool.execute(
         "ALTER TABLE geo_daily_active_users ADD CONSTRAINT no_de CHECK (country <> 'DE')"
     )
-    service.record_sign_in(uuid4(), "FR")
+    service.record_sign_in("FR")
     service.record_activity(uuid4(), "DE")
     await service.flush()
     assert await sign_ins(database) == {}
@@ -325,7 +324,7 @@ async def test_the_background_write_is_not_part_of_the_request_that_scheduled_it
     instrumentor.instrument(tracer_provider=provider)
     try:
         with provider.get_tracer("test").start_as_current_span("POST /confirm") as request:
-            service.record_sign_in(uuid4(), "FR")
+            service.record_sign_in("FR")
         await eventually(lambda: service.pending_writes == 0, message="the write")
         writes = [s for s in spans.get_finished_spans() if s.name != "POST /confirm"]
         assert writes

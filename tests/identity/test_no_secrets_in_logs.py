@@ -73,3 +73,5 @@ async def test_codes_tokens_and_passwords_never_reach_the_log(
     assert "trace_id" in exported
     for secret in (token, admin_token, ADMIN_PASSWORD):
         assert secret not in exported
+    # The code only as a number of its own, not six digits inside an id or a timestamp.
+    assert not re.search(rf"(?<![\w.:-]){code}(?!\w)", exported)

@@ -20,7 +20,6 @@ class Session:
     created_at: datetime
     expires_at: datetime
     last_seen_at: datetime
-    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from galaxy_backend.user import repository as user_repository
 
 _SESSION_COLUMNS = """
     id, user_id, token_hash, device_name, host(client_ip) AS client_ip, user_agent,
-    created_at, expires_at, last_seen_at, revoked_at
+    created_at, expires_at, last_seen_at
 """
 
 
@@ -26,7 +26,6 @@ def to_session(row: asyncpg.Record) -> Session:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         last_seen_at=row["last_seen_at"],
-        revoked_at=row["revoked_at"],
     )
 
 

@@ -78,7 +78,7 @@ _RESOLVE_IN = TypeAdapter(ResolveIn)
 _CONFIRM_IN = TypeAdapter(ConfirmIn)
 
 
-def public_router(auth: AuthService, users: UserService) -> APIRouter:
+def public_router(auth: AuthService) -> APIRouter:
     router = audience_router("public", tags=["sign-in"])
 
     @router.post("/auth/email-code", status_code=202, response_model=EmailCodeOut)

@@ -38,7 +38,7 @@ _TOUCH_GRANULARITY = timedelta(seconds=60)
 class GeoRecorder(Protocol):
     def country_for(self, ip: str | None) -> str | None: ...
 
-    def record_sign_in(self, user_id: UUID, country: str | None) -> None: ...
+    def record_sign_in(self, country: str | None) -> None: ...
 
     def record_activity(self, user_id: UUID, country: str | None) -> None: ...
 
@@ -190,7 +190,7 @@ class AuthService:
             last_seen_at=row["session_last_seen_at"],
         )
         self.cache.put(digest, session)
-        self._geo.record_sign_in(user.id, user.country)
+        self._geo.record_sign_in(user.country)
         self._geo.record_activity(user.id, user.country)
         created = bool(row["created"])
         _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
@@ -271,8 +271,8 @@ class AuthService:
             revoked = await repository.revoke(
                 conn, user_id=user_id, session_id=session_id, reason=reason
             )
-            for session in revoked:
-                await self._bus.notify(conn, SESSION_TOPIC, session.token_hash.hex())
+            if revoked:
+                await self._bus.notify(conn, SESSION_TOPIC, *(s.token_hash.hex() for s in revoked))
             if actor is not None:
                 await record(
                     conn,

@@ -76,7 +76,7 @@ class GeoService:
         """ISO country code of a client address, or None when it cannot be placed."""
         return self._reader.country(ip)
 
-    def record_sign_in(self, user_id: UUID, country: str | None) -> None:
+    def record_sign_in(self, country: str | None) -> None:
         """Count a sign-in for today; never blocks or fails the caller."""
         if self._refuse("sign_in"):
             return

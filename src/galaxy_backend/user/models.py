@@ -29,13 +29,6 @@ class Entitlements:
 
 
 @dataclass(frozen=True, slots=True)
-class EntitlementDefaults:
-    tier: str
-    max_owned_games: int
-    max_active_games: int
-
-
-@dataclass(frozen=True, slots=True)
 class User:
     id: UUID
     email: str
@@ -52,7 +45,7 @@ class User:
     last_sign_in_at: datetime | None
     deleted_at: datetime | None
 
-    def entitlements(self, defaults: EntitlementDefaults) -> Entitlements:
+    def entitlements(self, defaults: Entitlements) -> Entitlements:
         return Entitlements(
             tier=self.tier or defaults.tier,
             max_owned_games=(

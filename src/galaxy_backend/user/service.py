@@ -15,7 +15,7 @@ from galaxy_backend.postgres import Connection
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user import repository
-from galaxy_backend.user.models import BlockKind, EntitlementDefaults, Entitlements, User
+from galaxy_backend.user.models import BlockKind, Entitlements, User
 
 _log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class UserService:
         database: Database,
         bus: CacheBus,
         revoker: SessionRevoker,
-        defaults: EntitlementDefaults,
+        defaults: Entitlements,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
