@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from galaxy_backend.wiring import Backend
-from tests.smtp_server import Inbox, SmtpServer
+from tests.mail.receiver import Receiver
 from tests.support import eventually
 
 ADMIN_USER = "root-operator"
@@ -16,8 +16,8 @@ ADMIN_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
+async def smtp() -> AsyncIterator[Receiver]:
+    server = Receiver()
     await server.start()
     yield server
     await server.stop()
@@ -29,7 +29,7 @@ class Api:
 
     backend: Backend
     client: httpx.AsyncClient
-    inbox: Inbox
+    inbox: Receiver
 
     async def request_code(self, email: str, **headers: str) -> httpx.Response:
         return await self.client.post(
@@ -68,7 +68,7 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 async def start_api(
-    start_backend: Callable[..., Awaitable[Backend]], smtp: SmtpServer
+    start_backend: Callable[..., Awaitable[Backend]], smtp: Receiver
 ) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
     clients: list[httpx.AsyncClient] = []
 
@@ -83,7 +83,7 @@ async def start_api(
         )
         client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{backend.http.port}")
         clients.append(client)
-        return Api(backend=backend, client=client, inbox=smtp.inbox)
+        return Api(backend=backend, client=client, inbox=smtp)
 
     yield start
     for client in clients:

@@ -8,12 +8,12 @@ from pathlib import Path
 import httpx
 
 from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER
-from tests.smtp_server import SmtpServer
+from tests.mail.receiver import Receiver
 from tests.support import backend_env, cli, eventually, free_port
 
 
 async def test_codes_tokens_and_passwords_never_reach_the_log(
-    smtp: SmtpServer, db_dsn: str, tmp_path: Path
+    smtp: Receiver, db_dsn: str, tmp_path: Path
 ) -> None:
     port = free_port()
     log = tmp_path / "backend.log"
@@ -47,8 +47,8 @@ async def test_codes_tokens_and_passwords_never_reach_the_log(
             challenge = await client.post(
                 "/api/v1/public/auth/email-code", json={"email": "quiet@example.org"}
             )
-            await eventually(lambda: bool(smtp.inbox.to("quiet@example.org")))
-            code = smtp.inbox.code_for("quiet@example.org")
+            await eventually(lambda: bool(smtp.to("quiet@example.org")))
+            code = smtp.code_for("quiet@example.org")
             signed = await client.post(
                 "/api/v1/public/auth/email-code/confirm",
                 json={"challenge_id": challenge.json()["challenge_id"], "code": code},

@@ -1,4 +1,7 @@
-"""A real SMTP server (aiosmtpd on loopback) that keeps what it gets, refuses or stalls on cue."""
+"""A real SMTP server (aiosmtpd on loopback) that keeps what it gets, refuses or stalls on cue.
+
+Used by the mail tests and, as the inbox players read their codes from, by the identity tests.
+"""
 
 import asyncio
 import email
@@ -14,6 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from galaxy_backend.mail.message import DELIVERY_ID_HEADER
+from galaxy_backend.mail.sink import TrackedSMTP, close_smtp_server
 
 _DELIVERY_ID = re.compile(rb"^" + DELIVERY_ID_HEADER.encode() + rb": (\S+)\r?$", re.M | re.I)
 
@@ -107,24 +111,32 @@ class Receiver:
     def counts(self) -> Counter[str]:
         return Counter(r.delivery_id for r in self.handler.received)
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """Messages received for `address` (compared case-insensitively), oldest first."""
+        wanted = address.lower()
+        return [r.message for r in self.received if wanted in (a.lower() for a in r.rcpt_tos)]
+
+    def code_for(self, address: str) -> str:
+        """The sign-in code in the newest message to `address`."""
+        body = self.to(address)[-1].get_body(preferencelist=("plain",))
+        assert body is not None
+        match = re.search(r"\b(\d{6})\b", body.get_content())
+        assert match is not None, "no code in the mail"
+        return match.group(1)
+
     async def start(self, port: int = 0) -> None:
         loop = asyncio.get_running_loop()
         secure = self._tls_context is not None
-        connections = self._connections
         handler = self.handler
 
-        class Tracked(SMTP):  # type: ignore[misc]
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                connections.add(self)
-                super().connection_made(transport)
-
-            def connection_lost(self, error: Exception | None) -> None:
-                connections.discard(self)
-                super().connection_lost(error)
-
         def protocol() -> SMTP:
-            return Tracked(
+            return TrackedSMTP(
                 handler,
+                self._connections,
                 hostname="receiver.test",
                 tls_context=self._tls_context,
                 require_starttls=secure,
@@ -141,8 +153,4 @@ class Receiver:
         server, self._server = self._server, None
         if server is None:
             return
-        server.close()
-        for connection in list(self._connections):
-            if connection.transport is not None:
-                connection.transport.close()
-        await asyncio.wait_for(server.wait_closed(), 5)
+        await asyncio.wait_for(close_smtp_server(server, self._connections), 5)

@@ -75,7 +75,7 @@ class SmtpSink:
         loop = asyncio.get_running_loop()
 
         def protocol() -> SMTP:
-            return _TrackedSMTP(
+            return TrackedSMTP(
                 handler,
                 self._connections,
                 hostname="galaxy-smtp-sink",
@@ -97,15 +97,20 @@ class SmtpSink:
         server, self._server = self._server, None
         if server is None:
             return
-        server.close()
-        # Clients keep persistent connections; close them so wait_closed() can return.
-        for connection in list(self._connections):
-            if connection.transport is not None:
-                connection.transport.close()
-        await server.wait_closed()
+        await close_smtp_server(server, self._connections)
 
 
-class _TrackedSMTP(SMTP):
+async def close_smtp_server(server: asyncio.Server, connections: set[SMTP]) -> None:
+    """Stop listening and end the open sessions of TrackedSMTP `connections`."""
+    server.close()
+    # Clients keep persistent connections; close them so wait_closed() can return.
+    for connection in list(connections):
+        if connection.transport is not None:
+            connection.transport.close()
+    await server.wait_closed()
+
+
+class TrackedSMTP(SMTP):
     """aiosmtpd's protocol, remembering itself while connected so stop() can close it."""
 
     def __init__(self, handler: Any, registry: set[SMTP], **kwargs: Any) -> None:
