@@ -16,6 +16,7 @@ import uvloop
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database
 from galaxy_backend.telemetry import configure_logging
+from tests.mail.helpers import worker_options
 
 
 def _seconds(text: str) -> timedelta:
@@ -29,19 +30,13 @@ async def run(args: argparse.Namespace) -> None:
     await database.start()
     worker = MailWorker(
         database=database,
-        smtp_host="127.0.0.1",
-        smtp_port=args.smtp_port,
-        smtp_username=None,
-        smtp_password=None,
-        smtp_starttls=False,
-        mail_from="Galaxy <noreply@galaxy.test>",
-        max_attempts=args.max_attempts,
-        backoff_min=args.backoff_min,
-        backoff_max=args.backoff_max,
-        batch_size=args.batch_size,
-        lease=args.lease,
-        poll_interval=args.poll,
-        smtp_timeout=args.smtp_timeout,
+        # The tests' usual settings; a process polls less often than an in-process worker.
+        **worker_options(
+            args.smtp_port,
+            lease=args.lease,
+            smtp_timeout=args.smtp_timeout,
+            poll_interval=timedelta(milliseconds=200),
+        ),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -60,16 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--smtp-port", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--max-attempts", type=int, default=5)
     parser.add_argument("--lease", type=_seconds, default=timedelta(seconds=30))
     parser.add_argument("--smtp-timeout", type=_seconds, default=timedelta(seconds=5))
-    parser.add_argument("--poll", type=_seconds, default=timedelta(milliseconds=200))
-    parser.add_argument("--backoff-min", type=_seconds, default=timedelta(milliseconds=20))
-    parser.add_argument("--backoff-max", type=_seconds, default=timedelta(milliseconds=100))
-    parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    configure_logging(args.log_level, "json")
+    configure_logging("warning", "json")
     uvloop.run(run(args))
 
 

@@ -75,11 +75,6 @@ async def delivery_id_for_key(conn: Connection, idempotency_key: str) -> UUID | 
     return found
 
 
-async def notify_workers(conn: Connection) -> None:
-    """Idle workers wake when the caller's transaction commits."""
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
-
-
 async def claim_due(
     conn: Connection, *, lease_token: UUID, lease: timedelta, limit: int
 ) -> list[ClaimedMail]:
@@ -291,25 +286,28 @@ async def list_deliveries(
     return [_delivery(row) for row in rows]
 
 
-async def lock_status(conn: Connection, delivery_id: UUID) -> DeliveryStatus | None:
-    """The row's status, locked until the transaction ends; None if there is no such row."""
-    status: DeliveryStatus | None = await conn.fetchval(
-        "SELECT status FROM mail_deliveries WHERE id = $1 FOR UPDATE", delivery_id
-    )
-    return status
-
-
-async def requeue_failed(conn: Connection, delivery_id: UUID) -> Delivery:
-    """A failed row back to pending, due now, with a fresh attempt budget."""
+async def requeue_failed(conn: Connection, delivery_id: UUID) -> Delivery | None:
+    """A failed row back to pending, due now, with a fresh attempt budget; idle workers wake
+    when the transaction commits. None when the row is missing or not failed."""
     row = await conn.fetchrow(
         f"""
-        UPDATE mail_deliveries
-        SET status = 'pending', retry_base = attempts, next_attempt_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'failed'
-        RETURNING {_DELIVERY_COLUMNS}
+        WITH requeued AS (
+            UPDATE mail_deliveries
+            SET status = 'pending', retry_base = attempts, next_attempt_at = now(),
+                updated_at = now()
+            WHERE id = $1 AND status = 'failed'
+            RETURNING {_DELIVERY_COLUMNS}
+        )
+        SELECT requeued.*, pg_notify($2, '') FROM requeued
         """,
         delivery_id,
+        CHANNEL,
     )
-    if row is None:
-        raise LookupError(f"delivery {delivery_id} is not failed")
-    return _delivery(row)
+    return _delivery(row) if row else None
+
+
+async def status_of(conn: Connection, delivery_id: UUID) -> DeliveryStatus | None:
+    status: DeliveryStatus | None = await conn.fetchval(
+        "SELECT status FROM mail_deliveries WHERE id = $1", delivery_id
+    )
+    return status

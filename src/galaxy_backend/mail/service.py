@@ -107,16 +107,16 @@ class MailService:
     async def retry(self, delivery_id: UUID, actor: Actor) -> Delivery:
         """Send a failed mail again, with a fresh attempt budget; audited with the change."""
         async with self._database.pool.acquire() as conn, conn.transaction():
-            status = await repository.lock_status(conn, delivery_id)
-            if status is None:
-                raise NotFound("no such mail delivery", code="mail_delivery_not_found")
-            if status != "failed":
+            delivery = await repository.requeue_failed(conn, delivery_id)
+            if delivery is None:
+                status = await repository.status_of(conn, delivery_id)
+                if status is None:
+                    raise NotFound("no such mail delivery", code="mail_delivery_not_found")
                 raise Conflict(
                     f"only a failed delivery can be retried (this one is {status})",
                     code="mail_delivery_not_failed",
                     details={"status": status},
                 )
-            delivery = await repository.requeue_failed(conn, delivery_id)
             await record(
                 conn,
                 actor,
@@ -125,7 +125,6 @@ class MailService:
                 target_id=str(delivery_id),
                 details={"kind": delivery.kind, "attempts": delivery.attempts},
             )
-            await repository.notify_workers(conn)
         _log.info(
             "mail delivery requeued by an operator",
             delivery_id=str(delivery_id),
