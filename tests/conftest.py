@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from galaxy_backend.config import load_from_env
-from galaxy_backend.postgres import apply_migrations
+from galaxy_backend.postgres import Database, apply_migrations
 from galaxy_backend.telemetry import configure_logging
 from galaxy_backend.wiring import Backend, build_backend
 
@@ -106,6 +106,15 @@ async def db_dsn(pg_admin_dsn: str, template_db: str) -> AsyncIterator[str]:
     name = await _create_database(pg_admin_dsn, template_db)
     yield _with_database(pg_admin_dsn, name)
     await _drop_database(pg_admin_dsn, name)
+
+
+@pytest.fixture
+async def database(db_dsn: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """The real pool component over this test's own migrated database."""
+    database = Database(dsn=db_dsn, data_dir=tmp_path, pool_size=5, connect_timeout=10.0)
+    await database.start()
+    yield database
+    await database.stop()
 
 
 @pytest.fixture

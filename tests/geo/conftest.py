@@ -1,6 +1,5 @@
 """Geo fixtures: a test mmdb written with mmdb-writer, a real pool, and a settable clock."""
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,8 +8,6 @@ import asyncpg
 import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
-
-from galaxy_backend.postgres import Database
 
 
 def country(code: str) -> dict[str, object]:
@@ -49,15 +46,6 @@ def write_mmdb(path: Path, *, ip_version: int = 6) -> Path:
 @pytest.fixture
 def test_mmdb(tmp_path: Path) -> Path:
     return write_mmdb(tmp_path / "test-country.mmdb")
-
-
-@pytest.fixture
-async def database(db_dsn: str, tmp_path: Path) -> AsyncIterator[Database]:
-    """The real pool component over this test's own migrated database."""
-    database = Database(dsn=db_dsn, data_dir=tmp_path, pool_size=4, connect_timeout=10.0)
-    await database.start()
-    yield database
-    await database.stop()
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Fixtures for mail: the real database, a real SMTP receiver, workers with short backoffs."""
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,14 +10,6 @@ from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, worker_options
 from tests.mail.receiver import Receiver
-
-
-@pytest.fixture
-async def database(db_dsn: str, tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(dsn=db_dsn, data_dir=tmp_path, pool_size=5, connect_timeout=10)
-    await db.start()
-    yield db
-    await db.stop()
 
 
 @pytest.fixture

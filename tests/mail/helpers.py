@@ -62,3 +62,11 @@ async def enqueue_many(
 async def statuses(database: Database) -> dict[uuid.UUID, str]:
     rows = await database.pool.fetch("SELECT id, status FROM mail_deliveries")
     return {row["id"]: row["status"] for row in rows}
+
+
+async def all_sent(database: Database, ids: list[uuid.UUID] | None = None) -> bool:
+    """Whether these mails (or, without ids, every queued mail) are marked sent."""
+    found = await statuses(database)
+    if ids is None:
+        return set(found.values()) == {"sent"}
+    return all(found.get(i) == "sent" for i in ids)

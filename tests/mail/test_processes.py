@@ -10,7 +10,7 @@ import pytest
 
 from galaxy_backend.mail import MailService
 from galaxy_backend.postgres import Database
-from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
+from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many, statuses
 from tests.mail.receiver import Receiver
 from tests.support import REPO, eventually
 
@@ -86,10 +86,7 @@ async def test_a_worker_killed_mid_send_loses_nothing(
 
     await make_worker()
 
-    async def all_sent() -> bool:
-        return set((await statuses(database)).values()) == {"sent"}
-
-    await eventually(all_sent, timeout=30, message="delivered by the next worker")
+    await eventually(lambda: all_sent(database), timeout=30, message="delivered by the next worker")
     assert receiver.counts() == {str(i): 1 for i in ids}
     numbers = await database.pool.fetch("SELECT DISTINCT attempt FROM mail_attempts")
     assert [row["attempt"] for row in numbers] == [1]

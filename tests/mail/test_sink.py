@@ -10,7 +10,7 @@ from galaxy_backend.mail.message import DELIVERY_ID_HEADER
 from galaxy_backend.mail.sink import SmtpSink
 from galaxy_backend.mail.templates import sign_in_code
 from galaxy_backend.postgres import Database
-from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
+from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many
 from tests.support import eventually
 
 
@@ -36,10 +36,7 @@ async def test_the_sink_stores_each_mail_as_an_eml_file(
         # The worker is built before the sink has a port; it asks at connect time.
         await make_worker(smtp_port=0, smtp_endpoint=sink.endpoint)
 
-        async def sent() -> bool:
-            return set((await statuses(database)).values()) == {"sent"}
-
-        await eventually(sent, message="sent to the sink")
+        await eventually(lambda: all_sent(database), message="sent to the sink")
         # The worker still holds its connection open: stop must close it, not wait for it.
         assert sink.open_connections == 1
         await asyncio.wait_for(sink.stop(), 5)

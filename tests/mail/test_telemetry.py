@@ -121,6 +121,7 @@ async def test_attempts_are_traced_and_counted_and_an_idle_queue_leaves_no_trace
         assert failed.attributes is not None
         assert failed.attributes["smtp.reply_code"] == 550
         assert failed.attributes["mail.outcome"] == "permanent"
+        assert failed.attributes["mail.kind"] == "notification"
         assert {by_delivery[str(i)].status.status_code for i in sent} == {StatusCode.UNSET}
 
         # Every span of the worker (its SQL included) belongs to a delivery batch's trace.

@@ -12,7 +12,7 @@ from galaxy_backend.mail import MailService
 from galaxy_backend.mail.message import DELIVERY_ID_HEADER
 from galaxy_backend.mail.templates import sign_in_code
 from galaxy_backend.postgres import Database
-from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
+from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many, statuses
 from tests.mail.receiver import Receiver
 from tests.support import eventually, free_port
 
@@ -23,11 +23,6 @@ async def attempts_of(database: Database, delivery_id: uuid.UUID) -> list[tuple[
         delivery_id,
     )
     return [(row["outcome"], row["smtp_code"]) for row in rows]
-
-
-async def all_sent(database: Database, ids: list[uuid.UUID]) -> bool:
-    found = await statuses(database)
-    return all(found.get(i) == "sent" for i in ids)
 
 
 async def test_a_queued_mail_arrives_with_its_headers_and_is_marked_sent(

@@ -401,7 +401,11 @@ class MailWorker:
         with self._tracer.start_as_current_span(
             "smtp send",
             kind=SpanKind.CLIENT,
-            attributes={"mail.delivery_id": str(mail.id), "mail.attempt": attempt},
+            attributes={
+                "mail.delivery_id": str(mail.id),
+                "mail.kind": mail.kind,
+                "mail.attempt": attempt,
+            },
         ) as span:
             sent = await self._send(mail)
             span.set_attribute("mail.outcome", sent.outcome)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from galaxy_backend.errors import Forbidden, Unauthenticated
 
@@ -104,9 +105,14 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def client_ip(request: Request) -> str | None:
+def scope_client_ip(scope: Scope) -> str | None:
     """The caller's address (X-Forwarded-For is already applied for trusted proxies)."""
-    return request.client.host if request.client else None
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def client_ip(request: Request) -> str | None:
+    return scope_client_ip(request.scope)
 
 
 def current_user(request: Request) -> Principal:

@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope
 
-from galaxy_backend.server.auth import Audience, Principal
+from galaxy_backend.server.auth import Audience, Principal, scope_client_ip
 from galaxy_backend.server.errors import MalformedJSON, PayloadTooLarge, RequestValidationFailed
 
 T = TypeVar("T")
@@ -58,8 +58,7 @@ class FastRequest:
 
     @property
     def client_ip(self) -> str | None:
-        client = self.scope.get("client")
-        return str(client[0]) if client else None
+        return scope_client_ip(self.scope)
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.scope["headers"]:

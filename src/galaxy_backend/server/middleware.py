@@ -28,6 +28,7 @@ from galaxy_backend.server.auth import (
     CallerInfo,
     Principal,
     bearer_token,
+    scope_client_ip,
 )
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
@@ -212,9 +213,8 @@ class EdgeMiddleware:
                 token = bearer_token(authorization)
                 if token is None:
                     raise Unauthenticated("missing bearer token")
-                client = scope.get("client")
                 caller = CallerInfo(
-                    client_ip=client[0] if client else None,
+                    client_ip=scope_client_ip(scope),
                     user_agent=user_agent.decode("latin-1") if user_agent else None,
                 )
                 return await guard.authenticator.authenticate(token, caller)
