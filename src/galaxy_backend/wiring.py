@@ -13,7 +13,7 @@ from galaxy_backend.admin.service import AdminBootstrap, AdminService
 from galaxy_backend.app import App, Component
 from galaxy_backend.auth import routes as auth_routes
 from galaxy_backend.auth.service import AuthService, SessionTouchFlusher
-from galaxy_backend.cache import CacheWarmer
+from galaxy_backend.cache import CacheWarmer, Warmable
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
 from galaxy_backend.geo import routes as geo_routes
@@ -194,10 +194,11 @@ def build_backend(config: Config) -> Backend:
     )
 
     # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
-    caches = CacheWarmer([users.cache, auth.cache, admin.cache])
+    service_caches: list[Warmable] = [users.cache, auth.cache, admin.cache]
+    caches = CacheWarmer(service_caches)
     readiness = Readiness()
     readiness.add_cache(bus)
-    for cache in (users.cache, auth.cache, admin.cache):
+    for cache in service_caches:
         readiness.add_cache(cache)
 
     async def postgres_answers() -> str | None:

@@ -62,8 +62,11 @@ class UserService:
         return user.entitlements(self._defaults)
 
     def remember(self, user: User) -> None:
-        """Write-through after the caller's commit."""
-        self.cache.put(user.id, user)
+        """Write-through after the caller's commit; a deleted account is not kept."""
+        if user.deleted_at is None:
+            self.cache.put(user.id, user)
+        else:
+            self.cache.discard(user.id)
 
     def cached(self, user_id: UUID) -> User | None:
         return self.cache.get(user_id)
@@ -75,8 +78,7 @@ class UserService:
                 user = await repository.get(conn, user_id)
             if user is None:
                 raise NotFound("no such user", code="user_not_found")
-            if user.deleted_at is None:
-                self.cache.put(user.id, user)
+            self.remember(user)
         return user
 
     async def update_profile(self, user_id: UUID, changes: ProfileChanges) -> User:
@@ -88,7 +90,6 @@ class UserService:
     async def delete_account(self, user_id: UUID) -> None:
         """Anonymise the account and end every session."""
         await self._change(user_id, lambda conn: repository.anonymize(conn, user_id))
-        self.cache.discard(user_id)
         await self._revoker.revoke_user_sessions(user_id, reason="account_deleted")
         _log.info("account deleted", user_id=str(user_id))
 
@@ -190,6 +191,5 @@ class UserService:
             if user is None:
                 raise NotFound("no such user", code="user_not_found")
             await self._bus.notify(conn, USER_TOPIC, str(user_id))
-        if user.deleted_at is None:
-            self.cache.put(user.id, user)
+        self.remember(user)
         return user
