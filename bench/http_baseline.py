@@ -22,16 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
-    REPO,
     WrkResult,
-    backend_env,
-    bare_uvicorn_command,
+    bare_and_backend,
     free_port,
     otlp_sink,
     production_env,
-    spawned,
     throwaway_database,
-    wait_http,
     wrk,
 )
 
@@ -48,7 +44,6 @@ def main() -> None:
 
     token = "b" * 48
     bare_port, port = free_port(), free_port()
-    uvicorn_cmd = bare_uvicorn_command(bare_port)
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, traces, _),
@@ -71,12 +66,7 @@ def main() -> None:
                 {"Authorization": f"Bearer {token}"},
             ),
         ]
-        with (
-            spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"),
-            spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
-        ):
-            wait_http(f"http://127.0.0.1:{bare_port}/")
-            wait_http(f"http://127.0.0.1:{port}/readyz")
+        with bare_and_backend(bare_port, port, env):
             for _name, url, headers in targets:  # warm-up
                 wrk(url, connections=args.connections, seconds=2, headers=headers)
             # Rounds interleave the targets, so drift in the machine's speed hits all alike.

@@ -26,16 +26,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
-    REPO,
     WrkResult,
-    backend_env,
-    bare_uvicorn_command,
+    bare_and_backend,
     free_port,
     otlp_sink,
     production_env,
-    spawned,
     throwaway_database,
-    wait_http,
     wrk,
 )
 
@@ -124,7 +120,6 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, WrkResult] = {}
     bare_port, port = free_port(), free_port()
-    uvicorn_cmd = bare_uvicorn_command(bare_port)
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, _, __),
@@ -142,12 +137,7 @@ def main() -> None:
                 "BACKEND_SMTP_ADDR": "127.0.0.1:9",
             },
         )
-        with (
-            spawned(uvicorn_cmd, backend_env({}), cwd=REPO / "bench"),
-            spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
-        ):
-            wait_http(f"http://127.0.0.1:{bare_port}/")
-            wait_http(f"http://127.0.0.1:{port}/readyz")
+        with bare_and_backend(bare_port, port, env):
             base = f"http://127.0.0.1:{port}"
             budget = args.max_confirms_per_second * (args.seconds + 3)
             warm = asyncio.run(prepare_challenges(dsn, 3000, 0))

@@ -175,6 +175,18 @@ def production_env(
     )
 
 
+@contextlib.contextmanager
+def bare_and_backend(bare_port: int, port: int, env: dict[str, str]) -> Iterator[None]:
+    """The bare ASGI baseline and `galaxy-backend serve` (with `env`), both answering."""
+    with (
+        spawned(bare_uvicorn_command(bare_port), backend_env({}), cwd=REPO / "bench"),
+        spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
+    ):
+        wait_http(f"http://127.0.0.1:{bare_port}/")
+        wait_http(f"http://127.0.0.1:{port}/readyz")
+        yield
+
+
 def rss_mib(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
 
