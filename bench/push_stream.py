@@ -54,6 +54,7 @@ import orjson
 import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from galaxy_backend.push.grpc_api import SERVICE_NAME
 from galaxy_backend.push.pb.push_pb2 import PushBatch, PushEvent, SubscribePushRequest
 from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from galaxy_backend.push.service import RESET_KIND
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SUBSCRIBER_ENV = "GALAXY_BENCH_PUSH_SUBSCRIBER"
-SERVICE_NAME = "galaxy.push.v1.Push"
 KIND = "game.updated"
 USER_IDS = ("u-000001", "u-000002")
 TARGET_RATIO = 0.5

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import uvloop
 
 from galaxy_backend import __version__
+from galaxy_backend.admin.models import ROLES
 from galaxy_backend.config import SECRET_FIELDS, Config, ConfigError, env_name, load_from_env
 from galaxy_backend.config import unknown_variables as find_unknown_variables
 from galaxy_backend.telemetry import configure_logging, get_logger
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an operator (password on stdin)")
     create.add_argument("--username", required=True)
-    create.add_argument("--role", choices=["admin", "viewer"], default="admin")
+    create.add_argument("--role", choices=ROLES, default="admin")
     args = parser.parse_args(argv)
 
     config = _load_config()

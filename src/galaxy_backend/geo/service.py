@@ -199,5 +199,4 @@ class GeoService:
         await self.flush()
 
     def _today(self) -> date:
-        now = self._clock()
-        return now.astimezone(UTC).date() if now.tzinfo is not None else now.date()
+        return self._clock().astimezone(UTC).date()

@@ -21,7 +21,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galaxy_backend.errors import DomainError, Unauthenticated
+from galaxy_backend.errors import DomainError, Unauthenticated, Unavailable
 from galaxy_backend.server.auth import (
     PRINCIPAL_SCOPE_KEY,
     AudienceGuard,
@@ -152,23 +152,13 @@ class EdgeMiddleware:
         except DomainError as error:
             if response_started:
                 raise
-            await _send_reply(
-                send_with_id,
-                status_for(error),
-                error_body(error.code, error.message, error.details),
-                [*JSON_HEADERS, *headers_for(error)],
-            )
+            await _send_error(send_with_id, error)
         except asyncio.CancelledError:
             # Only shutdown cancels a request task (when the drain deadline passes): answer
             # 503 if nothing was sent yet and end the task quietly.
             _log.warning("request cut by shutdown", method=method, path=path)
             if not response_started:
-                await _send_reply(
-                    send_with_id,
-                    503,
-                    error_body("unavailable", "server is shutting down"),
-                    JSON_HEADERS,
-                )
+                await _send_error(send_with_id, Unavailable("server is shutting down"))
         except Exception as exc:
             span.record_exception(exc)
             _log.error("request failed", method=method, path=path, exc_info=exc)
@@ -239,6 +229,15 @@ def _too_large(content_length: bytes, limit: int) -> bool:
         return int(content_length) > limit
     except ValueError:
         return True
+
+
+async def _send_error(send: Send, error: DomainError) -> None:
+    await _send_reply(
+        send,
+        status_for(error),
+        error_body(error.code, error.message, error.details),
+        [*JSON_HEADERS, *headers_for(error)],
+    )
 
 
 async def _send_reply(
