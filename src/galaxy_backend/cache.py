@@ -34,6 +34,16 @@ class WriteThroughCache(Generic[K, V]):
     def get(self, key: K) -> V | None:
         return self._items.get(key)
 
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The cached value, else `load()`'s (kept when found): another replica may have
+        written the row since this cache was warmed."""
+        value = self._items.get(key)
+        if value is None:
+            value = await load()
+            if value is not None:
+                self._items[key] = value
+        return value
+
     def put(self, key: K, value: V) -> None:
         self._items[key] = value
 

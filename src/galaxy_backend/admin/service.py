@@ -137,16 +137,16 @@ class AdminService:
                 code="account_locked",
             )
 
+    async def _live_session(self, digest: bytes) -> AdminSession | None:
+        async with self._database.pool.acquire() as conn:
+            return await repository.live_session_by_hash(conn, digest)
+
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
         """The admin audience's authenticator."""
         digest = token_hash(token)
-        session = self.cache.get(digest)
+        session = await self.cache.get_or_load(digest, lambda: self._live_session(digest))
         if session is None:
-            async with self._database.pool.acquire() as conn:
-                session = await repository.live_session_by_hash(conn, digest)
-            if session is None:
-                raise Unauthenticated("invalid or expired admin session", code="invalid_session")
-            self.cache.put(digest, session)
+            raise Unauthenticated("invalid or expired admin session", code="invalid_session")
         if session.expires_at <= self._clock():
             self.cache.discard(digest)
             raise Unauthenticated("the admin session has expired", code="invalid_session")

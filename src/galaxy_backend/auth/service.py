@@ -201,14 +201,9 @@ class AuthService:
     async def session_for(self, token: str) -> tuple[Session, User]:
         """The live session of a token and its user; raises on anything else."""
         digest = hash_token(token)
-        session = self.cache.get(digest)
+        session = await self.cache.get_or_load(digest, lambda: self._live_session(digest))
         if session is None:
-            # Another replica may have created it: the database is the truth.
-            async with self._database.pool.acquire() as conn:
-                session = await repository.live_session_by_hash(conn, digest)
-            if session is None:
-                raise Unauthenticated("invalid or expired session", code="invalid_session")
-            self.cache.put(digest, session)
+            raise Unauthenticated("invalid or expired session", code="invalid_session")
         now = self._clock()
         if session.expires_at <= now:
             self.cache.discard(digest)
@@ -229,6 +224,10 @@ class AuthService:
             self._touched[session.id] = now
             self._geo.record_activity(user.id, user.country)
         return session, user
+
+    async def _live_session(self, digest: bytes) -> Session | None:
+        async with self._database.pool.acquire() as conn:
+            return await repository.live_session_by_hash(conn, digest)
 
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
         """The user audience's authenticator (see server.auth.Authenticator)."""
