@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from galaxy_backend.errors import InvalidInput
@@ -18,9 +18,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, row_id = raw.partition("|")
-        position = (datetime.fromisoformat(created), UUID(row_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        # In UTC here: an offset that pushes the moment out of range fails now, not in SQL.
+        return moment.astimezone(UTC), UUID(row_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
-    if position[0].tzinfo is None:
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return position

@@ -241,6 +241,7 @@ def build_backend(config: Config) -> Backend:
         tracer=telemetry.tracer("galaxy_backend.http"),
         meter=telemetry.meter("galaxy_backend.http"),
         max_body_bytes=config.http_max_body_bytes,
+        trusted_proxies=config.trusted_proxies,
     )
 
     # 9. Listeners and workers.
@@ -250,7 +251,6 @@ def build_backend(config: Config) -> Backend:
         address=config.http_addr,
         app=http_app,
         shutdown_timeout=config.http_shutdown_timeout.total_seconds(),
-        trusted_proxies=config.trusted_proxies,
         on_failure=report_failure,
     )
     grpc = GrpcListener(

@@ -49,3 +49,34 @@ async def test_sign_ins_and_activity_reach_the_geo_statistics(api: Api) -> None:
     assert stats.status_code == 200
     rows = {row["country"]: row for row in stats.json()["items"]}
     assert rows["NL"]["sign_ins"] == 1
+
+
+async def test_behind_a_gateway_on_the_default_dual_stack_bind(
+    start_api,  # type: ignore[no-untyped-def]
+) -> None:
+    # ":port" listens on IPv4 and IPv6, so the loopback gateway is seen as ::ffff:127.0.0.1.
+    api: Api = await start_api(BACKEND_HTTP_ADDR=":0", BACKEND_AUTH_IP_RATE_LIMIT="2")
+    first = await api.sign_in("one@example.org", **{"X-Forwarded-For": "198.51.100.1"})
+    sessions = await api.client.get("/api/v1/user/me/sessions", headers=bearer(first["token"]))
+    assert sessions.json()["items"][0]["client_ip"] == "198.51.100.1"
+    # Each player behind the gateway has a limit of their own, not one shared by everyone.
+    for n in range(2):
+        response = await api.request_code(
+            f"a{n}@example.org", **{"X-Forwarded-For": "198.51.100.2"}
+        )
+        assert response.status_code == 202, response.text
+    refused = await api.request_code("a9@example.org", **{"X-Forwarded-For": "198.51.100.2"})
+    assert refused.status_code == 429
+    other = await api.request_code("b@example.org", **{"X-Forwarded-For": "198.51.100.3"})
+    assert other.status_code == 202
+
+
+async def test_a_malformed_forwarded_for_falls_back_to_the_peer(api: Api) -> None:
+    for junk in ("unknown", "198.51.100.1, garbage", "';--"):
+        response = await api.request_code("junk@example.org", **{"X-Forwarded-For": junk})
+        assert response.status_code == 202, response.text
+    rows = await api.backend.database.pool.fetch(
+        "SELECT host(client_ip) AS ip FROM auth_challenges WHERE email_normalized = $1",
+        "junk@example.org",
+    )
+    assert {row["ip"] for row in rows} == {"127.0.0.1"}

@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
+from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply
 from galaxy_backend.server.middleware import EdgeMiddleware
 from tests.server.edge_stack import MAX_BODY, TOKEN, EdgeStack, build_stack
@@ -237,6 +238,7 @@ def test_a_guarded_route_cannot_skip_the_edge_untraced() -> None:
             handler,  # type: ignore[arg-type]
             guards=[],
             fast_routes=[route],
+            client_addresses=ClientAddresses(()),
             tracer=TracerProvider().get_tracer("test"),
             meter=MeterProvider().get_meter("test"),
             max_body_bytes=MAX_BODY,

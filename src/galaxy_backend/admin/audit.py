@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from galaxy_backend.postgres import Connection
-from galaxy_backend.server.auth import Principal
+from galaxy_backend.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

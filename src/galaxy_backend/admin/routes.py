@@ -6,20 +6,31 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.service import AdminService
-from galaxy_backend.server.auth import ADMIN_READ, Principal, client_ip
+from galaxy_backend.fields import INT64_MAX, Secret, Text
+from galaxy_backend.server.auth import ADMIN_READ, Principal, client_ip, user_agent
 from galaxy_backend.server.http_app import audience_router
 
 AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
 
 
+def _audit_position(value: str) -> str:
+    if int(value) > INT64_MAX:
+        raise ValueError("is not a cursor this API returned")
+    return value
+
+
+# The id of the last entry of a page: digits within PostgreSQL's bigint.
+AuditCursor = Annotated[str, Field(pattern=r"^[0-9]{1,19}$"), AfterValidator(_audit_position)]
+
+
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    username: Annotated[str, Text(64)]
+    password: Annotated[str, Secret(1024)]
 
 
 class LoginOut(BaseModel):
@@ -59,7 +70,7 @@ def admin_router(service: AdminService) -> APIRouter:
             body.username,
             body.password,
             client_ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
+            user_agent=user_agent(request),
         )
         return {
             "token": result.token,
@@ -84,7 +95,7 @@ def admin_router(service: AdminService) -> APIRouter:
     @router.get("/audit", response_model=AuditList)
     async def audit(
         _: AdminReader,
-        cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+        cursor: Annotated[AuditCursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
         entries = await service.audit(before=int(cursor) if cursor else None, limit=limit + 1)

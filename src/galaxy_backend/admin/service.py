@@ -18,7 +18,7 @@ from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
 from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from galaxy_backend.postgres.pool import Database
-from galaxy_backend.server.auth import CallerInfo, Principal
+from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.auth.service import AuthService
+from galaxy_backend.fields import Text
 from galaxy_backend.server.auth import ADMIN_WRITE, Principal, client_ip, current_user
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router
@@ -33,7 +34,7 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     challenge_id: UUID
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
-    device_name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    device_name: Annotated[str, Text(64)] | None = None
 
 
 class SignInOut(BaseModel):
@@ -61,7 +62,7 @@ class SessionList(BaseModel):
 
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: Annotated[str, Field(min_length=1, max_length=256)]
+    token: Annotated[str, Text(256)]
 
 
 class ResolveOut(BaseModel):
@@ -145,13 +146,12 @@ def admin_router(auth: AuthService) -> APIRouter:
 def public_fast_routes(auth: AuthService, users: UserService) -> list[FastRoute]:
     async def confirm(request: FastRequest) -> Reply:
         body = await request.parse(_CONFIRM_IN)
-        agent = request.header(b"user-agent")
         result = await auth.confirm(
             body.challenge_id,
             body.code,
             device_name=body.device_name,
             client_ip=request.client_ip,
-            user_agent=agent.decode("latin-1") if agent else None,
+            user_agent=request.user_agent,
         )
         return json_reply(
             {

@@ -20,8 +20,8 @@ from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthentica
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService
 from galaxy_backend.postgres.pool import Database
+from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.push import Publisher
-from galaxy_backend.server.auth import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import Block, User
 from galaxy_backend.user.repository import to_user

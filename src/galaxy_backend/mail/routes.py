@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from galaxy_backend.admin.audit import Actor
+from galaxy_backend.fields import Cursor
 from galaxy_backend.mail.models import Delivery, DeliveryStatus
 from galaxy_backend.mail.service import MAX_LIST_LIMIT, MailService
 from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip
@@ -56,7 +57,7 @@ def admin_router(service: MailService) -> APIRouter:
     async def list_deliveries(
         _: Annotated[Principal, Depends(ADMIN_READ)],
         status: DeliveryStatus | None = None,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
     ) -> DeliveryPage:
         items, next_cursor = await service.list_deliveries(

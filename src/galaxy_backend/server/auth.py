@@ -2,16 +2,34 @@
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import Scope
 
 from galaxy_backend.errors import Forbidden, Unauthenticated
+from galaxy_backend.fields import clean_header_text
+from galaxy_backend.principal import Audience, Authenticator, CallerInfo, Principal
 
-Audience = Literal["public", "user", "internal", "admin"]
+__all__ = [
+    "ADMIN_READ",
+    "ADMIN_WRITE",
+    "AUDIENCE_PREFIXES",
+    "Audience",
+    "AudienceGuard",
+    "Authenticator",
+    "CallerInfo",
+    "InternalTokenAuthenticator",
+    "Principal",
+    "admin_with",
+    "bearer_token",
+    "client_ip",
+    "current_principal",
+    "current_user",
+    "scope_client_ip",
+    "scope_user_agent",
+    "user_agent",
+]
 
 API_PREFIX = "/api/v1"
 AUDIENCE_PREFIXES: dict[Audience, str] = {
@@ -21,32 +39,8 @@ AUDIENCE_PREFIXES: dict[Audience, str] = {
     "admin": f"{API_PREFIX}/admin",
 }
 PRINCIPAL_SCOPE_KEY = "galaxy.principal"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller; `subject` is a user id, an admin id, or `gateway`."""
-
-    audience: Audience
-    subject: str
-    session_id: str | None = None
-    roles: frozenset[str] = frozenset()
-    expires_at: datetime | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CallerInfo:
-    """What an authenticator may use besides the token: the client address and user agent."""
-
-    client_ip: str | None
-    user_agent: str | None
-
-
-class Authenticator(Protocol):
-    """Turns a bearer token into a principal, or raises Unauthenticated/Forbidden."""
-
-    async def authenticate(self, token: str, caller: CallerInfo) -> Principal: ...
+# The client address the edge resolved (normalised, X-Forwarded-For applied when trusted).
+CLIENT_IP_SCOPE_KEY = "galaxy.client_ip"
 
 
 class InternalTokenAuthenticator:
@@ -106,13 +100,25 @@ def current_principal(request: Request) -> Principal:
 
 
 def scope_client_ip(scope: Scope) -> str | None:
-    """The caller's address (X-Forwarded-For is already applied for trusted proxies)."""
-    client = scope.get("client")
-    return str(client[0]) if client else None
+    """The caller's address as the edge resolved it (see server.client_address)."""
+    address: str | None = scope.get(CLIENT_IP_SCOPE_KEY)
+    return address
 
 
 def client_ip(request: Request) -> str | None:
     return scope_client_ip(request.scope)
+
+
+def scope_user_agent(scope: Scope) -> str | None:
+    """The caller's User-Agent, fit to store (sessions keep it)."""
+    for key, value in scope["headers"]:
+        if key == b"user-agent":
+            return clean_header_text(value)
+    return None
+
+
+def user_agent(request: Request) -> str | None:
+    return scope_user_agent(request.scope)
 
 
 def current_user(request: Request) -> Principal:

@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope
 
-from galaxy_backend.server.auth import Audience, Principal, scope_client_ip
+from galaxy_backend.server.auth import Audience, Principal, scope_client_ip, scope_user_agent
 from galaxy_backend.server.errors import MalformedJSON, PayloadTooLarge, RequestValidationFailed
 
 T = TypeVar("T")
@@ -59,6 +59,10 @@ class FastRequest:
     @property
     def client_ip(self) -> str | None:
         return scope_client_ip(self.scope)
+
+    @property
+    def user_agent(self) -> str | None:
+        return scope_user_agent(self.scope)
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.scope["headers"]:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from galaxy_backend.errors import DomainError
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
+from galaxy_backend.server.client_address import ClientAddresses, Network
 from galaxy_backend.server.errors import (
     HTTP_CODES,
     MalformedJSON,
@@ -97,6 +98,7 @@ def build_http_app(
     tracer: Tracer,
     meter: Meter,
     max_body_bytes: int,
+    trusted_proxies: Sequence[Network] = (),
 ) -> ASGIApp:
     """FastAPI for the routes, wrapped by the edge middleware that runs before it."""
     prefixes = tuple(p + "/" for p in AUDIENCE_PREFIXES.values())
@@ -126,6 +128,7 @@ def build_http_app(
         api,
         guards=guards,
         fast_routes=fast_routes,
+        client_addresses=ClientAddresses(trusted_proxies),
         tracer=tracer,
         meter=meter,
         max_body_bytes=max_body_bytes,

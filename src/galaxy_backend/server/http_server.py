@@ -3,8 +3,7 @@
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable, Generator, Sequence
-from ipaddress import IPv4Network, IPv6Network
+from collections.abc import Callable, Generator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -49,14 +48,12 @@ class HttpListener:
         address: Address,
         app: ASGIApp,
         shutdown_timeout: float,
-        trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
         on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.stop_timeout: float | None = shutdown_timeout
         self._address = address
         self._app = app
-        self._trusted = [str(network) for network in trusted_proxies]
         self._on_failure = on_failure
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -74,8 +71,9 @@ class HttpListener:
             access_log=False,
             log_config=None,
             server_header=False,
-            proxy_headers=bool(self._trusted),
-            forwarded_allow_ips=self._trusted or None,
+            # The edge reads X-Forwarded-For itself (server.client_address), normalising
+            # the dual-stack socket's IPv4-mapped peers, which uvicorn's check would not.
+            proxy_headers=False,
             # No graceful timeout of uvicorn's own: the App's deadline for this stop bounds it.
             timeout_graceful_shutdown=None,
             timeout_keep_alive=30,

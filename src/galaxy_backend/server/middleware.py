@@ -22,7 +22,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galaxy_backend.errors import DomainError, Unauthenticated, Unavailable
+from galaxy_backend.fields import clean_header_text
 from galaxy_backend.server.auth import (
+    CLIENT_IP_SCOPE_KEY,
     PRINCIPAL_SCOPE_KEY,
     AudienceGuard,
     CallerInfo,
@@ -30,6 +32,7 @@ from galaxy_backend.server.auth import (
     bearer_token,
     scope_client_ip,
 )
+from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
@@ -49,6 +52,7 @@ class EdgeMiddleware:
         *,
         guards: Sequence[AudienceGuard],
         fast_routes: Sequence[FastRoute],
+        client_addresses: ClientAddresses,
         tracer: Tracer,
         meter: Meter,
         max_body_bytes: int,
@@ -60,6 +64,7 @@ class EdgeMiddleware:
                 # The untraced path skips authentication too: only open probes may take it.
                 raise ValueError(f"{route.path}: only open routes can be untraced")
         self._fast = {(r.method, r.path): r for r in fast_routes}
+        self._addresses = client_addresses
         self._tracer = tracer
         self._max_body = max_body_bytes
         self._duration = meter.create_histogram(
@@ -80,7 +85,7 @@ class EdgeMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
 
-        authorization = request_id = content_length = user_agent = None
+        authorization = request_id = content_length = user_agent = forwarded_for = None
         propagated: dict[str, str] | None = None
         for key, value in scope["headers"]:
             if key == b"authorization":
@@ -91,6 +96,8 @@ class EdgeMiddleware:
                 content_length = value
             elif key == b"user-agent":
                 user_agent = value
+            elif key == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
             elif key in (b"traceparent", b"tracestate"):
                 if propagated is None:
                     propagated = {}
@@ -100,6 +107,10 @@ class EdgeMiddleware:
             request_id = b"%024x" % random.getrandbits(96)
         rid = request_id.decode()
         scope[REQUEST_ID_SCOPE_KEY] = rid
+        peer = scope.get("client")
+        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(
+            peer[0] if peer else None, forwarded_for
+        )
 
         route = self._fast.get((method, path))
         if route is not None and not route.traced:
@@ -205,7 +216,7 @@ class EdgeMiddleware:
                     raise Unauthenticated("missing bearer token")
                 caller = CallerInfo(
                     client_ip=scope_client_ip(scope),
-                    user_agent=user_agent.decode("latin-1") if user_agent else None,
+                    user_agent=clean_header_text(user_agent),
                 )
                 return await guard.authenticator.authenticate(token, caller)
         return None

@@ -1,28 +1,17 @@
 """Validated input of the user routes: 422 with the field named, never a 500."""
 
-import unicodedata
 import zoneinfo
-from datetime import datetime
 from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"}
+from galaxy_backend.fields import Moment, Text
 
 
 @cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-def _display_name(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _time_zone(value: str) -> str:
@@ -31,7 +20,7 @@ def _time_zone(value: str) -> str:
     return value
 
 
-DisplayName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_display_name)]
+DisplayName = Annotated[str, Text(64)]
 Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 
@@ -48,8 +37,8 @@ class BlockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["temporary", "permanent"]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    until: datetime | None = None
+    reason: Annotated[str, Text(500, multiline=True)]
+    until: Moment | None = None
 
 
 class EntitlementsIn(BaseModel):

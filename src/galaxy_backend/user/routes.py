@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from galaxy_backend.admin.audit import Actor
+from galaxy_backend.fields import Cursor, Text
 from galaxy_backend.server.auth import (
     ADMIN_READ,
     ADMIN_WRITE,
@@ -88,8 +89,8 @@ def admin_router(service: UserService) -> APIRouter:
     @router.get("/users", response_model=AdminUserList)
     async def list_users(
         _: AdminReader,
-        query: Annotated[str | None, Query(max_length=100)] = None,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        query: Annotated[Annotated[str, Text(100)] | None, Query()] = None,
+        cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
         users, following = await service.search(query=query, cursor=cursor, limit=limit)
