@@ -102,6 +102,7 @@ def admin_create(config: Config, username: str, role: str) -> int:
                 passwords=Passwords(),
                 session_ttl=config.admin_session_ttl,
                 lockout_threshold=config.admin_lockout_threshold,
+                address_lockout_threshold=config.admin_address_lockout_threshold,
                 lockout_duration=config.admin_lockout_duration,
             )
             try:

@@ -145,10 +145,13 @@ class Config(BaseSettings):
     auth_code_max_attempts: PositiveInt = 5
     auth_email_rate_limit: PositiveInt = 5
     auth_ip_rate_limit: PositiveInt = 30
+    auth_ip_guess_limit: PositiveInt = 50
     auth_rate_window: Duration = timedelta(minutes=15)
     session_ttl: Duration = timedelta(days=30)
     admin_session_ttl: Duration = timedelta(hours=12)
     admin_lockout_threshold: PositiveInt = 5
+    admin_address_lockout_threshold: PositiveInt = 20
+    admin_max_concurrent_logins: PositiveInt = 4
     admin_lockout_duration: Duration = timedelta(minutes=15)
 
     user_default_tier: str = "free"

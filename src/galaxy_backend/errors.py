@@ -60,4 +60,20 @@ class RateLimited(DomainError):
 
 
 class Unavailable(DomainError):
+    """The service cannot take this now (shutting down, a queue full); maybe try again."""
+
     code = "unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after_seconds: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        merged = dict(details or {})
+        if retry_after_seconds is not None:
+            merged["retry_after_seconds"] = retry_after_seconds
+        super().__init__(message, code=code, details=merged)
+        self.retry_after_seconds = retry_after_seconds

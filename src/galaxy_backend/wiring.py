@@ -2,6 +2,7 @@
 
 import gc
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import APIRouter
 
@@ -12,18 +13,14 @@ from galaxy_backend.admin.passwords import Passwords
 from galaxy_backend.admin.service import AdminBootstrap, AdminService
 from galaxy_backend.app import App, Component
 from galaxy_backend.auth import routes as auth_routes
-from galaxy_backend.auth.service import AuthService, SessionTouchFlusher
+from galaxy_backend.auth.service import AuthService
 from galaxy_backend.cache import CacheWarmer, Warmable
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
 from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
-from galaxy_backend.internal_token import (
-    SECRET_KEY_FILE,
-    resolve_internal_token,
-    resolve_secret,
-)
+from galaxy_backend.housekeeping import Chore, Housekeeping
 from galaxy_backend.mail import routes as mail_routes
 from galaxy_backend.mail.service import MailService
 from galaxy_backend.mail.sink import SmtpSink
@@ -42,6 +39,7 @@ from galaxy_backend.server.http_app import build_http_app
 from galaxy_backend.server.http_server import HttpListener
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
+from galaxy_backend.server_secrets import ServerSecrets
 from galaxy_backend.telemetry import TelemetryRuntime, get_logger
 from galaxy_backend.user import routes as user_routes
 from galaxy_backend.user.models import Entitlements
@@ -106,22 +104,15 @@ class Backend:
     http: HttpListener
     grpc: GrpcListener
     metrics: HttpListener | None
-    internal_token: str
+    secrets: ServerSecrets
+
+    @property
+    def internal_token(self) -> str:
+        return self.secrets.internal_token
 
 
 def build_backend(config: Config) -> Backend:
     """Build every component in the seed's order; nothing starts until `App.run`."""
-    secret = config.internal_token.get_secret_value() if config.internal_token else None
-    internal_token, token_file = resolve_internal_token(secret, config.data_dir)
-    if token_file is not None:
-        _log.info(
-            "internal token kept in a file (BACKEND_INTERNAL_TOKEN is unset)", path=str(token_file)
-        )
-    configured_key = config.secret_key.get_secret_value() if config.secret_key else None
-    secret_key, key_file = resolve_secret(configured_key, config.data_dir / SECRET_KEY_FILE)
-    if key_file is not None:
-        _log.info("secret key kept in a file (BACKEND_SECRET_KEY is unset)", path=str(key_file))
-
     # 2. Telemetry.
     telemetry = TelemetryRuntime(
         traces_exporter=config.otel_traces_exporter,
@@ -139,6 +130,14 @@ def build_backend(config: Config) -> Backend:
         connect_timeout=config.postgres_connect_timeout.total_seconds(),
     )
     migrations = Migrations(database)
+    secrets = ServerSecrets(
+        database=database,
+        data_dir=config.data_dir,
+        secret_key=config.secret_key.get_secret_value() if config.secret_key else None,
+        internal_token=(
+            config.internal_token.get_secret_value() if config.internal_token else None
+        ),
+    )
     # 5. Push service, so domain services get a real publisher.
     push = PushService(
         ring_size=config.push_ring_size,
@@ -168,11 +167,12 @@ def build_backend(config: Config) -> Backend:
         push=push,
         geo=geo,
         bus=bus,
-        secret_key=secret_key.encode(),
+        secret_key=lambda: secrets.secret_key,
         code_ttl=config.auth_code_ttl,
         code_max_attempts=config.auth_code_max_attempts,
         email_rate_limit=config.auth_email_rate_limit,
         ip_rate_limit=config.auth_ip_rate_limit,
+        ip_guess_limit=config.auth_ip_guess_limit,
         rate_window=config.auth_rate_window,
         session_ttl=config.session_ttl,
     )
@@ -180,9 +180,10 @@ def build_backend(config: Config) -> Backend:
     admin = AdminService(
         database=database,
         bus=bus,
-        passwords=Passwords(),
+        passwords=Passwords(max_concurrent=config.admin_max_concurrent_logins),
         session_ttl=config.admin_session_ttl,
         lockout_threshold=config.admin_lockout_threshold,
+        address_lockout_threshold=config.admin_address_lockout_threshold,
         lockout_duration=config.admin_lockout_duration,
     )
     bootstrap = AdminBootstrap(
@@ -191,6 +192,19 @@ def build_backend(config: Config) -> Backend:
         config.admin_bootstrap_password.get_secret_value()
         if config.admin_bootstrap_password
         else None,
+    )
+
+    prune_after = timedelta(days=1)
+    housekeeping = Housekeeping(
+        [
+            Chore("session-last-seen", timedelta(seconds=30), auth.flush_touched, at_stop=True),
+            Chore("sign-in-pruning", timedelta(hours=1), lambda: auth.prune(keep=prune_after)),
+            Chore(
+                "admin-login-pruning",
+                timedelta(hours=1),
+                lambda: admin.prune_login_failures(keep=prune_after),
+            ),
+        ]
     )
 
     # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
@@ -210,7 +224,9 @@ def build_backend(config: Config) -> Backend:
     # 8. HTTP handlers.
     guards = [
         AudienceGuard(
-            "internal", AUDIENCE_PREFIXES["internal"], InternalTokenAuthenticator(internal_token)
+            "internal",
+            AUDIENCE_PREFIXES["internal"],
+            InternalTokenAuthenticator(lambda: secrets.internal_token),
         ),
         AudienceGuard("user", AUDIENCE_PREFIXES["user"], auth),
         AudienceGuard(
@@ -258,7 +274,7 @@ def build_backend(config: Config) -> Backend:
         handlers=[PushGrpcApi(push, telemetry.tracer("galaxy_backend.push")).handler()],
         interceptors=[
             telemetry.grpc_server_interceptor(untraced_streams=[SUBSCRIBE_METHOD]),
-            InternalTokenInterceptor(internal_token),
+            InternalTokenInterceptor(lambda: secrets.internal_token),
         ],
         shutdown_timeout=config.grpc_push_shutdown_timeout.total_seconds(),
         drain=push.close_subscriptions,
@@ -279,9 +295,10 @@ def build_backend(config: Config) -> Backend:
         telemetry,
         database,
         migrations,
+        secrets,
         push,
         geo,
-        SessionTouchFlusher(auth),
+        housekeeping,
         bootstrap,
         bus,
         caches,
@@ -313,5 +330,5 @@ def build_backend(config: Config) -> Backend:
         http=http,
         grpc=grpc,
         metrics=metrics,
-        internal_token=internal_token,
+        secrets=secrets,
     )

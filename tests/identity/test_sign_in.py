@@ -1,5 +1,9 @@
 """Sign-in by emailed code, through the HTTP API, with the code read out of a real mail."""
 
+import asyncio
+import json
+from datetime import timedelta
+
 import asyncpg
 import pytest
 
@@ -128,10 +132,51 @@ async def test_codes_are_rate_limited_per_client_address(start_api) -> None:  # 
     assert (await api.request_code("c@example.org", **other)).status_code == 202
 
 
+async def test_the_per_email_limit_holds_under_concurrent_requests(start_api, db_dsn: str) -> None:  # type: ignore[no-untyped-def]
+    api: Api = await start_api(BACKEND_AUTH_EMAIL_RATE_LIMIT="5")
+    responses = await asyncio.gather(*(api.request_code("racer@example.org") for _ in range(30)))
+    assert sorted(r.status_code for r in responses) == [202] * 5 + [429] * 25
+    assert await count_rows(db_dsn, "auth_challenges") == 5
+
+
+async def test_wrong_codes_are_limited_per_client_address(start_api) -> None:  # type: ignore[no-untyped-def]
+    api: Api = await start_api(BACKEND_AUTH_IP_GUESS_LIMIT="3")
+    guesser = {"X-Forwarded-For": "203.0.113.50"}
+    refused = []
+    for n in range(4):
+        # Each challenge allows 5 tries; the address runs out first, across challenges.
+        response = await api.request_code(f"target{n}@example.org", **guesser)
+        code = await api.wait_code(f"target{n}@example.org")
+        wrong = "000000" if code != "000000" else "111111"
+        attempt = await api.client.post(
+            "/api/v1/public/auth/email-code/confirm",
+            json={"challenge_id": response.json()["challenge_id"], "code": wrong},
+            headers=guesser,
+        )
+        refused.append(attempt.json()["error"]["code"])
+    assert refused == ["invalid_code", "invalid_code", "invalid_code", "too_many_guesses"]
+    # Even the right code is refused from that address now, with a time to come back...
+    blocked = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm",
+        json={"challenge_id": response.json()["challenge_id"], "code": code},
+        headers=guesser,
+    )
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) >= 1
+    # ...and the challenge was not used up by the refusal: another address may still confirm.
+    other = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm",
+        json={"challenge_id": response.json()["challenge_id"], "code": code},
+        headers={"X-Forwarded-For": "203.0.113.51"},
+    )
+    assert other.status_code == 200, other.text
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"email": "not-an-email"}, "email"),
+        ({"email": "nul\u0000@example.org"}, "email"),
         ({"email": "a@" + "b" * 250 + ".org"}, "email"),
         ({"email": 42}, "email"),
         ({}, "email"),
@@ -162,12 +207,44 @@ async def test_bad_code_requests_are_422_naming_the_field_and_write_nothing(
             },
             "device_name",
         ),
+        (
+            {
+                "challenge_id": "00000000-0000-0000-0000-000000000000",
+                "code": "123456",
+                "device_name": "phone\u0000",
+            },
+            "device_name",
+        ),
     ],
 )
 async def test_bad_confirmations_are_422(api: Api, body: dict[str, object], field: str) -> None:
-    response = await api.client.post("/api/v1/public/auth/email-code/confirm", json=body)
+    # Sent as ASCII JSON, so a lone surrogate travels as the escape a hostile client would send.
+    response = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm",
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 422
     assert field in [f["field"] for f in response.json()["error"]["details"]["fields"]]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"challenge_id": "00000000-0000-0000-0000-000000000000", "code": "123456",'
+        b' "device_name": "\\ud800"}',
+        b'{"challenge_id": "00000000-0000-0000-0000-000000000000", "code": "123456",'
+        b' "device_name": "\xff\xfe"}',
+    ],
+)
+async def test_bodies_that_are_not_unicode_are_malformed_json(api: Api, raw: bytes) -> None:
+    response = await api.client.post(
+        "/api/v1/public/auth/email-code/confirm",
+        content=raw,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
 
 
 async def test_codes_and_tokens_are_stored_only_as_hashes(api: Api, db_dsn: str) -> None:
@@ -183,3 +260,21 @@ async def test_codes_and_tokens_are_stored_only_as_hashes(api: Api, db_dsn: str)
     assert code not in dump
     assert signed["token"] not in dump
     assert signed["token"].removeprefix("gsu_") not in dump
+
+
+async def test_old_challenges_and_guess_counts_are_pruned(api: Api, db_dsn: str) -> None:
+    await api.request_code("fresh@example.org")
+    await api.request_code("stale@example.org")
+    pool = api.backend.database.pool
+    await pool.execute(
+        "UPDATE auth_challenges SET expires_at = now() - interval '2 days'"
+        " WHERE email_normalized = 'stale@example.org'"
+    )
+    await pool.execute(
+        "INSERT INTO auth_address_failures VALUES ('203.0.113.1', now() - interval '3 days', 4),"
+        " ('203.0.113.2', date_bin('15 minutes', now(), timestamptz 'epoch'), 1)"
+    )
+    assert await api.backend.auth.prune(keep=timedelta(days=1)) == 2
+    left = await pool.fetch("SELECT email_normalized FROM auth_challenges")
+    assert [row["email_normalized"] for row in left] == ["fresh@example.org"]
+    assert await count_rows(db_dsn, "auth_address_failures") == 1

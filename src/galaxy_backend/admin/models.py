@@ -14,8 +14,6 @@ class AdminAccount:
     id: UUID
     username: str
     role: Role
-    failed_logins: int
-    locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
     disabled_at: datetime | None

@@ -9,7 +9,7 @@ from galaxy_backend.admin.models import AdminAccount, AdminSession, AuditEntry
 from galaxy_backend.postgres import Connection
 
 _ACCOUNT_COLUMNS = """
-    id, username, role, failed_logins, locked_until, created_at, last_login_at, disabled_at
+    id, username, role, created_at, last_login_at, disabled_at
 """
 
 
@@ -18,8 +18,6 @@ def to_account(row: asyncpg.Record) -> AdminAccount:
         id=row["id"],
         username=row["username"],
         role=row["role"],
-        failed_logins=row["failed_logins"],
-        locked_until=row["locked_until"],
         created_at=row["created_at"],
         last_login_at=row["last_login_at"],
         disabled_at=row["disabled_at"],
@@ -71,43 +69,100 @@ async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccou
     return (to_account(row), row["password_hash"]) if row else None
 
 
-async def record_failure(
-    conn: Connection, admin_id: UUID, *, threshold: int, lockout: timedelta
+# Failures of the address as a whole are kept under this username.
+ANY_USERNAME = ""
+
+
+async def login_locked_until(conn: Connection, *, client_ip: str, username: str) -> datetime | None:
+    """The end of a lock on this address, or on this username tried from it, if one holds."""
+    locked: datetime | None = await conn.fetchval(
+        """
+        SELECT max(locked_until) FROM admin_login_failures
+        WHERE client_ip = $1::inet AND username_normalized IN ($2, lower($3))
+          AND locked_until > now()
+        """,
+        client_ip,
+        ANY_USERNAME,
+        username,
+    )
+    return locked
+
+
+async def record_login_failure(
+    conn: Connection,
+    *,
+    client_ip: str,
+    username: str,
+    pair_threshold: int,
+    address_threshold: int,
+    lockout: timedelta,
 ) -> None:
-    """Count a wrong password in one statement, so parallel failures all count."""
+    """Count a failed login for the address and for (address, username), in one statement;
+    failures older than `lockout` are forgotten, and reaching a threshold locks that key."""
     await conn.execute(
         """
-        UPDATE admin_accounts
-        SET failed_logins = failed_logins + 1,
-            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3::interval
-                                ELSE locked_until END
-        WHERE id = $1
+        INSERT INTO admin_login_failures AS f
+            (client_ip, username_normalized, failures, last_failure_at, locked_until)
+        SELECT $1::inet, k.name, 1, now(),
+               CASE WHEN k.threshold <= 1 THEN now() + $5::interval END
+        FROM (VALUES ($2, $6::int), (lower($3), $4::int)) AS k(name, threshold)
+        ON CONFLICT (client_ip, username_normalized) DO UPDATE
+        SET failures = CASE WHEN f.last_failure_at < now() - $5::interval THEN 1
+                            ELSE f.failures + 1 END,
+            last_failure_at = now(),
+            locked_until = CASE
+                WHEN (CASE WHEN f.last_failure_at < now() - $5::interval THEN 1
+                           ELSE f.failures + 1 END)
+                     >= (CASE WHEN f.username_normalized = $2 THEN $6::int ELSE $4::int END)
+                THEN now() + $5::interval
+                ELSE f.locked_until END
         """,
-        admin_id,
-        threshold,
+        client_ip,
+        ANY_USERNAME,
+        username,
+        pair_threshold,
         lockout,
+        address_threshold,
     )
 
 
-async def record_success(conn: Connection, admin_id: UUID, new_hash: str | None) -> datetime | None:
-    """Clear the failures unless the account is locked now; returns the lock's end if it is."""
-    cleared = await conn.fetchval(
+async def clear_login_failures(conn: Connection, *, client_ip: str, username: str) -> None:
+    """A good password from this address forgets its failures for that username only (the
+    address's own count stays, or one known account would reset a guesser's budget)."""
+    await conn.execute(
+        "DELETE FROM admin_login_failures WHERE client_ip = $1::inet"
+        " AND username_normalized = lower($2)",
+        client_ip,
+        username,
+    )
+
+
+async def record_login(conn: Connection, admin_id: UUID, new_hash: str | None) -> None:
+    await conn.execute(
         """
         UPDATE admin_accounts
-        SET failed_logins = 0, locked_until = NULL, last_login_at = now(),
-            password_hash = coalesce($2, password_hash)
-        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now())
-        RETURNING true
+        SET last_login_at = now(), password_hash = coalesce($2, password_hash)
+        WHERE id = $1
         """,
         admin_id,
         new_hash,
     )
-    if cleared:
-        return None
-    locked_until: datetime | None = await conn.fetchval(
-        "SELECT locked_until FROM admin_accounts WHERE id = $1", admin_id
+
+
+async def prune_login_failures(conn: Connection, *, keep: timedelta) -> int:
+    deleted = await conn.fetchval(
+        """
+        WITH gone AS (
+            DELETE FROM admin_login_failures
+            WHERE last_failure_at < now() - $1::interval
+              AND (locked_until IS NULL OR locked_until < now())
+            RETURNING 1
+        )
+        SELECT count(*) FROM gone
+        """,
+        keep,
     )
-    return locked_until
+    return int(deleted or 0)
 
 
 async def insert_session(

@@ -1,4 +1,4 @@
-"""The admin service: operator login with lockout, sessions in a write-through cache."""
+"""The admin service: operator login with throttling, sessions in a write-through cache."""
 
 import math
 import uuid
@@ -24,6 +24,8 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 ADMIN_SESSION_TOPIC = "admin_session"
+# Callers without an address (a Unix socket) share one throttle.
+_NO_ADDRESS = "::"
 
 
 class AdminService:
@@ -35,6 +37,7 @@ class AdminService:
         passwords: Passwords,
         session_ttl: timedelta,
         lockout_threshold: int,
+        address_lockout_threshold: int,
         lockout_duration: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -43,6 +46,7 @@ class AdminService:
         self._passwords = passwords
         self._session_ttl = session_ttl
         self._lockout_threshold = lockout_threshold
+        self._address_lockout_threshold = address_lockout_threshold
         self._lockout_duration = lockout_duration
         self._clock = clock
         self.cache: WriteThroughCache[bytes, AdminSession] = WriteThroughCache(
@@ -87,23 +91,32 @@ class AdminService:
     async def login(
         self, username: str, password: str, *, client_ip: str | None, user_agent: str | None
     ) -> AdminLogin:
-        # The route is open and argon2 is slow: no connection or row lock is held while a
-        # password is checked, or a handful of bad logins would starve everyone's requests.
+        """Exchange a good password for an admin session.
+
+        Failures are counted per client address and per (address, username as typed), so a
+        stranger's guesses lock only the stranger out, and an unknown username is answered
+        and throttled exactly like a wrong password. No connection or row lock is held while
+        argon2 runs (tens of milliseconds, on a bounded number of threads).
+        """
+        address = client_ip or _NO_ADDRESS
         async with self._database.pool.acquire() as conn:
+            locked_until = await repository.login_locked_until(
+                conn, client_ip=address, username=username
+            )
+            self._refuse_if_locked(locked_until)
             found = await repository.account_for_login(conn, username)
         account, stored = found if found else (None, None)
-        if account is not None:
-            self._refuse_if_locked(account.locked_until)
         ok = await self._passwords.verify(stored, password)
         if account is None or account.disabled_at is not None or not ok:
-            if account is not None and not ok:
-                async with self._database.pool.acquire() as conn:
-                    await repository.record_failure(
-                        conn,
-                        account.id,
-                        threshold=self._lockout_threshold,
-                        lockout=self._lockout_duration,
-                    )
+            async with self._database.pool.acquire() as conn:
+                await repository.record_login_failure(
+                    conn,
+                    client_ip=address,
+                    username=username,
+                    pair_threshold=self._lockout_threshold,
+                    address_threshold=self._address_lockout_threshold,
+                    lockout=self._lockout_duration,
+                )
             raise Unauthenticated("wrong username or password", code="invalid_credentials")
         assert stored is not None
         rehashed = (
@@ -111,9 +124,8 @@ class AdminService:
         )
         token = new_token(ADMIN_TOKEN_PREFIX)
         async with self._database.pool.acquire() as conn, conn.transaction():
-            # Failures counted meanwhile may have locked the account: the update says so.
-            locked_until = await repository.record_success(conn, account.id, rehashed)
-            self._refuse_if_locked(locked_until)
+            await repository.clear_login_failures(conn, client_ip=address, username=username)
+            await repository.record_login(conn, account.id, rehashed)
             session = await repository.insert_session(
                 conn,
                 session_id=uuid.uuid4(),
@@ -132,9 +144,15 @@ class AdminService:
         now = self._clock()
         if locked_until is not None and locked_until > now:
             raise RateLimited(
-                "too many failed logins; the account is locked for a while",
-                retry_after_seconds=math.ceil((locked_until - now).total_seconds()),
-                code="account_locked",
+                "too many failed logins from this address; try again later",
+                retry_after_seconds=max(1, math.ceil((locked_until - now).total_seconds())),
+                code="too_many_failed_logins",
+            )
+
+    async def prune_login_failures(self, *, keep: timedelta) -> int:
+        async with self._database.pool.acquire() as conn:
+            return await repository.prune_login_failures(
+                conn, keep=max(keep, self._lockout_duration)
             )
 
     async def _live_session(self, digest: bytes) -> AdminSession | None:

@@ -1,5 +1,6 @@
 """SQL for sign-in challenges and player sessions."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -7,7 +8,6 @@ import asyncpg
 
 from galaxy_backend.auth.models import Session
 from galaxy_backend.postgres import Connection
-from galaxy_backend.user import repository as user_repository
 
 _SESSION_COLUMNS = """
     id, user_id, token_hash, device_name, host(client_ip) AS client_ip, user_agent,
@@ -80,67 +80,145 @@ async def insert_challenge(
     return expires_at
 
 
-async def sign_in(
+@dataclass(frozen=True, slots=True)
+class CodeAttempt:
+    """What one guess at a challenge's code did: refused outright, matched, or counted."""
+
+    throttled: bool
+    retry_after: timedelta | None
+    live: bool
+    matched: bool
+    attempts_left: int
+    email: str | None
+    email_normalized: str | None
+
+
+async def attempt_code(
     conn: Connection,
     *,
     challenge_id: UUID,
     code_hash: bytes,
-    user_id: UUID,
-    country: str | None,
+    client_ip: str | None,
+    address_limit: int,
+    window: timedelta,
+) -> CodeAttempt:
+    """Count one guess, in one statement: on the challenge and, when wrong, on the address.
+
+    An address past `address_limit` wrong guesses in the current window is refused before
+    its guess is even looked at. A challenge that is unknown, expired, used or out of
+    attempts is not live.
+    """
+    row = await conn.fetchrow(
+        """
+        WITH bucket AS (
+            SELECT date_bin($5::interval, now(), timestamptz 'epoch') AS start
+        ), guard AS (
+            SELECT coalesce(sum(f.failures), 0) >= $4 AS throttled
+            FROM auth_address_failures f, bucket
+            WHERE f.client_ip = $3::inet AND f.window_start = bucket.start
+        ), attempt AS (
+            UPDATE auth_challenges
+            SET attempts = attempts + 1,
+                consumed_at = CASE WHEN code_hash = $2 THEN now() END
+            WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
+              AND attempts < max_attempts AND NOT (SELECT throttled FROM guard)
+            RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
+                      max_attempts - attempts AS attempts_left
+        ), failed AS (
+            INSERT INTO auth_address_failures (client_ip, window_start, failures)
+            SELECT $3::inet, bucket.start, 1 FROM attempt, bucket
+            WHERE NOT attempt.matched AND $3::inet IS NOT NULL
+            ON CONFLICT (client_ip, window_start)
+                DO UPDATE SET failures = auth_address_failures.failures + 1
+        )
+        SELECT guard.throttled, bucket.start + $5::interval - now() AS retry_after,
+               attempt.email IS NOT NULL AS live, attempt.*
+        FROM guard, bucket LEFT JOIN attempt ON true
+        """,
+        challenge_id,
+        code_hash,
+        client_ip,
+        address_limit,
+        window,
+    )
+    assert row is not None
+    return CodeAttempt(
+        throttled=bool(row["throttled"]),
+        retry_after=row["retry_after"],
+        live=bool(row["live"]),
+        matched=bool(row["matched"]),
+        attempts_left=int(row["attempts_left"] or 0),
+        email=row["email"],
+        email_normalized=row["email_normalized"],
+    )
+
+
+async def open_session(
+    conn: Connection,
+    *,
     session_id: UUID,
+    user_id: UUID,
     token_hash: bytes,
     device_name: str | None,
     client_ip: str | None,
     user_agent: str | None,
     ttl: timedelta,
-) -> asyncpg.Record | None:
-    """The whole confirmation in one statement, so one round trip and one transaction.
-
-    Counts the attempt; on a matching code finds or creates the account (the first sign-in
-    creates it) and, unless the account is blocked, opens a session. None when the challenge
-    is unknown, expired, used or out of attempts; `matched` false for a wrong code; session
-    columns null for a blocked account. Sign-in is auth's one write to `users`, kept here
-    because it is the hottest write of the platform.
-    """
-    return await conn.fetchrow(
+) -> Session:
+    row = await conn.fetchrow(
         f"""
-        WITH attempt AS (
-            UPDATE auth_challenges
-            SET attempts = attempts + 1,
-                consumed_at = CASE WHEN code_hash = $2 THEN now() END
-            WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
-              AND attempts < max_attempts
-            RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
-                      max_attempts - attempts AS attempts_left
-        ), account AS (
-            INSERT INTO users (id, email, email_normalized, country, last_sign_in_at)
-            SELECT $3, email, email_normalized, $4, now() FROM attempt WHERE matched
-            ON CONFLICT (email_normalized) DO UPDATE SET last_sign_in_at = now()
-            RETURNING {user_repository.COLUMNS}, (xmax = 0) AS created
-        ), opened AS (
-            INSERT INTO sessions
-                (id, user_id, token_hash, device_name, client_ip, user_agent, expires_at)
-            SELECT $5, account.id, $6, $7, $8::inet, $9, now() + $10::interval FROM account
-            WHERE account.block_kind IS NULL
-               OR (account.block_kind = 'temporary' AND account.blocked_until <= now())
-            RETURNING id AS session_id, created_at AS session_created_at,
-                      expires_at AS session_expires_at, last_seen_at AS session_last_seen_at,
-                      host(client_ip) AS session_client_ip
-        )
-        SELECT attempt.matched, attempt.attempts_left, account.*, opened.*
-        FROM attempt LEFT JOIN account ON true LEFT JOIN opened ON true
+        INSERT INTO sessions
+            (id, user_id, token_hash, device_name, client_ip, user_agent, expires_at)
+        VALUES ($1, $2, $3, $4, $5::inet, $6, now() + $7::interval)
+        RETURNING {_SESSION_COLUMNS}
         """,
-        challenge_id,
-        code_hash,
-        user_id,
-        country,
         session_id,
+        user_id,
         token_hash,
         device_name,
         client_ip,
         user_agent,
         ttl,
     )
+    assert row is not None
+    return to_session(row)
+
+
+async def lock_code_requests(
+    conn: Connection, *, email_normalized: str, client_ip: str | None
+) -> None:
+    """Serialise code requests per email and per address until this transaction ends, so a
+    limit is counted and then kept (check-then-insert is otherwise a race).
+
+    Taken in one fixed order (email, then address) so that two requests never deadlock.
+    """
+    await conn.execute(
+        """
+        WITH by_email AS MATERIALIZED (
+            SELECT pg_advisory_xact_lock(hashtextextended('auth.code.email:' || $1, 0))
+        )
+        SELECT pg_advisory_xact_lock(hashtextextended('auth.code.ip:' || $2, 0))
+        FROM by_email WHERE $2::text IS NOT NULL
+        """,
+        email_normalized,
+        client_ip,
+    )
+
+
+async def prune(conn: Connection, *, keep: timedelta) -> int:
+    """Drop challenges and failure counts older than `keep`: they only served the limits."""
+    deleted = await conn.fetchval(
+        """
+        WITH challenges AS (
+            DELETE FROM auth_challenges WHERE expires_at < now() - $1::interval RETURNING 1
+        ), failures AS (
+            DELETE FROM auth_address_failures WHERE window_start < now() - $1::interval
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM challenges) + (SELECT count(*) FROM failures)
+        """,
+        keep,
+    )
+    return int(deleted or 0)
 
 
 async def live_session_by_hash(conn: Connection, token_hash: bytes) -> Session | None:

@@ -1,7 +1,5 @@
 """The auth service: emailed codes, sessions in a write-through cache, revocation."""
 
-import asyncio
-import contextlib
 import math
 import uuid
 from collections.abc import Callable
@@ -19,12 +17,11 @@ from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService
-from galaxy_backend.postgres.pool import Database
+from galaxy_backend.postgres import Database, transaction
 from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import Block, User
-from galaxy_backend.user.repository import to_user
 from galaxy_backend.user.service import UserService
 
 _log = get_logger(__name__)
@@ -53,11 +50,12 @@ class AuthService:
         push: Publisher,
         geo: GeoRecorder,
         bus: CacheBus,
-        secret_key: bytes,
+        secret_key: Callable[[], bytes],
         code_ttl: timedelta,
         code_max_attempts: int,
         email_rate_limit: int,
         ip_rate_limit: int,
+        ip_guess_limit: int,
         rate_window: timedelta,
         session_ttl: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -73,6 +71,7 @@ class AuthService:
         self._code_max_attempts = code_max_attempts
         self._email_rate_limit = email_rate_limit
         self._ip_rate_limit = ip_rate_limit
+        self._ip_guess_limit = ip_guess_limit
         self._rate_window = rate_window
         self._session_ttl = session_ttl
         self._clock = clock
@@ -95,6 +94,9 @@ class AuthService:
         challenge_id = uuid.uuid4()
         code = new_code()
         async with self._database.pool.acquire() as conn, conn.transaction():
+            await repository.lock_code_requests(
+                conn, email_normalized=normalized, client_ip=client_ip
+            )
             recent = await repository.recent_challenges(
                 conn, email_normalized=normalized, client_ip=client_ip, window=self._rate_window
             )
@@ -111,7 +113,7 @@ class AuthService:
                 challenge_id=challenge_id,
                 email=email.strip(),
                 email_normalized=normalized,
-                code_hash=code_hash(self._secret_key, challenge_id, code),
+                code_hash=code_hash(self._secret_key(), challenge_id, code),
                 max_attempts=self._code_max_attempts,
                 client_ip=client_ip,
                 ttl=self._code_ttl,
@@ -143,56 +145,69 @@ class AuthService:
         client_ip: str | None,
         user_agent: str | None,
     ) -> SignIn:
-        """Exchange a correct code for a session; the first sign-in creates the account."""
+        """Exchange a correct code for a session; the first sign-in creates the account.
+
+        One transaction: the guess is counted (on the challenge, and on the address when
+        wrong), the user service finds or creates the account, and a session opens unless
+        the account is blocked. Refusals are raised after the commit, so guesses count.
+        """
         token = new_token(USER_TOKEN_PREFIX)
         digest = hash_token(token)
-        async with self._database.pool.acquire() as conn:
-            row = await repository.sign_in(
-                conn,
+        user: User | None = None
+        created = False
+        session: Session | None = None
+        async with transaction(self._database) as tx:
+            attempt = await repository.attempt_code(
+                tx.conn,
                 challenge_id=challenge_id,
-                code_hash=code_hash(self._secret_key, challenge_id, code),
-                user_id=uuid.uuid4(),
-                country=self._geo.country_for(client_ip),
-                session_id=uuid.uuid4(),
-                token_hash=digest,
-                device_name=device_name,
+                code_hash=code_hash(self._secret_key(), challenge_id, code),
                 client_ip=client_ip,
-                user_agent=user_agent,
-                ttl=self._session_ttl,
+                address_limit=self._ip_guess_limit,
+                window=self._rate_window,
             )
-        if row is None:
+            if attempt.matched:
+                user, created = await self._users.record_sign_in(
+                    tx,
+                    email=str(attempt.email),
+                    email_normalized=str(attempt.email_normalized),
+                    country=self._geo.country_for(client_ip),
+                )
+                if user.active_block(self._clock()) is None:
+                    session = await repository.open_session(
+                        tx.conn,
+                        session_id=uuid.uuid4(),
+                        user_id=user.id,
+                        token_hash=digest,
+                        device_name=device_name,
+                        client_ip=client_ip,
+                        user_agent=user_agent,
+                        ttl=self._session_ttl,
+                    )
+        if attempt.throttled:
+            retry = attempt.retry_after or self._rate_window
+            raise RateLimited(
+                "too many wrong codes from this address; try again later",
+                retry_after_seconds=max(1, math.ceil(retry.total_seconds())),
+                code="too_many_guesses",
+            )
+        if not attempt.live:
             raise Unauthenticated(
                 "the code has expired or was already used; ask for a new one",
                 code="challenge_expired",
             )
-        if not row["matched"]:
+        if user is None:
             raise Unauthenticated(
                 "the code is not correct",
                 code="invalid_code",
-                details={"attempts_left": int(row["attempts_left"])},
+                details={"attempts_left": attempt.attempts_left},
             )
-        user = to_user(row)
-        self._users.remember(user)
-        if row["session_id"] is None:
-            # The statement opened no session because the account is blocked, by the
-            # database's clock: report that block without judging it again here.
-            assert user.block is not None
-            raise _blocked(user.block)
-        session = Session(
-            id=row["session_id"],
-            user_id=user.id,
-            token_hash=digest,
-            device_name=device_name,
-            client_ip=row["session_client_ip"],
-            user_agent=user_agent,
-            created_at=row["session_created_at"],
-            expires_at=row["session_expires_at"],
-            last_seen_at=row["session_last_seen_at"],
-        )
+        if session is None:
+            block = user.active_block(self._clock())
+            assert block is not None
+            raise _blocked(block)
         self.cache.put(digest, session)
         self._geo.record_sign_in(user.country)
         self._geo.record_activity(user.id, user.country)
-        created = bool(row["created"])
         _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
         return SignIn(token=token, session=session, user=user, created=created)
 
@@ -294,7 +309,15 @@ class AuthService:
             _log.info("sessions revoked", user_id=str(user_id), count=len(revoked), reason=reason)
         return revoked
 
-    # --- last-seen write-back ---------------------------------------------------------------
+    # --- housekeeping -----------------------------------------------------------------------
+
+    async def prune(self, *, keep: timedelta) -> int:
+        """Drop challenges and guess counts older than `keep` (they only served the limits)."""
+        async with self._database.pool.acquire() as conn:
+            deleted = await repository.prune(conn, keep=max(keep, self._rate_window))
+        if deleted:
+            _log.info("old sign-in challenges pruned", rows=deleted)
+        return deleted
 
     async def flush_touched(self) -> None:
         if not self._touched:
@@ -310,33 +333,3 @@ def _blocked(block: Block) -> Forbidden:
         code="account_blocked",
         details={"kind": block.kind, "until": block.until.isoformat() if block.until else None},
     )
-
-
-class SessionTouchFlusher:
-    """Writes sessions' last-seen times back in batches, and once more at stop."""
-
-    name = "session-touch"
-    stop_timeout: float | None = 5.0
-
-    def __init__(self, auth: AuthService, *, interval: timedelta = timedelta(seconds=30)) -> None:
-        self._auth = auth
-        self._interval = interval.total_seconds()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="session-touch")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self._auth.flush_touched()
-            except Exception as exc:
-                _log.warning("last-seen flush failed", error=str(exc))
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._auth.flush_touched()

@@ -2,12 +2,15 @@
 
 from galaxy_backend.postgres.migrate import Migrations, apply_migrations, load_migrations
 from galaxy_backend.postgres.pool import Connection, Database, PoolProvider
+from galaxy_backend.postgres.transaction import Tx, transaction
 
 __all__ = [
     "Connection",
     "Database",
     "Migrations",
     "PoolProvider",
+    "Tx",
     "apply_migrations",
     "load_migrations",
+    "transaction",
 ]

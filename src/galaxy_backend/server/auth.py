@@ -44,13 +44,14 @@ CLIENT_IP_SCOPE_KEY = "galaxy.client_ip"
 
 
 class InternalTokenAuthenticator:
-    """The gateway's shared secret, compared in constant time."""
+    """The gateway's shared secret, compared in constant time; `token` is the secret or,
+    when it is only known once the process has started, a function giving it."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token.encode()
+    def __init__(self, token: str | Callable[[], str]) -> None:
+        self._token = token if callable(token) else lambda: token
 
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
-        if not hmac.compare_digest(token.encode(), self._token):
+        if not hmac.compare_digest(token.encode(), self._token().encode()):
             raise Unauthenticated("invalid internal token")
         return Principal(audience="internal", subject="gateway")
 

@@ -94,6 +94,6 @@ def headers_for(error: DomainError) -> list[tuple[bytes, bytes]]:
     headers: list[tuple[bytes, bytes]] = []
     if isinstance(error, Unauthenticated):
         headers.append((b"www-authenticate", b"Bearer"))
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Unavailable) and error.retry_after_seconds is not None:
         headers.append((b"retry-after", str(error.retry_after_seconds).encode()))
     return headers

@@ -57,8 +57,8 @@ def _wrap_denial(
 class InternalTokenInterceptor(_Interceptor):
     """Every call needs `authorization: Bearer <internal token>`; others get UNAUTHENTICATED."""
 
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+    def __init__(self, token: str | Callable[[], str]) -> None:
+        self._token = token if callable(token) else lambda: token
 
     async def intercept_service(
         self,
@@ -75,7 +75,7 @@ class InternalTokenInterceptor(_Interceptor):
             if key == "authorization":
                 presented = value if isinstance(value, str) else value.decode("latin-1")
                 break
-        if not hmac.compare_digest(presented.encode(), self._expected):
+        if not hmac.compare_digest(presented.encode(), f"Bearer {self._token()}".encode()):
             return _wrap_denial(
                 handler, grpc.StatusCode.UNAUTHENTICATED, "missing or invalid internal token"
             )

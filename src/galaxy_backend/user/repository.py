@@ -54,6 +54,26 @@ async def get(conn: Connection, user_id: UUID) -> User | None:
     return to_user(row) if row else None
 
 
+async def record_sign_in(
+    conn: Connection, *, user_id: UUID, email: str, email_normalized: str, country: str | None
+) -> tuple[User, bool]:
+    """Find the account of this email, or create it (the first sign-in); and whether it was."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO users (id, email, email_normalized, country, last_sign_in_at)
+        VALUES ($1, $2, $3, $4, now())
+        ON CONFLICT (email_normalized) DO UPDATE SET last_sign_in_at = now()
+        RETURNING {COLUMNS}, (xmax = 0) AS created
+        """,
+        user_id,
+        email,
+        email_normalized,
+        country,
+    )
+    assert row is not None
+    return to_user(row), bool(row["created"])
+
+
 async def load_live(conn: Connection) -> list[User]:
     rows = await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE deleted_at IS NULL")
     return [to_user(row) for row in rows]

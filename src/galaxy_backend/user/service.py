@@ -1,5 +1,6 @@
 """The user service: accounts read from a write-through cache, changed in transactions."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from galaxy_backend.cache import WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import InvalidInput, NotFound
-from galaxy_backend.postgres import Connection
+from galaxy_backend.postgres import Connection, Tx
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user import repository
@@ -80,6 +81,21 @@ class UserService:
                 raise NotFound("no such user", code="user_not_found")
             self.remember(user)
         return user
+
+    async def record_sign_in(
+        self, tx: Tx, *, email: str, email_normalized: str, country: str | None
+    ) -> tuple[User, bool]:
+        """Auth's confirmed sign-in, in auth's transaction: the account (created on the first
+        one) and whether it was created; cached once that transaction commits."""
+        user, created = await repository.record_sign_in(
+            tx.conn,
+            user_id=uuid.uuid4(),
+            email=email,
+            email_normalized=email_normalized,
+            country=country,
+        )
+        tx.after_commit(lambda: self.remember(user))
+        return user, created
 
     async def update_profile(self, user_id: UUID, changes: ProfileChanges) -> User:
         values = {k: v for k, v in asdict(changes).items() if v is not None}

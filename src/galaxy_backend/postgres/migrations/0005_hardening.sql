@@ -1,0 +1,35 @@
+-- Hardening: shared generated secrets, sign-in guesses per address, admin login throttles,
+-- redaction of mails that carry a secret.
+
+-- Secrets generated when BACKEND_SECRET_KEY / BACKEND_INTERNAL_TOKEN are unset: the first
+-- replica writes them, every replica on this database reads the same ones.
+CREATE TABLE backend.generated_secrets (
+    name                 text PRIMARY KEY,
+    value                text NOT NULL,
+    created_at           timestamptz NOT NULL DEFAULT now()
+);
+
+-- Wrong sign-in codes per client address and fixed window (BACKEND_AUTH_RATE_WINDOW).
+CREATE TABLE backend.auth_address_failures (
+    client_ip            inet NOT NULL,
+    window_start         timestamptz NOT NULL,
+    failures             integer NOT NULL CHECK (failures >= 0),
+    PRIMARY KEY (client_ip, window_start)
+);
+CREATE INDEX auth_address_failures_window_idx ON backend.auth_address_failures (window_start);
+
+-- Failed operator logins per client address ('' as the username) and per (address, username
+-- as typed). A stranger's failures lock only the stranger out, never the real operator, and
+-- a username that does not exist is throttled exactly like one that does.
+CREATE TABLE backend.admin_login_failures (
+    client_ip            inet NOT NULL,
+    username_normalized  text NOT NULL,
+    failures             integer NOT NULL CHECK (failures >= 0),
+    last_failure_at      timestamptz NOT NULL,
+    locked_until         timestamptz,
+    PRIMARY KEY (client_ip, username_normalized)
+);
+CREATE INDEX admin_login_failures_last_idx ON backend.admin_login_failures (last_failure_at);
+
+-- The account-wide lockout is gone: anyone could trigger it for any operator.
+ALTER TABLE backend.admin_accounts DROP COLUMN failed_logins, DROP COLUMN locked_until;

@@ -1,0 +1,45 @@
+"""One transaction with a list of what to do once it has committed.
+
+Caches are written and events published only after a commit succeeds (never for a change
+that rolled back); a service that joins a caller's transaction registers its follow-up
+here instead of doing it early.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from galaxy_backend.postgres.pool import Connection, PoolProvider
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+
+class Tx:
+    """A connection inside an open transaction, and the actions queued for after its commit."""
+
+    __slots__ = ("_after", "conn")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._after: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self._after.append(action)
+
+    def _committed(self) -> None:
+        for action in self._after:
+            try:
+                action()
+            except Exception as exc:
+                # The change is committed; a failed follow-up must not turn it into an error.
+                _log.error("after-commit action failed", exc_info=exc)
+
+
+@asynccontextmanager
+async def transaction(database: PoolProvider) -> AsyncIterator[Tx]:
+    """`async with transaction(db) as tx:` — commit on a clean exit, then run tx's actions."""
+    async with database.pool.acquire() as conn:
+        async with conn.transaction():
+            tx = Tx(conn)
+            yield tx
+        tx._committed()
