@@ -61,6 +61,11 @@ class App:
         self._on_stopping = list(on_stopping)
 
     @property
+    def stop_order(self) -> list[str]:
+        """Component names in the order a stop takes them (the reverse of the start)."""
+        return [c.name for c in reversed(self._components)]
+
+    @property
     def started(self) -> list[str]:
         return [c.name for c in self._started]
 

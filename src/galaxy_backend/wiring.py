@@ -198,6 +198,7 @@ def build_backend(config: Config) -> Backend:
     housekeeping = Housekeeping(
         [
             Chore("session-last-seen", timedelta(seconds=30), auth.flush_touched, at_stop=True),
+            Chore("mail-secret-redaction", timedelta(seconds=30), mail.redact_expired),
             Chore("sign-in-pruning", timedelta(hours=1), lambda: auth.prune(keep=prune_after)),
             Chore(
                 "admin-login-pruning",
@@ -291,6 +292,10 @@ def build_backend(config: Config) -> Backend:
             on_failure=report_failure,
         )
 
+    # Started in this order and stopped in reverse, which is the seed's stop order: every
+    # listener refuses new traffic first, then HTTP drains its requests, the mail worker
+    # finishes its current attempt, push events already published reach the gateways
+    # before the gRPC listener closes, geo counters drain, then the pool and telemetry.
     components: list[Component] = [
         telemetry,
         database,
@@ -302,9 +307,9 @@ def build_backend(config: Config) -> Backend:
         bootstrap,
         bus,
         caches,
-        http,
         grpc,
         *mail_components,
+        http,
     ]
     if metrics is not None:
         components.append(metrics)

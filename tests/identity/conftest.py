@@ -73,14 +73,14 @@ async def start_api(
     clients: list[httpx.AsyncClient] = []
 
     async def start(**overrides: str) -> Api:
-        backend = await start_backend(
-            BACKEND_SMTP_ADDR=smtp.address,
-            BACKEND_MAIL_BACKOFF_MIN="100ms",
-            BACKEND_MAIL_BACKOFF_MAX="500ms",
-            BACKEND_ADMIN_BOOTSTRAP_USERNAME=ADMIN_USER,
-            BACKEND_ADMIN_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD,
-            **overrides,
-        )
+        settings = {
+            "BACKEND_SMTP_ADDR": smtp.address,
+            "BACKEND_MAIL_BACKOFF_MIN": "100ms",
+            "BACKEND_MAIL_BACKOFF_MAX": "500ms",
+            "BACKEND_ADMIN_BOOTSTRAP_USERNAME": ADMIN_USER,
+            "BACKEND_ADMIN_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD,
+        }
+        backend = await start_backend(**{**settings, **overrides})
         client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{backend.http.port}")
         clients.append(client)
         return Api(backend=backend, client=client, inbox=smtp)

@@ -2,13 +2,14 @@
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from tests.identity.conftest import Api, bearer
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 
 async def count_rows(dsn: str, table: str) -> int:
@@ -247,19 +248,75 @@ async def test_bodies_that_are_not_unicode_are_malformed_json(api: Api, raw: byt
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-async def test_codes_and_tokens_are_stored_only_as_hashes(api: Api, db_dsn: str) -> None:
-    signed = await api.sign_in("hashes@example.org")
-    code = api.inbox.code_for("hashes@example.org")
-    conn = await asyncpg.connect(db_dsn)
+async def database_dump(dsn: str) -> str:
+    """Every row of every table of the backend schema, as text."""
+    conn = await asyncpg.connect(dsn)
     try:
-        challenges = await conn.fetch("SELECT * FROM backend.auth_challenges")
-        sessions = await conn.fetch("SELECT * FROM backend.sessions")
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'backend' ORDER BY tablename"
+        )
+        dumps = []
+        for table in tables:
+            rows = await conn.fetch(f'SELECT * FROM backend."{table["tablename"]}"')
+            dumps.append(repr([dict(row) for row in rows]))
     finally:
         await conn.close()
-    dump = repr([dict(r) for r in challenges]) + repr([dict(r) for r in sessions])
-    assert code not in dump
-    assert signed["token"] not in dump
-    assert signed["token"].removeprefix("gsu_") not in dump
+    return "\n".join(dumps)
+
+
+async def test_nothing_that_grants_access_stays_readable_in_the_database(
+    api: Api, db_dsn: str
+) -> None:
+    signed = await api.sign_in("hashes@example.org")
+    code = api.inbox.code_for("hashes@example.org")
+    admin_token = await api.admin_token()
+
+    async def recorded_sent() -> bool:
+        return await mail_statuses(db_dsn) == {"sent"}
+
+    await eventually(recorded_sent, message="the sign-in mail is recorded as sent")
+    dump = await database_dump(db_dsn)
+    assert "sign_in_code" in dump  # the mail row is there...
+    assert code not in re.sub(r"[0-9a-f-]{36}|\d{4}-\d\d-\d\d[^,)]*", "", dump)  # ...not its code
+    for secret in (signed["token"], signed["token"].removeprefix("gsu_"), admin_token):
+        assert secret not in dump
+
+
+async def mail_statuses(dsn: str) -> set[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT status FROM backend.mail_deliveries")
+    finally:
+        await conn.close()
+    return {row["status"] for row in rows}
+
+
+async def test_a_code_mail_that_expires_unsent_is_failed_and_redacted(
+    start_api,
+    db_dsn: str,  # type: ignore[no-untyped-def]
+) -> None:
+    # No SMTP server answers here, so the mail cannot leave before its code expires.
+    api: Api = await start_api(
+        BACKEND_AUTH_CODE_TTL="1s", BACKEND_SMTP_ADDR=f"127.0.0.1:{free_port()}"
+    )
+    await api.request_code("unlucky@example.org")
+    pool = api.backend.database.pool
+
+    async def redacted() -> bool:
+        await api.backend.mail.redact_expired()
+        row = await pool.fetchrow("SELECT status, body_text, last_error FROM mail_deliveries")
+        return row is not None and row["status"] == "failed"
+
+    await eventually(redacted, timeout=15, interval=0.2, message="the expired mail is redacted")
+    row = await pool.fetchrow("SELECT body_text, body_html, last_error FROM mail_deliveries")
+    assert not re.search(r"\b\d{6}\b", row["body_text"] + row["body_html"])
+    assert "expired" in row["last_error"]
+    # An operator cannot send it again: what it carried is gone.
+    admin = bearer(await api.admin_token())
+    delivery = await pool.fetchval("SELECT id FROM mail_deliveries")
+    retry = await api.client.post(f"/api/v1/admin/mail/deliveries/{delivery}/retry", headers=admin)
+    assert retry.status_code == 409
+    assert retry.json()["error"]["code"] == "mail_delivery_redacted"
 
 
 async def test_old_challenges_and_guess_counts_are_pruned(api: Api, db_dsn: str) -> None:

@@ -45,6 +45,8 @@ class Handler:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, deque[str]] = field(default_factory=dict)
     stall_data: int = 0
+    # Accept this many messages, then stall on the next one (until `release`).
+    stall_after_accepting: int | None = None
     stalled: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     logins: list[str] = field(default_factory=list)
@@ -60,8 +62,12 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.stall_data > 0:
-            self.stall_data -= 1
+        if self.stall_data > 0 or (
+            self.stall_after_accepting is not None
+            and len(self.received) >= self.stall_after_accepting
+        ):
+            self.stall_data = max(0, self.stall_data - 1)
+            self.stall_after_accepting = None
             self.stalled.set()
             await self.release.wait()
         raw = envelope.original_content

@@ -90,3 +90,28 @@ async def test_a_worker_killed_mid_send_loses_nothing(
     assert receiver.counts() == {str(i): 1 for i in ids}
     numbers = await database.pool.fetch("SELECT DISTINCT attempt FROM mail_attempts")
     assert [row["attempt"] for row in numbers] == [1]
+
+
+async def test_a_worker_killed_after_some_sends_repeats_none_of_them(
+    service: MailService,
+    database: Database,
+    receiver: Receiver,
+    spawn_worker: Spawn,
+    make_worker: WorkerFactory,
+) -> None:
+    # Three mails are accepted, the fourth is mid-DATA when the worker dies.
+    receiver.handler.stall_after_accepting = 3
+    ids = await enqueue_many(service, database, 10)
+    doomed = await spawn_worker("--lease", "3", "--smtp-timeout", "1.5")
+    await asyncio.wait_for(receiver.handler.stalled.wait(), 30)
+    doomed.kill()
+    assert await asyncio.wait_for(doomed.wait(), 10) == -signal.SIGKILL
+    # Each accepted mail was recorded as sent before the next one was started.
+    found = await statuses(database)
+    assert sorted(found.values()).count("sent") == 3
+
+    await make_worker()
+
+    await eventually(lambda: all_sent(database), timeout=30, message="delivered by the next worker")
+    # Only the one in flight could have gone twice; it never reached the receiver here.
+    assert receiver.counts() == {str(i): 1 for i in ids}

@@ -192,3 +192,30 @@ async def test_a_subscription_is_one_span_and_a_hang_up_leaves_no_context_errors
     assert span.attributes["galaxy.gateway_id"] == "gw-span"
     assert span.attributes["galaxy.push.events_sent"] == 2
     assert not [r for r in caplog.records if "Failed to detach context" in r.getMessage()]
+
+
+async def test_a_gateway_that_stops_reading_cannot_hold_the_stop(start_backend) -> None:  # type: ignore[no-untyped-def]
+    backend = await start_backend(
+        BACKEND_GRPC_PUSH_SHUTDOWN_TIMEOUT="1s", BACKEND_SHUTDOWN_TIMEOUT="20s"
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{backend.grpc.port}") as channel:
+        call = PushStub(channel).SubscribePush(
+            SubscribePushRequest(gateway_id="stuck"), metadata=auth(backend.internal_token)
+        )
+        backend.push.publish("test.hello", {})
+        first = await asyncio.wait_for(anext(aiter(call)), 10)
+        assert first.events  # subscribed; from now on it reads nothing
+        # Far more than HTTP/2 flow control lets through unread: the stream's writes block.
+        payload = b"x" * 16_384
+        for _ in range(4_000):
+            backend.push.publish("test.bulk", payload)
+
+        assert backend.push.status().subscribers == 1
+        # Bounded by the drain budget, not by the gateway: every step completes in its own
+        # budget (the stuck stream is cut, which is not a failed stop)...
+        assert await asyncio.wait_for(backend.app.stop(), 30) is True
+        assert backend.app.started == []
+        # ...and the stuck stream was ended rather than left open.
+        with pytest.raises(grpc.aio.AioRpcError):
+            async for _ in call:
+                pass

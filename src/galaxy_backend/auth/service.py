@@ -127,6 +127,7 @@ class AuthService:
                 ),
                 kind="sign_in_code",
                 idempotency_key=f"sign-in:{challenge_id}",
+                secret_for=self._code_ttl,
             )
         _log.info("sign-in code mailed", challenge_id=str(challenge_id))
         return Challenge(id=challenge_id, expires_at=expires_at)

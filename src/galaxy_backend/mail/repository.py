@@ -9,6 +9,9 @@ from galaxy_backend.mail.models import AttemptResult, ClaimedMail, Delivery, Del
 from galaxy_backend.postgres import Connection
 
 CHANNEL = "galaxy_mail"
+# What stays of a mail that carried a secret once it is sent, failed or expired.
+REDACTED_TEXT = "[This mail carried a secret. It was removed once the mail was sent or expired.]"
+REDACTED_HTML = f"<p>{REDACTED_TEXT}</p>"
 
 _DELIVERY_COLUMNS = """
     id, kind, to_address, subject, status, attempts,
@@ -43,14 +46,19 @@ async def insert_delivery(
     subject: str,
     body_text: str,
     body_html: str,
+    secret_for: timedelta | None = None,
 ) -> bool:
-    """Insert unless the key exists; on insert, wake workers when the transaction commits."""
+    """Insert unless the key exists; on insert, wake workers when the transaction commits.
+
+    `secret_for`: the bodies hold a secret valid that long; they are redacted after it.
+    """
     row = await conn.fetchrow(
         """
         WITH inserted AS (
             INSERT INTO mail_deliveries
-                (id, idempotency_key, kind, to_address, subject, body_text, body_html)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+                (id, idempotency_key, kind, to_address, subject, body_text, body_html,
+                 redact_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $9::interval)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
         )
@@ -64,6 +72,7 @@ async def insert_delivery(
         body_text,
         body_html,
         CHANNEL,
+        secret_for,
     )
     return row is not None
 
@@ -91,6 +100,7 @@ async def claim_due(
             WHERE status IN ('pending', 'retrying', 'sending')
               AND next_attempt_at <= now()
               AND (status <> 'sending' OR lease_until <= now())
+              AND (redact_at IS NULL OR redact_at > now())
             ORDER BY next_attempt_at
             LIMIT $3
             FOR UPDATE SKIP LOCKED
@@ -176,7 +186,15 @@ async def record_results(
                 lease_token = NULL,
                 last_error = r.error,
                 sent_at = CASE WHEN r.status = 'sent' THEN r.finished_at END,
-                updated_at = now()
+                updated_at = now(),
+                -- Sent or failed for good: a secret in the bodies has served its purpose.
+                body_text = CASE WHEN d.redact_at IS NOT NULL AND r.status IN ('sent', 'failed')
+                                 THEN $11 ELSE d.body_text END,
+                body_html = CASE WHEN d.redact_at IS NOT NULL AND r.status IN ('sent', 'failed')
+                                 THEN $12 ELSE d.body_html END,
+                redacted_at = CASE WHEN d.redact_at IS NOT NULL AND r.status IN ('sent', 'failed')
+                                   THEN now() ELSE d.redacted_at END,
+                redact_at = CASE WHEN r.status IN ('sent', 'failed') THEN NULL ELSE d.redact_at END
             FROM r
             WHERE d.id = r.id AND d.lease_token = $1 AND d.status = 'sending'
             RETURNING d.id
@@ -197,6 +215,8 @@ async def record_results(
         [r.started_at for r in results],
         [r.finished_at for r in results],
         [r.retry_in_seconds for r in results],
+        REDACTED_TEXT,
+        REDACTED_HTML,
     )
     return {row["delivery_id"] for row in rows}
 
@@ -223,6 +243,32 @@ async def release(
         delay,
     )
     return len(rows)
+
+
+async def redact_expired(conn: Connection) -> int:
+    """Mails whose secret expired before they could be sent: failed, bodies redacted.
+
+    A row being sent is left to its worker unless that worker's lease ran out.
+    """
+    count = await conn.fetchval(
+        """
+        WITH expired AS (
+            UPDATE mail_deliveries
+            SET status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failed' END,
+                last_error = CASE WHEN status = 'sent' THEN last_error
+                                  ELSE 'its secret expired before it could be sent' END,
+                lease_token = NULL, lease_until = NULL,
+                body_text = $1, body_html = $2,
+                redacted_at = now(), redact_at = NULL, updated_at = now()
+            WHERE redact_at <= now() AND (status <> 'sending' OR lease_until <= now())
+            RETURNING 1
+        )
+        SELECT count(*) FROM expired
+        """,
+        REDACTED_TEXT,
+        REDACTED_HTML,
+    )
+    return int(count or 0)
 
 
 async def count_by_status(conn: Connection) -> dict[DeliveryStatus, int]:
@@ -295,7 +341,7 @@ async def requeue_failed(conn: Connection, delivery_id: UUID) -> Delivery | None
             UPDATE mail_deliveries
             SET status = 'pending', retry_base = attempts, next_attempt_at = now(),
                 updated_at = now()
-            WHERE id = $1 AND status = 'failed'
+            WHERE id = $1 AND status = 'failed' AND redacted_at IS NULL
             RETURNING {_DELIVERY_COLUMNS}
         )
         SELECT requeued.*, pg_notify($2, '') FROM requeued

@@ -1,6 +1,7 @@
 """The mail service: enqueue inside the caller's transaction; list and retry for operators."""
 
 import uuid
+from datetime import timedelta
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
@@ -54,10 +55,14 @@ class MailService:
         mail: RenderedMail,
         kind: str,
         idempotency_key: str,
+        secret_for: timedelta | None = None,
     ) -> UUID:
         """Queue one mail in the caller's transaction; the same key yields the same delivery.
 
         The mail leaves only if that transaction commits, and idle workers wake at commit.
+        `secret_for`: the bodies carry a secret valid that long (a sign-in code); they are
+        kept only until the mail is sent or fails, and never past that, and an expired one
+        is not sent at all.
         """
         _check_address(to)
         _check_mail(mail)
@@ -75,6 +80,7 @@ class MailService:
             subject=mail.subject,
             body_text=mail.text,
             body_html=mail.html,
+            secret_for=secret_for,
         )
         if inserted:
             return delivery_id
@@ -83,6 +89,14 @@ class MailService:
             # The other row is invisible to this transaction's snapshot (REPEATABLE READ).
             raise Conflict("a mail with this idempotency key is being queued concurrently")
         return existing
+
+    async def redact_expired(self) -> int:
+        """Fail and redact mails whose secret expired before they could be sent."""
+        async with self._database.pool.acquire() as conn:
+            count = await repository.redact_expired(conn)
+        if count:
+            _log.info("mails with an expired secret redacted", mails=count)
+        return count
 
     async def list_deliveries(
         self, *, status: str | None, cursor: str | None, limit: int
@@ -112,6 +126,11 @@ class MailService:
                 status = await repository.status_of(conn, delivery_id)
                 if status is None:
                     raise NotFound("no such mail delivery", code="mail_delivery_not_found")
+                if status == "failed":
+                    raise Conflict(
+                        "this mail carried a secret that is gone; it cannot be sent again",
+                        code="mail_delivery_redacted",
+                    )
                 raise Conflict(
                     f"only a failed delivery can be retried (this one is {status})",
                     code="mail_delivery_not_failed",

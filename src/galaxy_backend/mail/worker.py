@@ -94,6 +94,7 @@ class MailWorker:
         tracer: Tracer | None = None,
         meter: Meter | None = None,
         depth_interval: timedelta = timedelta(seconds=15),
+        stop_grace: timedelta = timedelta(seconds=5),
     ) -> None:
         """`smtp_endpoint`, when given, is asked for (host, port) at each connect instead of
         smtp_host/smtp_port: the embedded sink knows its port only once it has started."""
@@ -126,7 +127,10 @@ class MailWorker:
         self._poll_seconds = poll_interval.total_seconds()
         self._smtp_timeout = smtp_timeout.total_seconds()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-        self.stop_timeout: float | None = self._smtp_timeout + 5.0
+        # Stop waits this long for the attempt under way, then cuts it (it is retried later):
+        # never the whole SMTP timeout, which may exceed the process's stop budget.
+        self._stop_grace = min(self._smtp_timeout, stop_grace.total_seconds())
+        self.stop_timeout: float | None = self._stop_grace + _CLEANUP_SECONDS + 1.0
         self._tracer = tracer or trace.get_tracer(__name__)
         meter = meter or metrics.get_meter(__name__)
         self._attempts = meter.create_counter(
@@ -188,13 +192,16 @@ class MailWorker:
         try:
             if task is not None:
                 try:
-                    await asyncio.shield(task)
+                    finished, _ = await asyncio.wait({task}, timeout=self._stop_grace)
                 except asyncio.CancelledError:
-                    # Out of time: interrupt the send; the task still returns its rows.
-                    out_of_time = True
-                    task.cancel()
-                    await asyncio.wait({task}, timeout=_CLEANUP_SECONDS)
+                    finished = set()  # the App's own deadline passed first
                     raise
+                finally:
+                    if not finished:
+                        # Out of time: interrupt the send; the task still returns its rows.
+                        out_of_time = True
+                        task.cancel()
+                        await asyncio.wait({task}, timeout=_CLEANUP_SECONDS)
         finally:
             await self._close_smtp(graceful=not out_of_time)
             await self._unlisten()
@@ -271,24 +278,26 @@ class MailWorker:
         return seconds
 
     async def _deliver(self, batch: list[ClaimedMail], token: uuid.UUID, claimed_at: float) -> None:
+        """Send the batch one mail at a time, recording each outcome before the next send:
+        a crash then repeats at most the one mail in flight."""
         loop = asyncio.get_running_loop()
         renew_after = self._lease.total_seconds() / 2
         held = deque(batch)
-        results: list[AttemptResult] = []
+        unrecorded: list[AttemptResult] = []
         in_flight: ClaimedMail | None = None
         release_after = timedelta(0)
         try:
             while held and not self.stopping:
                 if loop.time() - claimed_at >= renew_after:
                     claimed_at = loop.time()
-                    await self._flush(token, results)
-                    results.clear()
                     held = await self._renew(token, held)
                     continue
                 in_flight = held.popleft()
                 result, unreachable = await self._attempt(in_flight)
                 in_flight = None
-                results.append(result)
+                unrecorded = [result]
+                await self._flush(token, unrecorded)
+                unrecorded = []
                 if unreachable:
                     release_after = self._pause()
                     break
@@ -297,7 +306,7 @@ class MailWorker:
             if in_flight is not None:
                 # Interrupted mid-send (cancelled): whether it left is unknown, so retry it.
                 unsent.append(in_flight.id)
-            await self._settle(token, results, unsent, release_after)
+            await self._settle(token, unrecorded, unsent, release_after)
 
     async def _renew(self, token: uuid.UUID, held: deque[ClaimedMail]) -> deque[ClaimedMail]:
         async with self._database.pool.acquire() as conn:

@@ -207,7 +207,10 @@ class PushService:
         return None
 
     async def stop(self) -> None:
-        await self.close_subscriptions()
+        # The gRPC listener drained the streams within its budget (and ended any it could
+        # not); nothing may be published any more.
+        self._closing = True
+        self._wake()
 
     # The meter calls these on its own thread while the loop mutates: iterate over copies
     # (list() and tuple() of a builtin collection copy it atomically under the GIL).

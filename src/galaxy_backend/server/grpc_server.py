@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
 else:
     _Interceptor = grpc.aio.ServerInterceptor
+
+# How long calls left after the drain get before they are cancelled.
+_END_GRACE_SECONDS = 1.0
 
 _SERVER_OPTIONS = [
     # Long-lived streams: ping idle connections so dead gateways are noticed.
@@ -119,7 +123,9 @@ class GrpcListener:
         self._handlers = list(handlers)
         self._gate = ShutdownGateInterceptor()
         self._interceptors = [self._gate, *interceptors]
-        self.stop_timeout: float | None = shutdown_timeout
+        self._drain_timeout = shutdown_timeout
+        # The drain, then ending the calls that are left.
+        self.stop_timeout: float | None = shutdown_timeout + _END_GRACE_SECONDS + 1.0
         self._drain = drain
         self._server: grpc.aio.Server | None = None
         self.port = 0
@@ -140,9 +146,21 @@ class GrpcListener:
         self._gate.closed = True
 
     async def stop(self) -> None:
+        """Run `drain` (push events reach the gateways) within the drain budget, then end
+        every call: a gateway that stopped reading cannot hold the stop past its budget."""
         self._gate.closed = True
-        if self._drain is not None:
-            await self._drain()
-        if self._server is not None:
-            await self._server.stop(grace=self.stop_timeout)
-            self._server = None
+        try:
+            if self._drain is not None:
+                try:
+                    async with asyncio.timeout(self._drain_timeout):
+                        await self._drain()
+                except TimeoutError:
+                    _log.warning(
+                        "push streams not drained in time (a gateway is not reading); ending them",
+                        budget_seconds=self._drain_timeout,
+                    )
+        finally:
+            server, self._server = self._server, None
+            if server is not None:
+                # Shielded: even a stop cut short by the App's deadline ends the calls.
+                await asyncio.shield(server.stop(grace=_END_GRACE_SECONDS))

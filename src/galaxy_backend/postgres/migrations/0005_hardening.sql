@@ -33,3 +33,11 @@ CREATE INDEX admin_login_failures_last_idx ON backend.admin_login_failures (last
 
 -- The account-wide lockout is gone: anyone could trigger it for any operator.
 ALTER TABLE backend.admin_accounts DROP COLUMN failed_logins, DROP COLUMN locked_until;
+
+-- A mail that carries a secret (a sign-in code) keeps its bodies only until it is sent,
+-- fails, or its secret expires (redact_at); then they are replaced by a notice.
+ALTER TABLE backend.mail_deliveries
+    ADD COLUMN redact_at timestamptz,
+    ADD COLUMN redacted_at timestamptz;
+CREATE INDEX mail_deliveries_redact_idx ON backend.mail_deliveries (redact_at)
+    WHERE redact_at IS NOT NULL;
