@@ -1,17 +1,22 @@
 """Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY.
 
 A service that changes a cached row calls `notify` inside its transaction, so the message
-leaves at commit. Every other replica drops that key and reloads it on next use. When the
-listening connection is lost, notifications may have been missed: the bus marks itself
-not ready, reconnects, and asks every cache to re-warm.
+leaves at commit. Every other replica drops that key and reloads it on next use.
+
+While the listening connection is down, notifications may be missed: the bus reads as not
+ready (so `/readyz` takes the replica out of rotation), reconnects with backoff, and then
+re-warms every cache, retrying until each has succeeded; only then is it ready again. A
+half-open connection (the peer gone without a FIN) raises no error by itself, so a round
+trip on it every `heartbeat` seconds, bounded in time, finds it out. The supervisor survives
+any error: it logs, backs off, and tries again.
 """
 
 import asyncio
 import contextlib
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import orjson
 
 from galaxy_backend.postgres import Connection
@@ -24,6 +29,9 @@ CHANNEL = "galaxy_cache"
 Invalidate = Callable[[str], None]
 Resync = Callable[[], Awaitable[None]]
 
+_BACKOFF_FIRST = 0.2
+_BACKOFF_MAX = 5.0
+
 
 class CacheBus:
     """The listening side is a component; `notify` is called by services in their transactions."""
@@ -31,15 +39,24 @@ class CacheBus:
     name = "cache-bus"
     stop_timeout: float | None = 5.0
 
-    def __init__(self, *, dsn_provider: Callable[[], Awaitable[Connection]]) -> None:
+    def __init__(
+        self,
+        *,
+        dsn_provider: Callable[[], Awaitable[Connection]],
+        heartbeat: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.instance_id = uuid.uuid4().hex
         self._connect = dsn_provider
+        self._heartbeat = heartbeat
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._topics: dict[str, list[Invalidate]] = {}
         self._resyncs: list[Resync] = []
         self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._ready = False
+        self.reconnects = 0
 
     def subscribe(self, topic: str, invalidate: Invalidate) -> None:
         self._topics.setdefault(topic, []).append(invalidate)
@@ -61,51 +78,106 @@ class CacheBus:
 
     async def start(self) -> None:
         await self._listen()
+        self._ready = True
         self._task = asyncio.create_task(self._supervise(), name="cache-bus")
 
     async def _listen(self) -> None:
         conn = await self._connect()
-        await conn.add_listener(CHANNEL, self._on_message)
+        try:
+            await conn.add_listener(CHANNEL, self._on_message)
+        except BaseException:
+            await _close_quietly(conn)
+            raise
         conn.add_termination_listener(self._on_terminated)
         self._conn = conn
         self._lost.clear()
-        self._ready = True
 
     def _on_message(self, _: Connection, __: int, ___: str, payload: object) -> None:
         try:
             message = orjson.loads(str(payload))
         except orjson.JSONDecodeError:
             return
-        if message.get("o") == self.instance_id:
+        if not isinstance(message, dict) or message.get("o") == self.instance_id:
             return
         for invalidate in self._topics.get(str(message.get("t")), ()):
-            invalidate(str(message.get("k")))
+            try:
+                invalidate(str(message.get("k")))
+            except Exception as exc:
+                # A malformed key from another process must not stop the others.
+                _log.warning("cache invalidation failed", topic=message.get("t"), error=str(exc))
 
     def _on_terminated(self, _: Connection) -> None:
+        self._mark_lost("connection closed")
+
+    def _mark_lost(self, why: str) -> None:
+        if not self._lost.is_set():
+            _log.warning("cache bus connection lost; caches may be stale", reason=why)
         self._ready = False
         self._lost.set()
 
     async def _supervise(self) -> None:
-        delay = 0.2
         while True:
-            await self._lost.wait()
-            _log.warning("cache bus connection lost; reconnecting")
-            self._conn = None
+            try:
+                await self._watch()
+                await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Never die silently: whatever happened, start over from a lost connection.
+                _log.error("cache bus supervisor error; recovering", exc_info=exc)
+                self._mark_lost(type(exc).__name__)
+                await asyncio.sleep(_BACKOFF_FIRST)
+
+    async def _watch(self) -> None:
+        """Return once the connection is lost; probe it every heartbeat meanwhile."""
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._heartbeat):
+                    await self._lost.wait()
+                return
+            conn = self._conn
+            if conn is None:
+                self._mark_lost("no connection")
+                return
+            try:
+                async with asyncio.timeout(max(1.0, self._heartbeat / 2)):
+                    await conn.fetchval("SELECT 1")
+            except Exception as exc:  # a timeout, or the connection failing under us
+                self._mark_lost(f"heartbeat failed: {type(exc).__name__}")
+
+    async def _recover(self) -> None:
+        """Reconnect, then re-warm every cache; both retried with backoff until they work."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.remove_termination_listener(self._on_terminated)
+            await _close_quietly(conn)
+        delay = _BACKOFF_FIRST
+        while True:
             try:
                 await self._listen()
-            except (OSError, asyncpg.PostgresError) as exc:
+                break
+            except Exception as exc:
                 _log.warning("cache bus reconnect failed", error=str(exc), retry_in_seconds=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.2
-            # Anything may have changed while deaf: reload every cache from the database.
-            for resync in self._resyncs:
+                delay = await self._back_off(delay)
+        self.reconnects += 1
+        # Anything may have changed while deaf: reload every cache from the database.
+        for resync in self._resyncs:
+            delay = _BACKOFF_FIRST
+            while not self._lost.is_set():
                 try:
                     await resync()
+                    break
                 except Exception as exc:
-                    _log.error("cache resync failed", exc_info=exc)
-            _log.info("cache bus listening again; caches re-warmed")
+                    _log.warning("cache re-warm failed", error=str(exc), retry_in_seconds=delay)
+                    delay = await self._back_off(delay)
+        if self._lost.is_set():
+            return  # lost again while re-warming: the next round starts over
+        self._ready = True
+        _log.info("cache bus listening again; caches re-warmed")
+
+    async def _back_off(self, delay: float) -> float:
+        await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
+        return min(delay * 2, _BACKOFF_MAX)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -113,8 +185,15 @@ class CacheBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._ready = False
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            self._ready = False
-            with contextlib.suppress(Exception):
-                await conn.close()
+            conn.remove_termination_listener(self._on_terminated)
+            await _close_quietly(conn)
+
+
+async def _close_quietly(conn: Connection) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(conn.close(), 2.0)
+    if not conn.is_closed():
+        conn.terminate()

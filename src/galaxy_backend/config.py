@@ -187,6 +187,11 @@ class Config(BaseSettings):
     runtime_reconcile_interval: Duration = timedelta(seconds=30)
     runtime_engine_image: str = "galaxy-engine:latest"
 
+    cache_max_entries: PositiveInt = 100_000
+    cache_max_age: Duration = timedelta(minutes=10)
+    cache_warm_entries: Annotated[int, Field(ge=0)] = 10_000
+    cache_bus_heartbeat: Duration = timedelta(seconds=10)
+
     push_ring_size: Annotated[int, Field(ge=16)] = 65536
     push_batch_max: Annotated[int, Field(ge=1, le=4096)] = 256
 

@@ -14,7 +14,7 @@ from galaxy_backend.admin.service import AdminBootstrap, AdminService
 from galaxy_backend.app import App, Component
 from galaxy_backend.auth import routes as auth_routes
 from galaxy_backend.auth.service import AuthService
-from galaxy_backend.cache import CacheWarmer, Warmable
+from galaxy_backend.cache import CacheLimits, CacheWarmer, Warmable
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
 from galaxy_backend.geo import routes as geo_routes
@@ -146,7 +146,14 @@ def build_backend(config: Config) -> Backend:
     )
     # 6. Domain services, in dependency order: geo, user, mail, auth, admin (lobby, runtime and
     #    notification arrive with their issues).
-    bus = CacheBus(dsn_provider=database.connect)
+    bus = CacheBus(
+        dsn_provider=database.connect, heartbeat=config.cache_bus_heartbeat.total_seconds()
+    )
+    cache_limits = CacheLimits(
+        max_entries=config.cache_max_entries,
+        max_age=config.cache_max_age,
+        warm_entries=config.cache_warm_entries,
+    )
     geo = GeoService(database=database, reader=GeoReader.open(config.geoip_db_path))
     revoker = SessionRevokerAdapter()
     users = UserService(
@@ -158,6 +165,7 @@ def build_backend(config: Config) -> Backend:
             max_owned_games=config.user_default_max_owned_games,
             max_active_games=config.user_default_max_active_games,
         ),
+        cache_limits=cache_limits,
     )
     mail = MailService(database=database)
     auth = AuthService(
@@ -175,6 +183,7 @@ def build_backend(config: Config) -> Backend:
         ip_guess_limit=config.auth_ip_guess_limit,
         rate_window=config.auth_rate_window,
         session_ttl=config.session_ttl,
+        cache_limits=cache_limits,
     )
     revoker.patch(auth)
     admin = AdminService(
@@ -185,6 +194,7 @@ def build_backend(config: Config) -> Backend:
         lockout_threshold=config.admin_lockout_threshold,
         address_lockout_threshold=config.admin_address_lockout_threshold,
         lockout_duration=config.admin_lockout_duration,
+        cache_limits=cache_limits,
     )
     bootstrap = AdminBootstrap(
         admin,

@@ -2,8 +2,10 @@
 
 import asyncio
 
+import asyncpg
 import grpc
 
+from galaxy_backend.auth.credentials import token_hash
 from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
 from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, bearer
@@ -108,3 +110,43 @@ async def test_a_revocation_on_one_replica_holds_on_another_at_once(start_api) -
         return (await second.client.get("/api/v1/user/me", headers=headers)).status_code == 401
 
     await eventually(refused, timeout=5, message="the other replica drops the session")
+
+
+async def test_caches_warm_only_the_working_set_and_a_miss_reads_the_database(
+    start_api,
+    db_dsn: str,  # type: ignore[no-untyped-def]
+) -> None:
+    conn = await asyncpg.connect(db_dsn, server_settings={"search_path": "backend"})
+    try:
+        # 20,000 players with a session each; the oldest-seen one is the one we will use.
+        await conn.execute(
+            """
+            INSERT INTO users (id, email, email_normalized, last_sign_in_at)
+            SELECT gen_random_uuid(), 'p' || n || '@example.org', 'p' || n || '@example.org',
+                   now() - n * interval '1 minute'
+            FROM generate_series(1, 20000) AS n
+            """
+        )
+        await conn.execute(
+            """
+            INSERT INTO sessions (id, user_id, token_hash, expires_at, last_seen_at)
+            SELECT gen_random_uuid(), id, sha256(convert_to(email, 'UTF8')),
+                   now() + interval '1 day', last_sign_in_at
+            FROM users
+            """
+        )
+    finally:
+        await conn.close()
+    api: Api = await start_api(BACKEND_CACHE_WARM_ENTRIES="100", BACKEND_CACHE_MAX_ENTRIES="500")
+    assert len(api.backend.auth.cache) == 100
+    assert len(api.backend.users.cache) == 100
+    # The sessions' token is the email here (only its hash is stored, as for real tokens).
+    oldest = "p20000@example.org"
+    assert api.backend.auth.cache.get(token_hash(oldest)) is None
+    me = await api.client.get("/api/v1/user/me", headers=bearer(oldest))
+    assert me.status_code == 200
+    assert me.json()["email"] == oldest
+    assert api.backend.auth.cache.get(token_hash(oldest)) is not None
+    for n in range(1, 1001):
+        await api.backend.auth.resolve(f"p{n}@example.org")
+    assert len(api.backend.auth.cache) == 500

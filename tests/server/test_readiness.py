@@ -22,7 +22,7 @@ async def test_ready_once_started(start_backend) -> None:  # type: ignore[no-unt
 async def test_readiness_waits_for_every_cache(start_backend) -> None:  # type: ignore[no-untyped-def]
     backend: Backend = await start_backend()
 
-    async def load() -> Iterable[tuple[str, int]]:
+    async def load(limit: int) -> Iterable[tuple[str, int]]:
         return [("a", 1)]
 
     cache: WriteThroughCache[str, int] = WriteThroughCache("sessions", load)

@@ -209,8 +209,9 @@ async def live_session_by_hash(conn: Connection, token_hash: bytes) -> AdminSess
     return to_session(row) if row else None
 
 
-async def load_live_sessions(conn: Connection) -> list[AdminSession]:
-    return [to_session(row) for row in await conn.fetch(_LIVE_SESSIONS)]
+async def recent_live_sessions(conn: Connection, limit: int) -> list[AdminSession]:
+    rows = await conn.fetch(_LIVE_SESSIONS + " ORDER BY s.created_at DESC LIMIT $1", limit)
+    return [to_session(row) for row in rows]
 
 
 async def revoke_session(conn: Connection, session_id: UUID) -> bytes | None:

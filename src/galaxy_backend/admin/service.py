@@ -13,7 +13,7 @@ from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession, AuditEntry
 from galaxy_backend.admin.passwords import Passwords
 from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
-from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
 from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
@@ -39,6 +39,7 @@ class AdminService:
         lockout_threshold: int,
         address_lockout_threshold: int,
         lockout_duration: timedelta,
+        cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -50,14 +51,14 @@ class AdminService:
         self._lockout_duration = lockout_duration
         self._clock = clock
         self.cache: WriteThroughCache[bytes, AdminSession] = WriteThroughCache(
-            "admin_sessions", self._load_all
+            "admin_sessions", self._load_recent, cache_limits
         )
         bus.subscribe(ADMIN_SESSION_TOPIC, lambda key: self.cache.discard(bytes.fromhex(key)))
         bus.on_resync(self.cache.warm)
 
-    async def _load_all(self) -> list[tuple[bytes, AdminSession]]:
+    async def _load_recent(self, limit: int) -> list[tuple[bytes, AdminSession]]:
         async with self._database.pool.acquire() as conn:
-            return [(s.token_hash, s) for s in await repository.load_live_sessions(conn)]
+            return [(s.token_hash, s) for s in await repository.recent_live_sessions(conn, limit)]
 
     async def create_admin(self, username: str, password: str, role: str) -> AdminAccount:
         name = username.strip()

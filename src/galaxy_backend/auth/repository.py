@@ -232,9 +232,16 @@ async def live_session_by_hash(conn: Connection, token_hash: bytes) -> Session |
     return to_session(row) if row else None
 
 
-async def load_live_sessions(conn: Connection) -> list[Session]:
+async def recent_live_sessions(conn: Connection, limit: int) -> list[Session]:
+    """The live sessions seen most recently: the working set a cache warms with."""
     rows = await conn.fetch(
-        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE revoked_at IS NULL AND expires_at > now()"
+        f"""
+        SELECT {_SESSION_COLUMNS} FROM sessions
+        WHERE revoked_at IS NULL AND expires_at > now()
+        ORDER BY last_seen_at DESC
+        LIMIT $1
+        """,
+        limit,
     )
     return [to_session(row) for row in rows]
 

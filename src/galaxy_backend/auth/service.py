@@ -12,7 +12,7 @@ from galaxy_backend.auth import repository
 from galaxy_backend.auth.credentials import USER_TOKEN_PREFIX, code_hash, new_code, new_token
 from galaxy_backend.auth.credentials import token_hash as hash_token
 from galaxy_backend.auth.models import Challenge, Session, SignIn
-from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from galaxy_backend.mail import templates
@@ -58,6 +58,7 @@ class AuthService:
         ip_guess_limit: int,
         rate_window: timedelta,
         session_ttl: timedelta,
+        cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -76,15 +77,15 @@ class AuthService:
         self._session_ttl = session_ttl
         self._clock = clock
         self.cache: WriteThroughCache[bytes, Session] = WriteThroughCache(
-            "sessions", self._load_all
+            "sessions", self._load_recent, cache_limits
         )
         self._touched: dict[UUID, datetime] = {}
         bus.subscribe(SESSION_TOPIC, lambda key: self.cache.discard(bytes.fromhex(key)))
         bus.on_resync(self.cache.warm)
 
-    async def _load_all(self) -> list[tuple[bytes, Session]]:
+    async def _load_recent(self, limit: int) -> list[tuple[bytes, Session]]:
         async with self._database.pool.acquire() as conn:
-            return [(s.token_hash, s) for s in await repository.load_live_sessions(conn)]
+            return [(s.token_hash, s) for s in await repository.recent_live_sessions(conn, limit)]
 
     # --- sign-in ----------------------------------------------------------------------------
 

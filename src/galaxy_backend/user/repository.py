@@ -74,8 +74,16 @@ async def record_sign_in(
     return to_user(row), bool(row["created"])
 
 
-async def load_live(conn: Connection) -> list[User]:
-    rows = await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE deleted_at IS NULL")
+async def recent_live(conn: Connection, limit: int) -> list[User]:
+    """The accounts signed in most recently: the working set a cache warms with."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {COLUMNS} FROM users WHERE deleted_at IS NULL
+        ORDER BY last_sign_in_at DESC NULLS LAST
+        LIMIT $1
+        """,
+        limit,
+    )
     return [to_user(row) for row in rows]
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import InvalidInput, NotFound
@@ -44,6 +44,7 @@ class UserService:
         bus: CacheBus,
         revoker: SessionRevoker,
         defaults: Entitlements,
+        cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -51,13 +52,15 @@ class UserService:
         self._revoker = revoker
         self._defaults = defaults
         self._clock = clock
-        self.cache: WriteThroughCache[UUID, User] = WriteThroughCache("users", self._load_all)
+        self.cache: WriteThroughCache[UUID, User] = WriteThroughCache(
+            "users", self._load_recent, cache_limits
+        )
         bus.subscribe(USER_TOPIC, lambda key: self.cache.discard(UUID(key)))
         bus.on_resync(self.cache.warm)
 
-    async def _load_all(self) -> list[tuple[UUID, User]]:
+    async def _load_recent(self, limit: int) -> list[tuple[UUID, User]]:
         async with self._database.pool.acquire() as conn:
-            return [(user.id, user) for user in await repository.load_live(conn)]
+            return [(user.id, user) for user in await repository.recent_live(conn, limit)]
 
     def entitlements(self, user: User) -> Entitlements:
         return user.entitlements(self._defaults)
@@ -73,14 +76,19 @@ class UserService:
         return self.cache.get(user_id)
 
     async def get(self, user_id: UUID) -> User:
-        user = self.cache.get(user_id)
+        """The account, from the cache or else the database (a deleted one too, uncached)."""
+        user = await self.cache.get_or_load(user_id, lambda: self._live(user_id))
         if user is None:
             async with self._database.pool.acquire() as conn:
                 user = await repository.get(conn, user_id)
             if user is None:
                 raise NotFound("no such user", code="user_not_found")
-            self.remember(user)
         return user
+
+    async def _live(self, user_id: UUID) -> User | None:
+        async with self._database.pool.acquire() as conn:
+            user = await repository.get(conn, user_id)
+        return user if user is not None and user.deleted_at is None else None
 
     async def record_sign_in(
         self, tx: Tx, *, email: str, email_normalized: str, country: str | None

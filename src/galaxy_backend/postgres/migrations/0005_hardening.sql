@@ -41,3 +41,10 @@ ALTER TABLE backend.mail_deliveries
     ADD COLUMN redacted_at timestamptz;
 CREATE INDEX mail_deliveries_redact_idx ON backend.mail_deliveries (redact_at)
     WHERE redact_at IS NOT NULL;
+
+-- Caches warm only the recent working set: these serve "the newest N" without a scan.
+CREATE INDEX sessions_recent_idx ON backend.sessions (last_seen_at DESC) WHERE revoked_at IS NULL;
+CREATE INDEX users_recent_idx ON backend.users (last_sign_in_at DESC NULLS LAST)
+    WHERE deleted_at IS NULL;
+CREATE INDEX admin_sessions_recent_idx ON backend.admin_sessions (created_at DESC)
+    WHERE revoked_at IS NULL;
