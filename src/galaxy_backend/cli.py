@@ -122,12 +122,10 @@ def admin_create(config: Config, username: str, role: str) -> int:
     return uvloop.run(main())
 
 
-def env_value(name: str, value: object) -> str:
+def env_value(value: object) -> str:
     """A setting as one writes it in its BACKEND_* variable, the form the loader reads back."""
     if value is None:
         return ""
-    if name in SECRET_FIELDS or isinstance(value, SecretStr):
-        return "(set)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, timedelta):
@@ -142,7 +140,12 @@ def env_value(name: str, value: object) -> str:
 def check_config(config: Config) -> int:
     """Print every variable's effective value, quoted so the output can be sourced."""
     for name in Config.model_fields:
-        text = env_value(name, getattr(config, name))
+        value = getattr(config, name)
+        if value is not None and (name in SECRET_FIELDS or isinstance(value, SecretStr)):
+            # Commented out: sourcing the output must not set a secret to the placeholder.
+            print(f"# {env_name(name)}=(set)")
+            continue
+        text = env_value(value)
         print(f"{env_name(name)}={shlex.quote(text) if text else ''}")
     return 0
 
