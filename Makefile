@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 # Embedded PostgreSQL and SMTP sink, bundled GeoIP data; no collector on a laptop, so no
-# telemetry export unless asked for.
+# telemetry export unless asked for. The backend runs as the terminal's foreground job, so
+# Ctrl-C stops it alone and make reports its clean exit rather than an interrupt.
 run: setup
 	BACKEND_OTEL_TRACES_EXPORTER=$${BACKEND_OTEL_TRACES_EXPORTER:-none} \
 	BACKEND_OTEL_METRICS_EXPORTER=$${BACKEND_OTEL_METRICS_EXPORTER:-none} \
 	BACKEND_LOG_FORMAT=$${BACKEND_LOG_FORMAT:-console} \
-	$(BIN)/galaxy-backend serve
+	$(BIN)/python scripts/foreground.py $(BIN)/galaxy-backend serve
 
 test: lint typecheck pytest
 

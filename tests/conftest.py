@@ -16,6 +16,8 @@ from galaxy_backend.telemetry import configure_logging
 from galaxy_backend.wiring import Backend, build_backend
 
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Where to look for a local server; empty hides it, so the embedded server is tested.
+LOCAL_DSN_VARIABLE = "GALAXY_TEST_LOCAL_DSN"
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -44,8 +46,9 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    if asyncio.run(_reachable(LOCAL_DSN)):
-        yield LOCAL_DSN
+    local = os.environ.get(LOCAL_DSN_VARIABLE, LOCAL_DSN)
+    if local and asyncio.run(_reachable(local)):
+        yield local
         return
     from galaxy_backend.postgres.embedded import EmbeddedPostgres
 

@@ -2,16 +2,21 @@
 
 import argparse
 import getpass
+import shlex
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import uvloop
+from pydantic import SecretStr
 
 from galaxy_backend import __version__
 from galaxy_backend.admin.models import ROLES
 from galaxy_backend.config import SECRET_FIELDS, Config, ConfigError, env_name, load_from_env
 from galaxy_backend.config import unknown_variables as find_unknown_variables
+from galaxy_backend.cronutil import Schedule
+from galaxy_backend.durations import format_duration
 from galaxy_backend.telemetry import configure_logging, get_logger
 
 if TYPE_CHECKING:
@@ -118,11 +123,31 @@ def admin_create(config: Config, username: str, role: str) -> int:
     return uvloop.run(main())
 
 
+def env_value(value: object) -> str:
+    """A setting as one writes it in its BACKEND_* variable, the form the loader reads back."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, Schedule):
+        return value.text
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
 def check_config(config: Config) -> int:
+    """Print every variable's effective value, quoted so the output can be sourced."""
     for name in Config.model_fields:
         value = getattr(config, name)
-        shown = "(set)" if name in SECRET_FIELDS and value is not None else value
-        print(f"{env_name(name)}={'' if shown is None else shown}")
+        if value is not None and (name in SECRET_FIELDS or isinstance(value, SecretStr)):
+            # Commented out: sourcing the output must not set a secret to the placeholder.
+            print(f"# {env_name(name)}=(set)")
+            continue
+        text = env_value(value)
+        print(f"{env_name(name)}={shlex.quote(text) if text else ''}")
     return 0
 
 

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from galaxy_backend.errors import DomainError
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
 from galaxy_backend.server.client_address import ClientAddresses, Network
+from galaxy_backend.server.docs import add_docs
 from galaxy_backend.server.errors import (
     HTTP_CODES,
     MalformedJSON,
@@ -110,7 +111,8 @@ def build_http_app(
         version=version,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Swagger UI comes from add_docs below, with its assets served here rather than a CDN.
+        docs_url=None,
         redoc_url=None,
         # Bodies without a Content-Length are bounded here; the edge rejects the others early.
         max_body_size=max_body_bytes,
@@ -119,6 +121,7 @@ def build_http_app(
     )
     for router in routers:
         api.include_router(router)
+    add_docs(api, docs_url="/docs", title=f"{api.title} - Swagger UI")
     api.add_exception_handler(DomainError, _on_domain_error)
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)
