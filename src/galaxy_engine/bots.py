@@ -111,7 +111,7 @@ class _Bot:
         stocked = [p for p in self.mine.values() if p["col"] >= 1]
         if not stocked:
             return None
-        best = max(stocked, key=lambda p: (p["col"] - self.distance(here, p["number"]) / 10))
+        best = max(stocked, key=lambda p: p["col"] - self.distance(here, p["number"]) / 10)
         return int(best["number"])
 
     def _weaker(self, owner: str | None) -> bool:
@@ -151,7 +151,7 @@ class _Bot:
             if not targets:
                 continue
             target = targets[0]
-            owner = self.info[target].get("owner")
+            owner = str(self.info[target].get("owner"))
             if owner in at_peace and owner not in declared:
                 if self.turn + 1 < peace_until:
                     continue

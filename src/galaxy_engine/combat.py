@@ -6,6 +6,7 @@ U uniform in [-1, 1]. A ship killed before its turn does not fire. A battle ends
 no armed side has enemies left (won) or no side can hurt any enemy (draw).
 """
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -103,7 +104,7 @@ def _pick_target(side: _Side, rng: random.Random) -> tuple[_Side, _Unit] | None:
 def shot_kills(attack: float, defence: float, rng: random.Random) -> bool:
     if defence <= 0:
         return True
-    return attack / defence > 4.0 ** (rng.random() * 2.0 - 1.0)
+    return attack / defence > math.pow(4.0, rng.random() * 2.0 - 1.0)
 
 
 def _fight(game: Game, sides: list[_Side], rng: random.Random, record: BattleRecord) -> None:

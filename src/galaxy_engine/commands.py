@@ -372,10 +372,10 @@ class Executor:
         set_group_tech(
             g,
             t,
-            g.drive + (r.drive - g.drive) * fraction if t.drive else 0.0,
-            g.weapons + (r.weapons - g.weapons) * fraction if t.attacks else 0.0,
-            g.shields + (r.shields - g.shields) * fraction if t.shields else 0.0,
-            g.cargo + (r.cargo - g.cargo) * fraction if t.cargo else 0.0,
+            drive=g.drive + (r.drive - g.drive) * fraction,
+            weapons=g.weapons + (r.weapons - g.weapons) * fraction,
+            shields=g.shields + (r.shields - g.shields) * fraction,
+            cargo=g.cargo + (r.cargo - g.cargo) * fraction,
         )
         p.spent += cost * fraction * count
 
@@ -389,17 +389,17 @@ class Executor:
                 raise Refused("Fleet is not in hyperspace.")
             if any(g.dist < speed * REVERSE_TURNS for g in groups):
                 raise Refused("Fleet is too near from landing.")
-            for g in groups:
-                recall(self.game, g)
+            for member in groups:
+                recall(self.game, member)
             return
-        g = find_group(self.race, word)
-        if g is None:
+        group = find_group(self.race, word)
+        if group is None:
             raise Refused("Group or fleet not recognized.")
-        if not self._in_space(g):
+        if not self._in_space(group):
             raise Refused("Group is not in hyperspace.")
-        if g.dist < speed_of(self.race, g) * REVERSE_TURNS:
+        if group.dist < speed_of(self.race, group) * REVERSE_TURNS:
             raise Refused("Group is too near from landing.")
-        recall(self.game, g)
+        recall(self.game, group)
 
     def _move_order(self, order: OrderLine, *, intercept: bool) -> None:
         word = order.args[0]
@@ -542,7 +542,9 @@ class Executor:
 
     def _map(self, order: OrderLine) -> None:
         x, y, size = (parse_number(w) for w in order.args[:3])
-        assert x is not None and y is not None and size is not None
+        assert x is not None
+        assert y is not None
+        assert size is not None
         if size < 1:
             raise Refused("Size must be at least 1.")
         self.race.map_x, self.race.map_y, self.race.map_size = x, y, size
@@ -634,4 +636,3 @@ class Executor:
             unload(self.game, self.race, g, g.load)
         p.mat += group_mass(g, self.race.type_by_id(g.type_id)) * g.ships
         g.ships = 0
-

@@ -10,7 +10,6 @@ from galaxy_engine.model import (
     CAP,
     CARGO,
     DRIVE,
-    MAT,
     SHIELDS,
     SHIP,
     WEAPONS,
@@ -129,7 +128,9 @@ def produce_ships(p: Planet, race: Race, t: ShipType, points: float) -> Group | 
         where=p.number,
         origin=p.number,
     )
-    set_group_tech(group, t, race.drive, race.weapons, race.shields, race.cargo)
+    set_group_tech(
+        group, t, drive=race.drive, weapons=race.weapons, shields=race.shields, cargo=race.cargo
+    )
     race.groups.append(group)
     race.mass_produced += built.ships * t.mass
     return group
@@ -174,4 +175,3 @@ def reset_planet(p: Planet) -> None:
     p.progress = 0.0
     p.spent = 0.0
     p.routes.clear()
-

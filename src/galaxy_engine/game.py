@@ -103,9 +103,7 @@ def _identifier(value: object, field: str, errors: list[dict[str, str]], limit: 
         errors.append({"field": field, "message": "must be a non-empty string"})
         return ""
     if len(value) > limit or not value.isprintable():
-        errors.append(
-            {"field": field, "message": f"must be at most {limit} printable characters"}
-        )
+        errors.append({"field": field, "message": f"must be at most {limit} printable characters"})
     return value
 
 
@@ -127,8 +125,7 @@ def canonical_init(body: Mapping[str, Any]) -> dict[str, Any]:
             settings = validate_settings(raw_settings)
         except SettingsError as problem:
             errors.extend(
-                {"field": f"settings.{e['field']}", "message": e["message"]}
-                for e in problem.errors
+                {"field": f"settings.{e['field']}", "message": e["message"]} for e in problem.errors
             )
     players = body.get("players")
     clean: list[dict[str, str]] = []

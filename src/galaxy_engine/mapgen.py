@@ -29,12 +29,12 @@ class MapGenerationError(Exception):
 
 
 def map_random(seed: int) -> random.Random:
-    return random.Random(f"galaxy-engine:map:{seed}")
+    return random.Random(f"galaxy-engine:map:{seed}")  # noqa: S311 - seeded game randomness
 
 
 def turn_random(seed: int, turn: int) -> random.Random:
     """The one random source of a turn, seeded from (seed, turn)."""
-    return random.Random(f"galaxy-engine:turn:{seed}:{turn}")
+    return random.Random(f"galaxy-engine:turn:{seed}:{turn}")  # noqa: S311 - seeded game randomness
 
 
 class _Builder:
@@ -52,9 +52,7 @@ class _Builder:
 
     def _add(self, x: float, y: float, size: float, resources: float, owner: int | None) -> Planet:
         number = len(self.planets) + 1
-        planet = Planet(
-            number=number, name=str(number), x=x, y=y, size=size, resources=resources
-        )
+        planet = Planet(number=number, name=str(number), x=x, y=y, size=size, resources=resources)
         if owner is not None:
             planet.owner = owner
             planet.pop = size

@@ -145,7 +145,7 @@ def check_form(letter: str, args: tuple[str, ...]) -> str | None:
     return None
 
 
-def _check_form(letter: str, args: tuple[str, ...]) -> None:  # noqa: C901 - one case per order
+def _check_form(letter: str, args: tuple[str, ...]) -> None:
     if letter in "aqwfc":
         _need(args, 1, "No race name given." if letter != "c" else "No new race name given.")
     elif letter == "=":

@@ -181,15 +181,11 @@ def _status(report: dict[str, Any], out: list[str]) -> None:
             r["population"],
             r["industry"],
             r["planets"],
-            {"-": "-", "war": "War", "peace": "Peace"}[r["relation"]]
-            if r["alive"]
-            else "Gone",
+            {"-": "-", "war": "War", "peace": "Peace"}[r["relation"]] if r["alive"] else "Gone",
         ]
         for r in report["races"]
     ]
-    _section(
-        out, "Status of Players", table(["N", "D", "W", "S", "C", "P", "I", "#", "R"], rows)
-    )
+    _section(out, "Status of Players", table(["N", "D", "W", "S", "C", "P", "I", "#", "R"], rows))
 
 
 def _type_rows(types: list[dict[str, Any]]) -> list[list[object]]:
@@ -344,9 +340,7 @@ def _planets(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     ]
     if incoming:
         _section(out, "Incoming Groups", table(["O", "D", "R", "S", "M"], incoming))
-    _section(
-        out, "Your Planets", table(PLANET_LABELS, [_planet_row(p) for p in report["planets"]])
-    )
+    _section(out, "Your Planets", table(PLANET_LABELS, [_planet_row(p) for p in report["planets"]]))
     building = [
         [p["name"], p["production"], p["ship_cost"], p["progress"]]
         for p in report["planets"]
@@ -366,9 +360,7 @@ def _planets(report: dict[str, Any], names: _Names, out: list[str]) -> None:
         if p["status"] == "alien":
             by_owner.setdefault(p["owner"], []).append(p)
     for owner, planets in by_owner.items():
-        _section(
-            out, f"{owner} Planets", table(PLANET_LABELS, [_planet_row(p) for p in planets])
-        )
+        _section(out, f"{owner} Planets", table(PLANET_LABELS, [_planet_row(p) for p in planets]))
     unidentified = [
         [p["name"], p["x"], p["y"]]
         for p in report["other_planets"]
@@ -393,8 +385,10 @@ def _own_group_row(g: dict[str, Any], names: _Names) -> list[object]:
     if "at" in g:
         where, left, origin = names.name(g["at"]), "", ""
     else:
-        where, left, origin = names.name(g["to"]), f"{g['distance_left']:.2f}", names.name(
-            g["from"]
+        where, left, origin = (
+            names.name(g["to"]),
+            f"{g['distance_left']:.2f}",
+            names.name(g["from"]),
         )
     return [
         g["number"],
@@ -418,9 +412,7 @@ GROUP_LABELS = ["G", "#", "T", "D", "W", "S", "C", "T", "Q", "D", "R", "O"]
 def _groups(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     loose = [g for g in report["groups"] if g["fleet"] is None]
     if loose:
-        _section(
-            out, "Your Groups", table(GROUP_LABELS, [_own_group_row(g, names) for g in loose])
-        )
+        _section(out, "Your Groups", table(GROUP_LABELS, [_own_group_row(g, names) for g in loose]))
     for fleet in report["fleets"]:
         members = [g for g in report["groups"] if g["fleet"] == fleet["name"]]
         _section(

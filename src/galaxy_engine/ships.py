@@ -40,7 +40,7 @@ def speed(drive_part: float, drive_tech: float, mass: float) -> float:
 def defence(shields_part: float, shields_tech: float, mass: float) -> float:
     if shields_part <= 0 or mass <= 0:
         return 0.0
-    return shields_part * shields_tech * BATTLE_MAGIC / mass ** (1.0 / 3.0)
+    return shields_part * shields_tech * BATTLE_MAGIC / math.pow(mass, 1.0 / 3.0)
 
 
 def kill_probability(attack: float, target_defence: float) -> float:
@@ -82,12 +82,14 @@ def group_capacity(g: Group, t: ShipType) -> float:
     return capacity(t.cargo, g.cargo)
 
 
-def set_group_tech(g: Group, t: ShipType, drive: float, weapons: float, sh: float, cg: float) -> None:
+def set_group_tech(
+    g: Group, t: ShipType, *, drive: float, weapons: float, shields: float, cargo: float
+) -> None:
     """Tech levels as stored on a group: 2 decimals, and 0 for a part of mass 0 (cktech)."""
     g.drive = round2(drive) if t.drive else 0.0
     g.weapons = round2(weapons) if t.attacks else 0.0
-    g.shields = round2(sh) if t.shields else 0.0
-    g.cargo = round2(cg) if t.cargo else 0.0
+    g.shields = round2(shields) if t.shields else 0.0
+    g.cargo = round2(cargo) if t.cargo else 0.0
 
 
 def upgrade_cost(g: Group, t: ShipType, race: Race) -> float:

@@ -82,43 +82,37 @@ def merge_groups(game: Game) -> None:
         race.groups = merged
 
 
+def _numbering_order(game: Game, race: Race) -> list[Group]:
+    """Groups at own planets, then at alien planets, then at unowned ones, then fleets.
+
+    At each planet, groups in orbit come before those heading there.
+    """
+    loose = [g for g in race.groups if g.fleet is None]
+    places = [location(game, g) for g in loose]
+    ranked: list[tuple[int, int, int, int]] = []
+    for i, (g, at) in enumerate(zip(loose, places, strict=True)):
+        planet = game.planet(at if at is not None else g.where)
+        if planet.owner == race.index:
+            kind = 0
+        elif planet.owner is not None:
+            kind = 1
+        else:
+            kind = 2
+        ranked.append((kind, planet.number, 0 if at is not None else 1, i))
+    order = [loose[i] for *_key, i in sorted(ranked)]
+    for fleet in race.fleets:
+        order.extend(g for g in race.groups if g.fleet == fleet.id)
+    placed = {id(g) for g in order}
+    order.extend(g for g in race.groups if id(g) not in placed)
+    return order
+
+
 def sort_groups(game: Game) -> None:
-    """SortGroups: renumber by place (own planets, alien ones, unowned ones), fleets last."""
+    """SortGroups: renumber every race's groups by place (see _numbering_order)."""
     for race in game.races:
-        if not race.option("SORTGROUPS"):
-            continue
-        order: list[Group] = []
-        seen: set[int] = set()
-
-        def take(groups: list[Group]) -> None:
-            for g in groups:
-                if id(g) not in seen:
-                    seen.add(id(g))
-                    order.append(g)
-
-        loose = [g for g in race.groups if g.fleet is None]
-        places = [location(game, g) for g in loose]
-        for kind in ("own", "alien", "unowned"):
-            for p in game.planets:
-                if kind == "own" and p.owner != race.index:
-                    continue
-                if kind == "alien" and (p.owner is None or p.owner == race.index):
-                    continue
-                if kind == "unowned" and p.owner is not None:
-                    continue
-                take([g for g, at in zip(loose, places, strict=True) if at == p.number])
-                take(
-                    [
-                        g
-                        for g, at in zip(loose, places, strict=True)
-                        if at is None and g.where == p.number
-                    ]
-                )
-        for fleet in race.fleets:
-            take([g for g in race.groups if g.fleet == fleet.id])
-        take(race.groups)
-        for number, g in enumerate(order, start=1):
-            g.number = number
+        if race.option("SORTGROUPS"):
+            for number, g in enumerate(_numbering_order(game, race), start=1):
+                g.number = number
 
 
 def production_phase(game: Game) -> None:
@@ -187,9 +181,7 @@ def _idle_removals(game: Game, log: TurnLog) -> None:
             )
         else:
             remove_race(game, race)
-            log.announce(
-                "removed", f"{race.name} had an unfortunate accident and was obliterated."
-            )
+            log.announce("removed", f"{race.name} had an unfortunate accident and was obliterated.")
 
 
 def _eliminations(game: Game, log: TurnLog) -> None:
@@ -251,9 +243,7 @@ def _game_end(game: Game, log: TurnLog) -> None:
         game.winner = ranking[0].index
         reason = f"the turn limit ({limit}) is reached"
     winner = game.races[game.winner].name if game.winner is not None else "nobody"
-    log.announce(
-        "game_end", f"The game is over: {reason}. The winner is {winner}.", winner=winner
-    )
+    log.announce("game_end", f"The game is over: {reason}. The winner is {winner}.", winner=winner)
 
 
 def run_orders(game: Game, orders: Mapping[int, ParsedOrders], log: TurnLog) -> None:
