@@ -386,12 +386,14 @@ def run(app: EngineApp, host: str | None, port: int) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+    )
     thread.start()
     bound = server.server_address
     LOG.info("listening on %s port %d", bound[0], bound[1])
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
             pass
     finally:
         LOG.info("stopping: finishing requests in flight")

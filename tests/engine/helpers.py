@@ -106,8 +106,9 @@ def cli_command(*args: str) -> list[str]:
 class EngineProcess:
     """`python -m galaxy_engine serve` as a real subprocess, on a port it picks itself."""
 
-    def __init__(self, data: Path, log: Path, **env: str) -> None:
+    def __init__(self, data: Path, log: Path, host: str = "127.0.0.1", **env: str) -> None:
         self.data = data
+        self.host = host
         self.log = log
         self.env = engine_env(GALAXY_ENGINE_ADMIN_TOKEN=TOKEN, **env)
         self.process: subprocess.Popen[bytes] | None = None
@@ -116,10 +117,9 @@ class EngineProcess:
     def start(self) -> "EngineProcess":
         offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as sink:
+            where = ["--host", self.host] if self.host else []
             self.process = subprocess.Popen(
-                cli_command(
-                    "serve", "--data", str(self.data), "--port", "0", "--host", "127.0.0.1"
-                ),
+                cli_command("serve", "--data", str(self.data), "--port", "0", *where),
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
@@ -179,8 +179,8 @@ class EngineProcess:
 
 
 @contextlib.contextmanager
-def running(data: Path, log: Path, **env: str) -> Iterator[EngineProcess]:
-    engine = EngineProcess(data, log, **env).start()
+def running(data: Path, log: Path, host: str = "127.0.0.1", **env: str) -> Iterator[EngineProcess]:
+    engine = EngineProcess(data, log, host, **env).start()
     try:
         yield engine
     finally:
