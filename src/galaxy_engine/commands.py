@@ -41,6 +41,7 @@ MAX_TYPES = 200
 MAX_FLEETS = 100
 MAX_PART = 10000.0
 MAX_GUNS = 1000
+MAX_GROUPS = 5000
 
 
 class Refused(Exception):
@@ -177,7 +178,14 @@ class Executor:
         return count
 
     def _take(self, g: Group, count: int) -> Group:
-        return g if count == g.ships else split(self.race, g, count)
+        if count == g.ships:
+            return g
+        self._room_for_a_group()
+        return split(self.race, g, count)
+
+    def _room_for_a_group(self) -> None:
+        if len(self.race.groups) >= MAX_GROUPS:
+            raise Refused(f"Too many groups (at most {MAX_GROUPS}); merge or scrap some.")
 
     def _in_space(self, g: Group) -> bool:
         return g.dist > 0
@@ -260,6 +268,7 @@ class Executor:
         if count == g.ships:
             g.fleet = None
             return
+        self._room_for_a_group()
         split(self.race, g, count).fleet = None
 
     def _rename_race(self, order: OrderLine) -> None:

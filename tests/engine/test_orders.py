@@ -470,3 +470,15 @@ def test_phase_two_and_three_orders_run_after_phase_one() -> None:
     assert game.races[0].name == "Omega" and game.races[0].allies == [1]
     assert game.planet(1).product == "DRIVE" and game.planet(3).owner is None
     assert CAP == "CAP"
+
+
+def test_groups_per_race_are_bounded() -> None:
+    game = game_with_types()
+    add_group(game, 0, "Gun", 6000, 1)
+    from galaxy_engine import commands
+
+    for _ in range(commands.MAX_GROUPS - 1):
+        add_group(game, 0, "Hauler", 1, 2)
+    assert orders(game, 0, "b 1 1")[0] == ["Too many groups (at most 5000); merge or scrap some."]
+    assert orders(game, 0, "s 1 3 1")[0] == ["Too many groups (at most 5000); merge or scrap some."]
+    assert orders(game, 0, "s 1 3") == ([], [])
