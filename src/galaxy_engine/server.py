@@ -403,8 +403,19 @@ def run(app: EngineApp, host: str | None, port: int) -> int:
         LOG.info("stopping: finishing requests in flight")
         server.stopping.set()
         server.shutdown()
-        server.close_idle()
+        closed = threading.Event()
+
+        def keep_closing_idle() -> None:
+            while True:
+                server.close_idle()
+                if closed.wait(0.1):
+                    return
+
+        closer = threading.Thread(target=keep_closing_idle, name="close-idle", daemon=True)
+        closer.start()
         server.server_close()
+        closed.set()
+        closer.join()
         thread.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

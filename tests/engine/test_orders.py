@@ -482,3 +482,94 @@ def test_groups_per_race_are_bounded() -> None:
     assert orders(game, 0, "b 1 1")[0] == ["Too many groups (at most 5000); merge or scrap some."]
     assert orders(game, 0, "s 1 3 1")[0] == ["Too many groups (at most 5000); merge or scrap some."]
     assert orders(game, 0, "s 1 3") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("a", "No race name given."),
+        ("w", "No race name given."),
+        ("q", "No race name given."),
+        ("f", "No race name given."),
+        ("c", "No new race name given."),
+        ("=", "No name provided."),
+        ("b 1", "Give a group and a ship count or FLEET."),
+        ("b 1 x", 'Ship count "x" is not a whole number.'),
+        ("d", "No ship type name given."),
+        ("d FLEET", "No fleet name given."),
+        ("e", "No ship type or fleet name given."),
+        ("g", "No group given."),
+        ("x", "No group given."),
+        ("x 1 -2", "Ship count must be at least 1."),
+        ("h", "No group or fleet given."),
+        ("s 1", "Give a group or fleet and a planet."),
+        ("i 1", "Give a group or fleet and a planet."),
+        ("j 1", "Give a group or fleet and a fleet."),
+        ("j 1 F 0", "Ship count must be at least 1."),
+        ("l 1", "Give a group and a cargo type (COL, CAP or MAT)."),
+        ("l 1 COL AMOUNT 0.001", "The amount must be at least 0.01 per ship."),
+        ("u", "No group given."),
+        ("m 1 2 z", "x, y and size must be numbers."),
+        ("n 1", "New planet name not provided."),
+        ("o", "No option given."),
+        ("o no", "No option given."),
+        ("p 1", "Give a planet and a product."),
+        ("r 1", "Give a planet and a cargo type (COL, CAP, MAT or EMP)."),
+        ("t Gun", "New name not provided."),
+        ("v", "No planet given."),
+        ("y", "No value given."),
+        ("z", "No value given."),
+        ("k", "Order not recognized."),
+        ("#HELLO", "Order not recognized."),
+    ],
+)
+def test_every_form_refusal(line: str, message: str) -> None:
+    errors = parse_orders(line).errors
+    assert [(e.line, e.order, e.message) for e in errors] == [(1, line, message)]
+
+
+def test_fleet_refusals() -> None:
+    game = game_with_types()
+    orders(game, 0, "d FLEET Empty\nd FLEET Static\nd FLEET Moving")
+    add_group(game, 0, "Fort", 1, 1)
+    add_group(game, 0, "Gun", 1, 1)
+    orders(game, 0, "j 1 Static\nj 2 Moving")
+    assert orders(game, 0, "s Empty 3")[0] == ["Fleet has no groups."]
+    assert orders(game, 0, "s Static 3")[0] == ["Fleet cannot move."]
+    assert orders(game, 0, "i Static 3")[0] == ["Fleet cannot move."]
+    assert orders(game, 0, "h Moving")[0] == ["Fleet is not in hyperspace."]
+    assert orders(game, 0, "s Moving 4") == ([], [])
+    assert orders(game, 0, "j Moving Static")[0] == ["First fleet is in hyperspace."]
+    assert orders(game, 0, "j Static Moving")[0] == ["Second fleet is in hyperspace."]
+    assert orders(game, 0, "e Moving")[0] == ["Group is in hyperspace."]
+    assert orders(game, 0, "s Moving 3")[0] == ["Fleet is in hyperspace."]
+    assert orders(game, 0, "h Moving") == ([], [])
+    game.races[0].groups[1].dist = 1.0
+    assert orders(game, 0, "h Moving")[0] == ["Fleet is too near from landing."]
+
+
+def test_orders_on_groups_in_hyperspace_are_refused() -> None:
+    game = game_with_types()
+    add_group(game, 0, "Hauler", 1, 1, load_type=COL, load=1.0)
+    orders(game, 0, "s 1 4")
+    for line in ("g 1", "x 1", "u 1", "i 1 3", "j 1 F"):
+        assert orders(game, 0, line)[0] == ["Group is in hyperspace."], line
+
+
+def test_name_limits() -> None:
+    game = game_with_types()
+    long = "N" * 21
+    assert orders(game, 0, f"n 1 {long}")[0] == ["Name is too long (at most 20 characters)."]
+    assert orders(game, 0, f"c {'R' * 41}")[0] == ["Name is too long (at most 40 characters)."]
+    assert orders(game, 0, 'd "a\tb" 1 0 0 0 0') == ([], [])
+    assert orders(game, 0, "d {a\x07b} 1 0 0 0 0")[0] == [
+        "Names cannot contain control characters."
+    ]
+    from galaxy_engine import commands
+
+    for i in range(commands.MAX_FLEETS):
+        orders(game, 0, f"d FLEET F{i}")
+    assert orders(game, 0, "d FLEET Extra")[0] == ["Too many fleets (at most 100)."]
+    for i in range(commands.MAX_TYPES - len(game.races[0].types)):
+        orders(game, 0, f"d T{i} 1 0 0 0 0")
+    assert orders(game, 0, "d Extra 1 0 0 0 0")[0] == ["Too many ship types (at most 200)."]
