@@ -1,7 +1,7 @@
 """A simple computer player that writes GalaxyNG orders from its own JSON report.
 
 Its plan: design a colony ship and a warship; the primary homeworld builds colony ships
-once, then warships and research in turn; other planets build up industry with CAP;
+once, then warships and research in turn; other planets build up industry with CAP, then research;
 colony ships carry each planet's COL to the nearest free planet; warships gather and
 attack the nearest alien planet of a race weaker than itself. It uses no randomness,
 so the same report always gives the same orders.
@@ -65,10 +65,8 @@ class _Bot:
                     product = WARSHIP
             elif p["industry"] < p["population"] * 0.95:
                 product = "CAP"
-            elif p["size"] >= 300:
-                product = RESEARCH[(self.turn + p["number"]) % len(RESEARCH)]
             else:
-                product = "CAP" if p["population"] > p["industry"] else "MAT"
+                product = RESEARCH[(self.turn + p["number"]) % len(RESEARCH)]
             if p["production"] != product:
                 self.order(f"p #{p['number']} {product}")
 
