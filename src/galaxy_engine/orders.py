@@ -1,0 +1,273 @@
+"""The order parser: GalaxyNG order syntax (ENGINE-RULES section 10) into order lines.
+
+One order per line; only the first letter of the first word counts; case-insensitive;
+`;` starts a comment; words are separated by blanks or commas, and `"a name"` is one
+word with its blanks turned into underscores. An optional `#GALAXY ...` line starts the
+orders (lines before it are ignored, like a mail's headers) and `#END` ends them.
+`@` starts a message that runs to the next line starting with `@`.
+
+This module checks the form of each line (known order, arguments present, numbers
+that are numbers); whether an order can be carried out is `commands`' business.
+"""
+
+import math
+from dataclasses import dataclass
+
+PHASE_1 = frozenset("@=abdefhijlmopqrsuvwxyz")
+PHASE_2 = frozenset("gnt")
+PHASE_3 = frozenset("c")
+KNOWN = PHASE_1 | PHASE_2 | PHASE_3
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    line: int
+    text: str
+    letter: str
+    args: tuple[str, ...]
+    message: tuple[str, ...] = ()
+
+    @property
+    def phase(self) -> int:
+        if self.letter in PHASE_2:
+            return 2
+        if self.letter in PHASE_3:
+            return 3
+        return 1
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A refused line (error) or a line carried out with an adjustment (warning)."""
+
+    line: int
+    order: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"line": self.line, "order": self.order, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedOrders:
+    lines: tuple[OrderLine, ...]
+    errors: tuple[Issue, ...]
+    received: tuple[str, ...]
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a line into words the way GalaxyNG's getstr does."""
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace() or c == ",":
+            i += 1
+            continue
+        if c == ";":
+            break
+        if c == '"':
+            end = text.find('"', i + 1)
+            end = n if end < 0 else end
+            word = "_".join(text[i + 1 : end].split()) if text[i + 1 : end].strip() else ""
+            i = end + 1
+        elif c == "{":
+            end = text.find("}", i + 1)
+            end = n if end < 0 else end
+            word = text[i + 1 : end]
+            i = end + 1
+        else:
+            end = i
+            while end < n and not text[end].isspace() and text[end] not in ",;":
+                end += 1
+            word = text[i:end]
+            i = end
+        words.append(word.replace("<", ""))
+    return words
+
+
+def parse_number(word: str) -> float | None:
+    try:
+        value = float(word)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_count(word: str) -> int | None:
+    """A ship count: a whole number (its range is checked where it is used)."""
+    try:
+        return int(word)
+    except ValueError:
+        return None
+
+
+class _Form(Exception):
+    pass
+
+
+def _need(args: tuple[str, ...], count: int, what: str) -> None:
+    if len(args) < count:
+        raise _Form(what)
+
+
+def _check_count(word: str) -> None:
+    value = parse_count(word)
+    if value is None:
+        raise _Form(f'Ship count "{word}" is not a whole number.')
+    if value < 1:
+        raise _Form("Ship count must be at least 1.")
+
+
+def _check_amount_tail(args: tuple[str, ...], start: int) -> None:
+    """`[n] [AMOUNT x]` as accepted by l and u."""
+    rest = list(args[start:])
+    if rest and rest[0].casefold() != "amount":
+        _check_count(rest.pop(0))
+    if rest:
+        if rest[0].casefold() != "amount":
+            raise _Form("Expected the keyword AMOUNT.")
+        if len(rest) < 2:
+            raise _Form("Keyword AMOUNT should be followed by a number.")
+        amount = parse_number(rest[1])
+        if amount is None:
+            raise _Form("Keyword AMOUNT should be followed by a number.")
+        if amount < 0.01:
+            raise _Form("The amount must be at least 0.01 per ship.")
+
+
+def check_form(letter: str, args: tuple[str, ...]) -> str | None:
+    """The reason a line is malformed, or None."""
+    try:
+        _check_form(letter, args)
+    except _Form as problem:
+        return str(problem)
+    return None
+
+
+def _check_form(letter: str, args: tuple[str, ...]) -> None:
+    if letter in "aqwfc":
+        _need(args, 1, "No race name given." if letter != "c" else "No new race name given.")
+    elif letter == "=":
+        _need(args, 1, "No name provided.")
+    elif letter == "b":
+        _need(args, 2, "Give a group and a ship count or FLEET.")
+        if args[1].casefold() != "fleet":
+            _check_count(args[1])
+    elif letter == "d":
+        _need(args, 1, "No ship type name given.")
+        if args[0].casefold() == "fleet":
+            _need(args, 2, "No fleet name given.")
+            return
+        for word in args[1:6]:
+            value = parse_number(word)
+            if value is None:
+                raise _Form(f'"{word}" is not a number.')
+            if value < 0:
+                raise _Form("Ship parts cannot be negative.")
+        if len(args) > 2 and parse_count(args[2]) is None:
+            raise _Form("The number of guns must be a whole number.")
+    elif letter == "e":
+        _need(args, 1, "No ship type or fleet name given.")
+    elif letter in "gx":
+        _need(args, 1, "No group given.")
+        if len(args) > 1:
+            _check_count(args[1])
+    elif letter == "h":
+        _need(args, 1, "No group or fleet given.")
+    elif letter in "is":
+        _need(args, 2, "Give a group or fleet and a planet.")
+        if len(args) > 2:
+            _check_count(args[2])
+    elif letter == "j":
+        _need(args, 2, "Give a group or fleet and a fleet.")
+        if len(args) > 2:
+            _check_count(args[2])
+    elif letter == "l":
+        _need(args, 2, "Give a group and a cargo type (COL, CAP or MAT).")
+        _check_amount_tail(args, 2)
+    elif letter == "u":
+        _need(args, 1, "No group given.")
+        _check_amount_tail(args, 1)
+    elif letter == "m":
+        _need(args, 3, "Give x, y and size.")
+        if any(parse_number(word) is None for word in args[:3]):
+            raise _Form("x, y and size must be numbers.")
+    elif letter == "n":
+        _need(args, 2, "New planet name not provided.")
+        if len(args) > 2:
+            raise _Form("Too many parameters.")
+    elif letter == "o":
+        _need(args, 1, "No option given.")
+        if args[0].casefold() in ("no", "off"):
+            _need(args, 2, "No option given.")
+    elif letter == "p":
+        _need(args, 2, "Give a planet and a product.")
+    elif letter == "r":
+        _need(args, 2, "Give a planet and a cargo type (COL, CAP, MAT or EMP).")
+    elif letter == "t":
+        _need(args, 2, "New name not provided.")
+    elif letter == "v":
+        _need(args, 1, "No planet given.")
+    elif letter in "yz":
+        _need(args, 1, "No value given.")
+
+
+def order_lines(text: str) -> list[tuple[int, str]]:
+    """The numbered lines that are orders: inside #GALAXY ... #END when present."""
+    raw = text.splitlines()
+    start = 0
+    for index, line in enumerate(raw):
+        if line.lstrip().upper().startswith("#GALAXY"):
+            start = index + 1
+            break
+    numbered: list[tuple[int, str]] = []
+    for index in range(start, len(raw)):
+        line = raw[index]
+        if line.lstrip().upper().startswith("#END"):
+            break
+        numbered.append((index + 1, line))
+    return numbered
+
+
+def parse_orders(text: str) -> ParsedOrders:
+    """Every order line with its form checked; malformed lines are errors and dropped."""
+    lines: list[OrderLine] = []
+    errors: list[Issue] = []
+    received: list[str] = []
+    numbered = order_lines(text)
+    i = 0
+    while i < len(numbered):
+        number, raw = numbered[i]
+        i += 1
+        stripped = raw.strip()
+        words = tokenize(stripped)
+        if not words or not words[0]:
+            if stripped and not stripped.startswith(";"):
+                received.append(stripped)
+            continue
+        received.append(stripped)
+        letter = words[0][0].lower()
+        args = tuple(words[1:])
+        if words[0].startswith("@"):
+            letter = "@"
+            body: list[str] = []
+            while i < len(numbered) and not numbered[i][1].lstrip().startswith("@"):
+                body.append(numbered[i][1].rstrip())
+                received.append(numbered[i][1].strip())
+                i += 1
+            if i < len(numbered):
+                received.append(numbered[i][1].strip())
+                i += 1
+            recipients = tuple(w for w in (words[0][1:], *args) if w)
+            lines.append(OrderLine(number, stripped, "@", recipients, tuple(body)))
+            continue
+        if letter not in KNOWN:
+            errors.append(Issue(number, stripped, "Order not recognized."))
+            continue
+        problem = check_form(letter, args)
+        if problem is not None:
+            errors.append(Issue(number, stripped, problem))
+            continue
+        lines.append(OrderLine(number, stripped, letter, args))
+    return ParsedOrders(tuple(lines), tuple(errors), tuple(received))
