@@ -28,7 +28,7 @@ from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
 from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
-from galaxy_backend.push.routes import push_routes
+from galaxy_backend.push import routes as push_routes
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
@@ -253,13 +253,13 @@ def build_backend(config: Config) -> Backend:
         auth_routes.admin_router(auth),
         mail_routes.admin_router(mail),
         geo_routes.admin_router(geo),
+        push_routes.internal_router(push),
     ]
     http_app = build_http_app(
         version=__version__,
         routers=routers,
         fast_routes=[
             *probe_routes(readiness),
-            *push_routes(push),
             *user_routes.user_fast_routes(users),
             *auth_routes.public_fast_routes(auth, users),
             *auth_routes.internal_fast_routes(auth),

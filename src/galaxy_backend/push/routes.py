@@ -1,9 +1,13 @@
 """Push routes for the gateway: where the ring stands, so a gateway can check its cursor."""
 
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from galaxy_backend.push.service import PushService
-from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
+from galaxy_backend.server.auth import Principal, current_principal
+from galaxy_backend.server.http_app import audience_router
 
 
 class PushStatusOut(BaseModel):
@@ -14,27 +18,22 @@ class PushStatusOut(BaseModel):
     subscribers: int
 
 
-def push_routes(service: PushService) -> list[FastRoute]:
-    async def push_status(_: FastRequest) -> Reply:
+def internal_router(service: PushService) -> APIRouter:
+    router = audience_router("internal", tags=["push"])
+
+    @router.get(
+        "/push/status",
+        response_model=PushStatusOut,
+        summary="The push ring's cursors and open subscriptions",
+    )
+    async def push_status(_: Annotated[Principal, Depends(current_principal)]) -> PushStatusOut:
         status = service.status()
-        return json_reply(
-            {
-                "last_cursor": status.last_cursor,
-                "oldest_cursor": status.oldest_cursor,
-                "retained": status.retained,
-                "capacity": status.capacity,
-                "subscribers": status.subscribers,
-            }
+        return PushStatusOut(
+            last_cursor=status.last_cursor,
+            oldest_cursor=status.oldest_cursor,
+            retained=status.retained,
+            capacity=status.capacity,
+            subscribers=status.subscribers,
         )
 
-    return [
-        FastRoute(
-            "GET",
-            "/api/v1/internal/push/status",
-            push_status,
-            audience="internal",
-            summary="The push ring's cursors and open subscriptions",
-            response_model=PushStatusOut,
-            tags=("push",),
-        ),
-    ]
+    return router

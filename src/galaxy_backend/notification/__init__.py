@@ -1,0 +1,1 @@
+"""Notifications: what the platform tells players, by push, by email and in their inbox."""

@@ -1,0 +1,22 @@
+"""What domains hand the notification service: a notice for some users, in a transaction."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing to tell `user_ids`: a catalogue kind, mail title and body, a JSON payload.
+
+    `key`, when given, makes the notice idempotent per user: publishing the same key again
+    (a retried job, a second sweeper) notifies nobody twice.
+    """
+
+    kind: str
+    user_ids: Sequence[UUID]
+    title: str
+    body: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
