@@ -27,8 +27,8 @@ from galaxy_backend.mail.sink import SmtpSink
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
-from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.push import routes as push_routes
+from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
