@@ -8,7 +8,9 @@ and do nothing while the target is still unset (the state during boot).
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
-from galaxy_backend.user.service import SessionRevoker
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import Tx
+from galaxy_backend.user.service import Notifier, SessionRevoker
 
 T = TypeVar("T")
 
@@ -50,3 +52,13 @@ class SessionRevokerAdapter(Forwarder[SessionRevoker]):
         if target is None:
             return 0
         return await target.revoke_user_sessions(user_id, reason=reason)
+
+
+class NotifierAdapter(Forwarder[Notifier]):
+    """user, lobby, runtime → notification (built last: it needs accounts, mail and push)."""
+
+    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+        target = self.target
+        if target is None:
+            return []
+        return await target.publish(tx, notice)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -96,6 +97,13 @@ def _secret_min_length(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _public_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} is not an http(s) URL like https://galaxy.example.org")
+    return value.strip().rstrip("/")
+
+
 def _existing_file(value: Path | None) -> Path | None:
     if value is not None and not value.is_file():
         raise ValueError(f"{str(value)!r} is not a readable file")
@@ -163,13 +171,19 @@ class Config(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_from: str = "Galaxy <noreply@galaxy.localhost>"
+    smtp_timeout: Duration = timedelta(seconds=30)
+    mail_lease: Duration = timedelta(minutes=2)
     mail_max_attempts: PositiveInt = 8
     mail_backoff_min: Duration = timedelta(seconds=10)
     mail_backoff_max: Duration = timedelta(hours=1)
 
+    public_url: Annotated[str, AfterValidator(_public_url)] = "http://localhost:8080"
+
     notification_max_attempts: PositiveInt = 8
     notification_backoff_min: Duration = timedelta(seconds=10)
     notification_backoff_max: Duration = timedelta(hours=1)
+    notification_lease: Duration = timedelta(seconds=30)
+    notification_broadcast_batch: Annotated[int, Field(ge=1, le=10_000)] = 1000
 
     geoip_db_path: Annotated[Path | None, AfterValidator(_existing_file)] = None
     trusted_proxies: Networks = (
@@ -290,6 +304,11 @@ def _cross_field_problems(config: Config) -> list[Problem]:
         Sender.parse(config.mail_from)
     except ValueError as exc:
         problems.append(Problem("BACKEND_MAIL_FROM", str(exc)))
+    if config.mail_lease < 2 * config.smtp_timeout:
+        # A send must end well inside its lease, or another worker could send it too.
+        problems.append(
+            Problem("BACKEND_MAIL_LEASE", "must be at least twice BACKEND_SMTP_TIMEOUT")
+        )
     if config.smtp_addr is not None and config.smtp_addr.port == 0:
         problems.append(Problem("BACKEND_SMTP_ADDR", "needs a port other than 0"))
     if (

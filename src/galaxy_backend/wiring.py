@@ -7,7 +7,11 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from galaxy_backend import __version__
-from galaxy_backend.adapters import FailureReporterAdapter, SessionRevokerAdapter
+from galaxy_backend.adapters import (
+    FailureReporterAdapter,
+    NotifierAdapter,
+    SessionRevokerAdapter,
+)
 from galaxy_backend.admin import routes as admin_routes
 from galaxy_backend.admin.passwords import Passwords
 from galaxy_backend.admin.service import AdminBootstrap, AdminService
@@ -25,6 +29,10 @@ from galaxy_backend.mail import routes as mail_routes
 from galaxy_backend.mail.service import MailService
 from galaxy_backend.mail.sink import SmtpSink
 from galaxy_backend.mail.worker import MailWorker
+from galaxy_backend.notification import routes as notification_routes
+from galaxy_backend.notification.service import NotificationService
+from galaxy_backend.notification.unsubscribe import UnsubscribeTokens
+from galaxy_backend.notification.worker import NotificationWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
 from galaxy_backend.push import routes as push_routes
@@ -70,6 +78,8 @@ def mail_delivery(
         max_attempts=config.mail_max_attempts,
         backoff_min=config.mail_backoff_min,
         backoff_max=config.mail_backoff_max,
+        lease=config.mail_lease,
+        smtp_timeout=config.smtp_timeout,
         tracer=telemetry.tracer("galaxy_backend.mail"),
         meter=telemetry.meter("galaxy_backend.mail"),
     )
@@ -100,6 +110,7 @@ class Backend:
     admin: AdminService
     geo: GeoService
     mail: MailService
+    notifications: NotificationService
     readiness: Readiness
     http: HttpListener
     grpc: GrpcListener
@@ -156,10 +167,12 @@ def build_backend(config: Config) -> Backend:
     )
     geo = GeoService(database=database, reader=GeoReader.open(config.geoip_db_path))
     revoker = SessionRevokerAdapter()
+    notifier = NotifierAdapter()
     users = UserService(
         database=database,
         bus=bus,
         revoker=revoker,
+        notifier=notifier,
         defaults=Entitlements(
             tier=config.user_default_tier,
             max_owned_games=config.user_default_max_owned_games,
@@ -196,6 +209,13 @@ def build_backend(config: Config) -> Backend:
         lockout_duration=config.admin_lockout_duration,
         cache_limits=cache_limits,
     )
+    # Lobby and runtime arrive with their issues; notification comes last, as in the seed.
+    notifications = NotificationService(
+        database=database,
+        tokens=UnsubscribeTokens(lambda: secrets.secret_key),
+        public_url=config.public_url,
+    )
+    notifier.patch(notifications)
     bootstrap = AdminBootstrap(
         admin,
         config.admin_bootstrap_username,
@@ -254,6 +274,9 @@ def build_backend(config: Config) -> Backend:
         mail_routes.admin_router(mail),
         geo_routes.admin_router(geo),
         push_routes.internal_router(push),
+        notification_routes.user_router(notifications),
+        notification_routes.public_router(notifications),
+        notification_routes.admin_router(notifications),
     ]
     http_app = build_http_app(
         version=__version__,
@@ -291,6 +314,19 @@ def build_backend(config: Config) -> Backend:
         drain=push.close_subscriptions,
     )
     mail_components = mail_delivery(config, database, telemetry)
+    notification_worker = NotificationWorker(
+        database=database,
+        service=notifications,
+        mail=mail,
+        push=push,
+        max_attempts=config.notification_max_attempts,
+        backoff_min=config.notification_backoff_min,
+        backoff_max=config.notification_backoff_max,
+        broadcast_batch=config.notification_broadcast_batch,
+        lease=config.notification_lease,
+        tracer=telemetry.tracer("galaxy_backend.notification"),
+        meter=telemetry.meter("galaxy_backend.notification"),
+    )
 
     metrics = None
     if config.metrics_addr is not None and telemetry.prometheus_registry is not None:
@@ -319,6 +355,7 @@ def build_backend(config: Config) -> Backend:
         caches,
         grpc,
         *mail_components,
+        notification_worker,
         http,
     ]
     if metrics is not None:
@@ -341,6 +378,7 @@ def build_backend(config: Config) -> Backend:
         admin=admin,
         geo=geo,
         mail=mail,
+        notifications=notifications,
         readiness=readiness,
         http=http,
         grpc=grpc,

@@ -43,6 +43,18 @@ def _header(name: str, value: str) -> bytes:
     return f"{name}: {encoded}\r\n".encode("ascii")
 
 
+def _unsubscribe_headers(url: str | None) -> bytes:
+    """RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` to it."""
+    if url is None:
+        return b""
+    if not url.isascii() or any(ch in url for ch in "<>\r\n "):
+        raise ValueError("an unsubscribe URL must be plain ASCII without spaces or brackets")
+    return (
+        f"List-Unsubscribe: <{url}>\r\n".encode("ascii")
+        + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    )
+
+
 def _quoted_printable(text: str) -> bytes:
     # QP never writes a bare '=' followed by '_', so the boundary cannot occur in a body.
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -58,6 +70,7 @@ def compose(
     text: str,
     html: str,
     date: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> bytes:
     """The whole message with CRLF line ends; ids in Message-ID and X-Galaxy-Delivery-Id."""
     boundary = f"=_galaxy_{delivery_id.hex}"
@@ -72,6 +85,7 @@ def compose(
             _header("Message-ID", f"<{delivery_id}@{sender.domain}>"),
             _header(DELIVERY_ID_HEADER, str(delivery_id)),
             b"Auto-Submitted: auto-generated\r\n",
+            _unsubscribe_headers(unsubscribe_url),
             b"MIME-Version: 1.0\r\n",
             f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii"),
         )

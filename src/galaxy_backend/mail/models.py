@@ -42,6 +42,7 @@ class ClaimedMail:
     attempts: int
     retry_base: int
     due_at: datetime
+    unsubscribe_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

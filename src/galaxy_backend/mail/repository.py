@@ -47,6 +47,7 @@ async def insert_delivery(
     body_text: str,
     body_html: str,
     secret_for: timedelta | None = None,
+    unsubscribe_url: str | None = None,
 ) -> bool:
     """Insert unless the key exists; on insert, wake workers when the transaction commits.
 
@@ -57,8 +58,8 @@ async def insert_delivery(
         WITH inserted AS (
             INSERT INTO mail_deliveries
                 (id, idempotency_key, kind, to_address, subject, body_text, body_html,
-                 redact_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $9::interval)
+                 redact_at, unsubscribe_url)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $9::interval, $10)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
         )
@@ -73,8 +74,49 @@ async def insert_delivery(
         body_html,
         CHANNEL,
         secret_for,
+        unsubscribe_url,
     )
     return row is not None
+
+
+async def insert_many(
+    conn: Connection,
+    *,
+    ids: Sequence[UUID],
+    idempotency_keys: Sequence[str],
+    kinds: Sequence[str],
+    to_addresses: Sequence[str],
+    subjects: Sequence[str],
+    texts: Sequence[str],
+    htmls: Sequence[str],
+    unsubscribe_urls: Sequence[str | None],
+) -> int:
+    """Insert many in one statement, skipping keys that exist; wakes workers at commit."""
+    inserted = await conn.fetchval(
+        """
+        WITH inserted AS (
+            INSERT INTO mail_deliveries
+                (id, idempotency_key, kind, to_address, subject, body_text, body_html,
+                 unsubscribe_url)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[], $7::text[], $8::text[])
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING 1
+        )
+        SELECT c.n, CASE WHEN c.n > 0 THEN pg_notify($9, '') END
+        FROM (SELECT count(*) AS n FROM inserted) AS c
+        """,
+        list(ids),
+        list(idempotency_keys),
+        list(kinds),
+        list(to_addresses),
+        list(subjects),
+        list(texts),
+        list(htmls),
+        list(unsubscribe_urls),
+        CHANNEL,
+    )
+    return int(inserted or 0)
 
 
 async def delivery_id_for_key(conn: Connection, idempotency_key: str) -> UUID | None:
@@ -114,7 +156,7 @@ async def claim_due(
         FROM due
         WHERE d.id = due.id
         RETURNING d.id, d.kind, d.to_address, d.subject, d.body_text, d.body_html,
-                  d.attempts, d.retry_base, due.next_attempt_at AS due_at
+                  d.attempts, d.retry_base, due.next_attempt_at AS due_at, d.unsubscribe_url
         """,
         lease_token,
         lease,
@@ -131,6 +173,7 @@ async def claim_due(
             attempts=row["attempts"],
             retry_base=row["retry_base"],
             due_at=row["due_at"],
+            unsubscribe_url=row["unsubscribe_url"],
         )
         for row in rows
     ]

@@ -1,6 +1,8 @@
 """The mail service: enqueue inside the caller's transaction; list and retry for operators."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -39,6 +41,24 @@ def _check_mail(mail: RenderedMail) -> None:
         raise InvalidInput("subject must be 1..900 characters", field="subject")
     if "\r" in mail.subject or "\n" in mail.subject:
         raise InvalidInput("subject must be one line", field="subject")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """One mail of a fan-out: who, what, and the key that makes queueing it idempotent."""
+
+    to: str
+    mail: RenderedMail
+    kind: str
+    idempotency_key: str
+
+
+def usable_address(to: str) -> bool:
+    try:
+        _check_address(to)
+    except InvalidInput:
+        return False
+    return True
 
 
 class MailService:
@@ -81,6 +101,7 @@ class MailService:
             body_text=mail.text,
             body_html=mail.html,
             secret_for=secret_for,
+            unsubscribe_url=mail.unsubscribe_url,
         )
         if inserted:
             return delivery_id
@@ -89,6 +110,26 @@ class MailService:
             # The other row is invisible to this transaction's snapshot (REPEATABLE READ).
             raise Conflict("a mail with this idempotency key is being queued concurrently")
         return existing
+
+    async def enqueue_many(self, conn: Connection, mails: Sequence[OutgoingMail]) -> int:
+        """Queue many mails in the caller's transaction in one statement (a fan-out); the
+        same idempotency key twice yields one delivery. Returns how many were new."""
+        for outgoing in mails:
+            _check_address(outgoing.to)
+            _check_mail(outgoing.mail)
+        if not mails:
+            return 0
+        return await repository.insert_many(
+            conn,
+            ids=[uuid.uuid4() for _ in mails],
+            idempotency_keys=[m.idempotency_key for m in mails],
+            kinds=[m.kind for m in mails],
+            to_addresses=[m.to for m in mails],
+            subjects=[m.mail.subject for m in mails],
+            texts=[m.mail.text for m in mails],
+            htmls=[m.mail.html for m in mails],
+            unsubscribe_urls=[m.mail.unsubscribe_url for m in mails],
+        )
 
     async def redact_expired(self) -> int:
         """Fail and redact mails whose secret expired before they could be sent."""

@@ -33,6 +33,16 @@ _NOTIFICATION_TEXT = """\
 {body}
 
 Galaxy
+{footer}"""
+
+_UNSUBSCRIBE_TEXT = """
+--
+You get this mail because of your notification settings ({reason}).
+Stop these mails: {url}
+"""
+
+_UNSUBSCRIBE_HTML = """<p style="color: #666; font-size: 12px">You get this mail because of your
+notification settings ({reason}). <a href="{url}">Stop these mails</a>.</p>
 """
 
 _NOTIFICATION_HTML = """\
@@ -42,17 +52,19 @@ _NOTIFICATION_HTML = """\
 <h1 style="font-size: 20px">{title}</h1>
 {paragraphs}
 <p style="color: #666">Galaxy</p>
-</body></html>
+{footer}</body></html>
 """
 
 
 @dataclass(frozen=True)
 class RenderedMail:
-    """A mail ready to enqueue: one subject line, a plain-text body and an HTML body."""
+    """A mail ready to enqueue: one subject line, a plain-text body and an HTML body; with
+    `unsubscribe_url`, it carries a one-click unsubscribe (RFC 8058 headers)."""
 
     subject: str
     text: str
     html: str
+    unsubscribe_url: str | None = None
 
 
 def _one_line(text: str) -> str:
@@ -76,16 +88,44 @@ def sign_in_code(code: str, *, ttl_minutes: int) -> RenderedMail:
     )
 
 
-def notification(title: str, body: str) -> RenderedMail:
-    """A notification mail; title and body are user-provided, so the HTML escapes them."""
+def notification(
+    title: str,
+    body: str,
+    *,
+    unsubscribe_url: str | None = None,
+    reason: str = "notifications",
+    preformatted: str | None = None,
+) -> RenderedMail:
+    """A notification mail; title and body are user-provided, so the HTML escapes them.
+
+    With `unsubscribe_url` it says why it was sent and how to stop it (and carries the
+    one-click headers); `preformatted` is appended in a fixed-width block (a turn report).
+    """
     subject = _one_line(title) or "Galaxy notification"
     paragraphs = [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
     html_paragraphs = "\n".join(
         "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
         for p in paragraphs
     )
+    text_body = body.strip()
+    if preformatted:
+        text_body += "\n\n" + preformatted.rstrip()
+        html_paragraphs += (
+            '\n<pre style="font-family: monospace; font-size: 12px">'
+            + html.escape(preformatted.rstrip())
+            + "</pre>"
+        )
+    text_footer = html_footer = ""
+    if unsubscribe_url is not None:
+        text_footer = _UNSUBSCRIBE_TEXT.format(reason=reason, url=unsubscribe_url)
+        html_footer = _UNSUBSCRIBE_HTML.format(
+            reason=html.escape(reason), url=html.escape(unsubscribe_url, quote=True)
+        )
     return RenderedMail(
         subject=subject,
-        text=_NOTIFICATION_TEXT.format(title=subject, body=body.strip()),
-        html=_NOTIFICATION_HTML.format(title=html.escape(subject), paragraphs=html_paragraphs),
+        text=_NOTIFICATION_TEXT.format(title=subject, body=text_body, footer=text_footer),
+        html=_NOTIFICATION_HTML.format(
+            title=html.escape(subject), paragraphs=html_paragraphs, footer=html_footer
+        ),
+        unsubscribe_url=unsubscribe_url,
     )

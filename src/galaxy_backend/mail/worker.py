@@ -23,11 +23,12 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
+from galaxy_backend.backoff import retry_delay
 from galaxy_backend.mail import repository
-from galaxy_backend.mail.backoff import retry_delay
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
 from galaxy_backend.postgres import PoolProvider
+from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
 _log = get_logger(__name__)
@@ -165,9 +166,7 @@ class MailWorker:
         self._task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
         self._wake = asyncio.Event()
-        self._listen_conn: Any = None
-        self._listen_lost = False
-        self._listen_broken_logged = False
+        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
         self._smtp: aiosmtplib.SMTP | None = None
         self._smtp_used_at = 0.0
         self._connection_failures = 0
@@ -180,7 +179,7 @@ class MailWorker:
 
     async def start(self) -> None:
         """Listen for new mail, then drain whatever is due in the background."""
-        await self._ensure_listening()
+        await self._wakeup.ensure()
         self._task = asyncio.create_task(self._run(), name="mail-worker")
 
     async def stop(self) -> None:
@@ -204,7 +203,7 @@ class MailWorker:
                         await asyncio.wait({task}, timeout=_CLEANUP_SECONDS)
         finally:
             await self._close_smtp(graceful=not out_of_time)
-            await self._unlisten()
+            await self._wakeup.close()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -220,7 +219,7 @@ class MailWorker:
                     until = min(self._paused_until, self._depth_due)
                     await self._wait(self._stop_requested, until - loop.time())
                     continue
-                await self._ensure_listening()
+                await self._wakeup.ensure()
                 self._wake.clear()
                 token = uuid.uuid4()
                 claimed_at = loop.time()
@@ -458,6 +457,7 @@ class MailWorker:
             subject=mail.subject,
             text=mail.body_text,
             html=mail.body_html,
+            unsubscribe_url=mail.unsubscribe_url,
         )
         deadline = asyncio.get_running_loop().time() + self._smtp_timeout
         try:
@@ -514,53 +514,3 @@ class MailWorker:
             with suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
                 await smtp.quit(timeout=min(self._smtp_timeout, 2.0))
         smtp.close()
-
-    # --- LISTEN -----------------------------------------------------------------------------
-
-    async def _ensure_listening(self) -> None:
-        if self._listen_conn is not None and not self._listen_lost:
-            return
-        await self._unlisten()
-        try:
-            conn = await self._database.pool.acquire()
-        except _DB_ERRORS as exc:
-            self._cannot_listen(exc)
-            return
-        try:
-            with suppress_instrumentation():  # plumbing, not work worth a trace
-                await conn.add_listener(repository.CHANNEL, self._on_notify)
-            conn.add_termination_listener(self._on_listen_lost)
-        except _DB_ERRORS as exc:
-            with suppress(*_DB_ERRORS):
-                await self._database.pool.release(conn, timeout=_CLEANUP_SECONDS)
-            self._cannot_listen(exc)
-            return
-        self._listen_conn = conn
-        self._listen_broken_logged = False
-        # Mail queued while nobody listened is claimed on the next round.
-        self._wake.set()
-
-    def _cannot_listen(self, exc: BaseException) -> None:
-        if not self._listen_broken_logged:
-            _log.warning("mail worker cannot LISTEN; polling", error=_describe(exc))
-            self._listen_broken_logged = True
-
-    def _on_notify(self, *_: Any) -> None:
-        self._wake.set()
-
-    def _on_listen_lost(self, *_: Any) -> None:
-        # The loop re-listens on its next round; wake it so that round is now.
-        self._listen_lost = True
-        self._wake.set()
-
-    async def _unlisten(self) -> None:
-        conn, self._listen_conn = self._listen_conn, None
-        lost, self._listen_lost = self._listen_lost, False
-        if conn is None or lost:
-            # A lost connection was already taken back by the pool when it closed.
-            return
-        with suppress(*_DB_ERRORS):
-            conn.remove_termination_listener(self._on_listen_lost)
-            await conn.remove_listener(repository.CHANNEL, self._on_notify)
-        with suppress(*_DB_ERRORS):
-            await self._database.pool.release(conn, timeout=_CLEANUP_SECONDS)

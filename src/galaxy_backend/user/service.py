@@ -12,7 +12,8 @@ from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import InvalidInput, NotFound
-from galaxy_backend.postgres import Connection, Tx
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import Tx, transaction
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user import repository
@@ -29,6 +30,12 @@ class SessionRevoker(Protocol):
     async def revoke_user_sessions(self, user_id: UUID, *, reason: str) -> int: ...
 
 
+class Notifier(Protocol):
+    """What user needs from notifications (an adapter: notification is built after user)."""
+
+    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileChanges:
     display_name: str | None = None
@@ -43,6 +50,7 @@ class UserService:
         database: Database,
         bus: CacheBus,
         revoker: SessionRevoker,
+        notifier: Notifier,
         defaults: Entitlements,
         cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -50,6 +58,7 @@ class UserService:
         self._database = database
         self._bus = bus
         self._revoker = revoker
+        self._notifier = notifier
         self._defaults = defaults
         self._clock = clock
         self.cache: WriteThroughCache[UUID, User] = WriteThroughCache(
@@ -109,11 +118,11 @@ class UserService:
         values = {k: v for k, v in asdict(changes).items() if v is not None}
         if not values:
             return await self.get(user_id)
-        return await self._change(user_id, lambda conn: repository.update(conn, user_id, values))
+        return await self._change(user_id, lambda tx: repository.update(tx.conn, user_id, values))
 
     async def delete_account(self, user_id: UUID) -> None:
         """Anonymise the account and end every session."""
-        await self._change(user_id, lambda conn: repository.anonymize(conn, user_id))
+        await self._change(user_id, lambda tx: repository.anonymize(tx.conn, user_id))
         await self._revoker.revoke_user_sessions(user_id, reason="account_deleted")
         _log.info("account deleted", user_id=str(user_id))
 
@@ -131,9 +140,21 @@ class UserService:
         if kind == "permanent" and until is not None:
             raise InvalidInput("a permanent block has no end", field="until")
 
-        async def apply(conn: Connection) -> User | None:
+        async def apply(tx: Tx) -> User | None:
+            conn = tx.conn
             user = await repository.set_block(conn, user_id, kind=kind, reason=reason, until=until)
             if user is not None:
+                ends = f" until {until.isoformat()}" if until else ""
+                await self._notifier.publish(
+                    tx,
+                    Notice(
+                        kind="account.blocked",
+                        user_ids=[user_id],
+                        title="Your Galaxy account is blocked",
+                        body=f"Your account is blocked{ends}. Reason: {reason}",
+                        payload={"kind": kind, "until": until.isoformat() if until else None},
+                    ),
+                )
                 await record(
                     conn,
                     actor,
@@ -154,11 +175,20 @@ class UserService:
         return user
 
     async def unblock(self, user_id: UUID, *, actor: Actor) -> User:
-        async def apply(conn: Connection) -> User | None:
-            user = await repository.set_block(conn, user_id, kind=None, reason=None, until=None)
+        async def apply(tx: Tx) -> User | None:
+            user = await repository.set_block(tx.conn, user_id, kind=None, reason=None, until=None)
             if user is not None:
+                await self._notifier.publish(
+                    tx,
+                    Notice(
+                        kind="account.unblocked",
+                        user_ids=[user_id],
+                        title="Your Galaxy account is unblocked",
+                        body="Your account is no longer blocked. Welcome back.",
+                    ),
+                )
                 await record(
-                    conn, actor, "user.unblock", target_type="user", target_id=str(user_id)
+                    tx.conn, actor, "user.unblock", target_type="user", target_id=str(user_id)
                 )
             return user
 
@@ -179,9 +209,28 @@ class UserService:
             "max_active_games": max_active_games,
         }
 
-        async def apply(conn: Connection) -> User | None:
+        async def apply(tx: Tx) -> User | None:
+            conn = tx.conn
             user = await repository.update(conn, user_id, changes)
             if user is not None:
+                granted = user.entitlements(self._defaults)
+                await self._notifier.publish(
+                    tx,
+                    Notice(
+                        kind="account.entitlements_changed",
+                        user_ids=[user_id],
+                        title="Your Galaxy tier or game limits changed",
+                        body=(
+                            f"Tier: {granted.tier}. You may own {granted.max_owned_games}"
+                            f" games and play {granted.max_active_games} at once."
+                        ),
+                        payload={
+                            "tier": granted.tier,
+                            "max_owned_games": granted.max_owned_games,
+                            "max_active_games": granted.max_active_games,
+                        },
+                    ),
+                )
                 await record(
                     conn,
                     actor,
@@ -207,13 +256,11 @@ class UserService:
         )
         return users[:limit], following
 
-    async def _change(
-        self, user_id: UUID, apply: Callable[[Connection], Awaitable[User | None]]
-    ) -> User:
-        async with self._database.pool.acquire() as conn, conn.transaction():
-            user = await apply(conn)
+    async def _change(self, user_id: UUID, apply: Callable[[Tx], Awaitable[User | None]]) -> User:
+        async with transaction(self._database) as tx:
+            user = await apply(tx)
             if user is None:
                 raise NotFound("no such user", code="user_not_found")
-            await self._bus.notify(conn, USER_TOPIC, str(user_id))
+            await self._bus.notify(tx.conn, USER_TOPIC, str(user_id))
         self.remember(user)
         return user

@@ -1,0 +1,346 @@
+"""HTTP routes of notifications: the inbox, preferences, one-click unsubscribe, operators."""
+
+import html
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.notification import catalogue
+from galaxy_backend.notification.repository import Broadcast, DeadLetter
+from galaxy_backend.notification.service import (
+    MAX_BODY_LENGTH,
+    MAX_RECIPIENTS,
+    MAX_TITLE_LENGTH,
+    NotificationService,
+    Preference,
+)
+from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.http_app import audience_router
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
+AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
+ChannelName = Literal["push", "email"]
+KindName = Annotated[str, Text(64)]
+Token = Annotated[str, Text(512)]
+# Notification payloads are small JSON objects: the inbox keeps them and push sends them.
+MAX_PAYLOAD_KEYS = 50
+
+
+class NotificationOut(BaseModel):
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxOut(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread_count: int
+
+
+class MarkedOut(BaseModel):
+    marked: int
+
+
+class PreferenceOut(BaseModel):
+    kind: str
+    description: str
+    push: bool
+    email: bool
+
+
+class PreferencesOut(BaseModel):
+    items: list[PreferenceOut]
+
+
+class ChannelChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    push: bool | None = None
+    email: bool | None = None
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    preferences: Annotated[dict[KindName, ChannelChoice], Field(max_length=len(catalogue.KINDS))]
+
+
+class UnsubscribedOut(BaseModel):
+    kind: str
+    email: bool
+
+
+class AdminNotificationIn(BaseModel):
+    """To given players (`user_ids`) or, with `"audience": "all"`, to every active one."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_ids: Annotated[list[UUID], Field(max_length=MAX_RECIPIENTS)] | None = None
+    audience: Literal["all"] | None = None
+    kind: Literal["admin.message"] = "admin.message"
+    title: Annotated[str, Text(MAX_TITLE_LENGTH)]
+    body: Annotated[str, Text(MAX_BODY_LENGTH, multiline=True)]
+    payload: Annotated[dict[KindName, JsonValue], Field(max_length=MAX_PAYLOAD_KEYS)] = {}
+    channels: Annotated[list[ChannelName], Field(min_length=1, max_length=2)] = ["push", "email"]
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> "AdminNotificationIn":
+        if (self.user_ids is None) == (self.audience is None):
+            raise ValueError("give either user_ids or audience 'all'")
+        return self
+
+
+class AdminNotificationOut(BaseModel):
+    notification_ids: list[UUID]
+    broadcast_id: UUID | None = None
+
+
+class BroadcastOut(BaseModel):
+    id: UUID
+    kind: str
+    title: str
+    channels: list[str]
+    created_by: str
+    created_at: datetime
+    recipients: int
+    finished_at: datetime | None
+
+
+class DeadLetterOut(BaseModel):
+    id: UUID
+    route_id: UUID
+    notification_id: UUID
+    user_id: UUID
+    kind: str
+    channel: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class RequeueKindIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: KindName
+
+
+class RequeuedOut(BaseModel):
+    requeued: int
+
+
+def _preferences(items: list[Preference]) -> PreferencesOut:
+    return PreferencesOut(
+        items=[
+            PreferenceOut(
+                kind=p.kind.name, description=p.kind.description, push=p.push, email=p.email
+            )
+            for p in items
+        ]
+    )
+
+
+def _broadcast(b: Broadcast) -> BroadcastOut:
+    return BroadcastOut(
+        id=b.id,
+        kind=b.kind,
+        title=b.title,
+        channels=b.channels,
+        created_by=b.created_by,
+        created_at=b.created_at,
+        recipients=b.recipients,
+        finished_at=b.finished_at,
+    )
+
+
+def _dead_letter(d: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=d.id,
+        route_id=d.route_id,
+        notification_id=d.notification_id,
+        user_id=d.user_id,
+        kind=d.kind,
+        channel=d.channel,
+        attempts=d.attempts,
+        last_error=d.last_error,
+        created_at=d.created_at,
+    )
+
+
+def user_router(service: NotificationService) -> APIRouter:
+    router = audience_router("user", tags=["notifications"])
+
+    @router.get("/notifications", summary="The inbox, newest first")
+    async def inbox(
+        principal: CurrentUser,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        unread_only: bool = False,
+    ) -> InboxOut:
+        items, following, unread = await service.inbox(
+            UUID(principal.subject), cursor=cursor, limit=limit, unread_only=unread_only
+        )
+        return InboxOut(
+            items=[
+                NotificationOut(
+                    id=i.id,
+                    kind=i.kind,
+                    title=i.title,
+                    body=i.body,
+                    payload=i.payload,
+                    created_at=i.created_at,
+                    read_at=i.read_at,
+                )
+                for i in items
+            ],
+            next_cursor=following,
+            unread_count=unread,
+        )
+
+    @router.post("/notifications/{notification_id}/read", status_code=204)
+    async def mark_read(notification_id: UUID, principal: CurrentUser) -> Response:
+        await service.mark_read(UUID(principal.subject), notification_id)
+        return Response(status_code=204)
+
+    @router.post("/notifications/read-all", summary="Mark every notification read")
+    async def mark_all_read(principal: CurrentUser) -> MarkedOut:
+        return MarkedOut(marked=await service.mark_all_read(UUID(principal.subject)))
+
+    @router.delete("/notifications/{notification_id}", status_code=204)
+    async def delete(notification_id: UUID, principal: CurrentUser) -> Response:
+        await service.delete(UUID(principal.subject), notification_id)
+        return Response(status_code=204)
+
+    @router.get("/me/notification-preferences", summary="Channels per notification kind")
+    async def preferences(principal: CurrentUser) -> PreferencesOut:
+        return _preferences(await service.preferences(UUID(principal.subject)))
+
+    @router.patch("/me/notification-preferences", summary="Turn channels of kinds on or off")
+    async def update_preferences(body: PreferencesIn, principal: CurrentUser) -> PreferencesOut:
+        changes = {kind: (c.push, c.email) for kind, c in body.preferences.items()}
+        return _preferences(await service.update_preferences(UUID(principal.subject), changes))
+
+    return router
+
+
+_CONFIRM_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title></head>
+<body style="font-family: sans-serif">
+<p>Stop the mails about: {description}?</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe</button></form>
+</body></html>
+"""
+
+
+def public_router(service: NotificationService) -> APIRouter:
+    router = audience_router("public", tags=["notifications"])
+
+    # GET only asks: link scanners in mail systems fetch links, and must not unsubscribe.
+    @router.get(
+        "/notifications/unsubscribe",
+        response_class=HTMLResponse,
+        summary="The page of an email's unsubscribe link (asks before it changes anything)",
+    )
+    async def unsubscribe_page(token: Annotated[Token, Query()]) -> HTMLResponse:
+        _, name = service.verify_unsubscribe(token)
+        kind = catalogue.BY_NAME[name]
+        return HTMLResponse(_CONFIRM_PAGE.format(description=html.escape(kind.description)))
+
+    @router.post(
+        "/notifications/unsubscribe",
+        summary="One-click unsubscribe (RFC 8058): turn email off for the link's kind",
+    )
+    async def unsubscribe(token: Annotated[Token, Query()], request: Request) -> UnsubscribedOut:
+        kind = await service.unsubscribe(token)
+        return UnsubscribedOut(kind=kind.name, email=False)
+
+    return router
+
+
+def admin_router(service: NotificationService) -> APIRouter:
+    router = audience_router("admin", tags=["notifications"])
+
+    @router.post(
+        "/notifications",
+        status_code=202,
+        summary="An operator's message to given players or to every active one (audited)",
+    )
+    async def send(
+        body: AdminNotificationIn, principal: AdminWriter, request: Request
+    ) -> AdminNotificationOut:
+        actor = Actor.of(principal, client_ip(request))
+        if body.audience == "all":
+            broadcast = await service.broadcast(
+                title=body.title,
+                body=body.body,
+                payload=body.payload,
+                channels=body.channels,
+                actor=actor,
+            )
+            return AdminNotificationOut(notification_ids=[], broadcast_id=broadcast.id)
+        assert body.user_ids is not None
+        created = await service.send(
+            user_ids=body.user_ids,
+            title=body.title,
+            body=body.body,
+            payload=body.payload,
+            channels=body.channels,
+            actor=actor,
+        )
+        return AdminNotificationOut(notification_ids=created)
+
+    @router.get("/notifications/broadcasts/{broadcast_id}", summary="A broadcast's progress")
+    async def broadcast_status(broadcast_id: UUID, _: AdminReader) -> BroadcastOut:
+        return _broadcast(await service.broadcast_status(broadcast_id))
+
+    @router.get("/notifications/dead-letters", summary="Routes that failed for good")
+    async def dead_letters(
+        _: AdminReader,
+        kind: Annotated[KindName | None, Query()] = None,
+        channel: ChannelName | None = None,
+        user_id: UUID | None = None,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> DeadLetterPage:
+        items, following = await service.dead_letters(
+            kind=kind, channel=channel, user_id=user_id, cursor=cursor, limit=limit
+        )
+        return DeadLetterPage(items=[_dead_letter(d) for d in items], next_cursor=following)
+
+    @router.post(
+        "/notifications/dead-letters/{dead_letter_id}/requeue",
+        status_code=202,
+        summary="Deliver a dead route again, with a fresh budget (audited)",
+    )
+    async def requeue(
+        dead_letter_id: UUID, principal: AdminWriter, request: Request
+    ) -> DeadLetterOut:
+        return _dead_letter(
+            await service.requeue(dead_letter_id, Actor.of(principal, client_ip(request)))
+        )
+
+    @router.post(
+        "/notifications/dead-letters/requeue",
+        status_code=202,
+        summary="Deliver every dead route of a kind again (audited)",
+    )
+    async def requeue_kind(
+        body: RequeueKindIn, principal: AdminWriter, request: Request
+    ) -> RequeuedOut:
+        count = await service.requeue_kind(body.kind, Actor.of(principal, client_ip(request)))
+        return RequeuedOut(requeued=count)
+
+    return router
