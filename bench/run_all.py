@@ -10,6 +10,7 @@ SCRIPTS = [
     "identity_http.py",
     "push_stream.py",
     "mail_throughput.py",
+    "notifications.py",
     "startup_rss.py",
 ]
 

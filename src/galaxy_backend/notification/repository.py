@@ -9,6 +9,8 @@ from uuid import UUID
 from galaxy_backend.postgres import Connection
 
 CHANNEL = "galaxy_notifications"
+# A broadcast was queued: workers look for open broadcasts only when told (or at start).
+BROADCAST_CHANNEL = "galaxy_broadcasts"
 
 _NOTIFICATION_COLUMNS = "id, kind, title, body, payload, created_at, read_at"
 
@@ -535,7 +537,7 @@ async def insert_broadcast(
         list(channels),
         trace_parent,
         created_by,
-        CHANNEL,
+        BROADCAST_CHANNEL,
     )
     assert row is not None
     return _broadcast(row)

@@ -86,6 +86,12 @@ class NotificationWorker:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
+        # Set at start (one may be half written out) and whenever one is queued.
+        self._broadcast_due = asyncio.Event()
+        self._broadcast_due.set()
+        self._broadcasts = Wakeup(
+            database, repository.BROADCAST_CHANNEL, self._broadcast_due, self._wake
+        )
         self._task: asyncio.Task[None] | None = None
         self._dispatches = meter.create_counter(
             "notification.dispatches",
@@ -116,6 +122,7 @@ class NotificationWorker:
 
     async def start(self) -> None:
         await self._wakeup.ensure()
+        await self._broadcasts.ensure()
         self._task = asyncio.create_task(self._run(), name="notification-worker")
 
     async def stop(self) -> None:
@@ -134,6 +141,7 @@ class NotificationWorker:
             raise
         finally:
             await self._wakeup.close()
+            await self._broadcasts.close()
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -144,10 +152,15 @@ class NotificationWorker:
                 if loop.time() >= self._count_due:
                     await self._count()
                 await self._wakeup.ensure()
+                await self._broadcasts.ensure()
                 self._wake.clear()
                 worked = await self._deliver_due()
-                # A broadcast is written out between route batches, so it never starves them.
-                worked = await self._service.write_out_broadcast(self._broadcast_batch) or worked
+                if self._broadcast_due.is_set():
+                    # Written out between route batches, so a broadcast never starves them.
+                    if await self._service.write_out_broadcast(self._broadcast_batch):
+                        worked = True
+                    else:
+                        self._broadcast_due.clear()
                 if not worked:
                     await self._wait(self._wake, self._poll)
             except _DB_ERRORS as exc:

@@ -22,12 +22,12 @@ _RELEASE_SECONDS = 3.0
 
 
 class Wakeup:
-    """Sets `event` on every NOTIFY of `channel` (and when the listener is lost)."""
+    """Sets each of `events` on every NOTIFY of `channel` (and when the listener is lost)."""
 
-    def __init__(self, database: PoolProvider, channel: str, event: asyncio.Event) -> None:
+    def __init__(self, database: PoolProvider, channel: str, *events: asyncio.Event) -> None:
         self._database = database
         self._channel = channel
-        self.event = event
+        self._events = events
         self._conn: Any = None
         self._lost = False
         self._broken_logged = False
@@ -55,20 +55,24 @@ class Wakeup:
         self._conn = conn
         self._broken_logged = False
         # Work queued while nobody listened is claimed on the next round.
-        self.event.set()
+        self._set()
 
     def _cannot_listen(self, exc: BaseException) -> None:
         if not self._broken_logged:
             _log.warning("cannot LISTEN; polling", channel=self._channel, error=str(exc))
             self._broken_logged = True
 
+    def _set(self) -> None:
+        for event in self._events:
+            event.set()
+
     def _on_notify(self, *_: Any) -> None:
-        self.event.set()
+        self._set()
 
     def _on_lost(self, *_: Any) -> None:
         # The loop listens again on its next round; wake it so that round is now.
         self._lost = True
-        self.event.set()
+        self._set()
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
