@@ -152,7 +152,8 @@ async def offered_load(
     )
     print(
         f"  the operator's request: p50 {statistics.median(round_trips):.1f} ms,"
-        f" p99 {percentile(round_trips, 0.99):.1f} ms (the notifications are committed by its answer)"
+        f" p99 {percentile(round_trips, 0.99):.1f} ms"
+        " (the notifications are committed by its answer)"
     )
     for number, subscriber in enumerate(subscribers, start=1):
         latencies = [
@@ -173,7 +174,8 @@ async def offered_load(
         if i in subscribers[0].received
     ]
     print(
-        f"  after the commit (answer -> subscriber 1): p50 {statistics.median(after_commit):.1f} ms,"
+        "  after the commit (answer -> subscriber 1):"
+        f" p50 {statistics.median(after_commit):.1f} ms,"
         f" p99 {percentile(after_commit, 0.99):.1f} ms (negative: pushed before the answer arrived)"
     )
 
