@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
@@ -226,3 +228,28 @@ async def test_bad_operator_messages_are_422_and_write_nothing(
     ]
     assert field in named, error
     assert await api.backend.database.pool.fetchval("SELECT count(*) FROM notifications") == 0
+
+
+async def test_a_dispatch_joins_the_trace_of_the_request_that_caused_it(
+    start_api: Callable[..., Awaitable[Api]],
+) -> None:
+    api = await start_api(BACKEND_OTEL_TRACES_SAMPLE_RATIO="1.0")
+    spans = InMemorySpanExporter()
+    api.backend.telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    [ada] = await players(api, "traced@example.org")
+    admin = await api.admin_token()
+    sent = await message(api, admin, user_ids=[ada["user"]["id"]], title="t", body="b")
+    [notification_id] = sent.json()["notification_ids"]
+
+    def finished(name: str) -> list[Any]:
+        return [s for s in spans.get_finished_spans() if s.name == name]
+
+    await eventually(lambda: len(finished("notification deliver")) == 2, message="two routes")
+    [request] = [s for s in finished("POST /api/v1/admin/notifications") if s.kind.name == "SERVER"]
+    for dispatch in finished("notification deliver"):
+        assert dispatch.context.trace_id == request.context.trace_id
+        assert dispatch.attributes["notification.id"] == notification_id
+    assert {d.attributes["notification.channel"] for d in finished("notification deliver")} == {
+        "push",
+        "email",
+    }

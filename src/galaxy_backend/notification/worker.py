@@ -238,28 +238,28 @@ class NotificationWorker:
         sendable: list[ClaimedRoute] = []
         failures: list[Failure] = []
         for route in routes:
-            if route.email is None or not usable_address(route.email):
-                # Nothing later can fix a deleted account or an unusable address.
-                failures.append(Failure(route.id, "no usable email address", None))
-                continue
-            kind = catalogue.BY_NAME.get(route.kind)
-            reason = kind.description if kind else route.kind
-            mail = templates.notification(
-                route.title,
-                route.body,
-                unsubscribe_url=self._service.unsubscribe_url(route.user_id, route.kind),
-                reason=reason,
-                preformatted=_report_text(route.payload),
-            )
-            outgoing.append(
-                OutgoingMail(
-                    to=route.email,
-                    mail=mail,
-                    kind=f"notification:{route.kind}"[:64],
-                    idempotency_key=f"notification-route:{route.id}",
+            with self._dispatch_span(route):
+                if route.email is None or not usable_address(route.email):
+                    # Nothing later can fix a deleted account or an unusable address.
+                    failures.append(Failure(route.id, "no usable email address", None))
+                    continue
+                kind = catalogue.BY_NAME.get(route.kind)
+                mail = templates.notification(
+                    route.title,
+                    route.body,
+                    unsubscribe_url=self._service.unsubscribe_url(route.user_id, route.kind),
+                    reason=kind.description if kind else route.kind,
+                    preformatted=_report_text(route.payload),
                 )
-            )
-            sendable.append(route)
+                outgoing.append(
+                    OutgoingMail(
+                        to=route.email,
+                        mail=mail,
+                        kind=f"notification:{route.kind}"[:64],
+                        idempotency_key=f"notification-route:{route.id}",
+                    )
+                )
+                sendable.append(route)
         try:
             with self._tracer.start_as_current_span(
                 "notification mail", attributes={"notification.routes": len(sendable)}
