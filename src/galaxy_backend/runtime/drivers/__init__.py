@@ -1,0 +1,2 @@
+"""Where engines run: the `docker` driver (containers) and the `process` driver (local
+processes), behind one interface (`base.Driver`)."""
