@@ -84,8 +84,8 @@ class Driver(Protocol):
         """Start it (from its volume: a re-created or restarted engine keeps its game)."""
         ...
 
-    async def stop(self, game_id: UUID, *, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout`; its data stays."""
+    async def stop(self, game_id: UUID, *, grace_seconds: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after `grace_seconds`; its data stays."""
         ...
 
     async def remove(self, game_id: UUID, *, keep_data: bool = False) -> None:
