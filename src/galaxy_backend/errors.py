@@ -77,3 +77,15 @@ class Unavailable(DomainError):
             merged["retry_after_seconds"] = retry_after_seconds
         super().__init__(message, code=code, details=merged)
         self.retry_after_seconds = retry_after_seconds
+
+
+class BadGateway(DomainError):
+    """A service we depend on (a game's engine) failed or answered nonsense."""
+
+    code = "bad_gateway"
+
+
+class GatewayTimeout(DomainError):
+    """A service we depend on did not answer in time."""
+
+    code = "gateway_timeout"

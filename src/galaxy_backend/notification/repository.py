@@ -43,6 +43,7 @@ class ClaimedRoute:
     created_at: datetime
     trace_parent: str | None
     email: str | None
+    mail_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ async def insert_notifications(
     payload: Mapping[str, Any],
     dedupe_key: str | None,
     trace_parent: str | None,
+    mail_texts: Sequence[str | None],
     channels: Sequence[str],
     default_push: bool,
     default_email: bool,
@@ -107,11 +109,11 @@ async def insert_notifications(
     rows = await conn.fetch(
         """
         WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS t(id, user_id)
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $13::text[]) AS t(id, user_id, mail_text)
         ), created AS (
             INSERT INTO notifications (id, user_id, kind, title, body, payload, dedupe_key,
-                                       trace_parent)
-            SELECT input.id, input.user_id, $3, $4, $5, $6, $7, $8
+                                       trace_parent, mail_text)
+            SELECT input.id, input.user_id, $3, $4, $5, $6, $7, $8, input.mail_text
             FROM input JOIN users u ON u.id = input.user_id AND u.deleted_at IS NULL
             ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
             RETURNING id, user_id
@@ -142,6 +144,7 @@ async def insert_notifications(
         default_push,
         default_email,
         CHANNEL,
+        list(mail_texts),
     )
     return [(row["id"], row["user_id"]) for row in rows]
 
@@ -289,6 +292,7 @@ async def claim_routes(
             RETURNING r.id, r.notification_id, r.user_id, r.channel, r.attempts, r.retry_base
         )
         SELECT claimed.*, n.kind, n.title, n.body, n.payload, n.created_at, n.trace_parent,
+               CASE WHEN claimed.channel = 'email' THEN n.mail_text END AS mail_text,
                CASE WHEN u.deleted_at IS NULL THEN u.email END AS email
         FROM claimed
         JOIN notifications n ON n.id = claimed.notification_id
@@ -314,9 +318,19 @@ async def claim_routes(
             created_at=row["created_at"],
             trace_parent=row["trace_parent"],
             email=row["email"],
+            mail_text=row["mail_text"],
         )
         for row in rows
     ]
+
+
+async def forget_mail_texts(conn: Connection, notification_ids: Sequence[UUID]) -> None:
+    """Their mails are queued: the texts that only served them go."""
+    await conn.execute(
+        "UPDATE notifications SET mail_text = NULL"
+        " WHERE id = ANY($1::uuid[]) AND mail_text IS NOT NULL",
+        list(notification_ids),
+    )
 
 
 async def mark_delivered(conn: Connection, *, lease_token: UUID, ids: Sequence[UUID]) -> set[UUID]:

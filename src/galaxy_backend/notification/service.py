@@ -64,6 +64,7 @@ class NotificationService:
             payload=notice.payload,
             key=notice.key,
             channels=kind.channels(),
+            mail_text=notice.mail_text,
         )
 
     async def _create(
@@ -77,6 +78,7 @@ class NotificationService:
         payload: Mapping[str, Any],
         key: str | None,
         channels: Sequence[str],
+        mail_text: Mapping[UUID, str] | None = None,
     ) -> list[UUID]:
         recipients = list(dict.fromkeys(user_ids))
         if not recipients:
@@ -91,6 +93,7 @@ class NotificationService:
             payload=payload,
             dedupe_key=key,
             trace_parent=_trace_parent(),
+            mail_texts=[(mail_text or {}).get(user) for user in recipients],
             channels=list(channels),
             default_push=kind.push,
             default_email=kind.email,

@@ -249,7 +249,7 @@ class NotificationWorker:
                     route.body,
                     unsubscribe_url=self._service.unsubscribe_url(route.user_id, route.kind),
                     reason=kind.description if kind else route.kind,
-                    preformatted=_report_text(route.payload),
+                    preformatted=route.mail_text,
                 )
                 outgoing.append(
                     OutgoingMail(
@@ -269,6 +269,9 @@ class NotificationWorker:
                     await self._mail.enqueue_many(tx.conn, outgoing)
                     await repository.mark_delivered(
                         tx.conn, lease_token=token, ids=[r.id for r in sendable]
+                    )
+                    await repository.forget_mail_texts(
+                        tx.conn, [r.notification_id for r in sendable if r.mail_text]
                     )
         except _DB_ERRORS as exc:
             error = f"database: {type(exc).__name__}: {exc}"
@@ -356,9 +359,3 @@ class NotificationWorker:
         if counts is None:
             return []
         return [Observation(sum(n for (_, s), n in counts.items() if s == "dead"))]
-
-
-def _report_text(payload: dict[str, object]) -> str | None:
-    # A turn notice carries the player's text report; the mail shows it in a fixed font.
-    report = payload.get("report_text")
-    return report if isinstance(report, str) else None

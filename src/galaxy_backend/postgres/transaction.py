@@ -21,9 +21,9 @@ class Tx:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._after: list[Callable[[], None]] = []
+        self._after: list[Callable[[], object]] = []
 
-    def after_commit(self, action: Callable[[], None]) -> None:
+    def after_commit(self, action: Callable[[], object]) -> None:
         self._after.append(action)
 
     def _committed(self) -> None:

@@ -6,9 +6,11 @@ import orjson
 from pydantic import BaseModel
 
 from galaxy_backend.errors import (
+    BadGateway,
     Conflict,
     DomainError,
     Forbidden,
+    GatewayTimeout,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -48,6 +50,8 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Forbidden, 403),
     (RateLimited, 429),
     (Unavailable, 503),
+    (BadGateway, 502),
+    (GatewayTimeout, 504),
 ]
 
 HTTP_CODES = {
@@ -63,7 +67,9 @@ HTTP_CODES = {
     422: "validation_failed",
     429: "rate_limited",
     500: "internal_error",
+    502: "bad_gateway",
     503: "unavailable",
+    504: "gateway_timeout",
 }
 
 

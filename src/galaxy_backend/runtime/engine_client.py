@@ -1,0 +1,137 @@
+"""The HTTP client of game engines (DESIGN section 7): one pooled httpx client for all.
+
+Each game's engine has its own admin token, derived from BACKEND_SECRET_KEY and the game
+id, so it is never stored; it travels only in the Authorization header towards that engine
+and never reaches a client or a log. Engine refusals (4xx) keep their status and code;
+an engine that fails or cannot be reached is a 502, one that does not answer in time 504.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from galaxy_backend.errors import (
+    BadGateway,
+    Conflict,
+    DomainError,
+    GatewayTimeout,
+    InvalidInput,
+    NotFound,
+)
+
+_TOKEN_PURPOSE = b"galaxy engine admin token v1"
+
+
+class EngineTokens:
+    def __init__(self, secret_key: Callable[[], bytes]) -> None:
+        self._secret_key = secret_key
+
+    def token(self, game_id: UUID) -> str:
+        key = hmac.new(self._secret_key(), _TOKEN_PURPOSE, hashlib.sha256).digest()
+        return hmac.new(key, game_id.bytes, hashlib.sha256).hexdigest()
+
+
+def _refusal(status: int, code: str, message: str, details: dict[str, Any]) -> DomainError:
+    if status == 404:
+        return NotFound(message, code=code, details=details)
+    if status == 409:
+        return Conflict(message, code=code, details=details)
+    if status in (400, 413, 422):
+        return InvalidInput(message, code=code, details=details)
+    return BadGateway(f"the game's engine answered {status}: {message}", code="engine_error")
+
+
+class EngineClient:
+    """Calls engines at the address their driver gave; a component for its stop."""
+
+    name = "engine-client"
+    stop_timeout: float | None = 5.0
+
+    def __init__(self, tokens: EngineTokens, *, timeout: float = 30.0) -> None:
+        self._tokens = tokens
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self._http.aclose()
+
+    def _headers(self, game_id: UUID) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._tokens.token(game_id)}"}
+
+    async def healthy(self, address: str, *, wait_seconds: float = 2.0) -> bool:
+        try:
+            response = await self._http.get(f"http://{address}/healthz", timeout=wait_seconds)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def call(
+        self,
+        game_id: UUID,
+        address: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        wait_seconds: float | None = None,
+    ) -> httpx.Response:
+        try:
+            response = await self._http.request(
+                method,
+                f"http://{address}{path}",
+                json=json,
+                params=params,
+                headers=self._headers(game_id),
+                timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.TimeoutException:
+            raise GatewayTimeout(
+                "the game's engine did not answer in time", code="engine_timeout"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise BadGateway(
+                f"the game's engine cannot be reached ({type(exc).__name__})",
+                code="engine_unreachable",
+            ) from None
+        if response.status_code >= 400:
+            code, message, details = "engine_error", response.reason_phrase, {}
+            try:
+                error = response.json()["error"]
+                code = str(error.get("code", code))
+                message = str(error.get("message", message))
+                details = dict(error.get("details") or {})
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass
+            raise _refusal(response.status_code, code, message, details)
+        return response
+
+    async def json(
+        self,
+        game_id: UUID,
+        address: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        wait_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        response = await self.call(
+            game_id, address, method, path, json=json, wait_seconds=wait_seconds
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            raise BadGateway("the game's engine answered no JSON", code="engine_error") from None
+        if not isinstance(body, dict):
+            raise BadGateway("the game's engine answered no JSON object", code="engine_error")
+        return body

@@ -1,0 +1,196 @@
+"""The reconciler: what the driver runs against what the records say, and engine health.
+
+Every `BACKEND_RUNTIME_RECONCILE_INTERVAL`, one backend at a time (a PostgreSQL advisory
+lock; the others skip that round): list the engines labelled `galaxy.backend=1`; adopt a
+labelled engine whose record lost track of it (its handle and address are written back);
+mark a record whose engine is gone `removed` and tell the lobby; probe every live engine's
+`/healthz`, and after `health_failures` failures in a row (as Agones does for game
+servers) restart it from its volume, up to `restart_budget` times, then mark it failed and
+tell its players. Reports the lobby has not taken yet are sent again here.
+"""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import Database, transaction
+from galaxy_backend.runtime import repository
+from galaxy_backend.runtime.drivers.base import Driver, DriverError, EngineInstance
+from galaxy_backend.runtime.engine_client import EngineClient
+from galaxy_backend.runtime.models import RuntimeRecord
+from galaxy_backend.runtime.service import RuntimeService
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# One fixed key: a single reconciler round at a time across every replica.
+RECONCILE_LOCK_KEY = 0x6761_6C61_7879_0002
+
+
+class Reconciler:
+    name = "runtime-reconciler"
+    stop_timeout: float | None = 10.0
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        service: RuntimeService,
+        driver: Driver,
+        engine: EngineClient,
+        interval: timedelta,
+        health_failures: int = 3,
+        restart_budget: int = 3,
+        meter: Meter,
+    ) -> None:
+        self._database = database
+        self._service = service
+        self._driver = driver
+        self._engine = engine
+        self._interval = interval.total_seconds()
+        self._health_failures = health_failures
+        self._restart_budget = restart_budget
+        self._task: asyncio.Task[None] | None = None
+        self._by_status: dict[str, int] = {}
+        self.rounds = 0
+        meter.create_observable_gauge(
+            "runtime.records",
+            callbacks=[self._observe_records],
+            unit="{game}",
+            description="Runtime records by status",
+        )
+
+    def _observe_records(self, _: CallbackOptions) -> list[Observation]:
+        counts = dict(self._by_status)
+        return [Observation(n, {"runtime.status": s}) for s, n in counts.items()]
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="runtime-reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.reconcile()
+            except _DB_ERRORS as exc:
+                _log.warning("reconciler cannot reach the database", error=str(exc))
+            except Exception as exc:
+                _log.error("reconcile round failed", exc_info=exc)
+            await asyncio.sleep(self._interval)
+
+    async def reconcile(self) -> bool:
+        """One round; False when another backend holds the round's lock."""
+        with suppress_instrumentation():
+            async with self._database.pool.acquire() as lock_conn:
+                if not await lock_conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", RECONCILE_LOCK_KEY
+                ):
+                    return False
+                try:
+                    await self._round()
+                finally:
+                    await lock_conn.execute("SELECT pg_advisory_unlock($1)", RECONCILE_LOCK_KEY)
+        self.rounds += 1
+        return True
+
+    async def _round(self) -> None:
+        try:
+            instances = {i.game_id: i for i in await self._driver.list_labelled()}
+        except DriverError as exc:
+            _log.warning("reconciler cannot list engines", error=str(exc))
+            return
+        async with self._database.pool.acquire() as conn:
+            records = await repository.live_records(conn)
+            rows = await conn.fetch("SELECT status, count(*) AS n FROM runtime_records GROUP BY 1")
+        self._by_status = {r["status"]: int(r["n"]) for r in rows}
+        recorded = {r.game_id for r in records}
+        for game_id, instance in instances.items():
+            if game_id not in recorded and instance.state == "running":
+                _log.warning(
+                    "a labelled engine has no live record; leaving it alone",
+                    game_id=str(game_id),
+                )
+        for record in records:
+            if record.status != "starting":  # a starting one belongs to its start job
+                await self._reconcile_one(record, instances.get(record.game_id))
+        await self._service.report_pending()
+
+    async def _reconcile_one(self, record: RuntimeRecord, instance: EngineInstance | None) -> None:
+        if instance is None or instance.state == "missing":
+            await self._service.set_status(
+                record.game_id,
+                "removed",
+                address=None,
+                last_error="its engine is gone (found missing by the reconciler)",
+            )
+            return
+        if instance.state == "running" and instance.address != record.address:
+            # Adopt what the driver runs (a record that lost track of its engine).
+            async with self._database.pool.acquire() as conn:
+                record = await repository.update_record(
+                    conn, record.game_id, address=instance.address
+                )
+        await self._check_health(record, instance.state == "running")
+
+    async def _check_health(self, record: RuntimeRecord, running: bool) -> None:
+        healthy = (
+            running and record.address is not None and await self._engine.healthy(record.address)
+        )
+        if healthy:
+            if record.health_failures:
+                async with self._database.pool.acquire() as conn:
+                    await repository.update_record(
+                        conn, record.game_id, health_failures=0, last_health_at=datetime.now(UTC)
+                    )
+            return
+        failures = record.health_failures + 1
+        async with self._database.pool.acquire() as conn:
+            await repository.update_record(conn, record.game_id, health_failures=failures)
+            pending = await repository.pending_job_of(conn, record.game_id, "restart")
+        if failures < self._health_failures or pending is not None:
+            return
+        if record.restarts < self._restart_budget:
+            _log.warning(
+                "engine unhealthy; restarting it from its volume",
+                game_id=str(record.game_id),
+                failures=failures,
+                restarts=record.restarts,
+            )
+            await self._service.queue_job(record.game_id, "restart", reason="health checks failed")
+            return
+        await self._give_up(record)
+
+    async def _give_up(self, record: RuntimeRecord) -> None:
+        _log.error("engine failed for good", game_id=str(record.game_id), restarts=record.restarts)
+        async with transaction(self._database) as tx:
+            await self._service.notify(
+                tx,
+                Notice(
+                    kind="runtime.game.engine_failed",
+                    user_ids=record.player_ids(),
+                    title=f"{record.game_name}: the game is stopped",
+                    body=(
+                        f"The engine of {record.game_name} kept failing and was restarted"
+                        f" {record.restarts} times; the game is paused until an operator"
+                        " looks at it. Nothing of the game is lost."
+                    ),
+                    payload={"game_id": str(record.game_id)},
+                    key=f"engine-failed:{record.game_id}:{record.restarts}",
+                ),
+            )
+        await self._service.set_status(
+            record.game_id, "failed", last_error="the engine kept failing its health checks"
+        )
+        with contextlib.suppress(DriverError):
+            await self._driver.stop(record.game_id, grace_seconds=5)

@@ -1,0 +1,494 @@
+"""SQL for runtime records, jobs, turns and engine versions."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from galaxy_backend.postgres import Connection
+from galaxy_backend.runtime.models import (
+    EnginePlayer,
+    EngineVersion,
+    Job,
+    JobKind,
+    RuntimeRecord,
+)
+
+CHANNEL = "galaxy_runtime_jobs"
+
+
+def to_record(row: Any) -> RuntimeRecord:
+    return RuntimeRecord(
+        game_id=row["game_id"],
+        game_name=row["game_name"],
+        owner_id=row["owner_id"],
+        players=tuple(
+            EnginePlayer(player_id=UUID(p["player_id"]), race_name=p["race_name"])
+            for p in row["players"]
+        ),
+        seed=row["seed"],
+        settings=row["settings"],
+        engine_version=row["engine_version"],
+        image=row["image"],
+        driver=row["driver"],
+        handle=row["handle"],
+        address=row["address"],
+        status=row["status"],
+        turn_schedule=row["turn_schedule"],
+        turn_time_zone=row["turn_time_zone"],
+        run_when_all_orders_in=row["run_when_all_orders_in"],
+        current_turn=row["current_turn"],
+        next_tick_at=row["next_tick_at"],
+        skip_next_tick=row["skip_next_tick"],
+        turn_requested=row["turn_requested"],
+        health_failures=row["health_failures"],
+        restarts=row["restarts"],
+        last_health_at=row["last_health_at"],
+        last_error=row["last_error"],
+        final_ranking=row["final_ranking"],
+        winner=row["winner"],
+        reported_status=row["reported_status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def to_job(row: Any) -> Job:
+    return Job(
+        id=row["id"],
+        game_id=row["game_id"],
+        kind=row["kind"],
+        status=row["status"],
+        attempts=row["attempts"],
+        not_before=row["not_before"],
+        reason=row["reason"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+# --- engine versions -------------------------------------------------------------------------
+
+
+async def engine_versions(conn: Connection) -> list[EngineVersion]:
+    rows = await conn.fetch(
+        "SELECT version, image, is_default FROM runtime_engine_versions ORDER BY version"
+    )
+    return [EngineVersion(r["version"], r["image"], r["is_default"]) for r in rows]
+
+
+async def ensure_engine_version(conn: Connection, *, version: str, image: str) -> None:
+    """The bundled engine's version, with the configured image; default if none is."""
+    await conn.execute(
+        """
+        INSERT INTO runtime_engine_versions (version, image, is_default)
+        VALUES ($1, $2, NOT EXISTS (SELECT 1 FROM runtime_engine_versions WHERE is_default))
+        ON CONFLICT (version) DO NOTHING
+        """,
+        version,
+        image,
+    )
+
+
+async def put_engine_version(
+    conn: Connection, *, version: str, image: str, is_default: bool
+) -> EngineVersion:
+    if is_default:
+        await conn.execute(
+            "UPDATE runtime_engine_versions SET is_default = false, updated_at = now()"
+            " WHERE is_default AND version <> $1",
+            version,
+        )
+    row = await conn.fetchrow(
+        """
+        INSERT INTO runtime_engine_versions (version, image, is_default) VALUES ($1, $2, $3)
+        ON CONFLICT (version) DO UPDATE
+        SET image = excluded.image,
+            is_default = excluded.is_default OR runtime_engine_versions.is_default,
+            updated_at = now()
+        RETURNING version, image, is_default
+        """,
+        version,
+        image,
+        is_default,
+    )
+    assert row is not None
+    return EngineVersion(row["version"], row["image"], row["is_default"])
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+async def insert_record(
+    conn: Connection,
+    *,
+    game_id: UUID,
+    game_name: str,
+    owner_id: UUID,
+    players: Sequence[EnginePlayer],
+    seed: int,
+    settings: dict[str, Any],
+    engine_version: str,
+    image: str,
+    driver: str,
+    turn_schedule: str,
+    turn_time_zone: str,
+    run_when_all_orders_in: bool,
+) -> RuntimeRecord | None:
+    """A new record, in 'starting'; None when the game already has one."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO runtime_records
+            (game_id, owner_id, players, seed, settings, engine_version, image, driver,
+             turn_schedule, turn_time_zone, run_when_all_orders_in, game_name)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT (game_id) DO NOTHING
+        RETURNING *
+        """,
+        game_id,
+        owner_id,
+        [{"player_id": str(p.player_id), "race_name": p.race_name} for p in players],
+        seed,
+        settings,
+        engine_version,
+        image,
+        driver,
+        turn_schedule,
+        turn_time_zone,
+        run_when_all_orders_in,
+        game_name,
+    )
+    return to_record(row) if row else None
+
+
+async def get_record(
+    conn: Connection, game_id: UUID, *, lock: bool = False
+) -> RuntimeRecord | None:
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(f"SELECT * FROM runtime_records WHERE game_id = $1{suffix}", game_id)
+    return to_record(row) if row else None
+
+
+_UPDATABLE = frozenset(
+    {
+        "handle",
+        "address",
+        "status",
+        "current_turn",
+        "next_tick_at",
+        "skip_next_tick",
+        "turn_requested",
+        "health_failures",
+        "restarts",
+        "last_health_at",
+        "last_error",
+        "final_ranking",
+        "winner",
+        "reported_status",
+        "finished_at",
+        "tick_token",
+        "tick_until",
+    }
+)
+
+
+async def update_record(conn: Connection, game_id: UUID, **changes: Any) -> RuntimeRecord:
+    """Set the given columns (names from code, never from input)."""
+    names = list(changes)
+    if not set(names) <= _UPDATABLE:
+        raise ValueError(f"not updatable: {sorted(set(names) - _UPDATABLE)}")
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
+    row = await conn.fetchrow(
+        f"UPDATE runtime_records SET {assignments}, updated_at = now()"
+        " WHERE game_id = $1 RETURNING *",
+        game_id,
+        *changes.values(),
+    )
+    assert row is not None, f"no runtime record for {game_id}"
+    return to_record(row)
+
+
+async def records(
+    conn: Connection, *, status: str | None, after: UUID | None, limit: int
+) -> list[RuntimeRecord]:
+    rows = await conn.fetch(
+        """
+        SELECT * FROM runtime_records
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR game_id > $2)
+        ORDER BY game_id LIMIT $3
+        """,
+        status,
+        after,
+        limit,
+    )
+    return [to_record(r) for r in rows]
+
+
+async def live_records(conn: Connection) -> list[RuntimeRecord]:
+    rows = await conn.fetch(
+        "SELECT * FROM runtime_records WHERE status IN ('starting', 'running', 'paused')"
+    )
+    return [to_record(r) for r in rows]
+
+
+async def unreported(conn: Connection) -> list[RuntimeRecord]:
+    """Records whose last status the lobby has not acknowledged yet."""
+    rows = await conn.fetch(
+        "SELECT * FROM runtime_records WHERE reported_status IS DISTINCT FROM status"
+        " AND status <> 'starting'"
+    )
+    return [to_record(r) for r in rows]
+
+
+# --- ticks -----------------------------------------------------------------------------------
+
+
+async def due_ticks(
+    conn: Connection, *, horizon: timedelta, limit: int
+) -> list[tuple[UUID, datetime]]:
+    """Running games whose tick is due within `horizon` (or requested now)."""
+    rows = await conn.fetch(
+        """
+        SELECT game_id, CASE WHEN turn_requested IS NOT NULL THEN now() ELSE next_tick_at END
+               AS due
+        FROM runtime_records
+        WHERE status = 'running' AND (tick_until IS NULL OR tick_until < now())
+          AND (turn_requested IS NOT NULL OR next_tick_at <= now() + $1::interval)
+        ORDER BY due LIMIT $2
+        """,
+        horizon,
+        limit,
+    )
+    return [(r["game_id"], r["due"]) for r in rows]
+
+
+async def claim_tick(
+    conn: Connection, *, game_id: UUID, token: UUID, lease: timedelta
+) -> RuntimeRecord | None:
+    """Take the game's due tick (one backend only: the row is locked and leased)."""
+    row = await conn.fetchrow(
+        """
+        UPDATE runtime_records SET tick_token = $2, tick_until = now() + $3::interval
+        WHERE game_id = (
+            SELECT game_id FROM runtime_records
+            WHERE game_id = $1 AND status = 'running'
+              AND (tick_until IS NULL OR tick_until < now())
+              AND (turn_requested IS NOT NULL OR next_tick_at <= now())
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING *
+        """,
+        game_id,
+        token,
+        lease,
+    )
+    return to_record(row) if row else None
+
+
+async def release_tick(conn: Connection, *, game_id: UUID, token: UUID) -> None:
+    await conn.execute(
+        "UPDATE runtime_records SET tick_token = NULL, tick_until = NULL"
+        " WHERE game_id = $1 AND tick_token = $2",
+        game_id,
+        token,
+    )
+
+
+async def record_turn(
+    conn: Connection,
+    *,
+    game_id: UUID,
+    turn: int,
+    trigger: str,
+    scheduled_at: datetime | None,
+    started_at: datetime,
+    finished: bool,
+) -> bool:
+    """Log a turn run; False if that turn was logged already (it ran once)."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO runtime_turns (game_id, turn, trigger, scheduled_at, started_at, finished)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (game_id, turn) DO NOTHING
+        RETURNING true
+        """,
+        game_id,
+        turn,
+        trigger,
+        scheduled_at,
+        started_at,
+        finished,
+    )
+    return bool(inserted)
+
+
+async def turns(conn: Connection, game_id: UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT turn, trigger, scheduled_at, started_at, finished_at FROM runtime_turns"
+        " WHERE game_id = $1 ORDER BY turn",
+        game_id,
+    )
+    return [dict(r) for r in rows]
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+async def insert_job(
+    conn: Connection,
+    *,
+    job_id: UUID,
+    game_id: UUID,
+    kind: JobKind,
+    reason: str | None,
+    delay: timedelta = timedelta(0),
+) -> Job:
+    row = await conn.fetchrow(
+        """
+        WITH inserted AS (
+            INSERT INTO runtime_jobs (id, game_id, kind, reason, not_before)
+            VALUES ($1, $2, $3, $4, now() + $5::interval)
+            RETURNING *
+        )
+        SELECT inserted.*, pg_notify($6, inserted.id::text) FROM inserted
+        """,
+        job_id,
+        game_id,
+        kind,
+        reason,
+        delay,
+        CHANNEL,
+    )
+    assert row is not None
+    return to_job(row)
+
+
+async def open_jobs(conn: Connection) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM runtime_jobs WHERE status IN ('queued', 'running')"
+        )
+        or 0
+    )
+
+
+async def due_jobs(conn: Connection, *, limit: int) -> list[UUID]:
+    rows = await conn.fetch(
+        """
+        SELECT id FROM runtime_jobs
+        WHERE (status = 'queued' AND not_before <= now())
+           OR (status = 'running' AND lease_until < now())
+        ORDER BY not_before LIMIT $1
+        """,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def claim_job(conn: Connection, *, job_id: UUID, token: UUID, lease: timedelta) -> Job | None:
+    """Lease one due job; None when it is not due or another worker holds it."""
+    row = await conn.fetchrow(
+        """
+        UPDATE runtime_jobs
+        SET status = 'running', lease_token = $2, lease_until = now() + $3::interval,
+            attempts = attempts + 1, updated_at = now()
+        WHERE id = (
+            SELECT id FROM runtime_jobs
+            WHERE id = $1
+              AND ((status = 'queued' AND not_before <= now())
+                   OR (status = 'running' AND lease_until < now()))
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING *
+        """,
+        job_id,
+        token,
+        lease,
+    )
+    return to_job(row) if row else None
+
+
+async def renew_job(conn: Connection, *, job_id: UUID, token: UUID, lease: timedelta) -> bool:
+    renewed = await conn.fetchval(
+        "UPDATE runtime_jobs SET lease_until = now() + $3::interval"
+        " WHERE id = $1 AND lease_token = $2 AND status = 'running' RETURNING true",
+        job_id,
+        token,
+        lease,
+    )
+    return bool(renewed)
+
+
+async def finish_job(
+    conn: Connection, *, job_id: UUID, token: UUID, status: str, error: str | None
+) -> bool:
+    done = await conn.fetchval(
+        """
+        UPDATE runtime_jobs
+        SET status = $3, last_error = $4, lease_token = NULL, lease_until = NULL,
+            finished_at = now(), updated_at = now()
+        WHERE id = $1 AND lease_token = $2 AND status = 'running'
+        RETURNING true
+        """,
+        job_id,
+        token,
+        status,
+        error,
+    )
+    return bool(done)
+
+
+async def retry_job(
+    conn: Connection, *, job_id: UUID, token: UUID, delay: timedelta, error: str
+) -> bool:
+    done = await conn.fetchval(
+        """
+        UPDATE runtime_jobs
+        SET status = 'queued', last_error = $4, lease_token = NULL, lease_until = NULL,
+            not_before = now() + $3::interval, updated_at = now()
+        WHERE id = $1 AND lease_token = $2 AND status = 'running'
+        RETURNING true
+        """,
+        job_id,
+        token,
+        delay,
+        error,
+    )
+    return bool(done)
+
+
+async def jobs(
+    conn: Connection,
+    *,
+    game_id: UUID | None,
+    status: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Job]:
+    rows = await conn.fetch(
+        """
+        SELECT * FROM runtime_jobs
+        WHERE ($1::uuid IS NULL OR game_id = $1) AND ($2::text IS NULL OR status = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+        ORDER BY created_at DESC, id DESC LIMIT $5
+        """,
+        game_id,
+        status,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [to_job(r) for r in rows]
+
+
+async def pending_job_of(conn: Connection, game_id: UUID, kind: JobKind) -> Job | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM runtime_jobs WHERE game_id = $1 AND kind = $2"
+        " AND status IN ('queued', 'running') ORDER BY created_at LIMIT 1",
+        game_id,
+        kind,
+    )
+    return to_job(row) if row else None

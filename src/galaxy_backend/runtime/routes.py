@@ -1,0 +1,338 @@
+"""HTTP routes of the runtime: playing (orders, reports, status), the owner's and the
+operators' controls, runtime records and jobs, engine versions."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.runtime.models import EngineVersion, Job, RuntimeRecord
+from galaxy_backend.runtime.service import RuntimeService
+from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
+AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
+RecordStatusName = Literal[
+    "starting", "running", "paused", "stopping", "stopped", "finished", "failed", "removed"
+]
+JobStatusName = Literal["queued", "running", "done", "failed"]
+Turn = Annotated[int, Path(ge=0, le=1_000_000)]
+MAX_ORDERS_LENGTH = 200_000
+
+
+class OrdersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orders: Annotated[str, Text(MAX_ORDERS_LENGTH, min_length=0, multiline=True, strip=False)]
+
+
+class OrderError(BaseModel):
+    line: int | None = None
+    order: str | None = None
+    message: str
+
+
+class OrdersOut(BaseModel):
+    """The engine's verdict on the orders (DESIGN section 7)."""
+
+    model_config = ConfigDict(extra="allow")
+    accepted: bool
+    errors: list[OrderError]
+    forecast: dict[str, Any] = {}
+
+
+class PlayerStatusOut(BaseModel):
+    player_id: str | None
+    race_name: str | None
+    alive: bool | None
+    orders_submitted: bool | None
+
+
+class GameStatusOut(BaseModel):
+    turn: int
+    finished: bool
+    status: str
+    next_turn_at: datetime | None
+    winner: str | None
+    players: list[PlayerStatusOut]
+
+
+class AcceptedOut(BaseModel):
+    accepted: bool = True
+
+
+class RecordOut(BaseModel):
+    game_id: UUID
+    game_name: str
+    owner_id: UUID
+    status: str
+    driver: str
+    address: str | None
+    engine_version: str
+    image: str
+    current_turn: int
+    next_tick_at: datetime | None
+    skip_next_tick: bool
+    turn_requested: str | None
+    health_failures: int
+    restarts: int
+    last_error: str | None
+    winner: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    next_cursor: str | None
+
+
+class TurnOut(BaseModel):
+    turn: int
+    trigger: str
+    scheduled_at: datetime | None
+    started_at: datetime
+    finished_at: datetime
+
+
+class RecordDetailOut(RecordOut):
+    turns: list[TurnOut]
+    final_ranking: list[dict[str, Any]] | None
+
+
+class JobOut(BaseModel):
+    id: UUID
+    game_id: UUID
+    kind: str
+    status: str
+    attempts: int
+    not_before: datetime
+    reason: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class EngineVersionOut(BaseModel):
+    version: str
+    image: str
+    default: bool
+
+
+class EngineVersionsOut(BaseModel):
+    items: list[EngineVersionOut]
+
+
+class EngineVersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image: Annotated[str, Text(300), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
+    default: bool = False
+
+
+VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
+
+
+def _record(r: RuntimeRecord) -> dict[str, Any]:
+    return {
+        "game_id": r.game_id,
+        "game_name": r.game_name,
+        "owner_id": r.owner_id,
+        "status": r.status,
+        "driver": r.driver,
+        "address": r.address,
+        "engine_version": r.engine_version,
+        "image": r.image,
+        "current_turn": r.current_turn,
+        "next_tick_at": r.next_tick_at,
+        "skip_next_tick": r.skip_next_tick,
+        "turn_requested": r.turn_requested,
+        "health_failures": r.health_failures,
+        "restarts": r.restarts,
+        "last_error": r.last_error,
+        "winner": r.winner,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "finished_at": r.finished_at,
+    }
+
+
+def _job(j: Job) -> JobOut:
+    return JobOut(
+        id=j.id,
+        game_id=j.game_id,
+        kind=j.kind,
+        status=j.status,
+        attempts=j.attempts,
+        not_before=j.not_before,
+        reason=j.reason,
+        last_error=j.last_error,
+        created_at=j.created_at,
+        updated_at=j.updated_at,
+        finished_at=j.finished_at,
+    )
+
+
+def _version(v: EngineVersion) -> EngineVersionOut:
+    return EngineVersionOut(version=v.version, image=v.image, default=v.is_default)
+
+
+def user_router(service: RuntimeService) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/user/games", tags=["gameplay"])
+
+    @router.put("/{game_id}/orders", summary="Send this turn's orders (the engine's verdict)")
+    async def orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
+        verdict = await service.submit_orders(game_id, UUID(principal.subject), body.orders)
+        return OrdersOut.model_validate(verdict)
+
+    @router.get(
+        "/{game_id}/reports/{turn}",
+        summary="Your report of a turn: JSON, or the text report with ?format=text",
+        responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+    )
+    async def report(
+        game_id: UUID,
+        turn: Turn,
+        principal: CurrentUser,
+        format: Literal["json", "text"] = "json",
+    ) -> Response:
+        result = await service.report_of(
+            game_id, UUID(principal.subject), turn, text=format == "text"
+        )
+        if isinstance(result, str):
+            return PlainTextResponse(result)
+        return Response(orjson.dumps(result), media_type="application/json")
+
+    @router.get("/{game_id}/status", summary="The turn, the next turn's time, who sent orders")
+    async def status(game_id: UUID, principal: CurrentUser) -> GameStatusOut:
+        found = await service.status_for(game_id, UUID(principal.subject))
+        return GameStatusOut(
+            turn=found.turn,
+            finished=found.finished,
+            status=found.status,
+            next_turn_at=found.next_turn_at,
+            winner=found.winner,
+            players=[PlayerStatusOut.model_validate(p) for p in found.players],
+        )
+
+    @router.post("/{game_id}/force-next-turn", status_code=202, summary="Run the next turn now")
+    async def force(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
+        await service.force_next_turn(game_id, by_owner=UUID(principal.subject))
+        return AcceptedOut()
+
+    @router.post("/{game_id}/pause", summary="Stop the turn schedule (the game's owner)")
+    async def pause(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
+        await service.pause(game_id, by_owner=UUID(principal.subject))
+        return AcceptedOut()
+
+    @router.post("/{game_id}/resume", summary="Start the turn schedule again (the owner)")
+    async def resume(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
+        await service.resume(game_id, by_owner=UUID(principal.subject))
+        return AcceptedOut()
+
+    return router
+
+
+def admin_router(service: RuntimeService) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/admin", tags=["runtime"])
+
+    @router.get("/runtime/records", summary="Runtime records, by game id")
+    async def records(
+        _: AdminReader,
+        status: RecordStatusName | None = None,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> RecordPage:
+        items, following = await service.records(status=status, cursor=cursor, limit=limit)
+        return RecordPage(
+            items=[RecordOut.model_validate(_record(r)) for r in items], next_cursor=following
+        )
+
+    @router.get("/runtime/records/{game_id}", summary="A game's runtime record and its turns")
+    async def record(game_id: UUID, _: AdminReader) -> RecordDetailOut:
+        found = await service.record(game_id)
+        turns = await service.turns(game_id)
+        return RecordDetailOut.model_validate(
+            {**_record(found), "turns": turns, "final_ranking": found.final_ranking}
+        )
+
+    @router.get("/runtime/jobs", summary="Runtime jobs, newest first")
+    async def jobs(
+        _: AdminReader,
+        game_id: UUID | None = None,
+        status: JobStatusName | None = None,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> JobPage:
+        items, following = await service.jobs(
+            game_id=game_id, status=status, cursor=cursor, limit=limit
+        )
+        return JobPage(items=[_job(j) for j in items], next_cursor=following)
+
+    @router.post("/games/{game_id}/force-next-turn", status_code=202, summary="Run a turn now")
+    async def force(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
+        await service.force_next_turn(game_id)
+        await service.audit(
+            Actor.of(principal, client_ip(request)), "runtime.force_turn", ("game", str(game_id))
+        )
+        return AcceptedOut()
+
+    @router.post("/games/{game_id}/pause", summary="Stop a game's turn schedule (audited)")
+    async def pause(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
+        await service.pause(game_id)
+        await service.audit(
+            Actor.of(principal, client_ip(request)), "runtime.pause", ("game", str(game_id))
+        )
+        return AcceptedOut()
+
+    @router.post("/games/{game_id}/resume", summary="Start a game's schedule again (audited)")
+    async def resume(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
+        await service.resume(game_id)
+        await service.audit(
+            Actor.of(principal, client_ip(request)), "runtime.resume", ("game", str(game_id))
+        )
+        return AcceptedOut()
+
+    @router.post("/games/{game_id}/stop", status_code=202, summary="Stop a game's engine")
+    async def stop(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
+        actor = Actor.of(principal, client_ip(request))
+        return _job(await service.operator_job(game_id, "stop", actor))
+
+    @router.post("/games/{game_id}/restart", status_code=202, summary="Restart a game's engine")
+    async def restart(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
+        actor = Actor.of(principal, client_ip(request))
+        return _job(await service.operator_job(game_id, "restart", actor))
+
+    @router.get("/runtime/engine-versions", summary="Engine versions and their images")
+    async def versions(_: AdminReader) -> EngineVersionsOut:
+        return EngineVersionsOut(items=[_version(v) for v in await service.engine_versions()])
+
+    @router.put("/runtime/engine-versions/{version}", summary="Add or change an engine version")
+    async def put_version(
+        version: VersionName, body: EngineVersionIn, principal: AdminWriter, request: Request
+    ) -> EngineVersionOut:
+        changed = await service.put_engine_version(
+            version, image=body.image, is_default=body.default
+        )
+        await service.audit(
+            Actor.of(principal, client_ip(request)),
+            "runtime.engine_version",
+            target=("engine_version", version),
+            image=body.image,
+            default=body.default,
+        )
+        return _version(changed)
+
+    return router

@@ -1,0 +1,483 @@
+"""The runtime service: records and jobs for engines, the gameplay calls, the controls.
+
+Every change of a record's status is committed first and reported to the lobby (the seed's
+OnRuntimeJobResult) in its wake; `reported_status` says what the lobby has taken, so a
+report lost to a crash is sent again (`report_pending`), and none is sent for a change
+that rolled back. The lobby's handler is idempotent.
+"""
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.admin.audit import record as record_audit
+from galaxy_backend.cronutil import parse_schedule
+from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import Database, Tx, transaction
+from galaxy_backend.runtime import repository
+from galaxy_backend.runtime.engine_client import EngineClient
+from galaxy_backend.runtime.models import (
+    EnginePlayer,
+    EngineVersion,
+    Job,
+    JobKind,
+    RuntimeRecord,
+    StartRequest,
+)
+from galaxy_backend.telemetry import get_logger
+
+_log = get_logger(__name__)
+
+
+class LobbyResults(Protocol):
+    """What the runtime tells the lobby (through an adapter: each depends on the other)."""
+
+    async def on_runtime_job_result(
+        self,
+        game_id: UUID,
+        outcome: str,
+        *,
+        message: str | None = None,
+        turn: int | None = None,
+        ranking: Sequence[Mapping[str, Any]] | None = None,
+    ) -> object: ...
+
+
+class Notifier(Protocol):
+    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]: ...
+
+
+class JobQueue:
+    """The bounded queue between the calling paths and the runtime workers.
+
+    Jobs are rows first (so a restart resumes them and two backends never run one twice);
+    the queue carries their ids to this process's workers. A full queue refuses new work
+    at once with a 503 and a Retry-After, rather than letting callers wait.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._queue: asyncio.Queue[UUID] = asyncio.Queue(maxsize=capacity)
+        self._queued: set[UUID] = set()
+
+    def check_room(self) -> None:
+        if self._queue.full():
+            raise Unavailable(
+                "the runtime's job queue is full; try again shortly",
+                code="runtime_busy",
+                retry_after_seconds=5,
+            )
+
+    def offer(self, job_id: UUID) -> bool:
+        """Queue a job id unless it is queued already or there is no room (the DB poll
+        offers it again later)."""
+        if job_id in self._queued or self._queue.full():
+            return False
+        self._queued.add(job_id)
+        self._queue.put_nowait(job_id)
+        return True
+
+    async def take(self) -> UUID:
+        job_id = await self._queue.get()
+        self._queued.discard(job_id)
+        return job_id
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
+
+@dataclass(frozen=True, slots=True)
+class GameStatus:
+    turn: int
+    finished: bool
+    next_turn_at: datetime | None
+    status: str
+    players: list[dict[str, Any]]
+    winner: str | None
+
+
+# What the lobby is told for each record status (no entry: nothing for the lobby to do).
+_OUTCOMES: dict[str, str] = {
+    "running": "started",
+    "paused": "paused",
+    "finished": "finished",
+}
+
+
+class RuntimeService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        engine: EngineClient,
+        queue: JobQueue,
+        lobby: LobbyResults,
+        notifier: Notifier,
+        driver_name: str,
+        default_image: str,
+        finished_retention: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._engine = engine
+        self.queue = queue
+        self._lobby = lobby
+        self._notifier = notifier
+        self.driver_name = driver_name
+        self._default_image = default_image
+        self.finished_retention = finished_retention
+        self._clock = clock
+
+    # --- engine versions ---------------------------------------------------------------------
+
+    async def ensure_bundled_version(self, version: str) -> None:
+        async with self._database.pool.acquire() as conn:
+            await repository.ensure_engine_version(conn, version=version, image=self._default_image)
+
+    async def engine_versions(self) -> list[EngineVersion]:
+        async with self._database.pool.acquire() as conn:
+            return await repository.engine_versions(conn)
+
+    async def known_version(self, version: str) -> bool:
+        return any(v.version == version for v in await self.engine_versions())
+
+    async def put_engine_version(
+        self, version: str, *, image: str, is_default: bool
+    ) -> EngineVersion:
+        async with transaction(self._database) as tx:
+            return await repository.put_engine_version(
+                tx.conn, version=version, image=image, is_default=is_default
+            )
+
+    # --- starting and stopping (the lobby's calls, in its transaction) -----------------------
+
+    async def start_game(self, tx: Tx, request: StartRequest) -> None:
+        """Record the game and queue its start, in the caller's transaction."""
+        self.queue.check_room()
+        versions = {v.version: v for v in await repository.engine_versions(tx.conn)}
+        version = versions.get(request.engine_version)
+        if version is None:
+            raise InvalidInput(
+                f"no engine version {request.engine_version!r} is installed",
+                field="engine_version",
+                code="unknown_engine_version",
+            )
+        record = await repository.insert_record(
+            tx.conn,
+            game_id=request.game_id,
+            game_name=request.game_name,
+            owner_id=request.owner_id,
+            players=request.players,
+            seed=secrets.randbelow(2**62),
+            settings=dict(request.settings),
+            engine_version=version.version,
+            image=version.image,
+            driver=self.driver_name,
+            turn_schedule=request.turn_schedule,
+            turn_time_zone=request.turn_time_zone,
+            run_when_all_orders_in=request.run_when_all_orders_in,
+        )
+        if record is None:
+            # A start after a failed one: the record is reused from scratch.
+            await repository.update_record(
+                tx.conn, request.game_id, status="starting", last_error=None, reported_status=None
+            )
+        await self._queue_job(tx, request.game_id, "start", reason="game started")
+
+    async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
+        record = await repository.get_record(tx.conn, game_id, lock=True)
+        if record is None or record.status in ("stopped", "removed"):
+            return
+        await self._queue_job(tx, game_id, "stop", reason=reason)
+
+    async def _queue_job(
+        self,
+        tx: Tx,
+        game_id: UUID,
+        kind: JobKind,
+        *,
+        reason: str,
+        delay: timedelta = timedelta(0),
+    ) -> Job:
+        job = await repository.insert_job(
+            tx.conn, job_id=uuid.uuid4(), game_id=game_id, kind=kind, reason=reason, delay=delay
+        )
+        if delay <= timedelta(0):
+            tx.after_commit(lambda: self.queue.offer(job.id))
+        return job
+
+    async def queue_job(
+        self, game_id: UUID, kind: JobKind, *, reason: str, delay: timedelta = timedelta(0)
+    ) -> Job:
+        """A job of its own transaction (operators, the reconciler, finished games)."""
+        if delay <= timedelta(0):
+            self.queue.check_room()
+        async with transaction(self._database) as tx:
+            if await repository.get_record(tx.conn, game_id) is None:
+                raise NotFound("no runtime for this game", code="runtime_not_found")
+            return await self._queue_job(tx, game_id, kind, reason=reason, delay=delay)
+
+    # --- status changes and the lobby ---------------------------------------------------------
+
+    async def set_status(self, game_id: UUID, status: str, **changes: Any) -> RuntimeRecord:
+        """Commit a status change, then report it to the lobby."""
+        async with transaction(self._database) as tx:
+            record = await repository.update_record(tx.conn, game_id, status=status, **changes)
+        await self.report(record)
+        return record
+
+    async def report(self, record: RuntimeRecord) -> None:
+        """Tell the lobby what the record's status means for the game, once taken."""
+        if record.reported_status == record.status:
+            return
+        outcome = self._outcome(record)
+        if outcome is not None:
+            try:
+                await self._lobby.on_runtime_job_result(
+                    record.game_id,
+                    outcome,
+                    message=record.last_error,
+                    turn=record.current_turn,
+                    ranking=record.final_ranking,
+                )
+            except Exception as exc:
+                # Owed, not lost: report_pending() sends it again.
+                _log.warning(
+                    "could not report to the lobby; will retry",
+                    game_id=str(record.game_id),
+                    status=record.status,
+                    error=str(exc),
+                )
+                return
+        async with self._database.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE runtime_records SET reported_status = $2"
+                " WHERE game_id = $1 AND status = $2",
+                record.game_id,
+                record.status,
+            )
+
+    def _outcome(self, record: RuntimeRecord) -> str | None:
+        if record.status == "running":
+            return "resumed" if record.reported_status == "paused" else "started"
+        if record.status == "failed":
+            # Never got going: the start failed; died later: the game waits for an operator.
+            return "start_failed" if record.reported_status in (None, "starting") else "paused"
+        if record.status == "removed" and record.reported_status in ("running", "paused"):
+            return "paused"
+        return _OUTCOMES.get(record.status)
+
+    async def report_pending(self) -> int:
+        async with self._database.pool.acquire() as conn:
+            owed = await repository.unreported(conn)
+        for record in owed:
+            await self.report(record)
+        return len(owed)
+
+    async def lobby_turn(self, game_id: UUID, turn: int) -> None:
+        """The game's page shows its turn: a repeated 'started' report that only says so."""
+        await self._lobby.on_runtime_job_result(game_id, "started", turn=turn)
+
+    async def notify(self, tx: Tx, notice: Notice) -> None:
+        await self._notifier.publish(tx, notice)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def record(self, game_id: UUID) -> RuntimeRecord:
+        async with self._database.pool.acquire() as conn:
+            found = await repository.get_record(conn, game_id)
+        if found is None:
+            raise NotFound("no runtime for this game", code="runtime_not_found")
+        return found
+
+    async def records(
+        self, *, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[RuntimeRecord], str | None]:
+        after = None
+        if cursor:
+            try:
+                after = UUID(cursor)
+            except ValueError:
+                raise InvalidInput("cursor is not one this API returned", field="cursor") from None
+        async with self._database.pool.acquire() as conn:
+            rows = await repository.records(conn, status=status, after=after, limit=limit + 1)
+        page = rows[:limit]
+        return page, str(page[-1].game_id) if len(rows) > limit else None
+
+    async def jobs(
+        self, *, game_id: UUID | None, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[Job], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            rows = await repository.jobs(
+                conn, game_id=game_id, status=status, after=after, limit=limit + 1
+            )
+        page = rows[:limit]
+        following = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        return page, following
+
+    async def turns(self, game_id: UUID) -> list[dict[str, Any]]:
+        async with self._database.pool.acquire() as conn:
+            return await repository.turns(conn, game_id)
+
+    # --- gameplay (the game's own players only) ----------------------------------------------
+
+    async def _player_record(self, game_id: UUID, user_id: UUID) -> RuntimeRecord:
+        found = await self.record(game_id)
+        if not found.has_player(user_id):
+            # Not one of its players: as if there were no such game.
+            raise NotFound("no such game", code="game_not_found")
+        return found
+
+    def _address(self, record: RuntimeRecord) -> str:
+        if record.address is None or record.status not in ("running", "paused", "finished"):
+            raise Conflict(
+                f"the game's engine is not running (it is {record.status})",
+                code="engine_not_running",
+                details={"status": record.status},
+            )
+        return record.address
+
+    async def submit_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
+        record = await self._player_record(game_id, user_id)
+        if record.status == "finished":
+            raise Conflict("the game has finished", code="game_finished")
+        verdict = await self._engine.json(
+            game_id,
+            self._address(record),
+            "PUT",
+            f"/players/{user_id}/orders",
+            json={"orders": orders},
+        )
+        if record.run_when_all_orders_in and record.status == "running":
+            await self._request_turn_if_all_in(record)
+        return verdict
+
+    async def _request_turn_if_all_in(self, record: RuntimeRecord) -> None:
+        status = await self._engine.json(
+            record.game_id, self._address(record), "GET", "/admin/status"
+        )
+        alive = [p for p in status.get("players", []) if p.get("alive")]
+        if alive and all(p.get("orders_submitted") for p in alive):
+            async with self._database.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE runtime_records SET turn_requested = 'all_orders_in'"
+                    " WHERE game_id = $1 AND status = 'running' AND turn_requested IS NULL",
+                    record.game_id,
+                )
+
+    async def report_of(
+        self, game_id: UUID, user_id: UUID, turn: int, *, text: bool
+    ) -> dict[str, Any] | str:
+        record = await self._player_record(game_id, user_id)
+        response = await self._engine.call(
+            game_id,
+            self._address(record),
+            "GET",
+            f"/players/{user_id}/reports/{turn}",
+            params={"format": "text"} if text else None,
+        )
+        if text:
+            return response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def status_for(self, game_id: UUID, user_id: UUID) -> GameStatus:
+        record = await self._player_record(game_id, user_id)
+        return await self._status(record)
+
+    async def _status(self, record: RuntimeRecord) -> GameStatus:
+        engine = await self._engine.json(
+            record.game_id, self._address(record), "GET", "/admin/status"
+        )
+        return GameStatus(
+            turn=int(engine.get("turn", record.current_turn)),
+            finished=bool(engine.get("finished", False)),
+            next_turn_at=record.next_tick_at if record.status == "running" else None,
+            status=record.status,
+            players=[
+                {
+                    "player_id": p.get("player_id"),
+                    "race_name": p.get("race_name"),
+                    "alive": p.get("alive"),
+                    "orders_submitted": p.get("orders_submitted"),
+                }
+                for p in engine.get("players", [])
+            ],
+            winner=engine.get("winner"),
+        )
+
+    # --- controls (the owner, operators) -----------------------------------------------------
+
+    async def _owned(self, game_id: UUID, user_id: UUID | None) -> RuntimeRecord:
+        found = await self.record(game_id)
+        if user_id is not None and found.owner_id != user_id:
+            if found.has_player(user_id):
+                raise Conflict("only the game's owner may do this", code="not_owner")
+            raise NotFound("no such game", code="game_not_found")
+        return found
+
+    async def audit(
+        self, actor: Actor, action: str, target: tuple[str, str], **details: Any
+    ) -> None:
+        async with self._database.pool.acquire() as conn:
+            await record_audit(
+                conn, actor, action, target_type=target[0], target_id=target[1], details=details
+            )
+
+    async def operator_job(self, game_id: UUID, kind: JobKind, actor: Actor) -> Job:
+        """An operator's stop or restart of a game's engine (audited)."""
+        job = await self.queue_job(game_id, kind, reason=f"{kind} by {actor.username}")
+        await self.audit(actor, f"runtime.{kind}", ("game", str(game_id)), job_id=str(job.id))
+        return job
+
+    async def force_next_turn(self, game_id: UUID, *, by_owner: UUID | None = None) -> None:
+        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7)."""
+        found = await self._owned(game_id, by_owner)
+        async with self._database.pool.acquire() as conn:
+            forced = await conn.fetchval(
+                "UPDATE runtime_records SET turn_requested = 'forced', updated_at = now()"
+                " WHERE game_id = $1 AND status = 'running' RETURNING true",
+                game_id,
+            )
+        if not forced:
+            raise Conflict(
+                f"only a running game's turn can be forced (this one is {found.status})",
+                code="wrong_status",
+                details={"status": found.status},
+            )
+
+    async def pause(self, game_id: UUID, *, by_owner: UUID | None = None) -> RuntimeRecord:
+        found = await self._owned(game_id, by_owner)
+        if found.status != "running":
+            raise Conflict(
+                f"only a running game can be paused (this one is {found.status})",
+                code="wrong_status",
+                details={"status": found.status},
+            )
+        return await self.set_status(game_id, "paused")
+
+    async def resume(self, game_id: UUID, *, by_owner: UUID | None = None) -> RuntimeRecord:
+        found = await self._owned(game_id, by_owner)
+        if found.status != "paused":
+            raise Conflict(
+                f"only a paused game can be resumed (this one is {found.status})",
+                code="wrong_status",
+                details={"status": found.status},
+            )
+        schedule = parse_schedule(found.turn_schedule, found.turn_time_zone)
+        return await self.set_status(
+            game_id, "running", next_tick_at=schedule.next_after(self._clock())
+        )
+
+
+def engine_players(players: Sequence[Any]) -> list[EnginePlayer]:
+    return [EnginePlayer(player_id=p.user_id, race_name=p.race_name) for p in players]
