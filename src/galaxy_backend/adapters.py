@@ -8,6 +8,10 @@ and do nothing while the target is still unset (the state during boot).
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from galaxy_backend.lobby.models import GameStart
+from galaxy_backend.lobby.service import Notifier, RuntimeControl
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import Tx
 from galaxy_backend.user.service import SessionRevoker
 
 T = TypeVar("T")
@@ -50,3 +54,29 @@ class SessionRevokerAdapter(Forwarder[SessionRevoker]):
         if target is None:
             return 0
         return await target.revoke_user_sessions(user_id, reason=reason)
+
+
+class NotifierAdapter(Forwarder[Notifier]):
+    """lobby → notification: notices in the caller's transaction (notification is built
+    after the lobby)."""
+
+    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+        target = self.target
+        if target is None:
+            return []
+        return await target.publish(tx, notice)
+
+
+class RuntimeControlAdapter(Forwarder[RuntimeControl]):
+    """lobby → runtime: start and stop engines (the runtime also calls back into the lobby).
+    While unpatched a started game waits in `starting`."""
+
+    async def start_game(self, tx: Tx, game: GameStart) -> None:
+        target = self.target
+        if target is not None:
+            await target.start_game(tx, game)
+
+    async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
+        target = self.target
+        if target is not None:
+            await target.stop_game(tx, game_id, reason=reason)

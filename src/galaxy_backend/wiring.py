@@ -2,12 +2,17 @@
 
 import gc
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 
 from galaxy_backend import __version__
-from galaxy_backend.adapters import FailureReporterAdapter, SessionRevokerAdapter
+from galaxy_backend.adapters import (
+    FailureReporterAdapter,
+    NotifierAdapter,
+    RuntimeControlAdapter,
+    SessionRevokerAdapter,
+)
 from galaxy_backend.admin import routes as admin_routes
 from galaxy_backend.admin.passwords import Passwords
 from galaxy_backend.admin.service import AdminBootstrap, AdminService
@@ -21,14 +26,18 @@ from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
 from galaxy_backend.housekeeping import Chore, Housekeeping
+from galaxy_backend.lobby import routes as lobby_routes
+from galaxy_backend.lobby.engines import BundledEngine
+from galaxy_backend.lobby.service import LobbyService
+from galaxy_backend.lobby.sweeper import Sweeper
 from galaxy_backend.mail import routes as mail_routes
 from galaxy_backend.mail.service import MailService
 from galaxy_backend.mail.sink import SmtpSink
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
-from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.push import routes as push_routes
+from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
@@ -100,6 +109,10 @@ class Backend:
     admin: AdminService
     geo: GeoService
     mail: MailService
+    lobby: LobbyService
+    sweeper: Sweeper
+    notifier: NotifierAdapter
+    runtime_control: RuntimeControlAdapter
     readiness: Readiness
     http: HttpListener
     grpc: GrpcListener
@@ -144,7 +157,7 @@ def build_backend(config: Config) -> Backend:
         batch_max=config.push_batch_max,
         meter=telemetry.meter("galaxy_backend.push"),
     )
-    # 6. Domain services, in dependency order: geo, user, mail, auth, admin (lobby, runtime and
+    # 6. Domain services, in dependency order: geo, user, mail, auth, admin, lobby (runtime and
     #    notification arrive with their issues).
     bus = CacheBus(
         dsn_provider=database.connect, heartbeat=config.cache_bus_heartbeat.total_seconds()
@@ -204,6 +217,24 @@ def build_backend(config: Config) -> Backend:
         else None,
     )
 
+    # lobby -> notification and lobby -> runtime go through adapters: both are built later
+    # (and the runtime calls back into the lobby). Unpatched, notices go nowhere and a
+    # started game waits in `starting`.
+    notifier = NotifierAdapter()
+    runtime_control = RuntimeControlAdapter()
+    lobby = LobbyService(
+        database=database,
+        bus=bus,
+        push=push,
+        notifier=notifier,
+        runtime=runtime_control,
+        users=users,
+        engines=BundledEngine(),
+        pending_registration_ttl=config.lobby_pending_registration_ttl,
+        cache_limits=cache_limits,
+    )
+    sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule)
+
     prune_after = timedelta(days=1)
     housekeeping = Housekeeping(
         [
@@ -219,7 +250,7 @@ def build_backend(config: Config) -> Backend:
     )
 
     # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
-    service_caches: list[Warmable] = [users.cache, auth.cache, admin.cache]
+    service_caches: list[Warmable] = [users.cache, auth.cache, admin.cache, *lobby.cache.all()]
     caches = CacheWarmer(service_caches)
     readiness = Readiness()
     readiness.add_cache(bus)
@@ -254,6 +285,9 @@ def build_backend(config: Config) -> Backend:
         mail_routes.admin_router(mail),
         geo_routes.admin_router(geo),
         push_routes.internal_router(push),
+        lobby_routes.public_router(lobby),
+        lobby_routes.user_router(lobby, clock=lambda: datetime.now(UTC)),
+        lobby_routes.admin_router(lobby, clock=lambda: datetime.now(UTC)),
     ]
     http_app = build_http_app(
         version=__version__,
@@ -263,6 +297,7 @@ def build_backend(config: Config) -> Backend:
             *user_routes.user_fast_routes(users),
             *auth_routes.public_fast_routes(auth, users),
             *auth_routes.internal_fast_routes(auth),
+            *lobby_routes.public_fast_routes(lobby),
         ],
         guards=guards,
         tracer=telemetry.tracer("galaxy_backend.http"),
@@ -319,6 +354,7 @@ def build_backend(config: Config) -> Backend:
         caches,
         grpc,
         *mail_components,
+        sweeper,
         http,
     ]
     if metrics is not None:
@@ -341,6 +377,10 @@ def build_backend(config: Config) -> Backend:
         admin=admin,
         geo=geo,
         mail=mail,
+        lobby=lobby,
+        sweeper=sweeper,
+        notifier=notifier,
+        runtime_control=runtime_control,
         readiness=readiness,
         http=http,
         grpc=grpc,
