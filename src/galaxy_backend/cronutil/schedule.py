@@ -187,7 +187,7 @@ class Schedule:
         # No candidate after this wall time can fire before `best`.
         reach: datetime | None = None
         day = start.date()
-        last_day = day.replace(year=day.year + _SEARCH_YEARS) if day.year < 9000 else day
+        last_day = min(day + timedelta(days=366 * _SEARCH_YEARS), date.max - timedelta(days=1))
         while day <= last_day:
             if reach is not None and datetime.combine(day, datetime.min.time()) > reach:
                 break

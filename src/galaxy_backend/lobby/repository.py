@@ -140,7 +140,7 @@ def to_race_name(row: asyncpg.Record) -> RaceName:
 async def lock_user(conn: Connection, user_id: UUID) -> None:
     """Serialise, until this transaction ends, the changes that count a player's games."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('lobby.user:' || $1::text, 0))", user_id
+        "SELECT pg_advisory_xact_lock(hashtextextended('lobby.user:' || $1::uuid::text, 0))", user_id
     )
 
 
