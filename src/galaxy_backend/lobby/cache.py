@@ -149,14 +149,15 @@ class PublicListing:
         touched, self._warming = self._warming, None
         self._keys, self._entries, self._by_id, self._gone = [], {}, {}, {}
         for game in games:
-            self._insert(self._entry(game))
-        self._keys.sort()
+            if listed(game):
+                self._insert(self._entry(game))
+        self._keys = sorted(self._entries)
         if limit == 0:
             # Nothing loaded: the index reaches only games created from now on.
             now, last = datetime.now(UTC), UUID(int=(1 << 128) - 1)
             self._floor, self._floor_at = sort_key(now, last), (now, last)
         else:
-            self._set_floor(self._keys[-1] if len(games) >= limit else None)
+            self._set_floor(self._keys[-1] if self._keys and len(games) >= limit else None)
         # Whatever changed while the rows were read is read again on first use.
         self._stale |= touched
         self._ready = True
