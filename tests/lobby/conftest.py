@@ -1,6 +1,7 @@
 """Fixtures of the lobby flows: a running backend with players signed in over HTTP."""
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,9 @@ class RecordingNotifier:
 
     async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
         assert tx.conn.is_in_transaction()
-        fresh = [u for u in notice.user_ids if notice.key is None or (notice.key, u) not in self._keys]
+        fresh = [
+            u for u in notice.user_ids if notice.key is None or (notice.key, u) not in self._keys
+        ]
 
         def committed() -> None:
             if notice.key is not None:
@@ -213,5 +216,5 @@ async def push_events(lobby: Lobby) -> AsyncIterator[list[Any]]:
         yield events
         call.cancel()
         reader.cancel()
-        with __import__("contextlib").suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
             await reader

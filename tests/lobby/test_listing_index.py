@@ -53,15 +53,19 @@ class Table:
     def __init__(self, games: list[Game]) -> None:
         self.rows = {g.id: g for g in games}
         self.reload_gate: asyncio.Event | None = None
+        self.reloading = asyncio.Event()
         self.reloads = 0
 
     async def newest(self, limit: int) -> list[Game]:
-        listed = [g for g in self.rows.values() if g.visibility == "public" and g.status != "cancelled"]
+        listed = [
+            g for g in self.rows.values() if g.visibility == "public" and g.status != "cancelled"
+        ]
         return sorted(listed, key=lambda g: sort_key(g.created_at, g.id))[:limit]
 
     async def reload(self, ids: Sequence[UUID]) -> list[Game]:
         self.reloads += 1
         found = [self.rows[i] for i in ids if i in self.rows]
+        self.reloading.set()
         if self.reload_gate is not None:
             await self.reload_gate.wait()
         return found
@@ -81,13 +85,22 @@ def index(table: Table, **limits: Any) -> PublicListing:
     )
 
 
-async def names(listing: PublicListing, wanted: ListingFilter | None = None, limit: int = 100) -> list[str]:
+async def names(
+    listing: PublicListing, wanted: ListingFilter | None = None, limit: int = 100
+) -> list[str]:
     page = await listing.page(wanted or ListingFilter(), None, limit)
     return [str(e.game_id.int) for e in page.items]
 
 
 async def test_newest_first_and_filters() -> None:
-    table = Table([game(1), game(2, status="running"), game(3, approved_count=4), game(4, visibility="private")])
+    table = Table(
+        [
+            game(1),
+            game(2, status="running"),
+            game(3, approved_count=4),
+            game(4, visibility="private"),
+        ]
+    )
     listing = index(table)
     await listing.warm()
     assert listing.ready()
@@ -139,7 +152,9 @@ async def test_an_invalidation_reloads_the_game_before_the_next_page() -> None:
     table.change(first, status="cancelled")
     listing.discard(first.id)
     assert await names(listing) == []
-    table.rows[first.id] = dataclasses.replace(table.rows[first.id], status="enrollment_open", version=2)
+    table.rows[first.id] = dataclasses.replace(
+        table.rows[first.id], status="enrollment_open", version=2
+    )
     listing.discard(first.id)
     assert await names(listing) == ["1"]
 
@@ -153,9 +168,7 @@ async def test_an_invalidation_during_a_reload_wins() -> None:
     listing.discard(first.id)
     table.reload_gate = asyncio.Event()
     reading = asyncio.create_task(listing.page(ListingFilter(), None, 10))
-    await asyncio.sleep(0)
-    while table.reloads == 0:
-        await asyncio.sleep(0)
+    await table.reloading.wait()
     # Changed again while the reload is in flight (it read "Second").
     table.change(table.rows[first.id], name="Third")
     listing.discard(first.id)

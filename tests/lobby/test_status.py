@@ -3,7 +3,13 @@
 import pytest
 
 from galaxy_backend.errors import Conflict
-from galaxy_backend.lobby.status import GAME_STATUSES, TERMINAL, TRANSITIONS, check_path, check_transition
+from galaxy_backend.lobby.status import (
+    GAME_STATUSES,
+    TERMINAL,
+    TRANSITIONS,
+    check_path,
+    check_transition,
+)
 
 
 def test_every_status_has_its_row_and_terminal_ones_lead_nowhere() -> None:
