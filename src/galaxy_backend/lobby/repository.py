@@ -23,17 +23,16 @@ GAME_COLUMNS = """
     g.current_turn, g.runtime_status, g.runtime_message, g.runtime_updated_at,
     g.final_ranking, g.version, g.created_at, g.updated_at, g.started_at, g.finished_at
 """
-# The same row with its players (approved applications), in approval order.
-_GAME_WITH_PLAYERS = f"""
-    SELECT {GAME_COLUMNS},
-        COALESCE((
-            SELECT jsonb_agg(jsonb_build_object(
-                'user_id', a.user_id, 'application_id', a.id, 'race_name', a.race_name,
-                'approved_at', a.decided_at) ORDER BY a.decided_at, a.id)
-            FROM game_applications a WHERE a.game_id = g.id AND a.status = 'approved'
-        ), '[]'::jsonb) AS players
-    FROM games g
+# A game's players (approved applications) in approval order, as one JSON column.
+_PLAYERS = """
+    COALESCE((
+        SELECT jsonb_agg(jsonb_build_object(
+            'user_id', a.user_id, 'application_id', a.id, 'race_name', a.race_name,
+            'approved_at', a.decided_at) ORDER BY a.decided_at, a.id)
+        FROM game_applications a WHERE a.game_id = g.id AND a.status = 'approved'
+    ), '[]'::jsonb) AS players
 """
+_GAME_WITH_PLAYERS = f"SELECT {GAME_COLUMNS}, {_PLAYERS} FROM games g"
 APPLICATION_COLUMNS = "id, game_id, user_id, race_name, status, created_at, decided_at"
 RACE_NAME_COLUMNS = """
     id, name, canonical, skeleton, status, user_id, game_id, application_id, created_at,
@@ -140,7 +139,8 @@ def to_race_name(row: asyncpg.Record) -> RaceName:
 async def lock_user(conn: Connection, user_id: UUID) -> None:
     """Serialise, until this transaction ends, the changes that count a player's games."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('lobby.user:' || $1::uuid::text, 0))", user_id
+        "SELECT pg_advisory_xact_lock(hashtextextended('lobby.user:' || $1::uuid::text, 0))",
+        user_id,
     )
 
 
@@ -170,11 +170,8 @@ async def insert_game(
 
 async def get_game(conn: Connection, game_id: UUID, *, lock: bool = False) -> Game | None:
     """The game with its players; `lock` holds its row until the transaction ends."""
-    if lock:
-        locked = await conn.fetchval("SELECT id FROM games WHERE id = $1 FOR UPDATE", game_id)
-        if locked is None:
-            return None
-    row = await conn.fetchrow(f"{_GAME_WITH_PLAYERS} WHERE g.id = $1", game_id)
+    suffix = " FOR UPDATE OF g" if lock else ""
+    row = await conn.fetchrow(f"{_GAME_WITH_PLAYERS} WHERE g.id = $1{suffix}", game_id)
     return to_game(row) if row else None
 
 
@@ -428,11 +425,20 @@ async def drop_approved(conn: Connection, game_id: UUID, count: int = 1) -> None
     )
 
 
-async def touch_game(conn: Connection, game_id: UUID) -> None:
-    """A change of the game's applications that its cached form must see."""
-    await conn.execute(
-        "UPDATE games SET updated_at = now(), version = version + 1 WHERE id = $1", game_id
+async def touch_game(conn: Connection, game_id: UUID) -> Game:
+    """Count a change (of the row or of its applications) and read the game as it now is."""
+    row = await conn.fetchrow(
+        f"""
+        WITH g AS (
+            UPDATE games SET updated_at = now(), version = version + 1 WHERE id = $1
+            RETURNING *
+        )
+        SELECT {GAME_COLUMNS}, {_PLAYERS} FROM g
+        """,
+        game_id,
     )
+    assert row is not None
+    return to_game(row)
 
 
 async def mark_below_min_notified(conn: Connection, game_id: UUID) -> bool:

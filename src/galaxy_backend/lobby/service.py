@@ -1051,17 +1051,20 @@ class LobbyService:
     async def _names_changed(self, tx: Tx, entries: Sequence[RaceName]) -> None:
         if not entries:
             return
-        await self._bus.notify(tx.conn, CANONICAL_TOPIC, *(e.canonical for e in entries))
-        await self._bus.notify(tx.conn, SKELETON_TOPIC, *(e.skeleton for e in entries))
+        await self._bus.notify_many(
+            tx.conn,
+            [
+                *((CANONICAL_TOPIC, e.canonical) for e in entries),
+                *((SKELETON_TOPIC, e.skeleton) for e in entries),
+            ],
+        )
         for entry in entries:
             tx.after_commit(lambda e=entry: self.cache.put_name(e))  # type: ignore[misc]
 
     async def _changed(self, tx: Tx, game_id: UUID) -> Game:
         """The game as this transaction leaves it: other replicas told, cached after commit,
         and its players and owner told by push."""
-        await repository.touch_game(tx.conn, game_id)
-        game = await repository.get_game(tx.conn, game_id)
-        assert game is not None
+        game = await repository.touch_game(tx.conn, game_id)
         await self._bus.notify(tx.conn, GAME_TOPIC, str(game_id))
 
         def after() -> None:
