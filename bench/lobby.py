@@ -18,6 +18,7 @@ Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
 import sys
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -206,6 +208,43 @@ async def approved(dsn: str) -> int:
         await conn.close()
 
 
+def backend_process(port: int) -> psutil.Process:
+    """The `galaxy-backend serve` process listening on `port`."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "galaxy_backend" in cmdline and "serve" in cmdline:
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get("BACKEND_HTTP_ADDR") == f"127.0.0.1:{port}":
+                    return proc
+    raise RuntimeError("backend process not found")
+
+
+class CpuMeter:
+    """CPU seconds the backend and PostgreSQL spent during a run, per request."""
+
+    def __init__(self, backend: psutil.Process) -> None:
+        self._backend = backend
+
+    def _postgres(self) -> float:
+        total = 0.0
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            if "galaxy_bench" in " ".join(proc.info["cmdline"] or []):
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    total += times.user + times.system
+        return total
+
+    def __enter__(self) -> "CpuMeter":
+        times = self._backend.cpu_times()
+        self._start = (times.user + times.system, self._postgres())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        times = self._backend.cpu_times()
+        self.backend = times.user + times.system - self._start[0]
+        self.postgres = self._postgres() - self._start[1]
+
+
 def median(runs: list[WrkResult]) -> WrkResult:
     return sorted(runs, key=lambda r: r.requests_per_second)[len(runs) // 2]
 
@@ -251,9 +290,13 @@ def main() -> None:
                 rounds["GET /public/games"].append(
                     wrk(listing, connections=args.connections, seconds=args.seconds)
                 )
+            process = backend_process(port)
+            with CpuMeter(process) as listing_cpu:
+                listed = wrk(listing, connections=args.connections, seconds=args.seconds)
             lines = application_lines(players, games)
             before = asyncio.run(approved(dsn))
-            applying = run_wrk(base, APPLY_SCRIPT, lines, args.seconds, args.connections, owner)
+            with CpuMeter(process) as applying_cpu:
+                applying = run_wrk(base, APPLY_SCRIPT, lines, args.seconds, args.connections, owner)
             approvals = asyncio.run(approved(dsn)) - before
     results = {name: median(runs) for name, runs in rounds.items()}
     results["apply + approve"] = applying
@@ -275,6 +318,15 @@ def main() -> None:
     )
     for name, runs in rounds.items():
         print(f"  {name} rounds: " + ", ".join(f"{r.requests_per_second:.0f}" for r in runs))
+    listed_requests = listed.requests_per_second * args.seconds
+    applied_requests = applying.requests_per_second * args.seconds
+    print(
+        f"backend CPU per request: listing {listing_cpu.backend / listed_requests * 1e6:.0f} us"
+        f" (a separate run at {listed.requests_per_second:.0f} req/s),"
+        f" apply/approve {applying_cpu.backend / applied_requests * 1e3:.2f} ms"
+        f" (PostgreSQL {applying_cpu.postgres / applied_requests * 1e3:.2f} ms);"
+        f" backend busy {applying_cpu.backend / args.seconds:.0%} of a core while applying"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ documented in the OpenAPI description like any other route (see `openapi.py`).
 Which routes belong here: only the few that every gateway request or client poll pays for,
 where FastAPI's per-request cost (routing, dependency injection, response validation) is
 a measurable share of the whole — today the probes, `GET /api/v1/user/me`,
-`POST /api/v1/internal/sessions/resolve` and the sign-in confirmation. Everything else,
+`POST /api/v1/internal/sessions/resolve`, the sign-in confirmation and the public game
+listing `GET /api/v1/public/games` (polled by every lobby page; bench/lobby.py). Everything else,
 however simple, is an ordinary FastAPI route: a fast route gives up FastAPI's checks, so it
 must earn its place with a benchmark (bench/), and be named in this list and in README.
 """
