@@ -248,6 +248,11 @@ async def test_edits_before_the_start(lobby: Lobby) -> None:
     )
     assert public.json()["invite_code"] is None
     assert [g["name"] for g in (await lobby.listing())["items"]] == ["Renamed Cup"]
+    null = await lobby.client.patch(
+        f"/api/v1/user/games/{game_id}", json={"name": None}, headers=owner.headers
+    )
+    assert null.status_code == 422
+    assert null.json()["error"]["details"]["fields"][0]["field"] == "name"
     not_owner = await lobby.client.patch(
         f"/api/v1/user/games/{game_id}", json={"name": "Mine"}, headers=player.headers
     )
@@ -270,3 +275,15 @@ async def test_the_owner_cancels_and_names_are_released(lobby: Lobby) -> None:
     assert (await lobby.listing())["items"] == []
     mine = await lobby.client.get("/api/v1/user/games", headers=owner.headers)
     assert [g["status"] for g in mine.json()["items"]] == ["cancelled"]
+
+
+async def test_the_engines_games_may_use(lobby: Lobby) -> None:
+    response = await lobby.client.get("/api/v1/public/engines")
+    assert response.status_code == 200
+    (engine,) = response.json()["items"]
+    assert engine["version"] == "1.0.0"
+    assert engine["default"] is True
+    assert engine["max_players_default_map"] == 30
+    schema = engine["settings_schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["galaxy_size"]["default"] == 200.0

@@ -25,7 +25,7 @@ import asyncio
 import bisect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -57,10 +57,14 @@ def listed(game: Game) -> bool:
 SortKey = tuple[int, int]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def sort_key(created_at: datetime, game_id: UUID) -> SortKey:
-    """Ascending order of this key is the listing's order: newest first, then by id."""
-    micros = int(created_at.timestamp() * 1_000_000)
-    return (-micros, -game_id.int)
+    """Ascending order of this key is the listing's order (PostgreSQL's `ORDER BY created_at
+    DESC, id DESC`): exact microseconds, and a UUID's bytes compare as its integer does."""
+    return (-((created_at - _EPOCH) // _MICROSECOND), -game_id.int)
 
 
 @dataclass(frozen=True, slots=True)

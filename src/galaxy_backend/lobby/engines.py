@@ -32,6 +32,10 @@ class EngineCatalog(Protocol):
 
     def max_players(self, version: str, settings: Mapping[str, Any]) -> int: ...
 
+    def settings_schema(self, version: str) -> dict[str, Any]:
+        """JSON Schema of the settings object the version takes."""
+        ...
+
 
 class BundledEngine:
     """The reference engine shipped in this package: one version."""
@@ -83,5 +87,6 @@ class BundledEngine:
         ratio = (side / spacing) / _DEFAULT_SIDE_IN_SPACINGS
         return max(0, min(_ENGINE_PLAYER_LIMIT, int(_DEFAULT_CAPACITY * ratio * ratio)))
 
-    def settings_schema(self) -> dict[str, Any]:
+    def settings_schema(self, version: str) -> dict[str, Any]:
+        self.check_version(version)
         return engine_settings.settings_schema()

@@ -29,6 +29,7 @@ from galaxy_backend.lobby.views import (
     AdminRaceNameOut,
     ApplicationList,
     ApplicationOut,
+    EngineList,
     GameList,
     GameOut,
     GameSummaryList,
@@ -110,6 +111,10 @@ def public_router(service: LobbyService) -> APIRouter:
     async def check_race_name(name: Annotated[RaceNameText, Path()]) -> dict[str, Any]:
         forms, holder = await service.race_name_holder(name)
         return {"name": forms.display, "canonical": forms.canonical, "available": holder is None}
+
+    @router.get("/engines", response_model=EngineList)
+    async def engines() -> dict[str, Any]:
+        return {"items": service.engines()}
 
     return router
 

@@ -292,6 +292,19 @@ class LobbyService:
             last = (game.created_at, game.id)
         return ListingResult(items, encode_cursor(*last) if more and last else None)
 
+    def engines(self) -> list[dict[str, Any]]:
+        """The engine versions games may use, with the settings each takes."""
+        default = self._engines.default_version()
+        return [
+            {
+                "version": version,
+                "default": version == default,
+                "settings_schema": self._engines.settings_schema(version),
+                "max_players_default_map": self._engines.max_players(version, {}),
+            }
+            for version in self._engines.known_versions()
+        ]
+
     async def applications(self, user_id: UUID, game_id: UUID) -> list[Application]:
         """Every application to the game for its owner; a player's own for anyone else."""
         _, role = await self.game_for(user_id, game_id)
@@ -969,6 +982,9 @@ class LobbyService:
             released = await repository.release_race_names(
                 tx.conn, [entry.application_id], "released_by_admin"
             )
+            if not released:
+                # Released meanwhile (a withdrawal, a rejection): nothing left to do.
+                raise Conflict("the race name is released already", code="race_name_released")
             await self._names_changed(tx, released)
             await record(
                 tx.conn,
@@ -980,7 +996,7 @@ class LobbyService:
             )
             if game is not None:
                 await self._changed(tx, game.id)
-        return released[0] if released else entry
+        return released[0]
 
     async def admin_find_race_names(self, raw: str) -> list[RaceName]:
         _, holder = await self.race_name_holder(raw)

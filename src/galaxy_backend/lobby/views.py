@@ -117,6 +117,18 @@ class RaceNameCheckOut(BaseModel):
     available: bool
 
 
+class EngineOut(BaseModel):
+    version: str
+    default: bool
+    # JSON Schema of the `settings` object a game of this engine takes.
+    settings_schema: dict[str, Any]
+    max_players_default_map: int
+
+
+class EngineList(BaseModel):
+    items: list[EngineOut]
+
+
 class AdminGameList(BaseModel):
     items: list[GameOut]
     next_cursor: str | None
