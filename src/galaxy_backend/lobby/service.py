@@ -564,8 +564,6 @@ class LobbyService:
                 raise NotFound("no such game", code="game_not_found")
             if game.status != "enrollment_open":
                 raise wrong_status(game.status, "apply")
-            if game.enrollment_deadline <= self._clock():
-                raise Conflict("enrollment has closed for this game", code="deadline_passed")
             if game.approved_count >= game.max_players:
                 raise Conflict("the game is full", code="game_full")
             playing = await repository.count_playing(tx.conn, user_id)
