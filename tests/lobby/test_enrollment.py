@@ -44,10 +44,14 @@ async def test_enrollment_from_creation_to_a_finished_game(
     # The owner sees every application; a player sees their own.
     own = await lobby.client.get(f"/api/v1/user/games/{game_id}/applications", headers=zorg.headers)
     assert [a["race_name"] for a in own.json()["items"]] == ["Zorgons"]
-    everyone = await lobby.client.get(
-        f"/api/v1/user/games/{game_id}/applications", headers=owner.headers
+    path = f"/api/v1/user/games/{game_id}/applications"
+    first_page = await lobby.client.get(path, params={"limit": 1}, headers=owner.headers)
+    assert [a["race_name"] for a in first_page.json()["items"]] == ["Zorgons"]
+    second_page = await lobby.client.get(
+        path, params={"limit": 1, "cursor": first_page.json()["next_cursor"]}, headers=owner.headers
     )
-    assert len(everyone.json()["items"]) == 2
+    assert [a["race_name"] for a in second_page.json()["items"]] == ["Klingons"]
+    assert second_page.json()["next_cursor"] is None
 
     # Decide: each applicant is told.
     approved = await lobby.decide(owner, game_id, first.json()["id"])
@@ -275,6 +279,13 @@ async def test_the_owner_cancels_and_names_are_released(lobby: Lobby) -> None:
     assert (await lobby.listing())["items"] == []
     mine = await lobby.client.get("/api/v1/user/games", headers=owner.headers)
     assert [g["status"] for g in mine.json()["items"]] == ["cancelled"]
+    second = await lobby.create(owner, name="Second Cup")
+    page = await lobby.client.get("/api/v1/user/games", params={"limit": 1}, headers=owner.headers)
+    assert [g["id"] for g in page.json()["items"]] == [second["id"]]
+    rest = await lobby.client.get(
+        "/api/v1/user/games", params={"cursor": page.json()["next_cursor"]}, headers=owner.headers
+    )
+    assert [g["id"] for g in rest.json()["items"]] == [game["id"]]
 
 
 async def test_the_engines_games_may_use(lobby: Lobby) -> None:

@@ -1,6 +1,6 @@
 """SQL of the lobby: games, game applications and the Race Name Directory."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -289,18 +289,23 @@ async def search_games(
     return [to_game(row, ()) for row in rows]
 
 
-async def games_of_user(conn: Connection, user_id: UUID, limit: int) -> list[Game]:
+async def games_of_user(
+    conn: Connection, user_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[Game]:
     """Games the player owns or plays in, or has a live application to; newest first."""
     rows = await conn.fetch(
         f"""
         {_GAME_WITH_PLAYERS}
-        WHERE g.owner_id = $1 OR EXISTS (
+        WHERE (g.owner_id = $1 OR EXISTS (
             SELECT 1 FROM game_applications a
-            WHERE a.game_id = g.id AND a.user_id = $1 AND a.status IN ('pending', 'approved'))
+            WHERE a.game_id = g.id AND a.user_id = $1 AND a.status IN ('pending', 'approved')))
+          AND ($2::timestamptz IS NULL OR (g.created_at, g.id) < ($2, $3))
         ORDER BY g.created_at DESC, g.id DESC
-        LIMIT $2
+        LIMIT $4
         """,
         user_id,
+        after[0] if after else None,
+        after[1] if after else None,
         limit,
     )
     return [to_game(row) for row in rows]
@@ -551,16 +556,27 @@ async def set_application_status(
 
 
 async def applications_of_game(
-    conn: Connection, game_id: UUID, statuses: Iterable[str] | None = None
+    conn: Connection,
+    game_id: UUID,
+    *,
+    user_id: UUID | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Application]:
+    """Oldest first; only `user_id`'s when given."""
     rows = await conn.fetch(
         f"""
         SELECT {APPLICATION_COLUMNS} FROM game_applications
-        WHERE game_id = $1 AND ($2::text[] IS NULL OR status = ANY($2))
+        WHERE game_id = $1 AND ($2::uuid IS NULL OR user_id = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))
         ORDER BY created_at, id
+        LIMIT $5
         """,
         game_id,
-        list(statuses) if statuses is not None else None,
+        user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [to_application(row) for row in rows]
 

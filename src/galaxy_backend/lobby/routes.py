@@ -145,14 +145,17 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         )
         return game_view(game, clock(), role="owner")
 
-    @router.get("/games", response_model=GameList)
-    async def my_games(principal: CurrentUser) -> dict[str, Any]:
+    @router.get("/games", response_model=GameList, responses=_errors(422))
+    async def my_games(
+        principal: CurrentUser,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    ) -> dict[str, Any]:
         now = clock()
+        games, following = await service.games_of(me(principal), cursor=cursor, limit=limit)
         return {
-            "items": [
-                game_view(game, now, role=role)
-                for game, role in await service.games_of(me(principal))
-            ]
+            "items": [game_view(game, now, role=role) for game, role in games],
+            "next_cursor": following,
         }
 
     @router.get("/games/{game_id}", response_model=GameOut, responses=_errors(404))
@@ -212,11 +215,20 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         return application_view(application)
 
     @router.get(
-        "/games/{game_id}/applications", response_model=ApplicationList, responses=_errors(404)
+        "/games/{game_id}/applications",
+        response_model=ApplicationList,
+        responses=_errors(404, 422),
     )
-    async def applications(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        found = await service.applications(me(principal), game_id)
-        return {"items": [application_view(a) for a in found]}
+    async def applications(
+        game_id: UUID,
+        principal: CurrentUser,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    ) -> dict[str, Any]:
+        found, following = await service.applications(
+            me(principal), game_id, cursor=cursor, limit=limit
+        )
+        return {"items": [application_view(a) for a in found], "next_cursor": following}
 
     @router.post(
         "/games/{game_id}/applications/{application_id}/approve",

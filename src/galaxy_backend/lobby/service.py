@@ -245,10 +245,18 @@ class LobbyService:
             raise NotFound("no game has this invite code", code="invite_not_found")
         return game, self.role_of(game, user_id)
 
-    async def games_of(self, user_id: UUID, limit: int = 200) -> list[tuple[Game, Role | None]]:
+    async def games_of(
+        self, user_id: UUID, *, cursor: str | None, limit: int
+    ) -> tuple[list[tuple[Game, Role | None]], str | None]:
+        after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            games = await repository.games_of_user(conn, user_id, limit)
-        return [(g, self.role_of(g, user_id, applicant=True)) for g in games]
+            games = await repository.games_of_user(conn, user_id, after=after, limit=limit + 1)
+        following = (
+            encode_cursor(games[limit - 1].created_at, games[limit - 1].id)
+            if len(games) > limit
+            else None
+        )
+        return [(g, self.role_of(g, user_id, applicant=True)) for g in games[:limit]], following
 
     async def list_public(self, query: ListingQuery) -> ListingResult:
         """The public listing, from the in-memory index; pages past its floor from the table."""
@@ -305,14 +313,26 @@ class LobbyService:
             for version in self._engines.known_versions()
         ]
 
-    async def applications(self, user_id: UUID, game_id: UUID) -> list[Application]:
+    async def applications(
+        self, user_id: UUID, game_id: UUID, *, cursor: str | None, limit: int
+    ) -> tuple[list[Application], str | None]:
         """Every application to the game for its owner; a player's own for anyone else."""
         _, role = await self.game_for(user_id, game_id)
+        after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            found = await repository.applications_of_game(conn, game_id)
-        if role == "owner":
-            return found
-        return [a for a in found if a.user_id == user_id]
+            found = await repository.applications_of_game(
+                conn,
+                game_id,
+                user_id=None if role == "owner" else user_id,
+                after=after,
+                limit=limit + 1,
+            )
+        following = (
+            encode_cursor(found[limit - 1].created_at, found[limit - 1].id)
+            if len(found) > limit
+            else None
+        )
+        return found[:limit], following
 
     # --- race names ---------------------------------------------------------------------------
 

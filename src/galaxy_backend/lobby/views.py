@@ -65,6 +65,7 @@ class GameOut(GameSummaryOut):
 
 class GameList(BaseModel):
     items: list[GameOut]
+    next_cursor: str | None
 
 
 class GameSummaryList(BaseModel):
@@ -84,6 +85,7 @@ class ApplicationOut(BaseModel):
 
 class ApplicationList(BaseModel):
     items: list[ApplicationOut]
+    next_cursor: str | None
 
 
 class RaceNameOut(BaseModel):
