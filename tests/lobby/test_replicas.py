@@ -63,3 +63,24 @@ async def test_a_second_backend_sees_changes_made_on_the_first(
 
 async def _equals(value: Awaitable[object], expected: object) -> bool:
     return await value == expected
+
+
+async def test_readyz_waits_on_the_lobby_caches(
+    start_lobby: Callable[..., Awaitable[Lobby]],
+) -> None:
+    lobby = await start_lobby()
+    caches = lobby.api.backend.lobby.cache.all()
+    assert {c.name for c in caches} == {
+        "lobby-games",
+        "lobby-race-names",
+        "lobby-race-skeletons",
+        "lobby-listing",
+    }
+    assert (await lobby.client.get("/readyz")).status_code == 200
+    listing = lobby.api.backend.lobby.cache.listing
+    listing._ready = False  # as while it re-warms after the bus reconnects
+    unready = await lobby.client.get("/readyz")
+    assert unready.status_code == 503
+    assert "cache lobby-listing is not warm" in unready.text
+    await listing.warm()
+    assert (await lobby.client.get("/readyz")).status_code == 200
