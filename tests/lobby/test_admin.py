@@ -48,6 +48,9 @@ async def test_operators_search_cancel_and_release_with_audit(lobby: Lobby) -> N
     assert released.status_code == 200, released.text
     assert released.json()["status"] == "released"
     assert await lobby.available("Squatters")
+    (closed,) = lobby.notifier.of("lobby.application.closed")
+    assert closed.user_ids == [UUID(b.user_id)]
+    assert closed.payload["reason"] == "race_name_released"
     twice = await lobby.client.post(
         f"/api/v1/admin/race-names/{entry['id']}/release",
         json={"reason": "again"},

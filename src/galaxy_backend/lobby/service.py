@@ -995,8 +995,9 @@ class LobbyService:
                 raise Conflict("the race name is released already", code="race_name_released")
             game = await repository.get_game(tx.conn, entry.game_id, lock=True)
             application = await repository.get_application(tx.conn, entry.application_id, lock=True)
-            if application is not None and application.status == "pending":
+            if application is not None and application.status == "pending" and game is not None:
                 await repository.set_application_status(tx.conn, application.id, "closed")
+                await self._tell_closed(tx, game, application, reason="race_name_released")
             released = await repository.release_race_names(
                 tx.conn, [entry.application_id], "released_by_admin"
             )
@@ -1058,23 +1059,33 @@ class LobbyService:
             return
         await self._release(tx, [a.id for a in closed], reason)
         for application in closed:
-            await self._notifier.publish(
-                tx,
-                Notice(
-                    kind="lobby.application.closed",
-                    user_ids=[application.user_id],
-                    title=f"Enrollment in {game.name} has closed",
-                    body=f"{game.name} closed its enrollment before your application as "
-                    f"{application.race_name} was decided; the race name is free again.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application.id),
-                        "race_name": application.race_name,
-                        "reason": reason,
-                    },
-                    key=f"lobby.application.closed:{application.id}",
-                ),
-            )
+            await self._tell_closed(tx, game, application, reason=reason)
+
+    async def _tell_closed(
+        self, tx: Tx, game: Game, application: Application, *, reason: str
+    ) -> None:
+        why = {
+            "enrollment_closed": f"{game.name} closed its enrollment",
+            "game_cancelled": f"{game.name} was cancelled",
+            "race_name_released": "an operator released the race name",
+        }.get(reason, "it was closed")
+        await self._notifier.publish(
+            tx,
+            Notice(
+                kind="lobby.application.closed",
+                user_ids=[application.user_id],
+                title=f"Your application to {game.name} was closed",
+                body=f"Your application as {application.race_name} to {game.name} was closed "
+                f"before it was decided: {why}.",
+                payload={
+                    **_game_ref(game),
+                    "application_id": str(application.id),
+                    "race_name": application.race_name,
+                    "reason": reason,
+                },
+                key=f"lobby.application.closed:{application.id}",
+            ),
+        )
 
     async def _release(self, tx: Tx, application_ids: Sequence[UUID], reason: str) -> None:
         if not application_ids:
