@@ -13,6 +13,8 @@ TX = Tx(conn=None)  # type: ignore[arg-type]
 NOTICE = Notice(kind="lobby.test", user_ids=[uuid.uuid4()], title="t", body="b")
 START = GameStart(
     game_id=uuid.uuid4(),
+    game_name="Cup",
+    owner_id=uuid.uuid4(),
     engine_version="1.0.0",
     settings={},
     turn_schedule="@daily",

@@ -5,6 +5,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID
 
+from galaxy_backend.errors import Unavailable
+from galaxy_backend.lobby.models import GameStart
+from galaxy_backend.postgres import Tx
 from tests.lobby.conftest import Lobby, in_future
 from tests.support import eventually
 
@@ -120,3 +123,28 @@ async def test_two_sweepers_at_once_start_once_and_tell_once(
         for game in ready:
             assert (await lobby.game(owner, game["id"]))["status"] == "starting"
         assert await lobby.available("Pending Ones 0")
+
+
+async def test_a_start_the_runtime_refuses_is_tried_again_next_round(lobby: Lobby) -> None:
+    owner, *players = await lobby.players(5)
+    games = [await lobby.create(owner, name=f"Game {i}", max_players=2) for i in range(2)]
+    for i, game in enumerate(games):
+        await lobby.enrol(owner, game["id"], players[2 * i], f"First Ones {i}")
+        await lobby.enrol(owner, game["id"], players[2 * i + 1], f"Second Ones {i}")
+    await lobby.sql("UPDATE games SET enrollment_deadline = now() - interval '1 minute'")
+    refused = UUID(games[0]["id"])
+    original = lobby.runtime.start_game
+
+    async def busy_for_one(tx: Tx, game: GameStart) -> None:
+        if game.game_id == refused:
+            raise Unavailable("the runtime's job queue is full", code="runtime_busy")
+        await original(tx, game)
+
+    lobby.runtime.start_game = busy_for_one  # type: ignore[method-assign]
+    service = lobby.api.backend.lobby
+    assert (await service.sweep()).started == 1
+    assert (await lobby.game(owner, games[0]["id"]))["status"] == "enrollment_open"
+    assert (await lobby.game(owner, games[1]["id"]))["status"] == "starting"
+    lobby.runtime.start_game = original  # type: ignore[method-assign]
+    assert (await service.sweep()).started == 1
+    assert (await lobby.game(owner, games[0]["id"]))["status"] == "starting"

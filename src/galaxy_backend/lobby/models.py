@@ -114,6 +114,8 @@ class GameStart:
     """What the runtime needs to start a game's engine."""
 
     game_id: UUID
+    game_name: str
+    owner_id: UUID
     engine_version: str
     settings: Mapping[str, Any]
     turn_schedule: str

@@ -19,7 +19,7 @@ from galaxy_backend.cache import CacheLimits
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.cronutil import parse_schedule, parse_time_zone
 from galaxy_backend.cursors import decode_cursor, encode_cursor
-from galaxy_backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
     CANONICAL_TOPIC,
@@ -816,6 +816,8 @@ class LobbyService:
             tx,
             GameStart(
                 game_id=changed.id,
+                game_name=changed.name,
+                owner_id=changed.owner_id,
                 engine_version=changed.engine_version,
                 settings=changed.settings,
                 turn_schedule=changed.turn_schedule,
@@ -941,44 +943,49 @@ class LobbyService:
         async with self._database.pool.acquire() as conn:
             ids = await repository.expired_enrollments(conn, now, _SWEEP_BATCH)
         for game_id in ids:
-            async with transaction(self._database) as tx:
-                # Another sweeper holding the game deals with it; this one moves on.
-                if not await repository.try_lock_game(tx.conn, game_id):
-                    continue
-                game = await repository.get_game(tx.conn, game_id)
-                if (
-                    game is None
-                    or game.status != "enrollment_open"
-                    or game.enrollment_deadline > now
-                ):
-                    continue
-                if game.approved_count >= game.min_players:
-                    await self._start(
-                        tx, game, reason="the enrollment deadline passed", by="sweeper"
-                    )
-                    started += 1
-                elif await repository.mark_below_min_notified(tx.conn, game_id):
-                    await self._notifier.publish(
-                        tx,
-                        Notice(
-                            kind="lobby.game.below_min_players",
-                            user_ids=[game.owner_id],
-                            title=f"{game.name} needs more players",
-                            body=f"The enrollment deadline of {game.name} has passed with "
-                            f"{game.approved_count} of at least {game.min_players} players "
-                            "approved. Enrollment stays open: approve more players and start "
-                            "the game, move the deadline, or cancel it.",
-                            payload={
-                                **_game_ref(game),
-                                "approved_count": game.approved_count,
-                                "min_players": game.min_players,
-                                "enrollment_deadline": game.enrollment_deadline.isoformat(),
-                            },
-                            key=f"lobby.game.below_min_players:{game_id}",
-                        ),
-                    )
-                    told += 1
+            try:
+                outcome = await self._sweep_game(game_id, now)
+            except DomainError as exc:
+                # The runtime refused (its queue full, say): the next round tries again.
+                _log.warning("sweeper could not start a game", game_id=str(game_id), error=str(exc))
+                continue
+            started += outcome == "started"
+            told += outcome == "told"
         return started, told
+
+    async def _sweep_game(self, game_id: UUID, now: datetime) -> str | None:
+        async with transaction(self._database) as tx:
+            # Another sweeper holding the game deals with it; this one moves on.
+            if not await repository.try_lock_game(tx.conn, game_id):
+                return None
+            game = await repository.get_game(tx.conn, game_id)
+            if game is None or game.status != "enrollment_open" or game.enrollment_deadline > now:
+                return None
+            if game.approved_count >= game.min_players:
+                await self._start(tx, game, reason="the enrollment deadline passed", by="sweeper")
+                return "started"
+            if await repository.mark_below_min_notified(tx.conn, game_id):
+                await self._notifier.publish(
+                    tx,
+                    Notice(
+                        kind="lobby.game.below_min_players",
+                        user_ids=[game.owner_id],
+                        title=f"{game.name} needs more players",
+                        body=f"The enrollment deadline of {game.name} has passed with "
+                        f"{game.approved_count} of at least {game.min_players} players "
+                        "approved. Enrollment stays open: approve more players and start "
+                        "the game, move the deadline, or cancel it.",
+                        payload={
+                            **_game_ref(game),
+                            "approved_count": game.approved_count,
+                            "min_players": game.min_players,
+                            "enrollment_deadline": game.enrollment_deadline.isoformat(),
+                        },
+                        key=f"lobby.game.below_min_players:{game_id}",
+                    ),
+                )
+                return "told"
+        return None
 
     # --- admin ----------------------------------------------------------------------------------
 
