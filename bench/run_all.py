@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "http_baseline.py",
     "identity_http.py",
+    "lobby.py",
     "push_stream.py",
     "mail_throughput.py",
     "notifications.py",

@@ -8,6 +8,8 @@ and do nothing while the target is still unset (the state during boot).
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from galaxy_backend.lobby.models import GameStart
+from galaxy_backend.lobby.service import RuntimeControl
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx
 from galaxy_backend.user.service import Notifier, SessionRevoker
@@ -55,10 +57,26 @@ class SessionRevokerAdapter(Forwarder[SessionRevoker]):
 
 
 class NotifierAdapter(Forwarder[Notifier]):
-    """user, lobby, runtime → notification (built last: it needs accounts, mail and push)."""
+    """user, lobby, runtime → notification: notices in the caller's transaction
+    (notification is built last: it needs accounts, mail and push)."""
 
     async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
         target = self.target
         if target is None:
             return []
         return await target.publish(tx, notice)
+
+
+class RuntimeControlAdapter(Forwarder[RuntimeControl]):
+    """lobby → runtime: start and stop engines (the runtime also calls back into the lobby).
+    While unpatched a started game waits in `starting`."""
+
+    async def start_game(self, tx: Tx, game: GameStart) -> None:
+        target = self.target
+        if target is not None:
+            await target.start_game(tx, game)
+
+    async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
+        target = self.target
+        if target is not None:
+            await target.stop_game(tx, game_id, reason=reason)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 
@@ -70,8 +70,14 @@ class CacheBus:
     async def notify(self, conn: Connection, topic: str, *keys: str) -> None:
         """Queue invalidations for other replicas, in one round trip whatever their number;
         delivered when `conn`'s transaction commits."""
+        await self.notify_many(conn, [(topic, key) for key in keys])
+
+    async def notify_many(self, conn: Connection, items: Iterable[tuple[str, str]]) -> None:
+        """`notify` for keys of several topics, still in one round trip."""
         origin = self.instance_id
-        payloads = [orjson.dumps({"o": origin, "t": topic, "k": k}).decode() for k in keys]
+        payloads = [orjson.dumps({"o": origin, "t": t, "k": k}).decode() for t, k in items]
+        if not payloads:
+            return
         await conn.execute(
             "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", CHANNEL, payloads
         )

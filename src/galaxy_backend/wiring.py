@@ -2,7 +2,7 @@
 
 import gc
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 
@@ -10,6 +10,7 @@ from galaxy_backend import __version__
 from galaxy_backend.adapters import (
     FailureReporterAdapter,
     NotifierAdapter,
+    RuntimeControlAdapter,
     SessionRevokerAdapter,
 )
 from galaxy_backend.admin import routes as admin_routes
@@ -25,6 +26,10 @@ from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
 from galaxy_backend.housekeeping import Chore, Housekeeping
+from galaxy_backend.lobby import routes as lobby_routes
+from galaxy_backend.lobby.engines import BundledEngine
+from galaxy_backend.lobby.service import LobbyService
+from galaxy_backend.lobby.sweeper import Sweeper
 from galaxy_backend.mail import routes as mail_routes
 from galaxy_backend.mail.service import MailService
 from galaxy_backend.mail.sink import SmtpSink
@@ -111,6 +116,10 @@ class Backend:
     geo: GeoService
     mail: MailService
     notifications: NotificationService
+    lobby: LobbyService
+    sweeper: Sweeper
+    notifier: NotifierAdapter
+    runtime_control: RuntimeControlAdapter
     readiness: Readiness
     http: HttpListener
     grpc: GrpcListener
@@ -155,7 +164,7 @@ def build_backend(config: Config) -> Backend:
         batch_max=config.push_batch_max,
         meter=telemetry.meter("galaxy_backend.push"),
     )
-    # 6. Domain services, in dependency order: geo, user, mail, auth, admin (lobby, runtime and
+    # 6. Domain services, in dependency order: geo, user, mail, auth, admin, lobby (runtime and
     #    notification arrive with their issues).
     bus = CacheBus(
         dsn_provider=database.connect, heartbeat=config.cache_bus_heartbeat.total_seconds()
@@ -209,13 +218,6 @@ def build_backend(config: Config) -> Backend:
         lockout_duration=config.admin_lockout_duration,
         cache_limits=cache_limits,
     )
-    # Lobby and runtime arrive with their issues; notification comes last, as in the seed.
-    notifications = NotificationService(
-        database=database,
-        tokens=UnsubscribeTokens(lambda: secrets.secret_key),
-        public_url=config.public_url,
-    )
-    notifier.patch(notifications)
     bootstrap = AdminBootstrap(
         admin,
         config.admin_bootstrap_username,
@@ -223,6 +225,30 @@ def build_backend(config: Config) -> Backend:
         if config.admin_bootstrap_password
         else None,
     )
+
+    # lobby -> notification and lobby -> runtime go through adapters: both are built later
+    # (and the runtime calls back into the lobby). Unpatched, notices go nowhere and a
+    # started game waits in `starting`.
+    runtime_control = RuntimeControlAdapter()
+    lobby = LobbyService(
+        database=database,
+        bus=bus,
+        push=push,
+        notifier=notifier,
+        runtime=runtime_control,
+        users=users,
+        engines=BundledEngine(),
+        pending_registration_ttl=config.lobby_pending_registration_ttl,
+        cache_limits=cache_limits,
+    )
+    sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule)
+    # Notification comes last, as in the seed: it uses accounts, mail and push.
+    notifications = NotificationService(
+        database=database,
+        tokens=UnsubscribeTokens(lambda: secrets.secret_key),
+        public_url=config.public_url,
+    )
+    notifier.patch(notifications)
 
     prune_after = timedelta(days=1)
     housekeeping = Housekeeping(
@@ -239,7 +265,7 @@ def build_backend(config: Config) -> Backend:
     )
 
     # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
-    service_caches: list[Warmable] = [users.cache, auth.cache, admin.cache]
+    service_caches: list[Warmable] = [users.cache, auth.cache, admin.cache, *lobby.cache.all()]
     caches = CacheWarmer(service_caches)
     readiness = Readiness()
     readiness.add_cache(bus)
@@ -277,6 +303,9 @@ def build_backend(config: Config) -> Backend:
         notification_routes.user_router(notifications),
         notification_routes.public_router(notifications),
         notification_routes.admin_router(notifications),
+        lobby_routes.public_router(lobby),
+        lobby_routes.user_router(lobby, clock=lambda: datetime.now(UTC)),
+        lobby_routes.admin_router(lobby, clock=lambda: datetime.now(UTC)),
     ]
     http_app = build_http_app(
         version=__version__,
@@ -286,6 +315,7 @@ def build_backend(config: Config) -> Backend:
             *user_routes.user_fast_routes(users),
             *auth_routes.public_fast_routes(auth, users),
             *auth_routes.internal_fast_routes(auth),
+            *lobby_routes.public_fast_routes(lobby),
         ],
         guards=guards,
         tracer=telemetry.tracer("galaxy_backend.http"),
@@ -356,6 +386,7 @@ def build_backend(config: Config) -> Backend:
         grpc,
         *mail_components,
         notification_worker,
+        sweeper,
         http,
     ]
     if metrics is not None:
@@ -379,6 +410,10 @@ def build_backend(config: Config) -> Backend:
         geo=geo,
         mail=mail,
         notifications=notifications,
+        lobby=lobby,
+        sweeper=sweeper,
+        notifier=notifier,
+        runtime_control=runtime_control,
         readiness=readiness,
         http=http,
         grpc=grpc,

@@ -54,7 +54,11 @@ async def fuzz(api: Api, token: str | None, report: Path) -> tuple[int, str]:
         args += ["-H", f"Authorization: Bearer {token}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.fuzz_hooks", "PYTHONPATH": str(REPO)}
     process = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=REPO
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=report.parent,
     )
     output, _ = await asyncio.wait_for(process.communicate(), 600)
     assert process.returncode is not None

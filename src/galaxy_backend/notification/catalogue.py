@@ -35,7 +35,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("lobby.application.approved", "Your application was approved", push=True, email=True),
     Kind("lobby.application.rejected", "Your application was rejected", push=True, email=True),
     Kind("lobby.application.expired", "Your application expired", push=True, email=True),
-    Kind("lobby.application.withdrawn", "A player withdrew from your game", push=True, email=False),
+    Kind(
+        "lobby.application.closed",
+        "Your pending application was closed (enrollment ended, the game was cancelled)",
+        push=True,
+        email=True,
+    ),
     Kind("lobby.player.removed", "You were removed from a game", push=True, email=True),
     Kind("lobby.player.left", "A player left your game", push=True, email=False),
     Kind("lobby.game.status_changed", "A game you play changed status", push=True, email=True),

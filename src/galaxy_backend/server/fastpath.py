@@ -6,7 +6,8 @@ documented in the OpenAPI description like any other route (see `openapi.py`).
 Which routes belong here: only the few that every gateway request or client poll pays for,
 where FastAPI's per-request cost (routing, dependency injection, response validation) is
 a measurable share of the whole — today the probes, `GET /api/v1/user/me`,
-`POST /api/v1/internal/sessions/resolve` and the sign-in confirmation. Everything else,
+`POST /api/v1/internal/sessions/resolve`, the sign-in confirmation and the public game
+listing `GET /api/v1/public/games` (polled by every lobby page; bench/lobby.py). Everything else,
 however simple, is an ordinary FastAPI route: a fast route gives up FastAPI's checks, so it
 must earn its place with a benchmark (bench/), and be named in this list and in README.
 """
@@ -14,6 +15,7 @@ must earn its place with a benchmark (bench/), and be named in this list and in 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -95,6 +97,34 @@ class FastRequest:
             self._body = b"".join(chunks)
         return self._body
 
+    def query(self, adapter: TypeAdapter[T], *, lists: frozenset[str] = frozenset()) -> T:
+        """Validate the query string as FastAPI would: the last value of a repeated
+        parameter, every value of those in `lists`; errors are the same 422 body."""
+        raw = self.scope.get("query_string", b"").decode("latin-1")
+        params: dict[str, Any] = {}
+        try:
+            pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=100)
+        except ValueError:
+            raise RequestValidationFailed(
+                [
+                    {
+                        "field": "query",
+                        "location": "query",
+                        "code": "too_many_parameters",
+                        "message": "too many query parameters",
+                    }
+                ]
+            ) from None
+        for key, value in pairs:
+            if key in lists:
+                params.setdefault(key, []).append(value)
+            else:
+                params[key] = value
+        try:
+            return adapter.validate_python(params)
+        except ValidationError as exc:
+            raise RequestValidationFailed(validation_fields(exc.errors(), prefix="query")) from None
+
     async def parse(self, adapter: TypeAdapter[T]) -> T:
         """Validate the JSON body; errors become the same 422 body FastAPI routes give."""
         raw = await self.body()
@@ -140,6 +170,9 @@ class FastRoute:
     summary: str
     response_model: Any = None
     request_model: Any = None
+    # A pydantic model whose fields are the route's query parameters (documented; the
+    # handler parses them with `FastRequest.query`).
+    query_model: Any = None
     status_code: int = 200
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] = ()

@@ -4,7 +4,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI
+from fastapi import Body, FastAPI, Query
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
@@ -27,6 +27,14 @@ def _documentation_only(route: FastRoute) -> Callable[..., Any]:
         raise RuntimeError(f"{route.span_name} is served by the edge, not by FastAPI")
 
     parameters = []
+    if route.query_model is not None:
+        parameters.append(
+            inspect.Parameter(
+                "query",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[route.query_model, Query()],
+            )
+        )
     if route.request_model is not None:
         parameters.append(
             inspect.Parameter(

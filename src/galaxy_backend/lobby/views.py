@@ -1,0 +1,239 @@
+"""How the lobby appears over HTTP: response models, and the plain data they describe."""
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from galaxy_backend.cronutil import parse_schedule
+from galaxy_backend.lobby.models import Application, Game, RaceName
+
+Role = Literal["owner", "player", "applicant"]
+SCHEDULE_PREVIEW = 3
+
+
+class RuntimeOut(BaseModel):
+    status: str | None
+    message: str | None
+    updated_at: datetime | None
+
+
+class PlayerOut(BaseModel):
+    user_id: UUID
+    race_name: str
+    approved_at: datetime
+
+
+class GameSummaryOut(BaseModel):
+    """A game as the public listing shows it."""
+
+    id: UUID
+    name: str
+    description: str
+    status: str
+    visibility: str
+    owner_id: UUID
+    min_players: int
+    max_players: int
+    approved_count: int
+    free_seats: int
+    enrollment_deadline: datetime
+    turn_schedule: str
+    turn_time_zone: str
+    engine_version: str
+    current_turn: int
+    created_at: datetime
+
+
+class GameOut(GameSummaryOut):
+    """A game's page; `players` for its owner and players, `invite_code` for its owner."""
+
+    run_when_all_orders_in: bool
+    # The next turns the schedule gives from now, in UTC.
+    schedule_preview: list[datetime]
+    settings: dict[str, Any]
+    runtime: RuntimeOut
+    final_ranking: list[dict[str, Any]] | None
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    viewer_role: Role | None
+    players: list[PlayerOut] | None
+    invite_code: str | None
+
+
+class GameList(BaseModel):
+    items: list[GameOut]
+    next_cursor: str | None
+
+
+class GameSummaryList(BaseModel):
+    items: list[GameSummaryOut]
+    next_cursor: str | None
+
+
+class ApplicationOut(BaseModel):
+    id: UUID
+    game_id: UUID
+    user_id: UUID
+    race_name: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class ApplicationList(BaseModel):
+    items: list[ApplicationOut]
+    next_cursor: str | None
+
+
+class RaceNameOut(BaseModel):
+    id: UUID
+    name: str
+    canonical: str
+    status: str
+    game_id: UUID
+    created_at: datetime
+    reserved_at: datetime | None
+
+
+class AdminRaceNameOut(RaceNameOut):
+    user_id: UUID
+    application_id: UUID
+    skeleton: str
+    released_at: datetime | None
+
+
+class RaceNameList(BaseModel):
+    items: list[RaceNameOut]
+
+
+class AdminRaceNameList(BaseModel):
+    items: list[AdminRaceNameOut]
+
+
+class RaceNameCheckOut(BaseModel):
+    name: str
+    canonical: str
+    available: bool
+
+
+class EngineOut(BaseModel):
+    version: str
+    default: bool
+    # JSON Schema of the `settings` object a game of this engine takes.
+    settings_schema: dict[str, Any]
+    max_players_default_map: int
+
+
+class EngineList(BaseModel):
+    items: list[EngineOut]
+
+
+class AdminGameList(BaseModel):
+    items: list[GameOut]
+    next_cursor: str | None
+
+
+def summary_view(game: Game) -> dict[str, Any]:
+    return {
+        "id": str(game.id),
+        "name": game.name,
+        "description": game.description,
+        "status": game.status,
+        "visibility": game.visibility,
+        "owner_id": str(game.owner_id),
+        "min_players": game.min_players,
+        "max_players": game.max_players,
+        "approved_count": game.approved_count,
+        "free_seats": game.free_seats,
+        "enrollment_deadline": game.enrollment_deadline,
+        "turn_schedule": game.turn_schedule,
+        "turn_time_zone": game.turn_time_zone,
+        "engine_version": game.engine_version,
+        "current_turn": game.current_turn,
+        "created_at": game.created_at,
+    }
+
+
+def schedule_preview(game: Game, now: datetime) -> list[datetime]:
+    try:
+        return parse_schedule(game.turn_schedule, game.turn_time_zone).upcoming(
+            now, SCHEDULE_PREVIEW
+        )
+    except ValueError:
+        return []
+
+
+def game_view(
+    game: Game, now: datetime, *, role: Role | None, full: bool = False
+) -> dict[str, Any]:
+    """The page; players are shown to the owner, players and applicants (and operators)."""
+    view = summary_view(game)
+    members = full or role is not None
+    view.update(
+        {
+            "run_when_all_orders_in": game.run_when_all_orders_in,
+            "schedule_preview": schedule_preview(game, now),
+            "settings": dict(game.settings),
+            "runtime": {
+                "status": game.runtime.status,
+                "message": game.runtime.message,
+                "updated_at": game.runtime.updated_at,
+            },
+            "final_ranking": list(game.final_ranking) if game.final_ranking is not None else None,
+            "updated_at": game.updated_at,
+            "started_at": game.started_at,
+            "finished_at": game.finished_at,
+            "viewer_role": role,
+            "players": (
+                [
+                    {
+                        "user_id": str(p.user_id),
+                        "race_name": p.race_name,
+                        "approved_at": p.approved_at,
+                    }
+                    for p in game.players
+                ]
+                if members
+                else None
+            ),
+            "invite_code": game.invite_code if (full or role == "owner") else None,
+        }
+    )
+    return view
+
+
+def application_view(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "game_id": application.game_id,
+        "user_id": application.user_id,
+        "race_name": application.race_name,
+        "status": application.status,
+        "created_at": application.created_at,
+        "decided_at": application.decided_at,
+    }
+
+
+def race_name_view(entry: RaceName, *, admin: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.name,
+        "canonical": entry.canonical,
+        "status": entry.status,
+        "game_id": entry.game_id,
+        "created_at": entry.created_at,
+        "reserved_at": entry.reserved_at,
+    }
+    if admin:
+        view.update(
+            {
+                "user_id": entry.user_id,
+                "application_id": entry.application_id,
+                "skeleton": entry.skeleton,
+                "released_at": entry.released_at,
+            }
+        )
+    return view

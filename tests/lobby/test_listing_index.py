@@ -1,0 +1,218 @@
+"""The public listing's index: order, bounds, and invalidation winning over reloads."""
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from galaxy_backend.cache import CacheLimits
+from galaxy_backend.lobby.cache import ListingFilter, PublicListing, sort_key
+from galaxy_backend.lobby.models import Game, RuntimeState
+from galaxy_backend.lobby.views import summary_view
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def game(n: int, **changes: Any) -> Game:
+    base = Game(
+        id=uuid.UUID(int=n),
+        owner_id=uuid.UUID(int=999),
+        name=f"Game {n}",
+        description="",
+        status="enrollment_open",
+        visibility="public",
+        invite_code=None,
+        min_players=2,
+        max_players=4,
+        approved_count=0,
+        enrollment_deadline=EPOCH + timedelta(days=30),
+        turn_schedule="@daily",
+        turn_time_zone="UTC",
+        run_when_all_orders_in=False,
+        engine_version="1.0.0",
+        settings={},
+        current_turn=0,
+        runtime=RuntimeState(),
+        final_ranking=None,
+        status_seq=0,
+        version=0,
+        created_at=EPOCH + timedelta(minutes=n),
+        updated_at=EPOCH,
+        started_at=None,
+        finished_at=None,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+class Table:
+    """The database as the index sees it: the newest listed games, and rows by id."""
+
+    def __init__(self, games: list[Game]) -> None:
+        self.rows = {g.id: g for g in games}
+        self.reload_gate: asyncio.Event | None = None
+        self.reloading = asyncio.Event()
+        self.reloads = 0
+
+    async def newest(self, limit: int) -> list[Game]:
+        listed = [
+            g for g in self.rows.values() if g.visibility == "public" and g.status != "cancelled"
+        ]
+        return sorted(listed, key=lambda g: sort_key(g.created_at, g.id))[:limit]
+
+    async def reload(self, ids: Sequence[UUID]) -> list[Game]:
+        self.reloads += 1
+        found = [self.rows[i] for i in ids if i in self.rows]
+        self.reloading.set()
+        if self.reload_gate is not None:
+            await self.reload_gate.wait()
+        return found
+
+    def change(self, g: Game, **changes: Any) -> Game:
+        changed = dataclasses.replace(g, version=g.version + 1, **changes)
+        self.rows[g.id] = changed
+        return changed
+
+
+def index(table: Table, **limits: Any) -> PublicListing:
+    return PublicListing(
+        newest=table.newest,
+        reload=table.reload,
+        render=summary_view,
+        limits=CacheLimits(**limits),
+    )
+
+
+async def names(
+    listing: PublicListing, wanted: ListingFilter | None = None, limit: int = 100
+) -> list[str]:
+    page = await listing.page(wanted or ListingFilter(), None, limit)
+    return [str(e.game_id.int) for e in page.items]
+
+
+async def test_newest_first_and_filters() -> None:
+    table = Table(
+        [
+            game(1),
+            game(2, status="running"),
+            game(3, approved_count=4),
+            game(4, visibility="private"),
+        ]
+    )
+    listing = index(table)
+    await listing.warm()
+    assert listing.ready()
+    assert await names(listing) == ["3", "2", "1"]
+    assert await names(listing, ListingFilter(statuses=frozenset({"running"}))) == ["2"]
+    assert await names(listing, ListingFilter(free_seats=True)) == ["2", "1"]
+    assert await names(listing, ListingFilter(query="game 1")) == ["1"]
+
+
+async def test_pages_continue_after_the_cursor() -> None:
+    table = Table([game(n) for n in range(1, 8)])
+    listing = index(table)
+    await listing.warm()
+    first = await listing.page(ListingFilter(), None, 3)
+    assert [e.game_id.int for e in first.items] == [7, 6, 5]
+    assert first.more
+    second = await listing.page(ListingFilter(), first.items[-1].key, 3)
+    assert [e.game_id.int for e in second.items] == [4, 3, 2]
+    assert second.rest_after is None
+
+
+async def test_the_index_is_bounded_and_hands_older_pages_to_the_table() -> None:
+    table = Table([game(n) for n in range(1, 11)])
+    listing = index(table, max_entries=4, warm_entries=3)
+    await listing.warm()
+    assert len(listing) == 3
+    page = await listing.page(ListingFilter(), None, 10)
+    assert [e.game_id.int for e in page.items] == [10, 9, 8]
+    # The table continues after the oldest game the index holds.
+    assert page.rest_after == (game(8).created_at, game(8).id)
+    assert not listing.covers(sort_key(game(8).created_at, game(8).id))
+    # New games go in; beyond max_entries the oldest drop out and the floor moves up.
+    for n in (11, 12):
+        listing.put(game(n))
+    assert len(listing) == 4
+    page = await listing.page(ListingFilter(), None, 10)
+    assert [e.game_id.int for e in page.items] == [12, 11, 10, 9]
+    assert page.rest_after == (game(9).created_at, game(9).id)
+    # A change to a game older than the floor is the table's business.
+    listing.put(game(2, name="Renamed", version=5))
+    assert len(listing) == 4
+
+
+async def test_an_invalidation_reloads_the_game_before_the_next_page() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    await listing.warm()
+    table.change(first, status="cancelled")
+    listing.discard(first.id)
+    assert await names(listing) == []
+    table.rows[first.id] = dataclasses.replace(
+        table.rows[first.id], status="enrollment_open", version=2
+    )
+    listing.discard(first.id)
+    assert await names(listing) == ["1"]
+
+
+async def test_an_invalidation_during_a_reload_wins() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    await listing.warm()
+    table.change(first, name="Second")
+    listing.discard(first.id)
+    table.reload_gate = asyncio.Event()
+    reading = asyncio.create_task(listing.page(ListingFilter(), None, 10))
+    await table.reloading.wait()
+    # Changed again while the reload is in flight (it read "Second").
+    table.change(table.rows[first.id], name="Third")
+    listing.discard(first.id)
+    table.reload_gate.set()
+    await reading
+    table.reload_gate = None
+    page = await listing.page(ListingFilter(), None, 10)
+    assert page.items[0].folded_name == "third"
+
+
+async def test_an_older_copy_never_replaces_a_newer_one() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    await listing.warm()
+    newer = dataclasses.replace(first, name="Newer", version=3)
+    listing.put(newer)
+    listing.put(dataclasses.replace(first, name="Older", version=2))
+    page = await listing.page(ListingFilter(), None, 10)
+    assert page.items[0].folded_name == "newer"
+    # Nor does an old copy bring back a game that has since left the listing.
+    listing.put(dataclasses.replace(first, status="cancelled", version=4))
+    listing.put(dataclasses.replace(first, version=3))
+    assert await names(listing) == []
+
+
+async def test_changes_while_warming_are_read_again() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    gate = asyncio.Event()
+    original = table.newest
+
+    async def slow(limit: int) -> list[Game]:
+        rows = await original(limit)
+        await gate.wait()
+        return rows
+
+    listing._newest = slow  # type: ignore[assignment]
+    warming = asyncio.create_task(listing.warm())
+    await asyncio.sleep(0)
+    table.change(first, name="Changed")
+    listing.discard(first.id)
+    gate.set()
+    await warming
+    page = await listing.page(ListingFilter(), None, 10)
+    assert page.items[0].folded_name == "changed"

@@ -1,0 +1,91 @@
+"""What the runtime reports back (OnRuntimeJobResult), and the runtime asked to stop."""
+
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import pytest
+
+from galaxy_backend.errors import Conflict
+from tests.identity.conftest import Api
+from tests.lobby.conftest import LOBBY_ENV, Lobby
+
+
+async def started_game(lobby: Lobby) -> tuple[UUID, str]:
+    owner, a, b = await lobby.players(3)
+    game = await lobby.create(owner)
+    await lobby.enrol(owner, game["id"], a, f"Runners {a.user_id[:4]}")
+    await lobby.enrol(owner, game["id"], b, f"Walkers {b.user_id[:4]}")
+    response = await lobby.client.post(
+        f"/api/v1/user/games/{game['id']}/start", headers=owner.headers
+    )
+    assert response.status_code == 202
+    return UUID(game["id"]), owner.token
+
+
+async def test_a_failed_start_is_retried_by_the_owner(lobby: Lobby) -> None:
+    game_id, token = await started_game(lobby)
+    service = lobby.api.backend.lobby
+    failed = await service.on_runtime_job_result(game_id, "start_failed", message="no image")
+    assert failed.status == "start_failed"
+    assert failed.runtime.status == "start_failed"
+    assert failed.runtime.message == "no image"
+    retry = await lobby.client.post(
+        f"/api/v1/user/games/{game_id}/start", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert retry.status_code == 202, retry.text
+    assert len(lobby.runtime.started) == 2
+    running = await service.on_runtime_job_result(game_id, "started")
+    assert running.status == "running"
+    statuses = [n.payload["status"] for n in (await lobby.notices("lobby.game.status_changed"))]
+    assert statuses == ["starting", "start_failed", "starting", "running"]
+    # Every status change has its own idempotency key.
+    keys = [n.key for n in (await lobby.notices("lobby.game.status_changed"))]
+    assert len(set(keys)) == 4
+
+
+async def test_a_withdrawn_start_goes_back_and_can_start_again(lobby: Lobby) -> None:
+    game_id, token = await started_game(lobby)
+    service = lobby.api.backend.lobby
+    back = await service.on_runtime_job_result(game_id, "start_withdrawn")
+    assert back.status == "enrollment_closed"
+    retry = await lobby.client.post(
+        f"/api/v1/user/games/{game_id}/start", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert retry.json()["status"] == "starting"
+
+
+async def test_pause_resume_and_refused_reports(lobby: Lobby) -> None:
+    game_id, _ = await started_game(lobby)
+    service = lobby.api.backend.lobby
+    with pytest.raises(Conflict) as refused:
+        await service.on_runtime_job_result(game_id, "paused")
+    assert refused.value.details == {"status": "starting"}
+    await service.on_runtime_job_result(game_id, "started", turn=1)
+    paused = await service.on_runtime_job_result(game_id, "paused", message="engine lost")
+    assert paused.status == "paused"
+    resumed = await service.on_runtime_job_result(game_id, "resumed", turn=3)
+    assert resumed.status == "running"
+    assert resumed.current_turn == 3
+    with pytest.raises(Conflict):
+        await service.on_runtime_job_result(game_id, "start_failed")
+
+
+async def test_cancelling_a_running_game_stops_its_engine(lobby: Lobby) -> None:
+    game_id, _ = await started_game(lobby)
+    await lobby.api.backend.lobby.on_runtime_job_result(game_id, "started")
+    admin = await lobby.admin_headers()
+    cancelled = await lobby.client.post(
+        f"/api/v1/admin/games/{game_id}/cancel", json={"reason": "cheating"}, headers=admin
+    )
+    assert cancelled.status_code == 200
+    assert lobby.runtime.stopped == [(game_id, "cancelled")]
+
+
+async def test_unpatched_adapters_leave_a_started_game_starting(
+    start_api: Callable[..., Awaitable[Api]],
+) -> None:
+    api = await start_api(**LOBBY_ENV)
+    lobby = Lobby(api=api)  # the runtime adapter left as wiring leaves it
+    game_id, _ = await started_game(lobby)
+    page = await api.backend.lobby.game(game_id)
+    assert page.status == "starting"
