@@ -1,6 +1,5 @@
 """What the runtime keeps about a started game, and the jobs that act on its engine."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -82,18 +81,3 @@ class EngineVersion:
     version: str
     image: str
     is_default: bool
-
-
-@dataclass(frozen=True, slots=True)
-class StartRequest:
-    """What the lobby hands the runtime when a game starts."""
-
-    game_id: UUID
-    game_name: str
-    owner_id: UUID
-    engine_version: str
-    settings: dict[str, Any]
-    turn_schedule: str
-    turn_time_zone: str
-    run_when_all_orders_in: bool
-    players: Sequence[EnginePlayer]

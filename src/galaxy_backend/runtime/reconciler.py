@@ -20,7 +20,8 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, transaction
 from galaxy_backend.runtime import repository
-from galaxy_backend.runtime.drivers.base import Driver, DriverError, EngineInstance
+from galaxy_backend.runtime.clients import RuntimeClients
+from galaxy_backend.runtime.drivers.base import DriverError, EngineInstance
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
 from galaxy_backend.runtime.service import RuntimeService
@@ -42,7 +43,7 @@ class Reconciler:
         *,
         database: Database,
         service: RuntimeService,
-        driver: Driver,
+        clients: RuntimeClients,
         engine: EngineClient,
         interval: timedelta,
         health_failures: int = 3,
@@ -51,7 +52,7 @@ class Reconciler:
     ) -> None:
         self._database = database
         self._service = service
-        self._driver = driver
+        self._clients = clients
         self._engine = engine
         self._interval = interval.total_seconds()
         self._health_failures = health_failures
@@ -106,7 +107,7 @@ class Reconciler:
 
     async def _round(self) -> None:
         try:
-            instances = {i.game_id: i for i in await self._driver.list_labelled()}
+            instances = {i.game_id: i for i in await self._clients.driver.list_labelled()}
         except DriverError as exc:
             _log.warning("reconciler cannot list engines", error=str(exc))
             return
@@ -193,4 +194,4 @@ class Reconciler:
             record.game_id, "failed", last_error="the engine kept failing its health checks"
         )
         with contextlib.suppress(DriverError):
-            await self._driver.stop(record.game_id, grace_seconds=5)
+            await self._clients.driver.stop(record.game_id, grace_seconds=5)

@@ -20,6 +20,7 @@ from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
+from galaxy_backend.lobby.models import GameStart, Player
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
@@ -30,7 +31,6 @@ from galaxy_backend.runtime.models import (
     Job,
     JobKind,
     RuntimeRecord,
-    StartRequest,
 )
 from galaxy_backend.telemetry import get_logger
 
@@ -121,7 +121,7 @@ class RuntimeService:
         queue: JobQueue,
         lobby: LobbyResults,
         notifier: Notifier,
-        driver_name: str,
+        driver_name: Callable[[], str],
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -159,8 +159,9 @@ class RuntimeService:
 
     # --- starting and stopping (the lobby's calls, in its transaction) -----------------------
 
-    async def start_game(self, tx: Tx, request: StartRequest) -> None:
-        """Record the game and queue its start, in the caller's transaction."""
+    async def start_game(self, tx: Tx, request: GameStart) -> None:
+        """Record the game and queue its start, in the caller's transaction (the lobby's
+        RuntimeControl)."""
         self.queue.check_room()
         versions = {v.version: v for v in await repository.engine_versions(tx.conn)}
         version = versions.get(request.engine_version)
@@ -175,12 +176,12 @@ class RuntimeService:
             game_id=request.game_id,
             game_name=request.game_name,
             owner_id=request.owner_id,
-            players=request.players,
+            players=engine_players(request.players),
             seed=secrets.randbelow(2**62),
             settings=dict(request.settings),
             engine_version=version.version,
             image=version.image,
-            driver=self.driver_name,
+            driver=self.driver_name(),
             turn_schedule=request.turn_schedule,
             turn_time_zone=request.turn_time_zone,
             run_when_all_orders_in=request.run_when_all_orders_in,
@@ -479,5 +480,5 @@ class RuntimeService:
         )
 
 
-def engine_players(players: Sequence[Any]) -> list[EnginePlayer]:
+def engine_players(players: Sequence[Player]) -> list[EnginePlayer]:
     return [EnginePlayer(player_id=p.user_id, race_name=p.race_name) for p in players]

@@ -26,11 +26,13 @@ from galaxy_backend.errors import DomainError
 from galaxy_backend.postgres import Database, transaction
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.runtime import repository
-from galaxy_backend.runtime.drivers.base import Driver, DriverError, EngineSpec, Limits
+from galaxy_backend.runtime.clients import RuntimeClients
+from galaxy_backend.runtime.drivers.base import DriverError, EngineSpec, Limits
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
 from galaxy_backend.runtime.models import Job, RuntimeRecord
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.telemetry import get_logger
+from galaxy_engine.version import ENGINE_VERSION
 
 _log = get_logger(__name__)
 
@@ -58,7 +60,7 @@ class RuntimeWorkers:
         *,
         database: Database,
         service: RuntimeService,
-        driver: Driver,
+        clients: RuntimeClients,
         engine: EngineClient,
         tokens: EngineTokens,
         pool_size: int,
@@ -73,7 +75,7 @@ class RuntimeWorkers:
         self._database = database
         self._service = service
         self._queue = service.queue
-        self._driver = driver
+        self._clients = clients
         self._engine = engine
         self._tokens = tokens
         self._pool_size = pool_size
@@ -104,6 +106,8 @@ class RuntimeWorkers:
         ]
 
     async def start(self) -> None:
+        # The bundled engine is always installed, under BACKEND_RUNTIME_ENGINE_IMAGE.
+        await self._service.ensure_bundled_version(ENGINE_VERSION)
         await self._wakeup.ensure()
         self._tasks = [
             asyncio.create_task(self._work(), name=f"runtime-worker-{n}")
@@ -226,7 +230,7 @@ class RuntimeWorkers:
         await self._finish(job, token, "failed", error)
         if job.kind in ("start", "restart"):
             with contextlib.suppress(DriverError):
-                await self._driver.stop(job.game_id, grace_seconds=5)
+                await self._clients.driver.stop(job.game_id, grace_seconds=5)
             await self._service.set_status(job.game_id, "failed", last_error=error)
         return "failed"
 
@@ -254,7 +258,7 @@ class RuntimeWorkers:
             admin_token=self._tokens.token(record.game_id),
             limits=self._limits,
         )
-        await self._driver.create(spec)
+        await self._clients.driver.create(spec)
         address = await self._bring_up(record)
         await self._engine.json(
             record.game_id,
@@ -276,7 +280,7 @@ class RuntimeWorkers:
             record.game_id,
             "running",
             address=address,
-            handle=f"{self._driver.name}:{record.game_id}",
+            handle=f"{self._clients.driver.name}:{record.game_id}",
             next_tick_at=schedule.next_after(datetime.now(UTC)),
             health_failures=0,
             last_error=None,
@@ -286,7 +290,7 @@ class RuntimeWorkers:
     async def _bring_up(self, record: RuntimeRecord) -> str:
         """Start the engine, wait until the driver says running, then until /healthz answers
         (a container is running before its server has bound its port)."""
-        instance = await self._driver.start(record.game_id)
+        instance = await self._clients.driver.start(record.game_id)
         began = time.monotonic()
         deadline = began + self._start_timeout
         delay = 0.05
@@ -298,7 +302,7 @@ class RuntimeWorkers:
                 raise JobFailed("the engine was not running in time")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
-            instance = await self._driver.inspect(record.game_id)
+            instance = await self._clients.driver.inspect(record.game_id)
         delay = 0.05
         while not await self._engine.healthy(instance.address):
             if time.monotonic() > deadline:
@@ -308,21 +312,21 @@ class RuntimeWorkers:
         return instance.address
 
     async def _stop(self, record: RuntimeRecord) -> None:
-        await self._driver.stop(record.game_id)
+        await self._clients.driver.stop(record.game_id)
         if record.status not in ("finished", "failed", "removed"):
             await self._service.set_status(record.game_id, "stopped")
 
     async def _restart(self, record: RuntimeRecord) -> None:
         if record.status not in ("running", "paused", "failed", "removed", "stopped"):
             return
-        await self._driver.stop(record.game_id, grace_seconds=5)
+        await self._clients.driver.stop(record.game_id, grace_seconds=5)
         spec = EngineSpec(
             game_id=record.game_id,
             image=record.image,
             admin_token=self._tokens.token(record.game_id),
             limits=self._limits,
         )
-        await self._driver.create(spec)
+        await self._clients.driver.create(spec)
         address = await self._bring_up(record)
         # The engine reloads its game from its volume: nothing to initialise again.
         async with transaction(self._database) as tx:
@@ -339,7 +343,7 @@ class RuntimeWorkers:
         _log.info("engine restarted", game_id=str(record.game_id), restarts=updated.restarts)
 
     async def _remove(self, record: RuntimeRecord) -> None:
-        await self._driver.remove(record.game_id)
+        await self._clients.driver.remove(record.game_id)
         async with self._database.pool.acquire() as conn:
             status = record.status if record.status == "finished" else "removed"
             await repository.update_record(
