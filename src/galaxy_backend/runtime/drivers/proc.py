@@ -71,6 +71,41 @@ def ps_info(pid: int) -> ProcessInfo | None:
     )
 
 
+def processes_running(needle: str) -> list[int]:
+    """Pids of live processes whose command line contains `needle` (blocking)."""
+    if not (_PROC / "self" / "stat").exists():
+        return _ps_processes_running(needle)
+    found = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        command = " ".join(part.decode(errors="replace") for part in argv.split(b"\0") if part)
+        if needle in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _ps_processes_running(needle: str) -> list[int]:
+    result = subprocess.run(
+        ["ps", "-ax", "-o", "pid=", "-o", "command="],  # noqa: S607 - ps from PATH
+        capture_output=True,
+        text=True,
+        timeout=_PS_TIMEOUT,
+        check=False,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    found = []
+    for line in result.stdout.splitlines():
+        pid, _, command = line.strip().partition(" ")
+        if pid.isdigit() and needle in command:
+            found.append(int(pid))
+    return found
+
+
 def reap(pid: int) -> int | None:
     """Collect `pid`'s exit status if it is our exited child; its exit code, or None."""
     try:

@@ -33,7 +33,12 @@ from galaxy_backend.runtime.drivers.base import (
     EngineSpec,
     labels_for,
 )
-from galaxy_backend.runtime.drivers.proc import ProcessInfo, process_info, reap
+from galaxy_backend.runtime.drivers.proc import (
+    ProcessInfo,
+    process_info,
+    processes_running,
+    reap,
+)
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -148,6 +153,7 @@ class ProcessDriver:
             # A killed engine may still be exiting, holding its data directory's lock.
             if not await self._wait_gone(state, _KILL_WAIT_SECONDS):
                 raise DriverError(f"the last engine of game {game_id} is still exiting")
+            await self._kill_strays(state)
             token = await asyncio.to_thread(self._read_token, game_id)
             offset = await asyncio.to_thread(self._prepare_log, game_id)
             pid, started = await asyncio.to_thread(self._spawn, state, token)
@@ -433,6 +439,26 @@ class ProcessDriver:
             interval = min(interval * 2, 0.1)
         return True
 
+    async def _kill_strays(self, state: _State) -> None:
+        """Kill engines on this data directory that no state file names (their backend died
+        between spawning one and recording it): each would hold the directory's lock."""
+        data = str((self._dir(state.game_id) / DATA_DIR).resolve())
+        strays = [
+            pid
+            for pid in await asyncio.to_thread(processes_running, f"--data {data} ")
+            if pid != os.getpid()
+        ]
+        for pid in strays:
+            _log.warning("killing a stray engine", game_id=str(state.game_id), pid=pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + _KILL_WAIT_SECONDS
+        while strays and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            strays = [p for p in strays if await asyncio.to_thread(_still_there, p)]
+        if strays:
+            raise DriverError(f"stray engines of game {state.game_id} outlived SIGKILL: {strays}")
+
     async def _signal(self, state: _State, number: signal.Signals) -> None:
         await asyncio.to_thread(self._send, state, number)
 
@@ -451,6 +477,14 @@ class ProcessDriver:
 
     def _lock(self, game_id: UUID) -> asyncio.Lock:
         return self._locks.setdefault(game_id, asyncio.Lock())
+
+
+def _still_there(pid: int) -> bool:
+    info = process_info(pid)
+    if info is not None and info.zombie:
+        reap(pid)
+        return False
+    return info is not None
 
 
 def _spec_record(spec: EngineSpec) -> dict[str, Any]:
