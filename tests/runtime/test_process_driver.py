@@ -104,7 +104,13 @@ async def test_a_zombie_engine_reads_as_exited_and_is_reaped(process_kit: Proces
     await eventually(zombie, timeout=10, message="the killed engine is a zombie")
     other = process_kit.make()
     assert (await other.inspect(spec.game_id)).state == "exited"
-    assert process_info(pid) is None
+
+    async def reaped() -> bool:
+        await other.inspect(spec.game_id)
+        return process_info(pid) is None
+
+    # At once, or (its threads still exiting) on a later look.
+    await eventually(reaped, timeout=10, message="the zombie is reaped")
 
 
 async def test_an_engine_outlives_the_backend_that_started_it(

@@ -8,14 +8,17 @@ Every Docker Engine API call runs in a thread (the SDK is blocking) inside a cli
 
 import asyncio
 import math
+import os
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
 import docker
+from docker.constants import DEFAULT_UNIX_SOCKET
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig
-from docker.utils import parse_repository_tag
+from docker.utils import kwargs_from_env, parse_repository_tag
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from requests.exceptions import RequestException
@@ -90,13 +93,7 @@ class DockerDriver:
         if found is not None:
             return self._instance(game_id, found)
         await self._ensure_image(client, spec)
-        await self._call(
-            "volume create",
-            game_id,
-            client.create_volume,
-            name=volume_name(game_id),
-            labels=labels_for(game_id),
-        )
+        await self._call("volume create", game_id, _create_volume, client, game_id)
         await self._call("create", game_id, self._create_container, client, spec)
         # Ours or, after a lost race with another replica, theirs: the same container.
         found = await self._call("inspect", game_id, _inspect_container, client, game_id)
@@ -179,9 +176,10 @@ class DockerDriver:
         return self._client
 
     def _connect(self) -> docker.APIClient:
-        if self._docker_host is None:
-            return docker.from_env(version="auto", timeout=self._timeout).api
-        return docker.APIClient(base_url=self._docker_host, version="auto", timeout=self._timeout)
+        try:
+            return docker_client(self._docker_host, self._timeout)
+        except ConnectionError as exc:
+            raise DriverError(f"docker connect: {exc}") from exc
 
     async def _call(
         self,
@@ -314,6 +312,32 @@ class DockerDriver:
 # --- blocking helpers (each called in a thread by DockerDriver._call) ---------------------------
 
 
+def docker_client(docker_host: str | None, timeout: int) -> docker.APIClient:
+    """An SDK client of `docker_host` (None: DOCKER_HOST and its TLS settings, else the local
+    socket), speaking the daemon's API version; ConnectionError if its socket is not there."""
+    address = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_UNIX_SOCKET
+    problem = _unix_socket_problem(address, timeout)
+    if problem is not None:
+        raise ConnectionError(problem)
+    if docker_host is None:
+        return docker.APIClient(version="auto", timeout=timeout, **kwargs_from_env())
+    return docker.APIClient(base_url=docker_host, version="auto", timeout=timeout)
+
+
+def _unix_socket_problem(address: str, timeout: float) -> str | None:
+    # Checked first: the SDK leaves the socket of a failed unix connect unclosed.
+    scheme, _, path = address.partition("://")
+    if scheme not in ("unix", "http+unix"):
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(path)
+        except OSError as exc:
+            return f"cannot connect to {path}: {exc.strerror or exc}"
+    return None
+
+
 def _inspect_container(client: docker.APIClient, game_id: UUID) -> dict[str, Any] | None:
     try:
         attrs: dict[str, Any] = client.inspect_container(instance_name(game_id))
@@ -332,12 +356,24 @@ def _has_image(client: docker.APIClient, image: str) -> bool:
 
 def _pull(client: docker.APIClient, image: str) -> None:
     repository, tag = parse_repository_tag(image)
-    # The error arrives in the progress stream (podman answers 200 even when it fails).
+    # The error arrives in the progress stream (podman answers 200 even when it fails);
+    # read it to its end so that the connection goes back to the pool.
+    failure = None
     for message in client.pull(repository, tag=tag or "latest", stream=True, decode=True):
         error = message.get("error") if isinstance(message, dict) else None
-        if error:
-            permanent = any(word in str(error).lower() for word in _PERMANENT_PULL_ERRORS)
-            raise DriverError(f"cannot pull {image}: {error}", transient=not permanent)
+        failure = failure or error
+    if failure:
+        permanent = any(word in str(failure).lower() for word in _PERMANENT_PULL_ERRORS)
+        raise DriverError(f"cannot pull {image}: {failure}", transient=not permanent)
+
+
+def _create_volume(client: docker.APIClient, game_id: UUID) -> None:
+    try:
+        client.create_volume(name=volume_name(game_id), labels=labels_for(game_id))
+    except APIError as exc:
+        # Docker returns the existing volume; podman 4 refuses a concurrent create with a 500.
+        if "already exists" not in str(exc.explanation or ""):
+            raise
 
 
 def _stop_container(client: docker.APIClient, container: str, grace: int) -> None:

@@ -123,8 +123,9 @@ class ProcessDriver:
         self._host = host
         self._log_max_bytes = log_max_bytes
         self._locks: dict[UUID, asyncio.Lock] = {}
-        # Engines spawned by this driver: its children, reaped once they exit.
-        self._children: set[int] = set()
+        # Engines to reap once they have exited (pid: start marker): those this driver
+        # spawned, and zombies it saw that were not ready to be reaped yet.
+        self._children: dict[int, str | None] = {}
 
     # --- the interface ----------------------------------------------------------------------
 
@@ -295,9 +296,10 @@ class ProcessDriver:
                 pid = os.posix_spawn(self._python, argv, env, file_actions=actions, setpgroup=0)
         except OSError as exc:
             raise DriverError(f"cannot run {self._python}: {exc}", transient=False) from exc
-        self._children.add(pid)
         info = process_info(pid)
-        return pid, None if info is None else info.started
+        started = None if info is None else info.started
+        self._children[pid] = started
+        return pid, started
 
     def _alive(self, state: _State) -> ProcessInfo | None:
         """The recorded process if it still exists (a zombie of ours is reaped: gone)."""
@@ -307,7 +309,9 @@ class ProcessDriver:
         if info is None or info.started != state.started:
             return None
         if info.zombie:
-            reap(state.pid)
+            # A multi-threaded process reads as a zombie a moment before it can be reaped.
+            if reap(state.pid) is None:
+                self._children[state.pid] = state.started
             return None
         return info
 
@@ -322,10 +326,11 @@ class ProcessDriver:
         return info
 
     def _reap_children(self) -> None:
-        """Collect every engine this driver spawned that has exited since."""
-        for pid in list(self._children):
-            if process_info(pid) is None or reap(pid) is not None:
-                self._children.discard(pid)
+        """Collect every engine of `_children` that has exited since."""
+        for pid, started in list(self._children.items()):
+            info = process_info(pid)
+            if info is None or info.started != started or (info.zombie and reap(pid) is not None):
+                del self._children[pid]
 
     def _is_running(self, state: _State) -> bool:
         return self._running_info(state) is not None

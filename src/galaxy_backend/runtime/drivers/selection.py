@@ -6,17 +6,14 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import docker
 from docker.errors import DockerException
 from opentelemetry.trace import Tracer
 from requests.exceptions import RequestException
 
 from galaxy_backend.runtime.drivers.base import Driver
-from galaxy_backend.runtime.drivers.docker import DockerDriver
+from galaxy_backend.runtime.drivers.docker import DockerDriver, docker_client
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from galaxy_backend.telemetry import get_logger
-
-_log = get_logger(__name__)
 
 DriverName = Literal["docker", "process"]
 
@@ -31,6 +28,8 @@ async def choose_driver(
     ping_timeout: float = 2.0,
 ) -> Driver:
     """The configured driver; unset, docker when a Docker API answers within `ping_timeout`."""
+    # Fetched here, not at import: this runs once per process, and tests capture it.
+    log = get_logger(__name__)
     where = docker_host or os.environ.get("DOCKER_HOST") or "the local Docker socket"
     problem = None if driver == "process" else await docker_problem(docker_host, ping_timeout)
     if driver is None:
@@ -44,8 +43,8 @@ async def choose_driver(
         reason = f"BACKEND_RUNTIME_DRIVER={driver}"
         if problem is not None:
             # Chosen on purpose: keep it, calls fail as transient errors until Docker answers.
-            _log.warning("no Docker API answers yet", docker_host=where, problem=problem)
-    _log.info("runtime driver chosen", driver=driver, reason=reason)
+            log.warning("no Docker API answers yet", docker_host=where, problem=problem)
+    log.info("runtime driver chosen", driver=driver, reason=reason)
     if driver == "docker":
         return DockerDriver(docker_host, network=docker_network, tracer=tracer)
     return ProcessDriver(data_dir)
@@ -65,12 +64,8 @@ async def docker_problem(docker_host: str | None, seconds: float) -> str | None:
 
 
 def _ping(docker_host: str | None, timeout: float) -> None:
-    seconds = max(1, math.ceil(timeout))
-    # "auto" asks the daemon for its version (an unversioned call): itself a ping.
-    if docker_host is None:
-        client = docker.from_env(version="auto", timeout=seconds).api
-    else:
-        client = docker.APIClient(base_url=docker_host, version="auto", timeout=seconds)
+    # Making the client asks the daemon for its API version (an unversioned call).
+    client = docker_client(docker_host, max(1, math.ceil(timeout)))
     try:
         client.ping()
     finally:
