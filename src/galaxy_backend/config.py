@@ -36,6 +36,8 @@ class Address:
 
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-_]*$")
+# Docker's rule for network (and container) names.
+_DOCKER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 def parse_address(text: str) -> Address:
@@ -200,6 +202,9 @@ class Config(BaseSettings):
     runtime_job_queue_size: PositiveInt = 256
     runtime_reconcile_interval: Duration = timedelta(seconds=30)
     runtime_engine_image: str = "galaxy-engine:latest"
+    runtime_docker_network: Annotated[str | None, Field(pattern=_DOCKER_NAME)] = None
+    runtime_engine_memory_mb: Annotated[int, Field(ge=16)] = 512
+    runtime_engine_cpus: Annotated[float, Field(gt=0.0, le=1024.0)] = 1.0
 
     cache_max_entries: PositiveInt = 100_000
     cache_max_age: Duration = timedelta(minutes=10)

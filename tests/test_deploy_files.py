@@ -1,0 +1,191 @@
+"""deploy/ stays true to the code: the compose file's settings load, its names line up, and
+the Dockerfiles build what DESIGN.md section 7 and the drivers expect. (Compose itself
+cannot run where no registry answers; the docker tests build and run the engine image.)"""
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from galaxy_backend.config import Config, known_variables, load_from_env
+from galaxy_backend.runtime.drivers.base import ENGINE_PORT
+from tests.support import REPO
+
+DEPLOY = REPO / "deploy"
+# ${NAME}, ${NAME:-default}, ${NAME:?message}, as compose interpolates them.
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?([-?])([^}]*))?\}")
+# What a deployer sets for the required ones.
+DEPLOYER = {"DOCKER_GID": "998"}
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name, kind, rest = match.groups()
+        if name in env:
+            return env[name]
+        if kind == "-":
+            return rest
+        raise AssertionError(f"${{{name}}} has no default and the deployer did not set it")
+
+    return VARIABLE.sub(value, text)
+
+
+def interpolated(node: Any, env: dict[str, str]) -> Any:
+    """Compose's order: parse the YAML, then interpolate every string in it."""
+    if isinstance(node, dict):
+        return {k: interpolated(v, env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolated(v, env) for v in node]
+    return interpolate(node, env) if isinstance(node, str) else node
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = interpolated(
+        yaml.safe_load((DEPLOY / "compose.yaml").read_text()), DEPLOYER
+    )
+    return loaded
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    found = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+def test_a_required_compose_variable_says_what_to_set() -> None:
+    text = (DEPLOY / "compose.yaml").read_text()
+    for name, kind, rest in VARIABLE.findall(text):
+        if kind == "?":
+            assert rest.strip(), f"${{{name}:?}} should say what to set"
+    with pytest.raises(AssertionError, match="DOCKER_GID"):
+        interpolated(yaml.safe_load(text), {})
+
+
+def test_the_platform_has_its_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"postgres", "backend", "mail", "otel-collector"}
+    backend = compose["services"]["backend"]
+    assert backend["build"]["dockerfile"] == "deploy/backend.Dockerfile"
+    assert (DEPLOY / backend["build"]["context"]).resolve() == REPO
+    assert backend["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert backend["init"] is True
+
+
+def test_the_backend_environment_is_a_valid_configuration(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env: dict[str, str] = compose["services"]["backend"]["environment"]
+    backend_vars = {k for k in env if k.startswith("BACKEND_")}
+    assert backend_vars <= known_variables()
+    assert {k for k in env if not k.startswith("BACKEND_")} <= {"OTEL_EXPORTER_OTLP_ENDPOINT"}
+    for name in list(os.environ):
+        if name.startswith("BACKEND_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    config: Config = load_from_env()
+    assert config.runtime_driver == "docker"
+    assert config.runtime_docker_network is not None
+    assert config.postgres_dsn is not None
+
+
+def test_names_line_up_across_the_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    backend = services["backend"]
+    env = backend["environment"]
+    # PostgreSQL: the DSN names the service and the credentials it was given.
+    dsn = urlsplit(env["BACKEND_POSTGRES_DSN"])
+    postgres = services["postgres"]["environment"]
+    assert (dsn.hostname, dsn.username, dsn.password, dsn.path.lstrip("/")) == (
+        "postgres",
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
+    # SMTP: the mail catcher's SMTP port.
+    assert env["BACKEND_SMTP_ADDR"] == "mail:1025"
+    # Telemetry: the collector's OTLP gRPC receiver.
+    collector = yaml.safe_load((DEPLOY / "otel-collector.yaml").read_text())
+    grpc = collector["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+    endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    assert (endpoint.hostname, endpoint.port) == ("otel-collector", int(grpc.rpartition(":")[2]))
+    mounts = services["otel-collector"]["volumes"]
+    assert any(m.startswith("./otel-collector.yaml:") for m in mounts)
+    pipelines = collector["service"]["pipelines"]
+    assert {"traces", "metrics"} <= set(pipelines)
+    assert all("otlp" in p["receivers"] for p in pipelines.values())
+    # Docker: the socket the driver is pointed at is the one mounted.
+    socket = env["BACKEND_DOCKER_HOST"].removeprefix("unix://")
+    assert f"/var/run/docker.sock:{socket}" in backend["volumes"]
+    # Engines: the backend joins the network it starts them on, by that network's name.
+    [key] = [
+        k
+        for k, n in compose["networks"].items()
+        if n["name"] == env["BACKEND_RUNTIME_DOCKER_NETWORK"]
+    ]
+    assert key in backend["networks"]
+    assert compose["networks"][key]["external"] is True
+
+
+def test_the_engine_image_is_python_and_the_engine_only() -> None:
+    steps = instructions(DEPLOY / "engine.Dockerfile")
+    assert steps[0] == ("ARG", "BASE=python:3.11-slim")
+    assert steps[1] == ("FROM", "${BASE}")
+    copies = [args for keyword, args in steps if keyword == "COPY"]
+    assert [c.split()[0] for c in copies] == ["src/galaxy_engine"]
+    keywords = dict(steps)
+    assert keywords["USER"] not in ("root", "0")
+    assert keywords["VOLUME"] == "/data"
+    assert keywords["EXPOSE"] == str(ENGINE_PORT)
+    assert "urllib" in keywords["HEALTHCHECK"]
+    assert f"127.0.0.1:{ENGINE_PORT}/healthz" in keywords["HEALTHCHECK"]
+    entrypoint = keywords["ENTRYPOINT"]
+    assert entrypoint == (
+        '["python", "-m", "galaxy_engine", "serve", "--data", "/data", "--port", "8080"]'
+    )
+    # /data is owned by the engine's user before it is declared a volume.
+    run = keywords["RUN"]
+    assert "chown galaxy:galaxy /data" in run
+    assert keywords["USER"] == "galaxy"
+
+
+def test_the_backend_image_installs_the_locked_project() -> None:
+    steps = instructions(DEPLOY / "backend.Dockerfile")
+    assert steps[0] == ("ARG", "PYTHON=python:3.11-slim")
+    assert [args.split()[0] for keyword, args in steps if keyword == "FROM"] == ["${PYTHON}"] * 2
+    runs = " ".join(args for keyword, args in steps if keyword == "RUN")
+    assert "pip install" in runs
+    assert "-c requirements.lock" in runs
+    keywords = dict(steps)
+    assert keywords["USER"] == "galaxy"
+    assert "/healthz" in keywords["HEALTHCHECK"]
+    assert keywords["ENTRYPOINT"] == '["galaxy-backend"]'
+    assert keywords["CMD"] == '["serve"]'
+
+
+def test_the_build_context_holds_what_the_dockerfiles_copy() -> None:
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert patterns[0] == "*"
+    allowed = {p.removeprefix("!") for p in patterns if p.startswith("!")}
+    for dockerfile in ("engine.Dockerfile", "backend.Dockerfile"):
+        for keyword, args in instructions(DEPLOY / dockerfile):
+            if keyword == "COPY" and not args.startswith("--from"):
+                for source in args.split()[:-1]:
+                    assert (REPO / source).exists(), source
+                    assert any(source == a or source.startswith(a + "/") for a in allowed), (
+                        f"{dockerfile} copies {source}, which .dockerignore leaves out"
+                    )
