@@ -12,6 +12,7 @@ import pytest
 
 from galaxy_backend.config import load_from_env
 from galaxy_backend.postgres import Database, apply_migrations
+from galaxy_backend.runtime.drivers.process import ProcessDriver
 from galaxy_backend.telemetry import configure_logging
 from galaxy_backend.wiring import Backend, build_backend
 
@@ -136,6 +137,8 @@ async def start_backend(
             "BACKEND_OTEL_TRACES_EXPORTER": "none",
             "BACKEND_OTEL_METRICS_EXPORTER": "none",
             "BACKEND_SHUTDOWN_TIMEOUT": "10s",
+            # Engines as local processes unless a test asks for docker.
+            "BACKEND_RUNTIME_DRIVER": "process",
             **overrides,
         }
         for name in list(os.environ):
@@ -151,3 +154,5 @@ async def start_backend(
     yield start
     for backend in started:
         await backend.app.stop()
+    # Engines outlive their backend on purpose (a restart adopts them); not a test's.
+    await ProcessDriver(tmp_path / "data").remove_all()

@@ -205,6 +205,10 @@ class Config(BaseSettings):
     runtime_docker_network: Annotated[str | None, Field(pattern=_DOCKER_NAME)] = None
     runtime_engine_memory_mb: Annotated[int, Field(ge=16)] = 512
     runtime_engine_cpus: Annotated[float, Field(gt=0.0, le=1024.0)] = 1.0
+    runtime_start_timeout: Duration = timedelta(seconds=60)
+    runtime_health_failures: PositiveInt = 3
+    runtime_restart_budget: Annotated[int, Field(ge=0)] = 3
+    runtime_finished_retention: Duration = timedelta(hours=24)
 
     cache_max_entries: PositiveInt = 100_000
     cache_max_age: Duration = timedelta(minutes=10)

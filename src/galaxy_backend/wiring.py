@@ -42,6 +42,15 @@ from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
 from galaxy_backend.push import routes as push_routes
 from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
+from galaxy_backend.runtime import routes as runtime_routes
+from galaxy_backend.runtime.clients import RuntimeClients
+from galaxy_backend.runtime.drivers.base import Limits
+from galaxy_backend.runtime.drivers.selection import choose_driver
+from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
+from galaxy_backend.runtime.reconciler import Reconciler
+from galaxy_backend.runtime.scheduler import TurnScheduler
+from galaxy_backend.runtime.service import JobQueue, RuntimeService
+from galaxy_backend.runtime.workers import RuntimeWorkers
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
@@ -120,6 +129,9 @@ class Backend:
     sweeper: Sweeper
     notifier: NotifierAdapter
     runtime_control: RuntimeControlAdapter
+    runtime: RuntimeService
+    runtime_workers: RuntimeWorkers
+    reconciler: Reconciler
     readiness: Readiness
     http: HttpListener
     grpc: GrpcListener
@@ -242,6 +254,63 @@ def build_backend(config: Config) -> Backend:
         cache_limits=cache_limits,
     )
     sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule)
+
+    # Runtime: engines under the driver chosen at start; the lobby's adapter points at it,
+    # and it reports back to the lobby directly (the lobby exists already).
+    engine_tokens = EngineTokens(lambda: secrets.secret_key)
+    runtime_clients = RuntimeClients(
+        engine=EngineClient(engine_tokens),
+        choose=lambda: choose_driver(
+            driver=config.runtime_driver,
+            docker_host=config.docker_host,
+            docker_network=config.runtime_docker_network,
+            data_dir=config.data_dir,
+            tracer=telemetry.tracer("galaxy_backend.runtime"),
+        ),
+    )
+    runtime = RuntimeService(
+        database=database,
+        engine=runtime_clients.engine,
+        queue=JobQueue(config.runtime_job_queue_size),
+        lobby=lobby,
+        notifier=notifier,
+        driver_name=runtime_clients.driver_name,
+        default_image=config.runtime_engine_image,
+        finished_retention=config.runtime_finished_retention,
+    )
+    runtime_control.patch(runtime)
+    runtime_workers = RuntimeWorkers(
+        database=database,
+        service=runtime,
+        clients=runtime_clients,
+        engine=runtime_clients.engine,
+        tokens=engine_tokens,
+        pool_size=config.runtime_worker_pool_size,
+        limits=Limits(
+            memory_bytes=config.runtime_engine_memory_mb * 1024 * 1024,
+            cpus=config.runtime_engine_cpus,
+        ),
+        start_timeout=config.runtime_start_timeout,
+        tracer=telemetry.tracer("galaxy_backend.runtime"),
+        meter=telemetry.meter("galaxy_backend.runtime"),
+    )
+    scheduler = TurnScheduler(
+        database=database,
+        service=runtime,
+        engine=runtime_clients.engine,
+        tracer=telemetry.tracer("galaxy_backend.runtime"),
+        meter=telemetry.meter("galaxy_backend.runtime"),
+    )
+    reconciler = Reconciler(
+        database=database,
+        service=runtime,
+        clients=runtime_clients,
+        engine=runtime_clients.engine,
+        interval=config.runtime_reconcile_interval,
+        health_failures=config.runtime_health_failures,
+        restart_budget=config.runtime_restart_budget,
+        meter=telemetry.meter("galaxy_backend.runtime"),
+    )
     # Notification comes last, as in the seed: it uses accounts, mail and push.
     notifications = NotificationService(
         database=database,
@@ -303,6 +372,8 @@ def build_backend(config: Config) -> Backend:
         notification_routes.user_router(notifications),
         notification_routes.public_router(notifications),
         notification_routes.admin_router(notifications),
+        runtime_routes.user_router(runtime),
+        runtime_routes.admin_router(runtime),
         lobby_routes.public_router(lobby),
         lobby_routes.user_router(lobby, clock=lambda: datetime.now(UTC)),
         lobby_routes.admin_router(lobby, clock=lambda: datetime.now(UTC)),
@@ -378,6 +449,8 @@ def build_backend(config: Config) -> Backend:
         migrations,
         secrets,
         push,
+        # Closed after geo drains and before the pool (the seed's stop step 6).
+        runtime_clients,
         geo,
         housekeeping,
         bootstrap,
@@ -386,6 +459,9 @@ def build_backend(config: Config) -> Backend:
         grpc,
         *mail_components,
         notification_worker,
+        runtime_workers,
+        scheduler,
+        reconciler,
         sweeper,
         http,
     ]
@@ -414,6 +490,9 @@ def build_backend(config: Config) -> Backend:
         sweeper=sweeper,
         notifier=notifier,
         runtime_control=runtime_control,
+        runtime=runtime,
+        runtime_workers=runtime_workers,
+        reconciler=reconciler,
         readiness=readiness,
         http=http,
         grpc=grpc,

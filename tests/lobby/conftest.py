@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,8 +13,6 @@ import grpc
 import httpx
 import pytest
 
-from galaxy_backend.lobby.models import GameStart
-from galaxy_backend.postgres import Tx
 from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
 from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, bearer, smtp, start_api  # noqa: F401 - fixtures
@@ -37,21 +35,6 @@ class SentNotice:
     body: str
     payload: dict[str, Any]
     user_ids: list[UUID]
-
-
-class RecordingRuntime:
-    """Stands in for the runtime (a later issue): records start and stop requests."""
-
-    def __init__(self) -> None:
-        self.started: list[GameStart] = []
-        self.stopped: list[tuple[UUID, str]] = []
-
-    async def start_game(self, tx: Tx, game: GameStart) -> None:
-        assert tx.conn.is_in_transaction()
-        tx.after_commit(lambda: self.started.append(game))
-
-    async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
-        tx.after_commit(lambda: self.stopped.append((game_id, reason)))
 
 
 @dataclass
@@ -89,7 +72,19 @@ class Lobby:
     """The backend under test with lobby helpers over its HTTP API."""
 
     api: Api
-    runtime: RecordingRuntime = field(default_factory=RecordingRuntime)
+
+    async def runtime_jobs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The real runtime's jobs (its workers are held in these tests, so none runs)."""
+        rows = await self.sql(
+            "SELECT game_id, kind, reason, status FROM runtime_jobs"
+            " WHERE $1::text IS NULL OR kind = $1 ORDER BY created_at",
+            kind,
+        )
+        return [dict(r) for r in rows]
+
+    async def runtime_record(self, game_id: str) -> dict[str, Any]:
+        rows = await self.sql("SELECT * FROM runtime_records WHERE game_id = $1", UUID(game_id))
+        return dict(rows[0])
 
     async def notices(self, kind: str | None = None) -> list[SentNotice]:
         """What the real notification service holds, one entry per notice (its recipients'
@@ -191,9 +186,11 @@ async def start_lobby(
 ) -> Callable[..., Awaitable[Lobby]]:
     async def start(**overrides: str) -> Lobby:
         api = await start_api(**{**LOBBY_ENV, **overrides})
-        lobby = Lobby(api=api)
-        api.backend.runtime_control.patch(lobby.runtime)
-        return lobby
+        # The lobby's side of the runtime is tested here: the real runtime records each
+        # start and stop, but its workers are held, so no engine runs and the tests report
+        # the runtime's results themselves (the runtime's own tests run engines).
+        await api.backend.runtime_workers.stop()
+        return Lobby(api=api)
 
     return start
 

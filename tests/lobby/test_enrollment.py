@@ -3,7 +3,6 @@
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.lobby.models import GameStart
 from tests.lobby.conftest import Lobby
 from tests.support import eventually
 
@@ -84,11 +83,12 @@ async def test_enrollment_from_creation_to_a_finished_game(
     started = await lobby.client.post(f"/api/v1/user/games/{game_id}/start", headers=owner.headers)
     assert started.status_code == 202, started.text
     assert started.json()["status"] == "starting"
-    assert len(lobby.runtime.started) == 1
-    request: GameStart = lobby.runtime.started[0]
-    assert str(request.game_id) == game_id
-    assert [p.race_name for p in request.players] == ["Zorgons", "Vogons"]
-    assert request.turn_time_zone == "Europe/Berlin"
+    assert [(str(j["game_id"]), j["kind"]) for j in await lobby.runtime_jobs()] == [
+        (game_id, "start")
+    ]
+    record = await lobby.runtime_record(game_id)
+    assert [p["race_name"] for p in record["players"]] == ["Zorgons", "Vogons"]
+    assert record["turn_time_zone"] == "Europe/Berlin"
     for player in (owner, zorg, late):
         assert "lobby.game.status_changed" in await kinds_for(lobby, player.user_id)
 

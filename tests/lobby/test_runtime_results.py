@@ -33,7 +33,7 @@ async def test_a_failed_start_is_retried_by_the_owner(lobby: Lobby) -> None:
         f"/api/v1/user/games/{game_id}/start", headers={"Authorization": f"Bearer {token}"}
     )
     assert retry.status_code == 202, retry.text
-    assert len(lobby.runtime.started) == 2
+    assert len(await lobby.runtime_jobs("start")) == 2
     running = await service.on_runtime_job_result(game_id, "started")
     assert running.status == "running"
     statuses = [n.payload["status"] for n in (await lobby.notices("lobby.game.status_changed"))]
@@ -78,14 +78,16 @@ async def test_cancelling_a_running_game_stops_its_engine(lobby: Lobby) -> None:
         f"/api/v1/admin/games/{game_id}/cancel", json={"reason": "cheating"}, headers=admin
     )
     assert cancelled.status_code == 200
-    assert lobby.runtime.stopped == [(game_id, "cancelled")]
+    stops = await lobby.runtime_jobs("stop")
+    assert [(j["game_id"], j["reason"]) for j in stops] == [(game_id, "cancelled")]
 
 
-async def test_unpatched_adapters_leave_a_started_game_starting(
+async def test_a_started_game_waits_in_starting_for_the_runtime(
     start_api: Callable[..., Awaitable[Api]],
 ) -> None:
     api = await start_api(**LOBBY_ENV)
-    lobby = Lobby(api=api)  # the runtime adapter left as wiring leaves it
+    await api.backend.runtime_workers.stop()  # nothing reports back
+    lobby = Lobby(api=api)
     game_id, _ = await started_game(lobby)
     page = await api.backend.lobby.game(game_id)
     assert page.status == "starting"

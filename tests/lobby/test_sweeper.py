@@ -5,9 +5,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID
 
-from galaxy_backend.errors import Unavailable
-from galaxy_backend.lobby.models import GameStart
-from galaxy_backend.postgres import Tx
 from tests.lobby.conftest import Lobby, in_future
 from tests.support import eventually
 
@@ -53,7 +50,7 @@ async def test_the_running_sweeper_does_its_three_duties(
         return await status(ready["id"]) == "starting"
 
     await eventually(starting, timeout=20, message="game started by the sweeper")
-    assert [str(s.game_id) for s in lobby.runtime.started] == [ready["id"]]
+    assert [str(j["game_id"]) for j in await lobby.runtime_jobs("start")] == [ready["id"]]
 
     # 3. One without enough players stays open, and its owner is told once.
     await eventually(
@@ -100,7 +97,7 @@ async def test_two_sweepers_at_once_start_once_and_tell_once(
     services = [first.api.backend.lobby, second.api.backend.lobby]
     reports = await asyncio.gather(*(s.sweep() for s in services * 2))
 
-    started = [str(g.game_id) for lobby in (first, second) for g in lobby.runtime.started]
+    started = [str(j["game_id"]) for j in await first.runtime_jobs("start")]
     assert sorted(started) == sorted(g["id"] for g in ready)
     assert sum(r.started for r in reports) == 2
     # Both backends share one database: its notifications are everybody's.
@@ -122,29 +119,27 @@ async def test_two_sweepers_at_once_start_once_and_tell_once(
         assert await lobby.available("Pending Ones 0")
 
 
-async def test_a_start_the_runtime_refuses_is_tried_again_next_round(lobby: Lobby) -> None:
+async def test_a_start_the_runtime_refuses_is_tried_again_next_round(
+    start_lobby: Callable[..., Awaitable[Lobby]],
+) -> None:
+    # A runtime whose job queue holds one job: the second start of a round is refused.
+    lobby = await start_lobby(BACKEND_RUNTIME_JOB_QUEUE_SIZE="1")
     owner, *players = await lobby.players(5)
     games = [await lobby.create(owner, name=f"Game {i}", max_players=2) for i in range(2)]
     for i, game in enumerate(games):
         await lobby.enrol(owner, game["id"], players[2 * i], f"First Ones {i}")
         await lobby.enrol(owner, game["id"], players[2 * i + 1], f"Second Ones {i}")
     await lobby.sql("UPDATE games SET enrollment_deadline = now() - interval '1 minute'")
-    refused = UUID(games[0]["id"])
-    original = lobby.runtime.start_game
-
-    async def busy_for_one(tx: Tx, game: GameStart) -> None:
-        if game.game_id == refused:
-            raise Unavailable("the runtime's job queue is full", code="runtime_busy")
-        await original(tx, game)
-
-    lobby.runtime.start_game = busy_for_one  # type: ignore[method-assign]
     service = lobby.api.backend.lobby
     assert (await service.sweep()).started == 1
-    assert (await lobby.game(owner, games[0]["id"]))["status"] == "enrollment_open"
-    assert (await lobby.game(owner, games[1]["id"]))["status"] == "starting"
-    lobby.runtime.start_game = original  # type: ignore[method-assign]
+    statuses = sorted([(await lobby.game(owner, g["id"]))["status"] for g in games])
+    assert statuses == ["enrollment_open", "starting"]
+    # The runtime's workers take the queued job: there is room again.
+    await lobby.api.backend.runtime_workers.start()
+    await eventually(lambda: len(lobby.api.backend.runtime.queue) == 0, message="queue empty")
     assert (await service.sweep()).started == 1
-    assert (await lobby.game(owner, games[0]["id"]))["status"] == "starting"
+    for game in games:
+        assert (await lobby.game(owner, game["id"]))["status"] in ("starting", "running")
 
 
 async def has_notice(lobby: Lobby, kind: str) -> bool:

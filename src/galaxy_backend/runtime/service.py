@@ -20,7 +20,7 @@ from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
-from galaxy_backend.lobby.models import GameStart, Player
+from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
@@ -43,7 +43,7 @@ class LobbyResults(Protocol):
     async def on_runtime_job_result(
         self,
         game_id: UUID,
-        outcome: str,
+        outcome: RuntimeOutcome,
         *,
         message: str | None = None,
         turn: int | None = None,
@@ -105,7 +105,7 @@ class GameStatus:
 
 
 # What the lobby is told for each record status (no entry: nothing for the lobby to do).
-_OUTCOMES: dict[str, str] = {
+_OUTCOMES: dict[str, RuntimeOutcome] = {
     "running": "started",
     "paused": "paused",
     "finished": "finished",
@@ -266,7 +266,7 @@ class RuntimeService:
                 record.status,
             )
 
-    def _outcome(self, record: RuntimeRecord) -> str | None:
+    def _outcome(self, record: RuntimeRecord) -> RuntimeOutcome | None:
         if record.status == "running":
             return "resumed" if record.reported_status == "paused" else "started"
         if record.status == "failed":
