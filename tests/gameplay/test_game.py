@@ -1,0 +1,142 @@
+"""Whole games through the HTTP API, with the reference bots writing the orders."""
+
+from typing import Any
+
+from tests.gameplay.conftest import StartTable
+from tests.support import eventually
+
+
+async def test_a_whole_game_from_start_to_finish(start_table: StartTable) -> None:
+    table = await start_table(
+        turn_schedule="@every 2s",
+        turn_time_zone="UTC",
+        settings={"max_turns": 3},
+    )
+    a, b = table.players
+    record = await table.record()
+    assert record["status"] == "running"
+    assert record["current_turn"] == 0
+    status = await table.status(a)
+    assert status["turn"] == 0
+    assert {p["race_name"] for p in status["players"]} == {"Race A0x", "Race B1x"}
+    assert status["next_turn_at"] is not None
+
+    # Reports are only for the game's own players, each their own.
+    outsider = await table.lobby.player("outsider")
+    refused = await table.lobby.client.get(
+        f"/api/v1/user/games/{table.game_id}/reports/0", headers=outsider.headers
+    )
+    assert refused.status_code == 404
+    assert (await table.report(a, 0))["race"]["name"] == "Race A0x"
+
+    for turn in range(3):
+        for player in (a, b):
+            verdict = await table.play(player, turn)
+            assert verdict["accepted"] is True, verdict
+        await table.wait_turn(turn + 1)
+
+    await table.wait_status("finished")
+    game = await table.game()
+    assert game["final_ranking"]
+    record = await table.record()
+    assert record["status"] == "finished"
+    assert await table.turns() == [1, 2, 3]
+
+    # Every player got a "turn ran" mail per turn, with their own report in it.
+    async def three_turn_mails() -> bool:
+        return all(
+            len([m for m in table.api.inbox.to(p.email) if "has run" in str(m["Subject"])]) == 3
+            for p in (a, b)
+        )
+
+    await eventually(three_turn_mails, timeout=30, message="the turn mails")
+    mail = next(m for m in table.api.inbox.to(a.email) if "turn 1 has run" in str(m["Subject"]))
+    text: Any = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Race A0x" in text
+    # The engine is stopped once the game is over.
+    jobs = await table.lobby.runtime_jobs("stop")
+    assert [j["reason"] for j in jobs] == ["game finished"]
+
+
+async def test_a_forced_turn_and_the_skipped_tick_after_it(start_table: StartTable) -> None:
+    table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC")
+    before = await table.record()
+    forced = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/force-next-turn", headers=table.owner.headers
+    )
+    assert forced.status_code == 202, forced.text
+    await table.wait_turn(1)
+    record = await table.record()
+    assert record["skip_next_tick"] is True
+    # The schedule is untouched: the next slot is still the one before the forced turn.
+    assert record["next_tick_at"] == before["next_tick_at"]
+    # A player (not the owner) may not force a turn.
+    refused = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/force-next-turn",
+        headers=table.players[0].headers,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "not_owner"
+
+    # The clock reaches that slot: the tick is consumed and runs nothing.
+    await table.lobby.sql(
+        "UPDATE runtime_records SET next_tick_at = now() WHERE game_id = $1",
+        before["game_id"],
+    )
+
+    async def consumed() -> bool:
+        return (await table.record())["skip_next_tick"] is False
+
+    await eventually(consumed, message="the skip flag consumed")
+    record = await table.record()
+    assert record["current_turn"] == 1
+    assert record["next_tick_at"] > before["next_tick_at"]
+    assert await table.turns() == [1]
+
+
+async def test_the_turn_runs_as_soon_as_every_race_has_sent_orders(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h", turn_time_zone="UTC", run_when_all_orders_in=True
+    )
+    a, b = table.players
+    await table.play(a, 0)
+    status = await table.status(b)
+    assert {p["race_name"]: p["orders_submitted"] for p in status["players"]} == {
+        "Race A0x": True,
+        "Race B1x": False,
+    }
+    assert (await table.record())["current_turn"] == 0
+    await table.play(b, 0)
+    await table.wait_turn(1)
+    record = await table.record()
+    # The schedule carries on from the turn that just ran.
+    assert record["turn_requested"] is None
+    assert record["skip_next_tick"] is False
+
+
+async def test_pause_and_resume_by_the_owner(start_table: StartTable) -> None:
+    table = await start_table(turn_schedule="@every 1s", turn_time_zone="UTC")
+    paused = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/pause", headers=table.owner.headers
+    )
+    assert paused.status_code == 200, paused.text
+    await table.wait_status("paused")
+    turn = (await table.record())["current_turn"]
+    # No tick runs while paused (the schedule's period passes a few times meanwhile).
+    await table.lobby.sql(
+        "UPDATE runtime_records SET next_tick_at = now() - interval '1 minute' WHERE game_id = $1",
+        (await table.record())["game_id"],
+    )
+    again = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/pause", headers=table.owner.headers
+    )
+    assert again.status_code == 409
+    assert (await table.record())["current_turn"] == turn
+    resumed = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/resume", headers=table.owner.headers
+    )
+    assert resumed.status_code == 200, resumed.text
+    await table.wait_status("running")
+    await table.wait_turn(turn + 1)
