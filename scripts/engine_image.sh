@@ -7,14 +7,16 @@
 # bookworm image with python3, made once with debootstrap and kept between runs; with Docker
 # the Dockerfile's default base, the official Python image, is used.
 #
-#   GALAXY_IMAGE_TOOL   podman or docker (default: podman if installed, else docker)
-#   GALAXY_BASE_ROOT    a finished debootstrap tree to import instead of making one
-#                       (default /var/tmp/galaxy-base/root, used only if it is there)
+#   GALAXY_IMAGE_TOOL          podman or docker (default: podman if installed, else docker)
+#   GALAXY_BASE_ROOT           a finished debootstrap tree to import instead of making one
+#                              (default /var/tmp/galaxy-base/root, used only if it is there)
+#   GALAXY_ENGINE_IMAGE_NAME   default galaxy-engine
+#   GALAXY_BASE_IMAGE          default localhost/galaxy-base:bookworm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=galaxy-engine
-BASE_IMAGE=localhost/galaxy-base:bookworm
+IMAGE=${GALAXY_ENGINE_IMAGE_NAME:-galaxy-engine}
+BASE_IMAGE=${GALAXY_BASE_IMAGE:-localhost/galaxy-base:bookworm}
 BASE_ROOT=${GALAXY_BASE_ROOT:-/var/tmp/galaxy-base/root}
 HASH_LABEL=galaxy.engine.source-hash
 TOOL=${GALAXY_IMAGE_TOOL:-$(command -v podman >/dev/null 2>&1 && echo podman || echo docker)}
@@ -48,7 +50,7 @@ if [ "$TOOL" = podman ]; then
         exit 1
       fi
     fi
-    tar -C "$tree" -c . | podman import - "$BASE_IMAGE" >/dev/null
+    tar -C "$tree" -c . | podman import --quiet - "$BASE_IMAGE" >/dev/null
   fi
   base_id=$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE")
   # HEALTHCHECK is kept only in Docker's image format.

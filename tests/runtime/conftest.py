@@ -24,7 +24,7 @@ from docker.errors import DockerException, NotFound
 from requests.exceptions import RequestException
 
 from galaxy_backend.runtime.drivers.base import Driver, EngineSpec, Limits, instance_name
-from galaxy_backend.runtime.drivers.docker import DockerDriver, volume_name
+from galaxy_backend.runtime.drivers.docker import DockerDriver, docker_client, volume_name
 from galaxy_backend.runtime.drivers.proc import process_info, reap
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from tests.runtime.engines import TOKEN
@@ -203,12 +203,9 @@ def docker_api(docker_host: str | None) -> Iterator[docker.APIClient]:
     """A plain SDK client of the daemon under test, to check on what the driver made."""
     where = docker_host or os.environ.get("DOCKER_HOST") or "the local Docker socket"
     try:
-        if docker_host is None:
-            api = docker.from_env(version="auto", timeout=10).api
-        else:
-            api = docker.APIClient(base_url=docker_host, version="auto", timeout=10)
+        api = docker_client(docker_host, 10)
         api.ping()
-    except (DockerException, RequestException) as exc:
+    except (DockerException, RequestException, ConnectionError) as exc:
         docker_unavailable(
             f"no Docker Engine API answers at {where} ({exc}); set {DOCKER_HOST_VARIABLE} "
             "(e.g. unix:///run/podman-galaxy.sock, see NOTES-MACHINE.md)"

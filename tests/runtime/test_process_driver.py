@@ -88,6 +88,20 @@ async def test_an_engine_its_backend_never_recorded_gives_way(process_kit: Proce
     assert process_info(stray) is None
 
 
+async def test_a_start_cut_short_still_finds_the_port(process_kit: ProcessKit) -> None:
+    # A start cancelled after the spawn: the pid is recorded, the port is not yet.
+    driver = process_kit.make()
+    spec = process_kit.spec()
+    await driver.create(spec)
+    running = await driver.start(spec.game_id)
+    path = process_kit.directory(spec.game_id) / "state.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "port": None}))
+    fresh = process_kit.make()
+    assert (await fresh.inspect(spec.game_id)).address == running.address
+    assert (await fresh.start(spec.game_id)).address == running.address
+    assert process_kit.state(spec.game_id)["port"] is not None
+
+
 async def test_a_zombie_engine_reads_as_exited_and_is_reaped(process_kit: ProcessKit) -> None:
     spawner = process_kit.make()
     spec = process_kit.spec()

@@ -67,6 +67,8 @@ class _State:
     # The pid's start marker (proc.ProcessInfo.started) when it was spawned.
     started: str | None = None
     port: int | None = None
+    # Where in engine.log this run's lines begin (its "listening on" line among them).
+    log_offset: int = 0
     ever_started: bool = False
 
     def to_json(self) -> str:
@@ -79,6 +81,7 @@ class _State:
                 "pid": self.pid,
                 "started": self.started,
                 "port": self.port,
+                "log_offset": self.log_offset,
                 "ever_started": self.ever_started,
             },
             indent=2,
@@ -95,6 +98,7 @@ class _State:
             pid=raw.get("pid"),
             started=raw.get("started"),
             port=raw.get("port"),
+            log_offset=int(raw.get("log_offset") or 0),
             ever_started=bool(raw.get("ever_started")),
         )
 
@@ -150,6 +154,11 @@ class ProcessDriver:
             if state is None:
                 raise DriverError(f"no engine for game {game_id}: create it first", transient=False)
             if await asyncio.to_thread(self._running_info, state) is not None:
+                if state.port is None:
+                    # Started by a call that was cancelled before the engine listened.
+                    port = await self._wait_listening(state, state.log_offset)
+                    state = replace(state, port=port)
+                    await asyncio.to_thread(self._write_state, state)
                 return await asyncio.to_thread(self._instance, game_id, state)
             # A killed engine may still be exiting, holding its data directory's lock.
             if not await self._wait_gone(state, _KILL_WAIT_SECONDS):
@@ -158,7 +167,9 @@ class ProcessDriver:
             token = await asyncio.to_thread(self._read_token, game_id)
             offset = await asyncio.to_thread(self._prepare_log, game_id)
             pid, started = await asyncio.to_thread(self._spawn, state, token)
-            state = replace(state, pid=pid, started=started, port=None, ever_started=True)
+            state = replace(
+                state, pid=pid, started=started, port=None, log_offset=offset, ever_started=True
+            )
             # Recorded before waiting: a backend that dies now still finds the process.
             await asyncio.to_thread(self._write_state, state)
             port = await self._wait_listening(state, offset)
@@ -345,8 +356,10 @@ class ProcessDriver:
         if state is None:
             return EngineInstance(game_id=game_id, handle=handle, state="missing", address=None)
         if self._running_info(state) is not None:
+            # No port recorded: its start was cut short; the engine's log may have it.
+            port = state.port or _listening_port(self._log_since(game_id, state.log_offset))
             host = f"[{self._host}]" if ":" in self._host else self._host
-            address = None if state.port is None else f"{host}:{state.port}"
+            address = None if port is None else f"{host}:{port}"
             return EngineInstance(
                 game_id=game_id,
                 handle=handle,
@@ -402,9 +415,12 @@ class ProcessDriver:
             raise DriverError(f"cannot remove {directory}: {exc}") from exc
 
     def _log_since(self, game_id: UUID, offset: int) -> str:
-        with (self._dir(game_id) / LOG_FILE).open("rb") as log:
-            log.seek(offset)
-            return log.read(1 << 20).decode(errors="replace")
+        try:
+            with (self._dir(game_id) / LOG_FILE).open("rb") as log:
+                log.seek(offset)
+                return log.read(1 << 20).decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     # --- waiting on the process ---------------------------------------------------------------
 
