@@ -131,6 +131,7 @@ class Backend:
     runtime_control: RuntimeControlAdapter
     runtime: RuntimeService
     runtime_workers: RuntimeWorkers
+    runtime_clients: RuntimeClients
     reconciler: Reconciler
     readiness: Readiness
     http: HttpListener
@@ -492,6 +493,7 @@ def build_backend(config: Config) -> Backend:
         runtime_control=runtime_control,
         runtime=runtime,
         runtime_workers=runtime_workers,
+        runtime_clients=runtime_clients,
         reconciler=reconciler,
         readiness=readiness,
         http=http,

@@ -1,7 +1,8 @@
 """A whole platform for playing: a backend whose runtime runs real engines, players signed
 in over HTTP, and helpers to create, start and play a game through the public API."""
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -11,9 +12,19 @@ import pytest
 from galaxy_engine.bots import orders_for
 from tests.identity.conftest import Api, smtp, start_api
 from tests.lobby.conftest import LOBBY_ENV, Lobby, Player, game_body
+from tests.runtime.conftest import docker_api, docker_host, engine_image
 from tests.support import eventually
 
-__all__ = ["Table", "smtp", "start_api", "start_table"]
+__all__ = [
+    "Table",
+    "docker_api",
+    "docker_host",
+    "driver_env",
+    "engine_image",
+    "smtp",
+    "start_api",
+    "start_table",
+]
 
 # Short periods, so that what takes minutes in production takes moments here.
 TABLE_ENV = {
@@ -95,9 +106,31 @@ StartTable = Callable[..., Awaitable[Table]]
 
 
 @pytest.fixture
-def start_table(start_api: Callable[..., Awaitable[Api]]) -> StartTable:
+def driver_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The engines' driver: processes, or (parametrised indirectly) docker, which needs the
+    Docker API and the engine image of tests/runtime."""
+    if getattr(request, "param", "process") == "process":
+        return {"BACKEND_RUNTIME_DRIVER": "process"}
+    host = request.getfixturevalue("docker_host")
+    image = request.getfixturevalue("engine_image")
+    return {
+        "BACKEND_RUNTIME_DRIVER": "docker",
+        "BACKEND_DOCKER_HOST": host or "",
+        "BACKEND_RUNTIME_ENGINE_IMAGE": image,
+        "BACKEND_RUNTIME_ENGINE_MEMORY_MB": "256",
+        "BACKEND_RUNTIME_ENGINE_CPUS": "0.5",
+    }
+
+
+@pytest.fixture
+async def start_table(
+    start_api: Callable[..., Awaitable[Api]],
+    driver_env: dict[str, str],
+) -> AsyncIterator[StartTable]:
+    tables: list[Table] = []
+
     async def start(*, players: int = 2, env: dict[str, str] | None = None, **game: Any) -> Table:
-        api = await start_api(**{**TABLE_ENV, **(env or {})})
+        api = await start_api(**{**TABLE_ENV, **driver_env, **(env or {})})
         lobby = Lobby(api=api)
         owner, *seated = await lobby.players(players + 1)
         created = await lobby.create(owner, **game_body(**game))
@@ -108,7 +141,13 @@ def start_table(start_api: Callable[..., Awaitable[Api]]) -> StartTable:
         )
         assert started.status_code == 202, started.text
         table = Table(lobby=lobby, owner=owner, players=seated, game_id=created["id"])
+        tables.append(table)
         await table.wait_status("running", timeout=60)
         return table
 
-    return start
+    yield start
+    for table in tables:
+        # Engines outlive backends on purpose; a test's engines go with the test (the
+        # process driver's are removed by the start_backend fixture in any case).
+        with contextlib.suppress(RuntimeError):
+            await table.api.backend.runtime_clients.driver.remove(UUID(table.game_id))

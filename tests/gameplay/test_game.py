@@ -2,10 +2,13 @@
 
 from typing import Any
 
+import pytest
+
 from tests.gameplay.conftest import StartTable
 from tests.support import eventually
 
 
+@pytest.mark.parametrize("driver_env", ["process", "docker"], indirect=True)
 async def test_a_whole_game_from_start_to_finish(start_table: StartTable) -> None:
     table = await start_table(
         turn_schedule="@every 2s",

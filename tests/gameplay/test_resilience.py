@@ -1,0 +1,92 @@
+"""A game survives its backend's restart, its engine's kill -9, and a second backend."""
+
+import json
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from uuid import UUID
+
+from tests.gameplay.conftest import TABLE_ENV, StartTable, Table
+from tests.identity.conftest import Api, bearer
+from tests.lobby.conftest import Lobby
+from tests.support import eventually
+
+StartApi = Callable[..., Awaitable[Api]]
+
+
+async def another_backend(table: Table, start_api: StartApi) -> Table:
+    """The same game seen through a second backend on the same database and host."""
+    api = await start_api(**TABLE_ENV, BACKEND_RUNTIME_DRIVER="process")
+    return replace(table, lobby=Lobby(api=api))
+
+
+async def test_a_backend_restart_mid_game_resumes_jobs_and_the_schedule(
+    start_table: StartTable, start_api: StartApi
+) -> None:
+    table = await start_table(turn_schedule="@every 2s", turn_time_zone="UTC")
+    await table.wait_turn(1)
+    first = table.api.backend
+    # A job queued while no worker runs, then the backend stops before any takes it.
+    await first.runtime_workers.stop()
+    admin = bearer(await table.api.admin_token())
+    restart = await table.lobby.client.post(
+        f"/api/v1/admin/games/{table.game_id}/restart", headers=admin
+    )
+    assert restart.status_code == 202, restart.text
+    turn_at_stop = (await table.record())["current_turn"]
+    await first.app.stop()
+
+    again = await another_backend(table, start_api)
+
+    async def job_done() -> bool:
+        rows = await again.lobby.sql(
+            "SELECT status FROM runtime_jobs WHERE id = $1", UUID(restart.json()["id"])
+        )
+        return bool(rows[0]["status"] == "done")
+
+    await eventually(job_done, timeout=60, message="the queued restart ran after the restart")
+    await again.wait_turn(turn_at_stop + 2)
+    turns = await again.turns()
+    assert turns == list(range(1, len(turns) + 1)), "a turn ran twice or was skipped"
+    assert (await again.record())["restarts"] == 1
+
+
+async def test_an_engine_killed_with_sigkill_is_restarted_from_its_volume(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC")
+    forced = await table.lobby.client.post(
+        f"/api/v1/user/games/{table.game_id}/force-next-turn", headers=table.owner.headers
+    )
+    assert forced.status_code == 202
+    await table.wait_turn(1)
+    report = await table.report(table.players[0], 1)
+    state = Path(table.api.backend.config.data_dir) / "runtime" / table.game_id / "state.json"
+    pid = json.loads(state.read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+
+    async def restarted() -> bool:
+        record = await table.record()
+        return bool(record["restarts"] == 1 and record["status"] == "running")
+
+    await eventually(restarted, timeout=60, interval=0.2, message="restarted by the health check")
+    # Nothing of the game is lost: the same turn, the same report.
+    assert (await table.record())["current_turn"] == 1
+    assert await table.report(table.players[0], 1) == report
+    assert (await table.status(table.players[0]))["turn"] == 1
+
+
+async def test_two_backends_never_run_a_turn_twice(
+    start_table: StartTable, start_api: StartApi
+) -> None:
+    table = await start_table(turn_schedule="@every 1s", turn_time_zone="UTC")
+    second = await another_backend(table, start_api)
+    await second.wait_turn(6, timeout=60)
+    turns = await second.turns()
+    assert turns == list(range(1, len(turns) + 1))
+    # Both reconcilers ran, one round at a time; the engine agrees with the record.
+    assert table.api.backend.reconciler.rounds + second.api.backend.reconciler.rounds > 0
+    status = await second.status(table.players[0])
+    assert status["turn"] >= turns[-1]
