@@ -177,8 +177,8 @@ def build_backend(config: Config) -> Backend:
         batch_max=config.push_batch_max,
         meter=telemetry.meter("galaxy_backend.push"),
     )
-    # 6. Domain services, in dependency order: geo, user, mail, auth, admin, lobby (runtime and
-    #    notification arrive with their issues).
+    # 6. Domain services, in dependency order: geo, user, mail, auth, admin, lobby, runtime,
+    #    notification; cycles go through the adapters, patched once the target exists.
     bus = CacheBus(
         dsn_provider=database.connect, heartbeat=config.cache_bus_heartbeat.total_seconds()
     )
