@@ -12,6 +12,7 @@ SCRIPTS = [
     "push_stream.py",
     "mail_throughput.py",
     "notifications.py",
+    "runtime.py",
     "startup_rss.py",
 ]
 

@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from galaxy_backend.auth.credentials import token_hash
 from galaxy_backend.postgres import apply_migrations
+from galaxy_backend.runtime.drivers.docker import DockerDriver
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from galaxy_backend.telemetry import configure_logging
 
@@ -212,6 +213,21 @@ async def session(
             )
 
 
+async def remove_engines(driver: str, data: Path, docker_host: str | None, dsn: str) -> None:
+    """The engines this run started (they outlive the backend on purpose), and no others."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "backend"})
+    try:
+        games = [r["game_id"] for r in await conn.fetch("SELECT game_id FROM runtime_records")]
+    finally:
+        await conn.close()
+    chosen = ProcessDriver(data) if driver == "process" else DockerDriver(docker_host)
+    try:
+        for game_id in games:
+            await chosen.remove(game_id)
+    finally:
+        await chosen.close()
+
+
 def run(args: argparse.Namespace, driver: str) -> None:
     configure_logging("warning", "console")
     with (
@@ -246,8 +262,7 @@ def run(args: argparse.Namespace, driver: str) -> None:
                     session(f"http://127.0.0.1:{port}", tokens, args, dsn, proc.pid, driver)
                 )
         finally:
-            if driver == "process":
-                asyncio.run(ProcessDriver(Path(data)).remove_all())
+            asyncio.run(remove_engines(driver, Path(data), args.docker, dsn))
 
 
 def main() -> None:

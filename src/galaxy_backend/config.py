@@ -206,6 +206,7 @@ class Config(BaseSettings):
     runtime_engine_memory_mb: Annotated[int, Field(ge=16)] = 512
     runtime_engine_cpus: Annotated[float, Field(gt=0.0, le=1024.0)] = 1.0
     runtime_start_timeout: Duration = timedelta(seconds=60)
+    runtime_turn_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
     runtime_health_failures: PositiveInt = 3
     runtime_restart_budget: Annotated[int, Field(ge=0)] = 3
     runtime_finished_retention: Duration = timedelta(hours=24)

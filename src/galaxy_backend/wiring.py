@@ -299,6 +299,7 @@ def build_backend(config: Config) -> Backend:
         database=database,
         service=runtime,
         engine=runtime_clients.engine,
+        concurrency=config.runtime_turn_concurrency,
         tracer=telemetry.tracer("galaxy_backend.runtime"),
         meter=telemetry.meter("galaxy_backend.runtime"),
     )

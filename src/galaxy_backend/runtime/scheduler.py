@@ -69,7 +69,7 @@ class TurnScheduler:
         database: Database,
         service: RuntimeService,
         engine: EngineClient,
-        concurrency: int = 8,
+        concurrency: int = 32,
         poll_interval: timedelta = timedelta(milliseconds=200),
         tracer: Tracer,
         meter: Meter,
@@ -216,19 +216,25 @@ class TurnScheduler:
             raise
 
     async def _text_reports(self, record: RuntimeRecord, turn: int) -> dict[UUID, str]:
-        assert record.address is not None
-        reports: dict[UUID, str] = {}
-        for player in record.players:
-            with contextlib.suppress(DomainError):
+        """Each player's text report of the turn, for the turn mail (fetched together)."""
+        address = record.address
+        assert address is not None
+
+        async def one(player_id: UUID) -> tuple[UUID, str | None]:
+            try:
                 response = await self._engine.call(
                     record.game_id,
-                    record.address,
+                    address,
                     "GET",
-                    f"/players/{player.player_id}/reports/{turn}",
+                    f"/players/{player_id}/reports/{turn}",
                     params={"format": "text"},
                 )
-                reports[player.player_id] = response.text
-        return reports
+            except DomainError:
+                return player_id, None  # an eliminated race has no report: no attachment
+            return player_id, response.text
+
+        fetched = await asyncio.gather(*(one(p.player_id) for p in record.players))
+        return {player: text for player, text in fetched if text is not None}
 
     async def _commit(self, run: "_Run", answer: dict[str, Any], reports: dict[UUID, str]) -> None:
         record, turn, trigger = run.record, run.turn, run.trigger
