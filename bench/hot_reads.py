@@ -166,7 +166,7 @@ def sign_in(base: str, dsn: str, count: int) -> list[str]:
     return tokens
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)

@@ -27,8 +27,8 @@ from galaxy_backend.mail.sink import SmtpSink
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database, Migrations
 from galaxy_backend.push import PushService
-from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.push import routes as push_routes
+from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
 from galaxy_backend.server.auth import (
     AUDIENCE_PREFIXES,
     AudienceGuard,
@@ -267,6 +267,7 @@ def build_backend(config: Config) -> Backend:
         guards=guards,
         tracer=telemetry.tracer("galaxy_backend.http"),
         meter=telemetry.meter("galaxy_backend.http"),
+        durations=telemetry.http_server_durations(),
         max_body_bytes=config.http_max_body_bytes,
         trusted_proxies=config.trusted_proxies,
     )
