@@ -193,9 +193,15 @@ def bare_and_backend(bare_port: int, port: int, env: dict[str, str]) -> Iterator
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far, all its threads together."""
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    """User and system CPU time so far of a process and its children, all threads together
+    (granian's command line serves from a worker process)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def rss_mib(pid: int) -> float:
