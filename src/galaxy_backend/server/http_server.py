@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -99,8 +99,9 @@ class _HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, writing each response in one go (see above)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        super().connection_made(_CoalescingTransport(transport, asyncio.get_running_loop()))
+        # uvloop's transports have asyncio.Transport's methods without being its subclass.
+        socket_transport = cast(asyncio.Transport, transport)
+        super().connection_made(_CoalescingTransport(socket_transport, asyncio.get_running_loop()))
 
 
 class _EmbeddedServer(uvicorn.Server):
