@@ -7,8 +7,10 @@ traces sampled at the given ratio and exported over OTLP/gRPC, metrics exported 
 process. One backend per sample ratio, all on one throwaway database and the same 64
 sessions (signed in through the API). Every round runs each target once, in turn, so drift
 in the machine's speed hits all alike; a target's share of bare is taken within its round
-(same-run ratio), and the median and the spread over rounds are printed. The CPU time each
-server process spent per request comes from its own counters (all threads).
+(same-run ratio), and the median and the spread over rounds are printed; "of lsnr" compares
+with the bare app under the backend's own listener (`bench/bare_listener.py`: the same
+uvicorn settings and one-write transport as `serve`). The CPU time each server process
+spent per request comes from its own counters (all threads).
 
 With `--granian`, the bare app and the backend also run under granian (the backend through
 `bench/granian_serve.py`, which swaps its HTTP listener for granian's embedded server).
@@ -85,6 +87,7 @@ class Target:
     bare: str  # the bare app whose round result this target is compared with
     script: str | None = None
     data: list[str] = field(default_factory=list)
+    also: str | None = None  # a second bare app to compare with
 
 
 @dataclass
@@ -181,6 +184,7 @@ def main() -> None:
 
     samples: dict[str, list[Sample]] = {}
     shares: dict[str, list[float]] = {}
+    shares_also: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
         dsn = stack.enter_context(throwaway_database())
         endpoint, traces, metrics = stack.enter_context(otlp_sink())
@@ -197,6 +201,25 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{bare_port}/")
             bare_name = f"bare ASGI [{server}]"
             targets.append(Target(bare_name, f"http://127.0.0.1:{bare_port}/", bare.pid, bare_name))
+            also = None
+            if server == "uvicorn":
+                # Also under the backend's own listener (one write per response, as served).
+                listener_port = free_port()
+                listener = stack.enter_context(
+                    spawned(
+                        [
+                            sys.executable,
+                            str(REPO / "bench" / "bare_listener.py"),
+                            str(listener_port),
+                        ],
+                        backend_env({}),
+                    )
+                )
+                wait_http(f"http://127.0.0.1:{listener_port}/")
+                also = "bare ASGI [backend's listener]"
+                targets.append(
+                    Target(also, f"http://127.0.0.1:{listener_port}/", listener.pid, also)
+                )
             for ratio in ratios:
                 port, metrics_port = free_port(), free_port()
                 data = stack.enter_context(tempfile.TemporaryDirectory())
@@ -223,16 +246,22 @@ def main() -> None:
                 prometheus.append(f"http://127.0.0.1:{metrics_port}/metrics")
                 suffix = f" [{server}, ratio {ratio}]"
                 tokens = sign_in(base, dsn, 64)
+                bodies = [json.dumps({"token": token}) for token in tokens]
                 targets += [
-                    Target("/healthz" + suffix, f"{base}/healthz", backend.pid, bare_name),
-                    Target("GET /me" + suffix, base, backend.pid, bare_name, ME_SCRIPT, tokens),
+                    Target(
+                        "/healthz" + suffix, f"{base}/healthz", backend.pid, bare_name, also=also
+                    ),
+                    Target(
+                        "GET /me" + suffix, base, backend.pid, bare_name, ME_SCRIPT, tokens, also
+                    ),
                     Target(
                         "POST resolve" + suffix,
                         base,
                         backend.pid,
                         bare_name,
                         RESOLVE_SCRIPT,
-                        [json.dumps({"token": token}) for token in tokens],
+                        bodies,
+                        also,
                     ),
                 ]
         if args.only:
@@ -246,11 +275,12 @@ def main() -> None:
             for target in targets:
                 sample = measure(target, args.seconds, args.connections)
                 samples.setdefault(target.name, []).append(sample)
+                rps = sample.result.requests_per_second
                 if target.name == target.bare:
-                    by_bare[target.name] = sample.result.requests_per_second
-                shares.setdefault(target.name, []).append(
-                    sample.result.requests_per_second / by_bare[target.bare]
-                )
+                    by_bare[target.name] = rps
+                shares.setdefault(target.name, []).append(rps / by_bare[target.bare])
+                if target.also is not None:
+                    shares_also.setdefault(target.name, []).append(rps / by_bare[target.also])
         final_scrape = httpx.get(prometheus[0], timeout=5).text
         spans_exported, metric_exports = traces.spans, metrics.exports
 
@@ -260,6 +290,7 @@ def main() -> None:
             "share": statistics.median(shares[name]),
             "share_min": min(shares[name]),
             "share_max": max(shares[name]),
+            "share_listener": statistics.median(shares_also.get(name) or [float("nan")]),
             "p50_ms": statistics.median(s.result.p50_ms for s in runs),
             "p99_ms": statistics.median(s.result.p99_ms for s in runs),
             "p99_max_ms": max(s.result.p99_ms for s in runs),
@@ -275,12 +306,17 @@ def main() -> None:
         f"\nHot reads: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
         "interleaved rounds (medians; share of bare within each round, min-max)"
     )
-    header = f"{'target':36} {'req/s':>8} {'of bare':>8} {'spread':>11} {'p50 ms':>7}"
-    print(header + f" {'p99 ms':>7} {'p99 max':>7} {'CPU us':>7} {'errors':>6}")
+    header = f"{'target':36} {'req/s':>8} {'of bare':>8} {'spread':>11} {'of lsnr':>7}"
+    print(header + f" {'p50 ms':>7} {'p99 ms':>7} {'p99 max':>7} {'CPU us':>7} {'errors':>6}")
     for name, row in rows.items():
         spread = f"{row['share_min']:.0%}-{row['share_max']:.0%}"
+        listener_share = (
+            ""
+            if row["share_listener"] != row["share_listener"]
+            else (f"{row['share_listener']:.0%}")
+        )
         print(
-            f"{name:36} {row['rps']:>8.0f} {row['share']:>8.0%} {spread:>11} "
+            f"{name:36} {row['rps']:>8.0f} {row['share']:>8.0%} {spread:>11} {listener_share:>7} "
             f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['p99_max_ms']:>7.2f} "
             f"{row['cpu_us']:>7.0f} {row['errors']:>6.0f}"
         )
