@@ -120,7 +120,7 @@ class EdgeMiddleware:
                 send, reply.status, reply.body, [*reply.headers, (b"x-request-id", request_id)]
             )
             return
-        # The sampler decides first; only a span that will be exported gets its attributes.
+        # The sampler decides first; only a span it records gets attributes built for it.
         span = self._tracer.start_span(
             route.span_name if route else method,
             context=propagate.extract(propagated) if propagated else None,
