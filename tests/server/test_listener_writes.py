@@ -66,3 +66,15 @@ async def test_nothing_is_written_to_a_transport_already_closing() -> None:
     socket.closed = True  # the peer went away within the turn
     await asyncio.sleep(0)
     assert socket.writes == []
+
+
+async def test_a_large_body_is_not_held() -> None:
+    socket = RecordingTransport()
+    transport = _CoalescingTransport(socket, asyncio.get_running_loop())
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(b"x" * 100_000)
+    assert [len(w) for w in socket.writes] == [100_019]
+    transport.write(b"tail")
+    assert transport.get_write_buffer_size() == 4
+    await asyncio.sleep(0)
+    assert socket.writes[1:] == [b"tail"]

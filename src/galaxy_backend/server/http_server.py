@@ -16,26 +16,37 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 
+# Bytes held for the end of the turn at most; more is written at once.
+_HOLD_LIMIT = 64 * 1024
+
+
 class _CoalescingTransport(asyncio.Transport):
     """Sends what is written in one turn of the event loop in one write.
 
     uvicorn writes a response's head and its body with two `write()` calls: two syscalls
     and, with TCP_NODELAY, two packets for the gateway to read. Held until the end of the
-    turn (never longer), they leave together. Everything else is the socket's transport.
+    turn (never longer), they leave together. Past `_HOLD_LIMIT` bytes the data leaves at
+    once, so a large body meets the socket's own flow control as before. Everything else
+    is the socket's transport.
     """
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_held", "_loop", "_pending", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._held = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
             self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
+        chunk = bytes(data)
+        self._pending.append(chunk)
+        self._held += len(chunk)
+        if self._held >= _HOLD_LIMIT:
+            self._flush()
 
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         for data in list_of_data:
@@ -46,6 +57,7 @@ class _CoalescingTransport(asyncio.Transport):
             return
         data = b"".join(self._pending)
         self._pending.clear()
+        self._held = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -59,6 +71,7 @@ class _CoalescingTransport(asyncio.Transport):
 
     def abort(self) -> None:
         self._pending.clear()
+        self._held = 0
         self._transport.abort()
 
     def can_write_eof(self) -> bool:
@@ -89,7 +102,7 @@ class _CoalescingTransport(asyncio.Transport):
         self._transport.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+        return self._transport.get_write_buffer_size() + self._held
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()
