@@ -7,6 +7,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "http_baseline.py",
+    "hot_reads.py",
     "identity_http.py",
     "lobby.py",
     "push_stream.py",

@@ -28,6 +28,10 @@ from opentelemetry.proto.collector.metrics.v1 import (
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 REPO = Path(__file__).resolve().parent.parent
+# The checkout's own code, for this process and every backend it spawns, whatever the venv
+# has installed (a worktree measures its changes, not the main checkout's).
+SRC = REPO / "src"
+sys.path.insert(0, str(SRC))
 ADMIN_DSN = os.environ.get(
     "GALAXY_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -122,6 +126,7 @@ def spawned(
 
 def backend_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "OTEL_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
     env.update(extra)
     return env
 
@@ -187,6 +192,18 @@ def bare_and_backend(bare_port: int, port: int, env: dict[str, str]) -> Iterator
         yield
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time so far of a process and its children, all threads together
+    (granian's command line serves from a worker process)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def rss_mib(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
 
@@ -197,6 +214,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def _ms(text: str) -> float:
@@ -222,6 +240,7 @@ def wrk(
     tail = ["--", *script_args] if script_args else []
     out = subprocess.run([*cmd, url, *tail], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     # Failed requests: non-2xx answers plus socket errors (connect, read, write, timeout).
@@ -232,7 +251,7 @@ def wrk(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(n) for n in socket.groups())
-    return WrkResult(rps, p50, p99, errors)
+    return WrkResult(rps, p50, p99, errors, requests)
 
 
 def run_in_thread(target: Any) -> threading.Thread:

@@ -187,3 +187,66 @@ def test_patching_twice_is_a_wiring_bug() -> None:
     adapter.patch(Target())
     with pytest.raises(RuntimeError, match="already patched"):
         adapter.patch(Target())
+
+
+async def test_a_derived_value_is_built_once_per_entry_and_goes_with_it() -> None:
+    now = [0.0]
+    cache: WriteThroughCache[str, list[int]] = WriteThroughCache(
+        "derived",
+        rows_loader([]),  # type: ignore[arg-type]
+        CacheLimits(max_entries=2, max_age=timedelta(seconds=60)),
+        clock=lambda: now[0],
+    )
+    built: list[list[int]] = []
+
+    def build(value: list[int]) -> str:
+        built.append(value)
+        return f"encoded {value}"
+
+    encoded = cache.derived(build)
+    first = [1]
+    cache.put("a", first)
+    assert encoded.get("a", first) == encoded.get("a", first) == "encoded [1]"
+    assert len(built) == 1
+    # A value that is not what the cache holds is encoded, never kept.
+    stranger = [1]
+    assert encoded.get("a", stranger) == "encoded [1]"
+    assert encoded.get("b", [2]) == "encoded [2]"
+    assert len(built) == 3
+    assert encoded.get("a", first) == "encoded [1]"
+    assert len(built) == 3
+
+    # A put replaces the entry: the next read builds from the new value.
+    second = [10]
+    cache.put("a", second)
+    assert encoded.get("a", second) == "encoded [10]"
+    # A discard drops it; a value put again later is a new entry.
+    cache.discard("a")
+    assert cache.get("a") is None
+    cache.put("a", second)
+    encoded.get("a", second)
+    assert built[-2:] == [second, second]
+    # Age and eviction take the derived value with the entry.
+    now[0] += 61
+    assert cache.get("a") is None
+    cache.put("a", second)
+    cache.put("b", [2])
+    cache.put("c", [3])  # evicts "a"
+    cache.put("a", second)
+    count = len(built)
+    encoded.get("a", second)
+    assert len(built) == count + 1
+
+
+async def test_a_rewarm_drops_every_derived_value() -> None:
+    row = [1]
+    cache: WriteThroughCache[str, list[int]] = WriteThroughCache(
+        "rewarm",
+        rows_loader([("a", row)]),  # type: ignore[arg-type]
+    )
+    await cache.warm()
+    calls: list[int] = []
+    encoded = cache.derived(lambda value: calls.append(1) or len(calls))
+    assert encoded.get("a", row) == 1
+    await cache.warm()  # the same row object, stored anew
+    assert encoded.get("a", row) == 2

@@ -10,6 +10,11 @@ A load that raced an invalidation is never stored: every write and discard takes
 and a discard made while loads are in flight leaves a tombstone. A load started at version
 v stores its row only if the key was neither discarded nor written after v. `warm()` obeys
 the same rule.
+
+A hot path may keep values computed from an entry (an encoded reply) with the entry itself,
+through `derived()`: such a value lives exactly as long as the entry that holds the value it
+was computed from, so whatever replaces or drops the entry (put, discard, eviction, age, a
+re-warm) drops it too.
 """
 
 import time
@@ -17,12 +22,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from galaxy_backend.telemetry import get_logger
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 _log = get_logger(__name__)
 
@@ -35,6 +41,9 @@ class CacheLimits:
     max_age: timedelta = timedelta(minutes=10)
     warm_entries: int = 10_000
 
+
+# A stored value, when it was stored, the version of that write, and values derived from it.
+_Entry = tuple[V, float, int, dict[Any, Any] | None]
 
 # Loads the most recently used rows, at most the given number, for warm().
 RecentLoader = Callable[[int], Awaitable[Iterable[tuple[K, V]]]]
@@ -56,8 +65,7 @@ class WriteThroughCache(Generic[K, V]):
         self._limits = limits or CacheLimits()
         self._max_age = self._limits.max_age.total_seconds()
         self._clock = clock
-        # key -> (value, stored at, version of the write that stored it)
-        self._items: OrderedDict[K, tuple[V, float, int]] = OrderedDict()
+        self._items: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._version = 0
         self._tombstones: dict[K, int] = {}
         self._loading = 0
@@ -119,6 +127,24 @@ class WriteThroughCache(Generic[K, V]):
         if self._loading:
             self._tombstones[key] = self._version
 
+    def derived(self, build: Callable[[V], T]) -> "Derived[K, V, T]":
+        """Values computed by `build` from this cache's entries, at most once per entry."""
+        return Derived(self, build)
+
+    def _derive(self, derived: "Derived[K, V, T]", key: K, value: V) -> T:
+        entry = self._items.get(key)
+        if entry is None or entry[0] is not value:
+            # Not (or no longer) what the cache holds: computed, never kept.
+            return derived.build(value)
+        extras = entry[3]
+        if extras is None:
+            extras = {}
+            self._items[key] = (entry[0], entry[1], entry[2], extras)
+        if derived in extras:
+            return cast(T, extras[derived])
+        result = extras[derived] = derived.build(value)
+        return result
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -142,10 +168,25 @@ class WriteThroughCache(Generic[K, V]):
 
     def _store(self, key: K, value: V) -> None:
         self._version += 1
-        self._items[key] = (value, self._clock(), self._version)
+        self._items[key] = (value, self._clock(), self._version, None)
         self._items.move_to_end(key)
         while len(self._items) > self._limits.max_entries:
             self._items.popitem(last=False)
+
+
+class Derived(Generic[K, V, T]):
+    """A value computed from a cached value and kept with its entry (`WriteThroughCache.
+    derived`): `get(key, value)` is `build(value)`, computed once while the entry of `key`
+    holds that very `value`. `build` must depend on `value` alone."""
+
+    __slots__ = ("_cache", "build")
+
+    def __init__(self, cache: WriteThroughCache[K, V], build: Callable[[V], T]) -> None:
+        self._cache = cache
+        self.build = build
+
+    def get(self, key: K, value: V) -> T:
+        return self._cache._derive(self, key, value)
 
 
 class Warmable(Protocol):

@@ -393,6 +393,7 @@ def build_backend(config: Config) -> Backend:
         guards=guards,
         tracer=telemetry.tracer("galaxy_backend.http"),
         meter=telemetry.meter("galaxy_backend.http"),
+        durations=telemetry.http_server_durations(),
         max_body_bytes=config.http_max_body_bytes,
         trusted_proxies=config.trusted_proxies,
     )

@@ -150,8 +150,9 @@ async def test_a_subscription_is_one_span_and_a_hang_up_leaves_no_context_errors
     from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
     from galaxy_backend.telemetry import TelemetryRuntime
 
+    # A recording exporter ("none" records no span at all); the test reads its own processor.
     telemetry = TelemetryRuntime(
-        traces_exporter="none",
+        traces_exporter="stdout",
         metrics_exporter="none",
         sample_ratio=1.0,
         prometheus=False,
@@ -192,6 +193,7 @@ async def test_a_subscription_is_one_span_and_a_hang_up_leaves_no_context_errors
     assert span.attributes["galaxy.gateway_id"] == "gw-span"
     assert span.attributes["galaxy.push.events_sent"] == 2
     assert not [r for r in caplog.records if "Failed to detach context" in r.getMessage()]
+    telemetry.tracer_provider.shutdown()
 
 
 async def test_a_gateway_that_stops_reading_cannot_hold_the_stop(start_backend) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply
 from galaxy_backend.server.middleware import EdgeMiddleware
+from galaxy_backend.telemetry import http_server_durations
 from tests.server.edge_stack import MAX_BODY, TOKEN, EdgeStack, build_stack
 
 
@@ -240,6 +241,6 @@ def test_a_guarded_route_cannot_skip_the_edge_untraced() -> None:
             fast_routes=[route],
             client_addresses=ClientAddresses(()),
             tracer=TracerProvider().get_tracer("test"),
-            meter=MeterProvider().get_meter("test"),
+            durations=http_server_durations(MeterProvider().get_meter("test")),
             max_body_bytes=MAX_BODY,
         )

@@ -182,12 +182,17 @@ def public_fast_routes(auth: AuthService, users: UserService) -> list[FastRoute]
 
 
 def internal_fast_routes(auth: AuthService) -> list[FastRoute]:
+    # The reply depends on the session alone: encoded once per cached session.
+    replies = auth.cache.derived(
+        lambda session: json_reply(
+            {"user_id": session.user_id, "session_id": session.id, "expires_at": session.expires_at}
+        )
+    )
+
     async def resolve(request: FastRequest) -> Reply:
         body = await request.parse(_RESOLVE_IN)
         session = await auth.resolve(body.token)
-        return json_reply(
-            {"user_id": session.user_id, "session_id": session.id, "expires_at": session.expires_at}
-        )
+        return replies.get(session.token_hash, session)
 
     return [
         FastRoute(

@@ -80,6 +80,7 @@ class AuthService:
             "sessions", self._load_recent, cache_limits
         )
         self._touched: dict[UUID, datetime] = {}
+        self._principals = self.cache.derived(lambda _: _PrincipalSlot())
         bus.subscribe(SESSION_TOPIC, lambda key: self.cache.discard(bytes.fromhex(key)))
         bus.on_resync(self.cache.warm)
 
@@ -249,13 +250,19 @@ class AuthService:
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
         """The user audience's authenticator (see server.auth.Authenticator)."""
         session, user = await self.session_for(token)
-        return Principal(
-            audience="user",
-            subject=str(user.id),
-            session_id=str(session.id),
-            expires_at=session.expires_at,
-            attributes={"user": user},
-        )
+        # Every check above ran for this request; only the Principal object is kept, with
+        # the session's cache entry and for as long as the user's entry holds this user.
+        slot = self._principals.get(session.token_hash, session)
+        if slot.user is not user or slot.principal is None:
+            slot.user = user
+            slot.principal = Principal(
+                audience="user",
+                subject=str(user.id),
+                session_id=str(session.id),
+                expires_at=session.expires_at,
+                attributes={"user": user},
+            )
+        return slot.principal
 
     async def resolve(self, token: str) -> Session:
         """For the gateway: the session behind a token, or NotFound."""
@@ -327,6 +334,16 @@ class AuthService:
         batch, self._touched = self._touched, {}
         async with self._database.pool.acquire() as conn:
             await repository.touch(conn, batch)
+
+
+class _PrincipalSlot:
+    """The principal last built for a cached session, and the user it was built with."""
+
+    __slots__ = ("principal", "user")
+
+    def __init__(self) -> None:
+        self.user: User | None = None
+        self.principal: Principal | None = None
 
 
 def _blocked(block: Block) -> Forbidden:

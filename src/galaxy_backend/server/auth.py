@@ -49,11 +49,16 @@ class InternalTokenAuthenticator:
 
     def __init__(self, token: str | Callable[[], str]) -> None:
         self._token = token if callable(token) else lambda: token
+        self._encoded: tuple[str, bytes] = ("", b"")
+        self._gateway = Principal(audience="internal", subject="gateway")
 
     async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
-        if not hmac.compare_digest(token.encode(), self._token().encode()):
+        expected = self._token()
+        if expected is not self._encoded[0]:
+            self._encoded = (expected, expected.encode())
+        if not hmac.compare_digest(token.encode(), self._encoded[1]):
             raise Unauthenticated("invalid internal token")
-        return Principal(audience="internal", subject="gateway")
+        return self._gateway
 
 
 class NoSessions:

@@ -10,6 +10,10 @@ a measurable share of the whole — today the probes, `GET /api/v1/user/me`,
 listing `GET /api/v1/public/games` (polled by every lobby page; bench/lobby.py). Everything else,
 however simple, is an ordinary FastAPI route: a fast route gives up FastAPI's checks, so it
 must earn its place with a benchmark (bench/), and be named in this list and in README.
+
+A fast route may keep a reply that depends on one cached row alone with that row's cache
+entry (`WriteThroughCache.derived`, as `/me` and resolve do), never anything the request's
+checks decide: those run on every request.
 """
 
 from collections.abc import Awaitable, Callable, Sequence

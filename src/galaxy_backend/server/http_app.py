@@ -25,7 +25,7 @@ from galaxy_backend.server.errors import (
 from galaxy_backend.server.fastpath import FastRoute, validation_fields
 from galaxy_backend.server.middleware import EdgeMiddleware
 from galaxy_backend.server.openapi import describe
-from galaxy_backend.telemetry import get_logger
+from galaxy_backend.telemetry import DurationRecorder, get_logger, http_server_durations
 
 _log = get_logger(__name__)
 
@@ -100,8 +100,13 @@ def build_http_app(
     meter: Meter,
     max_body_bytes: int,
     trusted_proxies: Sequence[Network] = (),
+    durations: DurationRecorder | None = None,
 ) -> ASGIApp:
-    """FastAPI for the routes, wrapped by the edge middleware that runs before it."""
+    """FastAPI for the routes, wrapped by the edge middleware that runs before it.
+
+    Request durations go to `durations` (the runtime's in-process histogram) when given,
+    else to an SDK histogram on `meter`.
+    """
     prefixes = tuple(p + "/" for p in AUDIENCE_PREFIXES.values())
     for router in routers:
         if not (router.prefix + "/").startswith(prefixes):
@@ -133,6 +138,6 @@ def build_http_app(
         fast_routes=fast_routes,
         client_addresses=ClientAddresses(trusted_proxies),
         tracer=tracer,
-        meter=meter,
+        durations=durations or http_server_durations(meter),
         max_body_bytes=max_body_bytes,
     )

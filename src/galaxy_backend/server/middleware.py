@@ -12,12 +12,9 @@ import random
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.metrics import Meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,7 +32,13 @@ from galaxy_backend.server.auth import (
 from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
-from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
+from galaxy_backend.telemetry import (
+    DurationRecorder,
+    DurationSeries,
+    bind_request_id,
+    get_logger,
+    unbind_request_id,
+)
 
 _log = get_logger(__name__)
 
@@ -54,7 +57,7 @@ class EdgeMiddleware:
         fast_routes: Sequence[FastRoute],
         client_addresses: ClientAddresses,
         tracer: Tracer,
-        meter: Meter,
+        durations: DurationRecorder,
         max_body_bytes: int,
     ) -> None:
         self._app = app
@@ -67,13 +70,8 @@ class EdgeMiddleware:
         self._addresses = client_addresses
         self._tracer = tracer
         self._max_body = max_body_bytes
-        self._duration = meter.create_histogram(
-            "http.server.request.duration",
-            unit="s",
-            description="Duration of HTTP requests",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
-        )
-        self._metric_attrs: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self._durations = durations
+        self._series: dict[tuple[str, str, int], DurationSeries] = {}
         # Every request is logged at debug; at other levels not even the arguments are built.
         self._log_requests = _log.is_enabled_for(logging.DEBUG)
 
@@ -122,18 +120,23 @@ class EdgeMiddleware:
                 send, reply.status, reply.body, [*reply.headers, (b"x-request-id", request_id)]
             )
             return
-        # The request id lets support find a trace from the X-Request-ID a client reports.
-        attributes = {"http.request.method": method, "url.path": path, "http.request.id": rid}
-        if route is not None:
-            attributes["http.route"] = route.path
+        # The sampler decides first; only a span it records gets attributes built for it.
         span = self._tracer.start_span(
             route.span_name if route else method,
             context=propagate.extract(propagated) if propagated else None,
             kind=SpanKind.SERVER,
-            attributes=attributes,
         )
+        recording = span.is_recording()
+        if recording:
+            # The request id lets support find a trace from the X-Request-ID a client reports.
+            span.set_attributes(
+                {"http.request.method": method, "url.path": path, "http.request.id": rid}
+            )
+            if route is not None:
+                span.set_attribute("http.route", route.path)
+        # Attached even when dropped: child spans follow the decision, log lines get the ids.
         context_token = otel_context.attach(trace.set_span_in_context(span))
-        log_tokens = structlog.contextvars.bind_contextvars(request_id=rid)
+        request_id_token = bind_request_id(rid)
         response_started = False
         status = 500
         rid_header = (b"x-request-id", request_id)
@@ -179,15 +182,16 @@ class EdgeMiddleware:
                 )
         finally:
             template = route.path if route else getattr(scope.get("route"), "path", None)
-            if route is None and template is not None:
-                span.update_name(f"{method} {template}")
-                span.set_attribute("http.route", template)
-            span.set_attribute("http.response.status_code", status)
+            failed = status >= 500
+            if recording:
+                if route is None and template is not None:
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                if failed:
+                    span.set_status(Status(StatusCode.ERROR))
             elapsed = time.perf_counter() - started
             # Logged while the span is still current, so the line carries the trace ids.
-            failed = status >= 500
-            if failed:
-                span.set_status(Status(StatusCode.ERROR))
             if failed or self._log_requests:
                 _log.log(
                     logging.ERROR if failed else logging.DEBUG,
@@ -199,8 +203,8 @@ class EdgeMiddleware:
                 )
             span.end()
             otel_context.detach(context_token)
-            structlog.contextvars.reset_contextvars(**log_tokens)
-            self._duration.record(elapsed, self._attrs(method, template or "", status))
+            unbind_request_id(request_id_token)
+            self._series_for(method, template or "", status).record(elapsed)
 
     async def _authenticate(
         self, path: str, authorization: bytes | None, scope: Scope, user_agent: bytes | None
@@ -221,18 +225,20 @@ class EdgeMiddleware:
                 return await guard.authenticator.authenticate(token, caller)
         return None
 
-    def _attrs(self, method: str, route: str, status: int) -> dict[str, Any]:
+    def _series_for(self, method: str, route: str, status: int) -> DurationSeries:
         key = (method, route, status)
-        attrs = self._metric_attrs.get(key)
-        if attrs is None:
-            attrs = {
-                "http.request.method": method,
-                "http.route": route,
-                "http.response.status_code": status,
-            }
-            if len(self._metric_attrs) < 4096:
-                self._metric_attrs[key] = attrs
-        return attrs
+        series = self._series.get(key)
+        if series is None:
+            series = self._durations.series(
+                {
+                    "http.request.method": method,
+                    "http.route": route,
+                    "http.response.status_code": status,
+                }
+            )
+            if len(self._series) < 4096:
+                self._series[key] = series
+        return series
 
 
 def _too_large(content_length: bytes, limit: int) -> bool:

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from contextvars import ContextVar, Token
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -25,9 +26,25 @@ _NOISY_LOGGERS = {
 }
 
 
+# The request a log line is written in; set by the HTTP edge for each request's task.
+_request_id: ContextVar[str | None] = ContextVar("galaxy_request_id", default=None)
+
+
+def bind_request_id(request_id: str) -> Token[str | None]:
+    """Every line logged from here on in this context carries `request_id`."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    _request_id.reset(token)
+
+
 def _add_trace_fields(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     from galaxy_backend.telemetry.runtime import trace_fields_from_context  # noqa: PLC0415
 
+    request_id = _request_id.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
     event.update(trace_fields_from_context())
     return event
 

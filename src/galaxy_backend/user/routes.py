@@ -40,11 +40,17 @@ class AdminUserList(BaseModel):
 
 
 def user_fast_routes(service: UserService) -> list[FastRoute]:
+    # The reply depends on the user alone (the default entitlements are fixed at start):
+    # encoded once per cached user, and again after any change replaces the entry.
+    replies = service.cache.derived(
+        lambda user: json_reply(user_view(user, service.entitlements(user)))
+    )
+
     async def me(request: FastRequest) -> Reply:
         # The edge resolved the session from the caches; the user rides on the principal.
         assert request.principal is not None
         user: User = request.principal.attributes["user"]
-        return json_reply(user_view(user, service.entitlements(user)))
+        return replies.get(user.id, user)
 
     return [
         FastRoute(

@@ -1,0 +1,333 @@
+"""The hottest reads (`GET /api/v1/user/me`, `POST /api/v1/internal/sessions/resolve`) and
+`/healthz`, beside a bare ASGI app under the same HTTP server, in interleaved rounds.
+
+Each backend runs as `galaxy-backend serve` with production telemetry: JSON logs at info,
+traces sampled at the given ratio and exported over OTLP/gRPC, metrics exported over OTLP
+(every 10 s) and served to Prometheus (scraped every 10 s), all to real receivers in this
+process. One backend per sample ratio, all on one throwaway database and the same 64
+sessions (signed in through the API). Every round runs each target once, in turn, so drift
+in the machine's speed hits all alike; a target's share of bare is taken within its round
+(same-run ratio), and the median and the spread over rounds are printed; "of lsnr" compares
+with the bare app under the backend's own listener (`bench/bare_listener.py`: the same
+uvicorn settings and one-write transport as `serve`). The CPU time each server process
+spent per request comes from its own counters (all threads).
+
+With `--granian`, the bare app and the backend also run under granian (the backend through
+`bench/granian_serve.py`, which swaps its HTTP listener for granian's embedded server).
+
+Run: `PYTHONPATH=src .venv/bin/python bench/hot_reads.py [--seconds 8] [--rounds 3]
+     [--sample-ratios 0.1,1.0] [--granian]`
+Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from identity_http import SECRET_KEY, prepare_challenges
+from support import (
+    REPO,
+    WrkResult,
+    backend_env,
+    bare_uvicorn_command,
+    cpu_seconds,
+    free_port,
+    otlp_sink,
+    production_env,
+    spawned,
+    throwaway_database,
+    wait_http,
+    wrk,
+)
+
+INTERNAL_TOKEN = "bench-internal-token-" + "i" * 32
+ME_SCRIPT = """
+local tokens = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+end
+request = function()
+  index = index % #tokens + 1
+  return wrk.format("GET", "/api/v1/user/me", {["Authorization"] = "Bearer " .. tokens[index]})
+end
+"""
+RESOLVE_SCRIPT = """
+local bodies = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+request = function()
+  index = index % #bodies + 1
+  return wrk.format("POST", "/api/v1/internal/sessions/resolve",
+                    {["Authorization"] = "Bearer %s", ["Content-Type"] = "application/json"},
+                    bodies[index])
+end
+""".replace("%s", INTERNAL_TOKEN)
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    pid: int
+    bare: str  # the bare app whose round result this target is compared with
+    script: str | None = None
+    data: list[str] = field(default_factory=list)
+    also: str | None = None  # a second bare app to compare with
+
+
+@dataclass
+class Sample:
+    result: WrkResult
+    cpu_us: float
+
+
+def granian_command(module: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--workers",
+        "1",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        module,
+    ]
+
+
+def measure(target: Target, seconds: int, connections: int) -> Sample:
+    before = cpu_seconds(target.pid)
+    with tempfile.TemporaryDirectory() as tmp:
+        extra: list[str] = []
+        args: list[str] = []
+        if target.script is not None:
+            script, data = Path(tmp) / "script.lua", Path(tmp) / "data.txt"
+            script.write_text(target.script)
+            data.write_text("\n".join(target.data) + "\n")
+            extra, args = ["-s", str(script)], [str(data)]
+        result = wrk(
+            target.url, connections=connections, seconds=seconds, extra=extra, script_args=args
+        )
+    used = cpu_seconds(target.pid) - before
+    return Sample(result, used / max(1, result.requests) * 1e6)
+
+
+@contextlib.contextmanager
+def scraping(urls: list[str], period: float) -> Iterator[None]:
+    """Scrape every Prometheus endpoint every `period` seconds, as a server would."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(period):
+            for url in urls:
+                with contextlib.suppress(httpx.HTTPError):
+                    httpx.get(url, timeout=5)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def sign_in(base: str, dsn: str, count: int) -> list[str]:
+    tokens = []
+    with httpx.Client(base_url=base) as client:
+        for body in asyncio.run(prepare_challenges(dsn, count, 0)):
+            reply = client.post(
+                "/api/v1/public/auth/email-code/confirm",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            reply.raise_for_status()
+            tokens.append(reply.json()["token"])
+    return tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample-ratios", default="0.1,1.0")
+    parser.add_argument("--granian", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated target names to run")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    ratios = args.sample_ratios.split(",")
+    servers = ["uvicorn", "granian"] if args.granian else ["uvicorn"]
+
+    samples: dict[str, list[Sample]] = {}
+    shares: dict[str, list[float]] = {}
+    shares_also: dict[str, list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        dsn = stack.enter_context(throwaway_database())
+        endpoint, traces, metrics = stack.enter_context(otlp_sink())
+        targets: list[Target] = []
+        prometheus: list[str] = []
+        for server in servers:
+            bare_port = free_port()
+            command = (
+                bare_uvicorn_command(bare_port)
+                if server == "uvicorn"
+                else granian_command("bare_app:app", bare_port)
+            )
+            bare = stack.enter_context(spawned(command, backend_env({}), cwd=REPO / "bench"))
+            wait_http(f"http://127.0.0.1:{bare_port}/")
+            bare_name = f"bare ASGI [{server}]"
+            targets.append(Target(bare_name, f"http://127.0.0.1:{bare_port}/", bare.pid, bare_name))
+            also = None
+            if server == "uvicorn":
+                # Also under the backend's own listener (one write per response, as served).
+                listener_port = free_port()
+                listener = stack.enter_context(
+                    spawned(
+                        [
+                            sys.executable,
+                            str(REPO / "bench" / "bare_listener.py"),
+                            str(listener_port),
+                        ],
+                        backend_env({}),
+                    )
+                )
+                wait_http(f"http://127.0.0.1:{listener_port}/")
+                also = "bare ASGI [backend's listener]"
+                targets.append(
+                    Target(also, f"http://127.0.0.1:{listener_port}/", listener.pid, also)
+                )
+            for ratio in ratios:
+                port, metrics_port = free_port(), free_port()
+                data = stack.enter_context(tempfile.TemporaryDirectory())
+                env = production_env(
+                    dsn=dsn,
+                    port=port,
+                    data=data,
+                    otlp_endpoint=endpoint,
+                    sample_ratio=ratio,
+                    extra={
+                        "BACKEND_INTERNAL_TOKEN": INTERNAL_TOKEN,
+                        "BACKEND_SECRET_KEY": SECRET_KEY,
+                        "BACKEND_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+                        "BACKEND_SMTP_ADDR": "127.0.0.1:9",  # never used: no codes are mailed
+                        "OTEL_METRIC_EXPORT_INTERVAL": "10000",
+                    },
+                )
+                command = [sys.executable, "-m", "galaxy_backend", "serve"]
+                if server == "granian":
+                    command = [sys.executable, str(REPO / "bench" / "granian_serve.py")]
+                backend = stack.enter_context(spawned(command, env))
+                base = f"http://127.0.0.1:{port}"
+                wait_http(f"{base}/readyz")
+                prometheus.append(f"http://127.0.0.1:{metrics_port}/metrics")
+                suffix = f" [{server}, ratio {ratio}]"
+                tokens = sign_in(base, dsn, 64)
+                bodies = [json.dumps({"token": token}) for token in tokens]
+                targets += [
+                    Target(
+                        "/healthz" + suffix, f"{base}/healthz", backend.pid, bare_name, also=also
+                    ),
+                    Target(
+                        "GET /me" + suffix, base, backend.pid, bare_name, ME_SCRIPT, tokens, also
+                    ),
+                    Target(
+                        "POST resolve" + suffix,
+                        base,
+                        backend.pid,
+                        bare_name,
+                        RESOLVE_SCRIPT,
+                        bodies,
+                        also,
+                    ),
+                ]
+        if args.only:
+            wanted = args.only.split(",")
+            targets = [t for t in targets if t.name == t.bare or any(w in t.name for w in wanted)]
+        stack.enter_context(scraping(prometheus, 10.0))
+        for target in targets:  # warm-up
+            measure(target, 2, args.connections)
+        for _ in range(args.rounds):
+            by_bare: dict[str, float] = {}
+            for target in targets:
+                sample = measure(target, args.seconds, args.connections)
+                samples.setdefault(target.name, []).append(sample)
+                rps = sample.result.requests_per_second
+                if target.name == target.bare:
+                    by_bare[target.name] = rps
+                shares.setdefault(target.name, []).append(rps / by_bare[target.bare])
+                if target.also is not None:
+                    shares_also.setdefault(target.name, []).append(rps / by_bare[target.also])
+        final_scrape = httpx.get(prometheus[0], timeout=5).text
+        spans_exported, metric_exports = traces.spans, metrics.exports
+
+    rows = {
+        name: {
+            "rps": statistics.median(s.result.requests_per_second for s in runs),
+            "share": statistics.median(shares[name]),
+            "share_min": min(shares[name]),
+            "share_max": max(shares[name]),
+            "share_listener": statistics.median(shares_also.get(name) or [float("nan")]),
+            "p50_ms": statistics.median(s.result.p50_ms for s in runs),
+            "p99_ms": statistics.median(s.result.p99_ms for s in runs),
+            "p99_max_ms": max(s.result.p99_ms for s in runs),
+            "cpu_us": statistics.median(s.cpu_us for s in runs),
+            "errors": float(sum(s.result.errors for s in runs)),
+        }
+        for name, runs in samples.items()
+    }
+    if args.json:
+        print(json.dumps({"results": rows, "spans": spans_exported}))
+        return
+    print(
+        f"\nHot reads: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
+        "interleaved rounds (medians; share of bare within each round, min-max)"
+    )
+    header = f"{'target':36} {'req/s':>8} {'of bare':>8} {'spread':>11} {'of lsnr':>7}"
+    print(header + f" {'p50 ms':>7} {'p99 ms':>7} {'p99 max':>7} {'CPU us':>7} {'errors':>6}")
+    for name, row in rows.items():
+        spread = f"{row['share_min']:.0%}-{row['share_max']:.0%}"
+        listener_share = (
+            ""
+            if row["share_listener"] != row["share_listener"]
+            else (f"{row['share_listener']:.0%}")
+        )
+        print(
+            f"{name:36} {row['rps']:>8.0f} {row['share']:>8.0%} {spread:>11} {listener_share:>7} "
+            f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['p99_max_ms']:>7.2f} "
+            f"{row['cpu_us']:>7.0f} {row['errors']:>6.0f}"
+        )
+    durations = sum(
+        1 for line in final_scrape.splitlines() if line.startswith("http_server_request_duration")
+    )
+    print(
+        f"spans received over OTLP: {spans_exported}; OTLP metric exports: {metric_exports}; "
+        f"http_server_request_duration lines in a Prometheus scrape: {durations}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The hot reads of several commits side by side in one run: what each change did.
+
+Each commit's `src/` is exported (`git archive`) to a temporary directory and served by its
+own `galaxy-backend serve` (same production telemetry as hot_reads.py, one sample ratio),
+all beside one bare ASGI app under plain uvicorn; rounds interleave every target, and each
+target's share of bare is taken within its round.
+
+Run: `python bench/hot_reads_by_commit.py --commits 30faa21,HEAD [--seconds 6] [--rounds 3]
+     [--sample-ratio 0.1]`
+Needs: `wrk`, git, and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
+"""
+
+import argparse
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hot_reads import INTERNAL_TOKEN, ME_SCRIPT, RESOLVE_SCRIPT, Sample, Target, measure, sign_in
+from identity_http import SECRET_KEY
+from support import (
+    REPO,
+    backend_env,
+    bare_uvicorn_command,
+    free_port,
+    otlp_sink,
+    production_env,
+    spawned,
+    throwaway_database,
+    wait_http,
+)
+
+
+def export_src(commit: str, into: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commits", required=True, help="comma-separated, oldest first")
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample-ratio", default="0.1")
+    args = parser.parse_args()
+    samples: dict[str, list[tuple[Sample, float]]] = {}
+    with contextlib.ExitStack() as stack:
+        dsn = stack.enter_context(throwaway_database())
+        endpoint, _, _ = stack.enter_context(otlp_sink())
+        bare_port = free_port()
+        bare = stack.enter_context(
+            spawned(bare_uvicorn_command(bare_port), backend_env({}), cwd=REPO / "bench")
+        )
+        wait_http(f"http://127.0.0.1:{bare_port}/")
+        targets = [Target("bare ASGI [uvicorn]", f"http://127.0.0.1:{bare_port}/", bare.pid, "")]
+        for commit in args.commits.split(","):
+            src = export_src(commit, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            port = free_port()
+            env = production_env(
+                dsn=dsn,
+                port=port,
+                data=stack.enter_context(tempfile.TemporaryDirectory()),
+                otlp_endpoint=endpoint,
+                sample_ratio=args.sample_ratio,
+                extra={
+                    "BACKEND_INTERNAL_TOKEN": INTERNAL_TOKEN,
+                    "BACKEND_SECRET_KEY": SECRET_KEY,
+                    "BACKEND_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+                    "BACKEND_SMTP_ADDR": "127.0.0.1:9",
+                    "OTEL_METRIC_EXPORT_INTERVAL": "10000",
+                },
+            )
+            env["PYTHONPATH"] = str(src)
+            backend = stack.enter_context(
+                spawned([sys.executable, "-m", "galaxy_backend", "serve"], env)
+            )
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/readyz")
+            tokens = sign_in(base, dsn, 64)
+            bodies = [json.dumps({"token": token}) for token in tokens]
+            targets += [
+                Target(f"GET /me [{commit}]", base, backend.pid, "", ME_SCRIPT, tokens),
+                Target(f"POST resolve [{commit}]", base, backend.pid, "", RESOLVE_SCRIPT, bodies),
+            ]
+        for target in targets:
+            measure(target, 2, args.connections)
+        for _ in range(args.rounds):
+            bare_rps = 0.0
+            for target in targets:
+                sample = measure(target, args.seconds, args.connections)
+                bare_rps = bare_rps or sample.result.requests_per_second
+                share = sample.result.requests_per_second / bare_rps
+                samples.setdefault(target.name, []).append((sample, share))
+    print(
+        f"\nHot reads by commit: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
+        f"interleaved rounds, trace sample ratio {args.sample_ratio} (medians; share min-max)"
+    )
+    print(f"{'target':32} {'req/s':>8} {'of bare':>8} {'spread':>11} {'p99 ms':>7} {'CPU us':>7}")
+    for name, runs in samples.items():
+        shares = [share for _, share in runs]
+        rps = statistics.median(s.result.requests_per_second for s, _ in runs)
+        p99 = statistics.median(s.result.p99_ms for s, _ in runs)
+        cpu = statistics.median(s.cpu_us for s, _ in runs)
+        spread = f"{min(shares):.0%}-{max(shares):.0%}"
+        print(
+            f"{name:32} {rps:>8.0f} {statistics.median(shares):>8.0%} {spread:>11} "
+            f"{p99:>7.2f} {cpu:>7.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
