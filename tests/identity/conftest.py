@@ -37,11 +37,13 @@ class Api:
         )
 
     async def wait_code(self, email: str, count: int = 1) -> str:
-        await eventually(lambda: len(self.inbox.to(email)) >= count, message=f"mail to {email}")
+        await eventually(
+            lambda: len(self.inbox.sign_in_mails(email)) >= count, message=f"code to {email}"
+        )
         return self.inbox.code_for(email)
 
     async def sign_in(self, email: str, **headers: str) -> dict[str, Any]:
-        before = len(self.inbox.to(email))
+        before = len(self.inbox.sign_in_mails(email))
         response = await self.request_code(email, **headers)
         assert response.status_code == 202, response.text
         code = await self.wait_code(email, before + 1)

@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from galaxy_backend.mail.message import DELIVERY_ID_HEADER
 from galaxy_backend.mail.sink import TrackedSMTP, close_smtp_server
+from galaxy_backend.mail.templates import SIGN_IN_SUBJECT
 
 _DELIVERY_ID = re.compile(rb"^" + DELIVERY_ID_HEADER.encode() + rb": (\S+)\r?$", re.M | re.I)
 
@@ -126,9 +127,15 @@ class Receiver:
         wanted = address.lower()
         return [r.message for r in self.received if wanted in (a.lower() for a in r.rcpt_tos)]
 
+    def sign_in_mails(self, address: str) -> list[EmailMessage]:
+        """Sign-in code mails to `address`, oldest first (notification mails may interleave)."""
+        return [m for m in self.to(address) if m["Subject"] == SIGN_IN_SUBJECT]
+
     def code_for(self, address: str) -> str:
-        """The sign-in code in the newest message to `address`."""
-        body = self.to(address)[-1].get_body(preferencelist=("plain",))
+        """The sign-in code in the newest sign-in mail to `address`."""
+        mails = self.sign_in_mails(address)
+        assert mails, f"no sign-in mail to {address}"
+        body = mails[-1].get_body(preferencelist=("plain",))
         assert body is not None
         match = re.search(r"\b(\d{6})\b", body.get_content())
         assert match is not None, "no code in the mail"

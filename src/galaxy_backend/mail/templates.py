@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 MAX_SUBJECT_LENGTH = 200
 
-_SIGN_IN_SUBJECT = "Your Galaxy sign-in code"
+SIGN_IN_SUBJECT = "Your Galaxy sign-in code"
 
 _SIGN_IN_TEXT = """\
 Your Galaxy sign-in code is:
@@ -80,10 +80,10 @@ def sign_in_code(code: str, *, ttl_minutes: int) -> RenderedMail:
     if ttl_minutes < 1:
         raise ValueError("ttl_minutes must be at least 1")
     return RenderedMail(
-        subject=_SIGN_IN_SUBJECT,
+        subject=SIGN_IN_SUBJECT,
         text=_SIGN_IN_TEXT.format(code=code, ttl=ttl_minutes),
         html=_SIGN_IN_HTML.format(
-            subject=_SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes
+            subject=SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes
         ),
     )
 
