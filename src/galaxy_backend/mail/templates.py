@@ -82,9 +82,7 @@ def sign_in_code(code: str, *, ttl_minutes: int) -> RenderedMail:
     return RenderedMail(
         subject=SIGN_IN_SUBJECT,
         text=_SIGN_IN_TEXT.format(code=code, ttl=ttl_minutes),
-        html=_SIGN_IN_HTML.format(
-            subject=SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes
-        ),
+        html=_SIGN_IN_HTML.format(subject=SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes),
     )
 
 
