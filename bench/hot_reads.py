@@ -23,7 +23,9 @@ Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -44,12 +46,14 @@ from support import (
     bare_uvicorn_command,
     cpu_seconds,
     free_port,
+    interleaved,
     otlp_sink,
     production_env,
     spawned,
     throwaway_database,
     wait_http,
     wrk,
+    wrk_script,
 )
 
 INTERNAL_TOKEN = "bench-internal-token-" + "i" * 32
@@ -120,19 +124,33 @@ def granian_command(module: str, port: int) -> list[str]:
 
 def measure(target: Target, seconds: int, connections: int) -> Sample:
     before = cpu_seconds(target.pid)
-    with tempfile.TemporaryDirectory() as tmp:
-        extra: list[str] = []
-        args: list[str] = []
-        if target.script is not None:
-            script, data = Path(tmp) / "script.lua", Path(tmp) / "data.txt"
-            script.write_text(target.script)
-            data.write_text("\n".join(target.data) + "\n")
-            extra, args = ["-s", str(script)], [str(data)]
-        result = wrk(
-            target.url, connections=connections, seconds=seconds, extra=extra, script_args=args
+    if target.script is None:
+        result = wrk(target.url, connections=connections, seconds=seconds)
+    else:
+        result = wrk_script(
+            target.url, target.script, target.data, connections=connections, seconds=seconds
         )
     used = cpu_seconds(target.pid) - before
     return Sample(result, used / max(1, result.requests) * 1e6)
+
+
+def measure_rounds(
+    targets: list[Target], rounds: int, seconds: int, connections: int
+) -> dict[str, list[Sample]]:
+    """A 2 s warm-up of every target, then `rounds` interleaved rounds."""
+    for target in targets:
+        measure(target, 2, connections)
+    return interleaved(
+        rounds, {t.name: functools.partial(measure, t, seconds, connections) for t in targets}
+    )
+
+
+def shares(samples: dict[str, list[Sample]], name: str, bare: str) -> list[float]:
+    """`name`'s req/s as a share of `bare`'s, round by round."""
+    return [
+        sample.result.requests_per_second / of.result.requests_per_second
+        for sample, of in zip(samples[name], samples[bare], strict=True)
+    ]
 
 
 @contextlib.contextmanager
@@ -182,9 +200,6 @@ def main() -> None:
     ratios = args.sample_ratios.split(",")
     servers = ["uvicorn", "granian"] if args.granian else ["uvicorn"]
 
-    samples: dict[str, list[Sample]] = {}
-    shares: dict[str, list[float]] = {}
-    shares_also: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
         dsn = stack.enter_context(throwaway_database())
         endpoint, traces, metrics = stack.enter_context(otlp_sink())
@@ -268,29 +283,19 @@ def main() -> None:
             wanted = args.only.split(",")
             targets = [t for t in targets if t.name == t.bare or any(w in t.name for w in wanted)]
         stack.enter_context(scraping(prometheus, 10.0))
-        for target in targets:  # warm-up
-            measure(target, 2, args.connections)
-        for _ in range(args.rounds):
-            by_bare: dict[str, float] = {}
-            for target in targets:
-                sample = measure(target, args.seconds, args.connections)
-                samples.setdefault(target.name, []).append(sample)
-                rps = sample.result.requests_per_second
-                if target.name == target.bare:
-                    by_bare[target.name] = rps
-                shares.setdefault(target.name, []).append(rps / by_bare[target.bare])
-                if target.also is not None:
-                    shares_also.setdefault(target.name, []).append(rps / by_bare[target.also])
+        samples = measure_rounds(targets, args.rounds, args.seconds, args.connections)
         final_scrape = httpx.get(prometheus[0], timeout=5).text
         spans_exported, metric_exports = traces.spans, metrics.exports
 
+    of_bare = {t.name: shares(samples, t.name, t.bare) for t in targets}
+    of_listener = {t.name: shares(samples, t.name, t.also) for t in targets if t.also is not None}
     rows = {
         name: {
             "rps": statistics.median(s.result.requests_per_second for s in runs),
-            "share": statistics.median(shares[name]),
-            "share_min": min(shares[name]),
-            "share_max": max(shares[name]),
-            "share_listener": statistics.median(shares_also.get(name) or [float("nan")]),
+            "share": statistics.median(of_bare[name]),
+            "share_min": min(of_bare[name]),
+            "share_max": max(of_bare[name]),
+            "share_listener": statistics.median(of_listener.get(name) or [float("nan")]),
             "p50_ms": statistics.median(s.result.p50_ms for s in runs),
             "p99_ms": statistics.median(s.result.p99_ms for s in runs),
             "p99_max_ms": max(s.result.p99_ms for s in runs),
@@ -310,11 +315,7 @@ def main() -> None:
     print(header + f" {'p50 ms':>7} {'p99 ms':>7} {'p99 max':>7} {'CPU us':>7} {'errors':>6}")
     for name, row in rows.items():
         spread = f"{row['share_min']:.0%}-{row['share_max']:.0%}"
-        listener_share = (
-            ""
-            if row["share_listener"] != row["share_listener"]
-            else (f"{row['share_listener']:.0%}")
-        )
+        listener_share = "" if math.isnan(row["share_listener"]) else f"{row['share_listener']:.0%}"
         print(
             f"{name:36} {row['rps']:>8.0f} {row['share']:>8.0%} {spread:>11} {listener_share:>7} "
             f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['p99_max_ms']:>7.2f} "

@@ -21,7 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hot_reads import INTERNAL_TOKEN, ME_SCRIPT, RESOLVE_SCRIPT, Sample, Target, measure, sign_in
+from hot_reads import (
+    INTERNAL_TOKEN,
+    ME_SCRIPT,
+    RESOLVE_SCRIPT,
+    Target,
+    measure_rounds,
+    shares,
+    sign_in,
+)
 from identity_http import SECRET_KEY
 from support import (
     REPO,
@@ -52,7 +60,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sample-ratio", default="0.1")
     args = parser.parse_args()
-    samples: dict[str, list[tuple[Sample, float]]] = {}
     with contextlib.ExitStack() as stack:
         dsn = stack.enter_context(throwaway_database())
         endpoint, _, _ = stack.enter_context(otlp_sink())
@@ -61,7 +68,8 @@ def main() -> None:
             spawned(bare_uvicorn_command(bare_port), backend_env({}), cwd=REPO / "bench")
         )
         wait_http(f"http://127.0.0.1:{bare_port}/")
-        targets = [Target("bare ASGI [uvicorn]", f"http://127.0.0.1:{bare_port}/", bare.pid, "")]
+        bare_name = "bare ASGI [uvicorn]"
+        targets = [Target(bare_name, f"http://127.0.0.1:{bare_port}/", bare.pid, bare_name)]
         for commit in args.commits.split(","):
             src = export_src(commit, Path(stack.enter_context(tempfile.TemporaryDirectory())))
             port = free_port()
@@ -88,31 +96,25 @@ def main() -> None:
             tokens = sign_in(base, dsn, 64)
             bodies = [json.dumps({"token": token}) for token in tokens]
             targets += [
-                Target(f"GET /me [{commit}]", base, backend.pid, "", ME_SCRIPT, tokens),
-                Target(f"POST resolve [{commit}]", base, backend.pid, "", RESOLVE_SCRIPT, bodies),
+                Target(f"GET /me [{commit}]", base, backend.pid, bare_name, ME_SCRIPT, tokens),
+                Target(
+                    f"POST resolve [{commit}]", base, backend.pid, bare_name, RESOLVE_SCRIPT, bodies
+                ),
             ]
-        for target in targets:
-            measure(target, 2, args.connections)
-        for _ in range(args.rounds):
-            bare_rps = 0.0
-            for target in targets:
-                sample = measure(target, args.seconds, args.connections)
-                bare_rps = bare_rps or sample.result.requests_per_second
-                share = sample.result.requests_per_second / bare_rps
-                samples.setdefault(target.name, []).append((sample, share))
+        samples = measure_rounds(targets, args.rounds, args.seconds, args.connections)
     print(
         f"\nHot reads by commit: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "
         f"interleaved rounds, trace sample ratio {args.sample_ratio} (medians; share min-max)"
     )
     print(f"{'target':32} {'req/s':>8} {'of bare':>8} {'spread':>11} {'p99 ms':>7} {'CPU us':>7}")
     for name, runs in samples.items():
-        shares = [share for _, share in runs]
-        rps = statistics.median(s.result.requests_per_second for s, _ in runs)
-        p99 = statistics.median(s.result.p99_ms for s, _ in runs)
-        cpu = statistics.median(s.cpu_us for s, _ in runs)
-        spread = f"{min(shares):.0%}-{max(shares):.0%}"
+        of_bare = shares(samples, name, bare_name)
+        rps = statistics.median(s.result.requests_per_second for s in runs)
+        p99 = statistics.median(s.result.p99_ms for s in runs)
+        cpu = statistics.median(s.cpu_us for s in runs)
+        spread = f"{min(of_bare):.0%}-{max(of_bare):.0%}"
         print(
-            f"{name:32} {rps:>8.0f} {statistics.median(shares):>8.0%} {spread:>11} "
+            f"{name:32} {rps:>8.0f} {statistics.median(of_bare):>8.0%} {spread:>11} "
             f"{p99:>7.2f} {cpu:>7.0f}"
         )
 

@@ -29,10 +29,14 @@ from support import (
     WrkResult,
     bare_and_backend,
     free_port,
+    interleaved,
+    median_run,
     otlp_sink,
+    print_wrk_table,
     production_env,
     throwaway_database,
     wrk,
+    wrk_script,
 )
 
 from galaxy_backend.auth.credentials import code_hash
@@ -96,21 +100,6 @@ async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
     return bodies
 
 
-def run_wrk(url: str, script: str, data: list[str], seconds: int, connections: int) -> WrkResult:
-    with tempfile.TemporaryDirectory() as tmp:
-        script_path = Path(tmp) / "script.lua"
-        data_path = Path(tmp) / "data.txt"
-        script_path.write_text(script)
-        data_path.write_text("\n".join(data) + "\n")
-        return wrk(
-            url,
-            connections=connections,
-            seconds=seconds,
-            extra=["-s", str(script_path)],
-            script_args=[str(data_path)],
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -141,10 +130,10 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             budget = args.max_confirms_per_second * (args.seconds + 3)
             warm = asyncio.run(prepare_challenges(dsn, 3000, 0))
-            run_wrk(base, CONFIRM_SCRIPT, warm, 2, args.connections)
+            wrk_script(base, CONFIRM_SCRIPT, warm, connections=args.connections, seconds=2)
             bodies = asyncio.run(prepare_challenges(dsn, budget, 3000))
-            results["sign-in confirm"] = run_wrk(
-                base, CONFIRM_SCRIPT, bodies, args.seconds, args.connections
+            results["sign-in confirm"] = wrk_script(
+                base, CONFIRM_SCRIPT, bodies, connections=args.connections, seconds=args.seconds
             )
             tokens = []
             with httpx.Client(base_url=base) as client:
@@ -155,33 +144,30 @@ def main() -> None:
                         headers={"content-type": "application/json"},
                     )
                     tokens.append(reply.json()["token"])
-            rounds: dict[str, list[WrkResult]] = {"bare ASGI": [], "GET /me": []}
-            for _ in range(3):
-                rounds["bare ASGI"].append(
-                    wrk(
+            rounds = interleaved(
+                3,
+                {
+                    "bare ASGI": lambda: wrk(
                         f"http://127.0.0.1:{bare_port}/",
                         connections=args.connections,
                         seconds=args.seconds,
-                    )
-                )
-                rounds["GET /me"].append(
-                    run_wrk(base, ROTATE_SCRIPT, tokens, args.seconds, args.connections)
-                )
+                    ),
+                    "GET /me": lambda: wrk_script(
+                        base,
+                        ROTATE_SCRIPT,
+                        tokens,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                    ),
+                },
+            )
     for name, runs in rounds.items():
-        ordered = sorted(runs, key=lambda r: r.requests_per_second)
-        results[name] = ordered[len(ordered) // 2]
-    bare = results["bare ASGI"].requests_per_second
+        results[name] = median_run(runs)
     print(
         f"\nIdentity HTTP: wrk -t1 -c{args.connections} -d{args.seconds}s, loopback, "
         f"trace sample ratio {args.sample_ratio} (GET /me and bare: median of 3 rounds)"
     )
-    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
-    for name, row in results.items():
-        print(
-            f"{name:20} {row.requests_per_second:>10.0f} "
-            f"{row.requests_per_second / bare:>8.0%} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
-            f"{row.errors:>8}"
-        )
+    print_wrk_table(results, results["bare ASGI"].requests_per_second)
 
 
 if __name__ == "__main__":

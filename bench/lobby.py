@@ -33,13 +33,16 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
-    WrkResult,
     bare_and_backend,
     free_port,
+    interleaved,
+    median_run,
     otlp_sink,
+    print_wrk_table,
     production_env,
     throwaway_database,
     wrk,
+    wrk_script,
 )
 
 from galaxy_backend.auth.credentials import token_hash
@@ -180,23 +183,6 @@ def application_lines(tokens: list[str], games: list[str]) -> list[str]:
     return lines
 
 
-def run_wrk(
-    url: str, script: str, data: list[str], seconds: int, connections: int, *extra: str
-) -> WrkResult:
-    with tempfile.TemporaryDirectory() as tmp:
-        script_path = Path(tmp) / "script.lua"
-        data_path = Path(tmp) / "data.txt"
-        script_path.write_text(script)
-        data_path.write_text("\n".join(data) + "\n")
-        return wrk(
-            url,
-            connections=connections,
-            seconds=seconds,
-            extra=["-s", str(script_path)],
-            script_args=[str(data_path), *extra],
-        )
-
-
 async def approved(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
@@ -245,10 +231,6 @@ class CpuMeter:
         self.postgres = self._postgres() - self._start[1]
 
 
-def median(runs: list[WrkResult]) -> WrkResult:
-    return sorted(runs, key=lambda r: r.requests_per_second)[len(runs) // 2]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -257,7 +239,6 @@ def main() -> None:
     parser.add_argument("--sample-ratio", default="1.0")
     args = parser.parse_args()
     bare_port, port = free_port(), free_port()
-    rounds: dict[str, list[WrkResult]] = {"bare ASGI": [], "GET /public/games": []}
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, _, __),
@@ -279,40 +260,42 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             listing = f"{base}/api/v1/public/games"
             wrk(listing, connections=args.connections, seconds=2)
-            for _ in range(args.rounds):
-                rounds["bare ASGI"].append(
-                    wrk(
+            rounds = interleaved(
+                args.rounds,
+                {
+                    "bare ASGI": lambda: wrk(
                         f"http://127.0.0.1:{bare_port}/",
                         connections=args.connections,
                         seconds=args.seconds,
-                    )
-                )
-                rounds["GET /public/games"].append(
-                    wrk(listing, connections=args.connections, seconds=args.seconds)
-                )
+                    ),
+                    "GET /public/games": lambda: wrk(
+                        listing, connections=args.connections, seconds=args.seconds
+                    ),
+                },
+            )
             process = backend_process(port)
             with CpuMeter(process) as listing_cpu:
                 listed = wrk(listing, connections=args.connections, seconds=args.seconds)
             lines = application_lines(players, games)
             before = asyncio.run(approved(dsn))
             with CpuMeter(process) as applying_cpu:
-                applying = run_wrk(base, APPLY_SCRIPT, lines, args.seconds, args.connections, owner)
+                applying = wrk_script(
+                    base,
+                    APPLY_SCRIPT,
+                    lines,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    args=[owner],
+                )
             approvals = asyncio.run(approved(dsn)) - before
-    results = {name: median(runs) for name, runs in rounds.items()}
+    results = {name: median_run(runs) for name, runs in rounds.items()}
     results["apply + approve"] = applying
-    bare = results["bare ASGI"].requests_per_second
     print(
         f"\nLobby HTTP: wrk -t1 -c{args.connections} -d{args.seconds}s, loopback, {GAMES} games,"
         f" trace sample ratio {args.sample_ratio} (listing and bare: median of {args.rounds}"
         " interleaved rounds)"
     )
-    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
-    for name, row in results.items():
-        print(
-            f"{name:20} {row.requests_per_second:>10.0f} "
-            f"{row.requests_per_second / bare:>8.0%} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
-            f"{row.errors:>8}"
-        )
+    print_wrk_table(results, results["bare ASGI"].requests_per_second)
     print(
         f"applications approved: {approvals / args.seconds:.0f}/s ({approvals} in {args.seconds}s)"
     )

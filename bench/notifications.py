@@ -29,27 +29,20 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
-    REPO,
     free_port,
     otlp_sink,
+    percentile,
     production_env,
     spawned,
     throwaway_database,
     wait_http,
 )
 
-sys.path.insert(0, str(REPO / "src"))
-
 from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
 from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 
 ADMIN, PASSWORD = "bench-operator", "bench operator password"
 TOKEN = "bench-internal-token-" + "t" * 32
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 async def add_players(dsn: str, count: int, prefix: str) -> list[str]:

@@ -35,27 +35,20 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
-    REPO,
     free_port,
     otlp_sink,
+    percentile,
     production_env,
     spawned,
     throwaway_database,
     wait_http,
 )
 
-sys.path.insert(0, str(REPO / "src"))
-
 from galaxy_backend.auth.credentials import token_hash
 from galaxy_backend.postgres import apply_migrations
 from galaxy_backend.runtime.drivers.docker import DockerDriver
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from galaxy_backend.telemetry import configure_logging
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 async def seed_players(dsn: str, count: int) -> list[str]:

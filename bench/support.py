@@ -8,14 +8,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
@@ -192,12 +192,12 @@ def bare_and_backend(bare_port: int, port: int, env: dict[str, str]) -> Iterator
         yield
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time so far of a process and its children, all threads together
-    (granian's command line serves from a worker process)."""
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """User and system CPU time so far of a process and (unless `children` is false) its
+    children, all threads together (granian's command line serves from a worker process)."""
     process = psutil.Process(pid)
     total = 0.0
-    for each in [process, *process.children(recursive=True)]:
+    for each in [process, *(process.children(recursive=True) if children else [])]:
         with contextlib.suppress(psutil.NoSuchProcess):
             times = each.cpu_times()
             total += times.user + times.system
@@ -254,7 +254,60 @@ def wrk(
     return WrkResult(rps, p50, p99, errors, requests)
 
 
-def run_in_thread(target: Any) -> threading.Thread:
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread
+def wrk_script(
+    url: str,
+    script: str,
+    lines: list[str],
+    *,
+    connections: int,
+    seconds: int,
+    args: Sequence[str] = (),
+) -> WrkResult:
+    """wrk driven by the Lua `script`, whose `init` reads `lines` from the file given as its
+    first argument; `args` follow it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script_path, data_path = Path(tmp) / "script.lua", Path(tmp) / "data.txt"
+        script_path.write_text(script)
+        data_path.write_text("\n".join(lines) + "\n")
+        return wrk(
+            url,
+            connections=connections,
+            seconds=seconds,
+            extra=["-s", str(script_path)],
+            script_args=[str(data_path), *args],
+        )
+
+
+T = TypeVar("T")
+
+
+def interleaved(rounds: int, runs: Mapping[str, Callable[[], T]]) -> dict[str, list[T]]:
+    """Every run once per round, in turn, so drift in the machine's speed hits all alike;
+    each name's results in round order."""
+    results: dict[str, list[T]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+    return results
+
+
+def median_run(runs: list[WrkResult]) -> WrkResult:
+    """The run with the median req/s (the upper one of an even count), figures and all."""
+    return sorted(runs, key=lambda r: r.requests_per_second)[len(runs) // 2]
+
+
+def print_wrk_table(results: Mapping[str, WrkResult], bare_rps: float) -> None:
+    """req/s, its share of the bare app's, p50/p99 and errors, a line per target."""
+    print(f"{'target':20} {'req/s':>10} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
+    for name, row in results.items():
+        print(
+            f"{name:20} {row.requests_per_second:>10.0f} "
+            f"{row.requests_per_second / bare_rps:>8.0%} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
+            f"{row.errors:>8}"
+        )
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value at `share` (0-1) of the sorted values, NaN if there are none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
