@@ -21,7 +21,6 @@ Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 """
 
 import argparse
-import asyncio
 import contextlib
 import functools
 import json
@@ -38,9 +37,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from identity_http import SECRET_KEY, prepare_challenges
 from support import (
+    ME_SCRIPT,
     REPO,
+    SECRET_KEY,
     WrkResult,
     backend_env,
     bare_uvicorn_command,
@@ -49,6 +49,7 @@ from support import (
     interleaved,
     otlp_sink,
     production_env,
+    sign_in,
     spawned,
     throwaway_database,
     wait_http,
@@ -57,17 +58,6 @@ from support import (
 )
 
 INTERNAL_TOKEN = "bench-internal-token-" + "i" * 32
-ME_SCRIPT = """
-local tokens = {}
-local index = 0
-init = function(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-end
-request = function()
-  index = index % #tokens + 1
-  return wrk.format("GET", "/api/v1/user/me", {["Authorization"] = "Bearer " .. tokens[index]})
-end
-"""
 RESOLVE_SCRIPT = """
 local bodies = {}
 local index = 0
@@ -171,20 +161,6 @@ def scraping(urls: list[str], period: float) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-
-
-def sign_in(base: str, dsn: str, count: int) -> list[str]:
-    tokens = []
-    with httpx.Client(base_url=base) as client:
-        for body in asyncio.run(prepare_challenges(dsn, count, 0)):
-            reply = client.post(
-                "/api/v1/public/auth/email-code/confirm",
-                content=body,
-                headers={"content-type": "application/json"},
-            )
-            reply.raise_for_status()
-            tokens.append(reply.json()["token"])
-    return tokens
 
 
 def main() -> None:

@@ -21,23 +21,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hot_reads import (
-    INTERNAL_TOKEN,
-    ME_SCRIPT,
-    RESOLVE_SCRIPT,
-    Target,
-    measure_rounds,
-    shares,
-    sign_in,
-)
-from identity_http import SECRET_KEY
+from hot_reads import INTERNAL_TOKEN, RESOLVE_SCRIPT, Target, measure_rounds, shares
 from support import (
+    ME_SCRIPT,
     REPO,
+    SECRET_KEY,
     backend_env,
     bare_uvicorn_command,
     free_port,
     otlp_sink,
     production_env,
+    sign_in,
     spawned,
     throwaway_database,
     wait_http,

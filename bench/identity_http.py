@@ -13,36 +13,30 @@ Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import asyncpg
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
+    ME_SCRIPT,
+    SECRET_KEY,
     WrkResult,
     bare_and_backend,
     free_port,
     interleaved,
     median_run,
     otlp_sink,
+    prepare_challenges,
     print_wrk_table,
     production_env,
+    sign_in,
     throwaway_database,
     wrk,
     wrk_script,
 )
 
-from galaxy_backend.auth.credentials import code_hash
-
-SECRET_KEY = "bench-secret-key-" + "k" * 32
-ACCOUNTS = 1000
 CONFIRM_SCRIPT = """
 local bodies = {}
 local index = 0
@@ -55,49 +49,6 @@ request = function()
                     {["Content-Type"] = "application/json"}, bodies[index])
 end
 """
-ROTATE_SCRIPT = """
-local tokens = {}
-local index = 0
-init = function(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-end
-request = function()
-  index = index % #tokens + 1
-  return wrk.format("GET", "/api/v1/user/me", {["Authorization"] = "Bearer " .. tokens[index]})
-end
-"""
-
-
-async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
-    """Insert `count` live challenges; return the confirm bodies, one JSON per line."""
-    rows, bodies = [], []
-    expires = datetime.now(UTC) + timedelta(hours=1)
-    for n in range(count):
-        challenge_id = uuid.uuid4()
-        email = f"player{(offset + n) % ACCOUNTS}@bench.example"
-        code = f"{(n * 7919) % 1_000_000:06d}"
-        rows.append(
-            (
-                challenge_id,
-                email,
-                email,
-                code_hash(SECRET_KEY.encode(), challenge_id, code),
-                5,
-                expires,
-            )
-        )
-        bodies.append(json.dumps({"challenge_id": str(challenge_id), "code": code}))
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.copy_records_to_table(
-            "auth_challenges",
-            schema_name="backend",
-            records=rows,
-            columns=["id", "email", "email_normalized", "code_hash", "max_attempts", "expires_at"],
-        )
-    finally:
-        await conn.close()
-    return bodies
 
 
 def main() -> None:
@@ -135,15 +86,7 @@ def main() -> None:
             results["sign-in confirm"] = wrk_script(
                 base, CONFIRM_SCRIPT, bodies, connections=args.connections, seconds=args.seconds
             )
-            tokens = []
-            with httpx.Client(base_url=base) as client:
-                for body in asyncio.run(prepare_challenges(dsn, 64, 0)):
-                    reply = client.post(
-                        "/api/v1/public/auth/email-code/confirm",
-                        content=body,
-                        headers={"content-type": "application/json"},
-                    )
-                    tokens.append(reply.json()["token"])
+            tokens = sign_in(base, dsn, 64)
             rounds = interleaved(
                 3,
                 {
@@ -154,7 +97,7 @@ def main() -> None:
                     ),
                     "GET /me": lambda: wrk_script(
                         base,
-                        ROTATE_SCRIPT,
+                        ME_SCRIPT,
                         tokens,
                         connections=args.connections,
                         seconds=args.seconds,

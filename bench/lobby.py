@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import secrets
 import sys
 import tempfile
 import uuid
@@ -33,10 +32,12 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
+    add_signed_in_users,
     bare_and_backend,
     free_port,
     interleaved,
     median_run,
+    migrate,
     otlp_sink,
     print_wrk_table,
     production_env,
@@ -45,8 +46,6 @@ from support import (
     wrk_script,
 )
 
-from galaxy_backend.auth.credentials import token_hash
-from galaxy_backend.postgres import apply_migrations
 from galaxy_engine.settings import validate_settings
 from galaxy_engine.version import ENGINE_VERSION
 
@@ -90,31 +89,10 @@ end
 
 async def seed(dsn: str) -> tuple[str, list[str], list[str]]:
     """Migrate and fill the database; the owner's token, players' tokens, application games."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    try:
-        await apply_migrations(pool)
-    finally:
-        await pool.close()
+    await migrate(dsn)
     conn = await asyncpg.connect(dsn, server_settings={"search_path": "backend"})
     try:
-        users = [uuid.uuid4() for _ in range(PLAYERS + 1)]
-        await conn.copy_records_to_table(
-            "users",
-            records=[
-                (u, f"p{i}@bench.example", f"p{i}@bench.example") for i, u in enumerate(users)
-            ],
-            columns=["id", "email", "email_normalized"],
-        )
-        tokens = [f"gsu_{secrets.token_urlsafe(32)}" for _ in users]
-        expires = datetime.now(UTC) + timedelta(days=1)
-        await conn.copy_records_to_table(
-            "sessions",
-            records=[
-                (uuid.uuid4(), u, token_hash(t), expires)
-                for u, t in zip(users, tokens, strict=True)
-            ],
-            columns=["id", "user_id", "token_hash", "expires_at"],
-        )
+        users, tokens = await add_signed_in_users(conn, PLAYERS + 1, "p")
         owner = users[0]
         settings = json.dumps(validate_settings({"galaxy_size": 400}))
         deadline = datetime.now(UTC) + timedelta(days=30)

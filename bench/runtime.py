@@ -19,12 +19,10 @@ Needs: a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 
 import argparse
 import asyncio
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +33,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
+    add_signed_in_users,
     free_port,
+    migrate,
     otlp_sink,
     percentile,
     production_env,
@@ -44,39 +44,16 @@ from support import (
     wait_http,
 )
 
-from galaxy_backend.auth.credentials import token_hash
-from galaxy_backend.postgres import apply_migrations
 from galaxy_backend.runtime.drivers.docker import DockerDriver
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from galaxy_backend.telemetry import configure_logging
 
 
 async def seed_players(dsn: str, count: int) -> list[str]:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    await migrate(dsn)
+    conn = await asyncpg.connect(dsn)
     try:
-        await apply_migrations(pool)
-    finally:
-        await pool.close()
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": "backend"})
-    try:
-        users = [uuid.uuid4() for _ in range(count)]
-        await conn.copy_records_to_table(
-            "users",
-            records=[
-                (u, f"r{i}@bench.example", f"r{i}@bench.example") for i, u in enumerate(users)
-            ],
-            columns=["id", "email", "email_normalized"],
-        )
-        tokens = [f"gsu_{secrets.token_urlsafe(32)}" for _ in users]
-        expires = datetime.now(UTC) + timedelta(days=1)
-        await conn.copy_records_to_table(
-            "sessions",
-            records=[
-                (uuid.uuid4(), u, token_hash(t), expires)
-                for u, t in zip(users, tokens, strict=True)
-            ],
-            columns=["id", "user_id", "token_hash", "expires_at"],
-        )
+        _, tokens = await add_signed_in_users(conn, count, "r")
     finally:
         await conn.close()
     return tokens

@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +38,26 @@ sys.path.insert(0, str(SRC))
 ADMIN_DSN = os.environ.get(
     "GALAXY_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+from galaxy_backend.auth.credentials import code_hash, token_hash  # noqa: E402 - after SRC
+from galaxy_backend.postgres import apply_migrations  # noqa: E402
+
+# The backend's BACKEND_SECRET_KEY wherever a bench prepares sign-in challenges for it.
+SECRET_KEY = "bench-secret-key-" + "k" * 32
+# Challenges go to this many accounts in turn.
+ACCOUNTS = 1000
+# wrk: `GET /api/v1/user/me` with the session tokens of the data file, one after the other.
+ME_SCRIPT = """
+local tokens = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+end
+request = function()
+  index = index % #tokens + 1
+  return wrk.format("GET", "/api/v1/user/me", {["Authorization"] = "Bearer " .. tokens[index]})
+end
+"""
 
 
 def free_port() -> int:
@@ -60,6 +83,91 @@ def throwaway_database() -> Iterator[str]:
         yield ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def migrate(dsn: str) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        await apply_migrations(pool)
+    finally:
+        await pool.close()
+
+
+async def add_signed_in_users(
+    conn: asyncpg.Connection, count: int, email_prefix: str
+) -> tuple[list[uuid.UUID], list[str]]:
+    """`count` users, each with a live session (its token hashed as the auth service hashes
+    it), written straight into the migrated database; their ids and session tokens."""
+    users = [uuid.uuid4() for _ in range(count)]
+    await conn.copy_records_to_table(
+        "users",
+        schema_name="backend",
+        records=[
+            (u, f"{email_prefix}{i}@bench.example", f"{email_prefix}{i}@bench.example")
+            for i, u in enumerate(users)
+        ],
+        columns=["id", "email", "email_normalized"],
+    )
+    tokens = [f"gsu_{secrets.token_urlsafe(32)}" for _ in users]
+    expires = datetime.now(UTC) + timedelta(days=1)
+    await conn.copy_records_to_table(
+        "sessions",
+        schema_name="backend",
+        records=[
+            (uuid.uuid4(), u, token_hash(t), expires) for u, t in zip(users, tokens, strict=True)
+        ],
+        columns=["id", "user_id", "token_hash", "expires_at"],
+    )
+    return users, tokens
+
+
+async def prepare_challenges(dsn: str, count: int, offset: int) -> list[str]:
+    """Insert `count` live sign-in challenges, their codes hashed under SECRET_KEY as the
+    service hashes them; return the confirm bodies, one JSON per line."""
+    rows, bodies = [], []
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    for n in range(count):
+        challenge_id = uuid.uuid4()
+        email = f"player{(offset + n) % ACCOUNTS}@bench.example"
+        code = f"{(n * 7919) % 1_000_000:06d}"
+        rows.append(
+            (
+                challenge_id,
+                email,
+                email,
+                code_hash(SECRET_KEY.encode(), challenge_id, code),
+                5,
+                expires,
+            )
+        )
+        bodies.append(json.dumps({"challenge_id": str(challenge_id), "code": code}))
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "auth_challenges",
+            schema_name="backend",
+            records=rows,
+            columns=["id", "email", "email_normalized", "code_hash", "max_attempts", "expires_at"],
+        )
+    finally:
+        await conn.close()
+    return bodies
+
+
+def sign_in(base: str, dsn: str, count: int) -> list[str]:
+    """Session tokens of `count` sign-ins through the API (challenges prepared in the
+    database, codes confirmed over HTTP)."""
+    tokens = []
+    with httpx.Client(base_url=base) as client:
+        for body in asyncio.run(prepare_challenges(dsn, count, 0)):
+            reply = client.post(
+                "/api/v1/public/auth/email-code/confirm",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            reply.raise_for_status()
+            tokens.append(reply.json()["token"])
+    return tokens
 
 
 class _TraceSink(trace_service_pb2_grpc.TraceServiceServicer):
