@@ -41,18 +41,16 @@ from support import (
     ME_SCRIPT,
     REPO,
     SECRET_KEY,
+    SERVE,
+    Production,
     WrkResult,
-    backend_env,
-    bare_uvicorn_command,
+    bare_app,
     cpu_seconds,
     free_port,
     interleaved,
-    otlp_sink,
-    production_env,
+    production,
+    serving,
     sign_in,
-    spawned,
-    throwaway_database,
-    wait_http,
     wrk,
     wrk_script,
 )
@@ -109,6 +107,37 @@ def granian_command(module: str, port: int) -> list[str]:
         "--log-level",
         "warning",
         module,
+    ]
+
+
+def hot_read_env(
+    prod: Production, *, port: int, metrics_port: int, sample_ratio: str, data: str
+) -> dict[str, str]:
+    """A backend's environment: production telemetry, Prometheus on `metrics_port`."""
+    return prod.env(
+        port=port,
+        data=data,
+        sample_ratio=sample_ratio,
+        extra={
+            "BACKEND_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "BACKEND_SECRET_KEY": SECRET_KEY,
+            "BACKEND_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+            "BACKEND_SMTP_ADDR": "127.0.0.1:9",  # never used: no codes are mailed
+            "OTEL_METRIC_EXPORT_INTERVAL": "10000",
+        },
+    )
+
+
+def read_targets(
+    base: str, pid: int, dsn: str, *, suffix: str, bare: str, also: str | None = None
+) -> list[Target]:
+    """`GET /me` and `POST .../sessions/resolve` of the backend at `base`, with the tokens
+    of 64 sessions signed in through its API."""
+    tokens = sign_in(base, dsn, 64)
+    bodies = [json.dumps({"token": token}) for token in tokens]
+    return [
+        Target("GET /me" + suffix, base, pid, bare, ME_SCRIPT, tokens, also),
+        Target("POST resolve" + suffix, base, pid, bare, RESOLVE_SCRIPT, bodies, also),
     ]
 
 
@@ -177,19 +206,13 @@ def main() -> None:
     servers = ["uvicorn", "granian"] if args.granian else ["uvicorn"]
 
     with contextlib.ExitStack() as stack:
-        dsn = stack.enter_context(throwaway_database())
-        endpoint, traces, metrics = stack.enter_context(otlp_sink())
+        prod = stack.enter_context(production())
         targets: list[Target] = []
         prometheus: list[str] = []
         for server in servers:
             bare_port = free_port()
-            command = (
-                bare_uvicorn_command(bare_port)
-                if server == "uvicorn"
-                else granian_command("bare_app:app", bare_port)
-            )
-            bare = stack.enter_context(spawned(command, backend_env({}), cwd=REPO / "bench"))
-            wait_http(f"http://127.0.0.1:{bare_port}/")
+            command = None if server == "uvicorn" else granian_command("bare_app:app", bare_port)
+            bare = stack.enter_context(bare_app(bare_port, command))
             bare_name = f"bare ASGI [{server}]"
             targets.append(Target(bare_name, f"http://127.0.0.1:{bare_port}/", bare.pid, bare_name))
             also = None
@@ -197,71 +220,50 @@ def main() -> None:
                 # Also under the backend's own listener (one write per response, as served).
                 listener_port = free_port()
                 listener = stack.enter_context(
-                    spawned(
+                    bare_app(
+                        listener_port,
                         [
                             sys.executable,
                             str(REPO / "bench" / "bare_listener.py"),
                             str(listener_port),
                         ],
-                        backend_env({}),
                     )
                 )
-                wait_http(f"http://127.0.0.1:{listener_port}/")
                 also = "bare ASGI [backend's listener]"
                 targets.append(
                     Target(also, f"http://127.0.0.1:{listener_port}/", listener.pid, also)
                 )
             for ratio in ratios:
                 port, metrics_port = free_port(), free_port()
-                data = stack.enter_context(tempfile.TemporaryDirectory())
-                env = production_env(
-                    dsn=dsn,
+                env = hot_read_env(
+                    prod,
                     port=port,
-                    data=data,
-                    otlp_endpoint=endpoint,
+                    metrics_port=metrics_port,
                     sample_ratio=ratio,
-                    extra={
-                        "BACKEND_INTERNAL_TOKEN": INTERNAL_TOKEN,
-                        "BACKEND_SECRET_KEY": SECRET_KEY,
-                        "BACKEND_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-                        "BACKEND_SMTP_ADDR": "127.0.0.1:9",  # never used: no codes are mailed
-                        "OTEL_METRIC_EXPORT_INTERVAL": "10000",
-                    },
+                    data=stack.enter_context(tempfile.TemporaryDirectory()),
                 )
-                command = [sys.executable, "-m", "galaxy_backend", "serve"]
+                command = SERVE
                 if server == "granian":
                     command = [sys.executable, str(REPO / "bench" / "granian_serve.py")]
-                backend = stack.enter_context(spawned(command, env))
+                backend = stack.enter_context(serving(env, command))
                 base = f"http://127.0.0.1:{port}"
-                wait_http(f"{base}/readyz")
                 prometheus.append(f"http://127.0.0.1:{metrics_port}/metrics")
                 suffix = f" [{server}, ratio {ratio}]"
-                tokens = sign_in(base, dsn, 64)
-                bodies = [json.dumps({"token": token}) for token in tokens]
-                targets += [
+                targets.append(
                     Target(
                         "/healthz" + suffix, f"{base}/healthz", backend.pid, bare_name, also=also
-                    ),
-                    Target(
-                        "GET /me" + suffix, base, backend.pid, bare_name, ME_SCRIPT, tokens, also
-                    ),
-                    Target(
-                        "POST resolve" + suffix,
-                        base,
-                        backend.pid,
-                        bare_name,
-                        RESOLVE_SCRIPT,
-                        bodies,
-                        also,
-                    ),
-                ]
+                    )
+                )
+                targets += read_targets(
+                    base, backend.pid, prod.dsn, suffix=suffix, bare=bare_name, also=also
+                )
         if args.only:
             wanted = args.only.split(",")
             targets = [t for t in targets if t.name == t.bare or any(w in t.name for w in wanted)]
         stack.enter_context(scraping(prometheus, 10.0))
         samples = measure_rounds(targets, args.rounds, args.seconds, args.connections)
         final_scrape = httpx.get(prometheus[0], timeout=5).text
-        spans_exported, metric_exports = traces.spans, metrics.exports
+        spans_exported, metric_exports = prod.traces.spans, prod.metrics.exports
 
     of_bare = {t.name: shares(samples, t.name, t.bare) for t in targets}
     of_listener = {t.name: shares(samples, t.name, t.also) for t in targets if t.also is not None}

@@ -12,7 +12,6 @@ Needs: `wrk`, git, and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 
 import argparse
 import contextlib
-import json
 import statistics
 import subprocess
 import sys
@@ -21,21 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hot_reads import INTERNAL_TOKEN, RESOLVE_SCRIPT, Target, measure_rounds, shares
-from support import (
-    ME_SCRIPT,
-    REPO,
-    SECRET_KEY,
-    backend_env,
-    bare_uvicorn_command,
-    free_port,
-    otlp_sink,
-    production_env,
-    sign_in,
-    spawned,
-    throwaway_database,
-    wait_http,
-)
+from hot_reads import Target, hot_read_env, measure_rounds, read_targets, shares
+from support import REPO, bare_app, free_port, production, serving
 
 
 def export_src(commit: str, into: Path) -> Path:
@@ -55,46 +41,30 @@ def main() -> None:
     parser.add_argument("--sample-ratio", default="0.1")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
-        dsn = stack.enter_context(throwaway_database())
-        endpoint, _, _ = stack.enter_context(otlp_sink())
+        prod = stack.enter_context(production())
         bare_port = free_port()
-        bare = stack.enter_context(
-            spawned(bare_uvicorn_command(bare_port), backend_env({}), cwd=REPO / "bench")
-        )
-        wait_http(f"http://127.0.0.1:{bare_port}/")
+        bare = stack.enter_context(bare_app(bare_port))
         bare_name = "bare ASGI [uvicorn]"
         targets = [Target(bare_name, f"http://127.0.0.1:{bare_port}/", bare.pid, bare_name)]
         for commit in args.commits.split(","):
             src = export_src(commit, Path(stack.enter_context(tempfile.TemporaryDirectory())))
             port = free_port()
-            env = production_env(
-                dsn=dsn,
+            env = hot_read_env(
+                prod,
                 port=port,
-                data=stack.enter_context(tempfile.TemporaryDirectory()),
-                otlp_endpoint=endpoint,
+                metrics_port=free_port(),
                 sample_ratio=args.sample_ratio,
-                extra={
-                    "BACKEND_INTERNAL_TOKEN": INTERNAL_TOKEN,
-                    "BACKEND_SECRET_KEY": SECRET_KEY,
-                    "BACKEND_METRICS_ADDR": f"127.0.0.1:{free_port()}",
-                    "BACKEND_SMTP_ADDR": "127.0.0.1:9",
-                    "OTEL_METRIC_EXPORT_INTERVAL": "10000",
-                },
+                data=stack.enter_context(tempfile.TemporaryDirectory()),
             )
-            env["PYTHONPATH"] = str(src)
-            backend = stack.enter_context(
-                spawned([sys.executable, "-m", "galaxy_backend", "serve"], env)
+            env["PYTHONPATH"] = str(src)  # that commit's code, not this checkout's
+            backend = stack.enter_context(serving(env))
+            targets += read_targets(
+                f"http://127.0.0.1:{port}",
+                backend.pid,
+                prod.dsn,
+                suffix=f" [{commit}]",
+                bare=bare_name,
             )
-            base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/readyz")
-            tokens = sign_in(base, dsn, 64)
-            bodies = [json.dumps({"token": token}) for token in tokens]
-            targets += [
-                Target(f"GET /me [{commit}]", base, backend.pid, bare_name, ME_SCRIPT, tokens),
-                Target(
-                    f"POST resolve [{commit}]", base, backend.pid, bare_name, RESOLVE_SCRIPT, bodies
-                ),
-            ]
         samples = measure_rounds(targets, args.rounds, args.seconds, args.connections)
     print(
         f"\nHot reads by commit: wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} "

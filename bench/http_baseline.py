@@ -16,7 +16,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,9 +24,7 @@ from support import (
     WrkResult,
     bare_and_backend,
     free_port,
-    otlp_sink,
-    production_env,
-    throwaway_database,
+    production,
     wrk,
 )
 
@@ -44,16 +41,9 @@ def main() -> None:
 
     token = "b" * 48
     bare_port, port = free_port(), free_port()
-    with (
-        throwaway_database() as dsn,
-        otlp_sink() as (endpoint, traces, _),
-        tempfile.TemporaryDirectory() as data,
-    ):
-        env = production_env(
-            dsn=dsn,
+    with production() as prod:
+        env = prod.env(
             port=port,
-            data=data,
-            otlp_endpoint=endpoint,
             sample_ratio=args.sample_ratio,
             extra={"BACKEND_INTERNAL_TOKEN": token},
         )
@@ -66,7 +56,7 @@ def main() -> None:
                 {"Authorization": f"Bearer {token}"},
             ),
         ]
-        with bare_and_backend(bare_port, port, env):
+        with bare_and_backend(bare_port, env):
             for _name, url, headers in targets:  # warm-up
                 wrk(url, connections=args.connections, seconds=2, headers=headers)
             # Rounds interleave the targets, so drift in the machine's speed hits all alike.
@@ -76,7 +66,7 @@ def main() -> None:
                         url, connections=args.connections, seconds=args.seconds, headers=headers
                     )
                     samples.setdefault(name, []).append(result)
-        spans_exported = traces.spans
+        spans_exported = prod.traces.spans
 
     results = {
         name: {

@@ -14,7 +14,6 @@ Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 import argparse
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,12 +26,10 @@ from support import (
     free_port,
     interleaved,
     median_run,
-    otlp_sink,
     prepare_challenges,
     print_wrk_table,
-    production_env,
+    production,
     sign_in,
-    throwaway_database,
     wrk,
     wrk_script,
 )
@@ -60,16 +57,9 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, WrkResult] = {}
     bare_port, port = free_port(), free_port()
-    with (
-        throwaway_database() as dsn,
-        otlp_sink() as (endpoint, _, __),
-        tempfile.TemporaryDirectory() as data,
-    ):
-        env = production_env(
-            dsn=dsn,
+    with production() as prod:
+        env = prod.env(
             port=port,
-            data=data,
-            otlp_endpoint=endpoint,
             sample_ratio=args.sample_ratio,
             extra={
                 "BACKEND_SECRET_KEY": SECRET_KEY,
@@ -77,16 +67,16 @@ def main() -> None:
                 "BACKEND_SMTP_ADDR": "127.0.0.1:9",
             },
         )
-        with bare_and_backend(bare_port, port, env):
+        with bare_and_backend(bare_port, env):
             base = f"http://127.0.0.1:{port}"
             budget = args.max_confirms_per_second * (args.seconds + 3)
-            warm = asyncio.run(prepare_challenges(dsn, 3000, 0))
+            warm = asyncio.run(prepare_challenges(prod.dsn, 3000, 0))
             wrk_script(base, CONFIRM_SCRIPT, warm, connections=args.connections, seconds=2)
-            bodies = asyncio.run(prepare_challenges(dsn, budget, 3000))
+            bodies = asyncio.run(prepare_challenges(prod.dsn, budget, 3000))
             results["sign-in confirm"] = wrk_script(
                 base, CONFIRM_SCRIPT, bodies, connections=args.connections, seconds=args.seconds
             )
-            tokens = sign_in(base, dsn, 64)
+            tokens = sign_in(base, prod.dsn, 64)
             rounds = interleaved(
                 3,
                 {

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import sys
-import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,14 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import (
     add_signed_in_users,
     bare_and_backend,
+    cpu_seconds,
     free_port,
     interleaved,
     median_run,
     migrate,
-    otlp_sink,
     print_wrk_table,
-    production_env,
-    throwaway_database,
+    production,
     wrk,
     wrk_script,
 )
@@ -172,22 +170,11 @@ async def approved(dsn: str) -> int:
         await conn.close()
 
 
-def backend_process(port: int) -> psutil.Process:
-    """The `galaxy-backend serve` process listening on `port`."""
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        if "galaxy_backend" in cmdline and "serve" in cmdline:
-            with contextlib.suppress(psutil.Error):
-                if proc.environ().get("BACKEND_HTTP_ADDR") == f"127.0.0.1:{port}":
-                    return proc
-    raise RuntimeError("backend process not found")
-
-
 class CpuMeter:
     """CPU seconds the backend and PostgreSQL spent during a run, per request."""
 
-    def __init__(self, backend: psutil.Process) -> None:
-        self._backend = backend
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
 
     def _postgres(self) -> float:
         total = 0.0
@@ -199,13 +186,11 @@ class CpuMeter:
         return total
 
     def __enter__(self) -> "CpuMeter":
-        times = self._backend.cpu_times()
-        self._start = (times.user + times.system, self._postgres())
+        self._start = (cpu_seconds(self._pid, children=False), self._postgres())
         return self
 
     def __exit__(self, *_: object) -> None:
-        times = self._backend.cpu_times()
-        self.backend = times.user + times.system - self._start[0]
+        self.backend = cpu_seconds(self._pid, children=False) - self._start[0]
         self.postgres = self._postgres() - self._start[1]
 
 
@@ -217,24 +202,17 @@ def main() -> None:
     parser.add_argument("--sample-ratio", default="1.0")
     args = parser.parse_args()
     bare_port, port = free_port(), free_port()
-    with (
-        throwaway_database() as dsn,
-        otlp_sink() as (endpoint, _, __),
-        tempfile.TemporaryDirectory() as data,
-    ):
-        owner, players, games = asyncio.run(seed(dsn))
-        env = production_env(
-            dsn=dsn,
+    with production() as prod:
+        owner, players, games = asyncio.run(seed(prod.dsn))
+        env = prod.env(
             port=port,
-            data=data,
-            otlp_endpoint=endpoint,
             sample_ratio=args.sample_ratio,
             extra={
                 "BACKEND_SMTP_ADDR": "127.0.0.1:9",
                 "BACKEND_USER_DEFAULT_MAX_ACTIVE_GAMES": "1000",
             },
         )
-        with bare_and_backend(bare_port, port, env):
+        with bare_and_backend(bare_port, env) as backend:
             base = f"http://127.0.0.1:{port}"
             listing = f"{base}/api/v1/public/games"
             wrk(listing, connections=args.connections, seconds=2)
@@ -251,12 +229,11 @@ def main() -> None:
                     ),
                 },
             )
-            process = backend_process(port)
-            with CpuMeter(process) as listing_cpu:
+            with CpuMeter(backend.pid) as listing_cpu:
                 listed = wrk(listing, connections=args.connections, seconds=args.seconds)
             lines = application_lines(players, games)
-            before = asyncio.run(approved(dsn))
-            with CpuMeter(process) as applying_cpu:
+            before = asyncio.run(approved(prod.dsn))
+            with CpuMeter(backend.pid) as applying_cpu:
                 applying = wrk_script(
                     base,
                     APPLY_SCRIPT,
@@ -265,7 +242,7 @@ def main() -> None:
                     seconds=args.seconds,
                     args=[owner],
                 )
-            approvals = asyncio.run(approved(dsn)) - before
+            approvals = asyncio.run(approved(prod.dsn)) - before
     results = {name: median_run(runs) for name, runs in rounds.items()}
     results["apply + approve"] = applying
     print(

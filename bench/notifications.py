@@ -18,7 +18,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,12 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
     free_port,
-    otlp_sink,
     percentile,
-    production_env,
-    spawned,
-    throwaway_database,
-    wait_http,
+    production,
+    serving,
 )
 
 from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
@@ -225,17 +221,10 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=10_000)
     parser.add_argument("--sample-ratio", default="0.1")
     args = parser.parse_args()
-    with (
-        throwaway_database() as dsn,
-        otlp_sink() as (endpoint, _, _),
-        tempfile.TemporaryDirectory() as data,
-    ):
+    with production() as prod:
         port, grpc_port = free_port(), free_port()
-        env = production_env(
-            dsn=dsn,
+        env = prod.env(
             port=port,
-            data=data,
-            otlp_endpoint=endpoint,
             sample_ratio=args.sample_ratio,
             extra={
                 "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{grpc_port}",
@@ -245,10 +234,9 @@ def main() -> None:
                 "BACKEND_LOG_LEVEL": "warning",
             },
         )
-        with spawned([sys.executable, "-m", "galaxy_backend", "serve"], env):
-            wait_http(f"http://127.0.0.1:{port}/readyz")
+        with serving(env):
             base = f"http://127.0.0.1:{port}"
-            users = asyncio.run(add_players(dsn, 1000, "loaded"))
+            users = asyncio.run(add_players(prod.dsn, 1000, "loaded"))
             asyncio.run(
                 offered_load(
                     base,
@@ -259,7 +247,7 @@ def main() -> None:
                     users=users,
                 )
             )
-            asyncio.run(broadcast(base, dsn, args.players))
+            asyncio.run(broadcast(base, prod.dsn, args.players))
 
 
 if __name__ == "__main__":

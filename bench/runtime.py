@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,14 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import (
     add_signed_in_users,
+    cpu_seconds,
     free_port,
     migrate,
-    otlp_sink,
     percentile,
-    production_env,
-    spawned,
-    throwaway_database,
-    wait_http,
+    production,
+    rss_mib,
+    serving,
 )
 
 from galaxy_backend.runtime.drivers.docker import DockerDriver
@@ -131,23 +129,21 @@ async def load(
                 break
             await asyncio.sleep(0.5)
         print(f"{games} games started and running in {time.perf_counter() - began:.1f}s")
-        backend = psutil.Process(pid)
-        cpu_before = backend.cpu_times()
+        cpu_before = cpu_seconds(pid, children=False)
         window_start = datetime.now(UTC)
         await asyncio.sleep(seconds)
         window_end = datetime.now(UTC)
-        cpu_after = backend.cpu_times()
+        cpu = cpu_seconds(pid, children=False) - cpu_before
         rows = await conn.fetch(
             "SELECT started_at, scheduled_at FROM runtime_turns WHERE started_at BETWEEN $1 AND $2"
             " AND trigger = 'scheduled'",
             window_start,
             window_end,
         )
-        rss = backend.memory_info().rss / (1 << 20)
+        rss = rss_mib(pid)
     finally:
         await conn.close()
     lags = [max((r["started_at"] - r["scheduled_at"]).total_seconds(), 0.0) for r in rows]
-    cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     engines = [
         p
         for p in psutil.process_iter(["cmdline"])
@@ -200,12 +196,8 @@ async def remove_engines(driver: str, data: Path, docker_host: str | None, dsn: 
 
 def run(args: argparse.Namespace, driver: str) -> None:
     configure_logging("warning", "console")
-    with (
-        throwaway_database() as dsn,
-        otlp_sink() as (endpoint, _, _),
-        tempfile.TemporaryDirectory() as data,
-    ):
-        tokens = asyncio.run(seed_players(dsn, 3))
+    with production() as prod:
+        tokens = asyncio.run(seed_players(prod.dsn, 3))
         port = free_port()
         extra = {
             "BACKEND_RUNTIME_DRIVER": driver,
@@ -217,22 +209,18 @@ def run(args: argparse.Namespace, driver: str) -> None:
         }
         if driver == "docker":
             extra["BACKEND_DOCKER_HOST"] = args.docker
-        env = production_env(
-            dsn=dsn,
+        env = prod.env(
             port=port,
-            data=data,
-            otlp_endpoint=endpoint,
             sample_ratio=args.sample_ratio,
             extra=extra,
         )
         try:
-            with spawned([sys.executable, "-m", "galaxy_backend", "serve"], env) as proc:
-                wait_http(f"http://127.0.0.1:{port}/readyz")
+            with serving(env) as proc:
                 asyncio.run(
-                    session(f"http://127.0.0.1:{port}", tokens, args, dsn, proc.pid, driver)
+                    session(f"http://127.0.0.1:{port}", tokens, args, prod.dsn, proc.pid, driver)
                 )
         finally:
-            asyncio.run(remove_engines(driver, Path(data), args.docker, dsn))
+            asyncio.run(remove_engines(driver, Path(prod.data), args.docker, prod.dsn))
 
 
 def main() -> None:

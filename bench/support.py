@@ -260,44 +260,82 @@ def bare_uvicorn_command(port: int) -> list[str]:
     ]
 
 
-def production_env(
-    *,
-    dsn: str,
-    port: int,
-    data: str,
-    otlp_endpoint: str,
-    sample_ratio: str,
-    extra: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """A backend configured as in production: JSON logs at info, OTLP traces and metrics."""
-    return backend_env(
-        {
-            "BACKEND_POSTGRES_DSN": dsn,
-            "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
-            "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
-            "BACKEND_DATA_DIR": data,
-            "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
-            "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
-            "BACKEND_OTEL_TRACES_SAMPLE_RATIO": sample_ratio,
-            "BACKEND_LOG_LEVEL": "info",
-            "BACKEND_LOG_FORMAT": "json",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
-            "OTEL_EXPORTER_OTLP_INSECURE": "true",
-            **(extra or {}),
-        }
-    )
+@dataclass
+class Production:
+    """What a backend with production telemetry runs against: a throwaway database, an OTLP
+    sink and a data directory."""
+
+    dsn: str
+    otlp_endpoint: str
+    traces: _TraceSink
+    metrics: _MetricsSink
+    data: str
+
+    def env(
+        self,
+        *,
+        port: int,
+        sample_ratio: str,
+        extra: dict[str, str] | None = None,
+        data: str | None = None,
+    ) -> dict[str, str]:
+        """A backend configured as in production: JSON logs at info, OTLP traces and
+        metrics; `data` in place of the shared data directory."""
+        return backend_env(
+            {
+                "BACKEND_POSTGRES_DSN": self.dsn,
+                "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}",
+                "BACKEND_GRPC_PUSH_ADDR": f"127.0.0.1:{free_port()}",
+                "BACKEND_DATA_DIR": data or self.data,
+                "BACKEND_OTEL_TRACES_EXPORTER": "otlp",
+                "BACKEND_OTEL_METRICS_EXPORTER": "otlp",
+                "BACKEND_OTEL_TRACES_SAMPLE_RATIO": sample_ratio,
+                "BACKEND_LOG_LEVEL": "info",
+                "BACKEND_LOG_FORMAT": "json",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,
+                "OTEL_EXPORTER_OTLP_INSECURE": "true",
+                **(extra or {}),
+            }
+        )
 
 
 @contextlib.contextmanager
-def bare_and_backend(bare_port: int, port: int, env: dict[str, str]) -> Iterator[None]:
-    """The bare ASGI baseline and `galaxy-backend serve` (with `env`), both answering."""
+def production() -> Iterator[Production]:
     with (
-        spawned(bare_uvicorn_command(bare_port), backend_env({}), cwd=REPO / "bench"),
-        spawned([sys.executable, "-m", "galaxy_backend", "serve"], env),
+        throwaway_database() as dsn,
+        otlp_sink() as (endpoint, traces, metrics),
+        tempfile.TemporaryDirectory() as data,
     ):
-        wait_http(f"http://127.0.0.1:{bare_port}/")
-        wait_http(f"http://127.0.0.1:{port}/readyz")
-        yield
+        yield Production(dsn, endpoint, traces, metrics, data)
+
+
+SERVE = [sys.executable, "-m", "galaxy_backend", "serve"]
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], command: list[str] = SERVE) -> Iterator[subprocess.Popen[bytes]]:
+    """`galaxy-backend serve` (or `command`) with `env`, answering on /readyz."""
+    with spawned(command, env) as proc:
+        wait_http(f"http://{env['BACKEND_HTTP_ADDR']}/readyz")
+        yield proc
+
+
+@contextlib.contextmanager
+def bare_app(port: int, command: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """The bare ASGI app (bench/bare_app.py) under plain uvicorn, or `command`, answering."""
+    with spawned(
+        command or bare_uvicorn_command(port), backend_env({}), cwd=REPO / "bench"
+    ) as proc:
+        wait_http(f"http://127.0.0.1:{port}/")
+        yield proc
+
+
+@contextlib.contextmanager
+def bare_and_backend(bare_port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The bare ASGI baseline and `galaxy-backend serve` (with `env`), both answering; the
+    backend's process."""
+    with bare_app(bare_port), serving(env) as backend:
+        yield backend
 
 
 def cpu_seconds(pid: int, *, children: bool = True) -> float:
