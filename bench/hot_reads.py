@@ -15,9 +15,10 @@ spent per request comes from its own counters (all threads).
 With `--granian`, the bare app and the backend also run under granian (the backend through
 `bench/granian_serve.py`, which swaps its HTTP listener for granian's embedded server).
 
-Run: `PYTHONPATH=src .venv/bin/python bench/hot_reads.py [--seconds 8] [--rounds 3]
+Run: `.venv/bin/python bench/hot_reads.py [--seconds 8] [--rounds 3]
      [--sample-ratios 0.1,1.0] [--granian]`
-Needs: `wrk` and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
+Needs: `wrk`, a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN, and for `--granian` the `bench`
+extra (`.venv/bin/pip install -c requirements.lock -e '.[bench]'`).
 """
 
 import argparse

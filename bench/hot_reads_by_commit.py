@@ -5,8 +5,8 @@ own `galaxy-backend serve` (same production telemetry as hot_reads.py, one sampl
 all beside one bare ASGI app under plain uvicorn; rounds interleave every target, and each
 target's share of bare is taken within its round.
 
-Run: `python bench/hot_reads_by_commit.py --commits 30faa21,HEAD [--seconds 6] [--rounds 3]
-     [--sample-ratio 0.1]`
+Run: `.venv/bin/python bench/hot_reads_by_commit.py --commits 30faa21,HEAD [--seconds 6]
+     [--rounds 3] [--sample-ratio 0.1]`
 Needs: `wrk`, git, and a PostgreSQL at GALAXY_BENCH_POSTGRES_DSN.
 """
 

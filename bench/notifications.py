@@ -58,6 +58,14 @@ async def add_players(dsn: str, count: int, prefix: str) -> list[str]:
     return [str(row["id"]) for row in rows]
 
 
+async def operator_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """The bootstrap operator signed in: its Authorization header."""
+    login = await client.post(
+        "/api/v1/admin/auth/login", json={"username": ADMIN, "password": PASSWORD}
+    )
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
 class Subscriber:
     def __init__(self, grpc_port: int) -> None:
         self.received: dict[str, float] = {}
@@ -95,10 +103,7 @@ async def offered_load(
     answered_at: dict[str, float] = {}
     round_trips: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        login = await client.post(
-            "/api/v1/admin/auth/login", json={"username": ADMIN, "password": PASSWORD}
-        )
-        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        headers = await operator_headers(client)
         requests_per_second = rate / per_request
         began = time.perf_counter()
         total = int(requests_per_second * seconds)
@@ -172,10 +177,7 @@ async def offered_load(
 async def broadcast(base: str, dsn: str, players: int) -> None:
     await add_players(dsn, players, "everyone")
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        login = await client.post(
-            "/api/v1/admin/auth/login", json={"username": ADMIN, "password": PASSWORD}
-        )
-        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        headers = await operator_headers(client)
         began = time.perf_counter()
         sent = await client.post(
             "/api/v1/admin/notifications",
