@@ -1,4 +1,6 @@
-"""Shared bench helpers: a throwaway database, an OTLP sink, spawning and probing processes."""
+"""Shared bench helpers: a throwaway database, an OTLP sink, a backend with production
+telemetry and the bare app beside it, seeded and signed-in players, wrk and the figures
+(interleaved rounds, medians, percentiles, CPU and RSS of a process)."""
 
 import asyncio
 import contextlib
@@ -301,6 +303,7 @@ class Production:
 
 @contextlib.contextmanager
 def production() -> Iterator[Production]:
+    """A throwaway database, an OTLP sink and a data directory, all gone afterwards."""
     with (
         throwaway_database() as dsn,
         otlp_sink() as (endpoint, traces, metrics),
