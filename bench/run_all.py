@@ -1,5 +1,6 @@
 """Run every benchmark in turn (one at a time: they share two cores) and print their figures."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ SCRIPTS = [
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args()  # --help runs nothing
     failed = 0
     for script in SCRIPTS:
         print(f"\n=== {script} ===", flush=True)
