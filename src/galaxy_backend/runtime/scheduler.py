@@ -151,14 +151,12 @@ class TurnScheduler:
                 _log.error("turn failed", game_id=str(game_id), error=str(exc), exc_info=exc)
                 with contextlib.suppress(*_DB_ERRORS):
                     async with self._database.pool.acquire() as conn:
-                        await conn.execute(
-                            "UPDATE runtime_records SET tick_token = NULL,"
-                            " tick_until = now() + $3::interval, last_error = $4"
-                            " WHERE game_id = $1 AND tick_token = $2",
-                            game_id,
-                            token,
-                            _FAILED_TURN_BACKOFF,
-                            str(exc)[:500],
+                        await repository.fail_tick(
+                            conn,
+                            game_id=game_id,
+                            token=token,
+                            backoff=_FAILED_TURN_BACKOFF,
+                            error=str(exc)[:500],
                         )
 
     async def _take(self, record: RuntimeRecord, token: UUID, due_at: datetime) -> None:

@@ -259,12 +259,7 @@ class RuntimeService:
                 )
                 return
         async with self._database.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE runtime_records SET reported_status = $2"
-                " WHERE game_id = $1 AND status = $2",
-                record.game_id,
-                record.status,
-            )
+            await repository.mark_reported(conn, record.game_id, record.status)
 
     def _outcome(self, record: RuntimeRecord) -> RuntimeOutcome | None:
         if record.status == "running":
@@ -369,11 +364,7 @@ class RuntimeService:
         alive = [p for p in status.get("players", []) if p.get("alive")]
         if alive and all(p.get("orders_submitted") for p in alive):
             async with self._database.pool.acquire() as conn:
-                await conn.execute(
-                    "UPDATE runtime_records SET turn_requested = 'all_orders_in'"
-                    " WHERE game_id = $1 AND status = 'running' AND turn_requested IS NULL",
-                    record.game_id,
-                )
+                await repository.request_turn(conn, record.game_id, "all_orders_in", replace=False)
 
     async def report_of(
         self, game_id: UUID, user_id: UUID, turn: int, *, text: bool
@@ -444,11 +435,7 @@ class RuntimeService:
         """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7)."""
         found = await self._owned(game_id, by_owner)
         async with self._database.pool.acquire() as conn:
-            forced = await conn.fetchval(
-                "UPDATE runtime_records SET turn_requested = 'forced', updated_at = now()"
-                " WHERE game_id = $1 AND status = 'running' RETURNING true",
-                game_id,
-            )
+            forced = await repository.request_turn(conn, game_id, "forced", replace=True)
         if not forced:
             raise Conflict(
                 f"only a running game's turn can be forced (this one is {found.status})",
