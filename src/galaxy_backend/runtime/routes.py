@@ -283,26 +283,17 @@ def admin_router(service: RuntimeService) -> APIRouter:
 
     @router.post("/games/{game_id}/force-next-turn", status_code=202, summary="Run a turn now")
     async def force(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.force_next_turn(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.force_turn", ("game", str(game_id))
-        )
+        await service.force_next_turn(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/pause", summary="Stop a game's turn schedule (audited)")
     async def pause(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.pause(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.pause", ("game", str(game_id))
-        )
+        await service.pause(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/resume", summary="Start a game's schedule again (audited)")
     async def resume(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.resume(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.resume", ("game", str(game_id))
-        )
+        await service.resume(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/stop", status_code=202, summary="Stop a game's engine")
@@ -324,14 +315,10 @@ def admin_router(service: RuntimeService) -> APIRouter:
         version: VersionName, body: EngineVersionIn, principal: AdminWriter, request: Request
     ) -> EngineVersionOut:
         changed = await service.put_engine_version(
-            version, image=body.image, is_default=body.default
-        )
-        await service.audit(
-            Actor.of(principal, client_ip(request)),
-            "runtime.engine_version",
-            target=("engine_version", version),
+            version,
             image=body.image,
-            default=body.default,
+            is_default=body.default,
+            actor=Actor.of(principal, client_ip(request)),
         )
         return _version(changed)
 
