@@ -90,3 +90,38 @@ async def test_two_backends_never_run_a_turn_twice(
     assert table.api.backend.reconciler.rounds + second.api.backend.reconciler.rounds > 0
     status = await second.status(table.players[0])
     assert status["turn"] >= turns[-1]
+
+
+async def test_a_start_that_keeps_failing_is_tried_three_times_then_start_failed(
+    start_api: StartApi,
+) -> None:
+    api = await start_api(**TABLE_ENV, BACKEND_RUNTIME_DRIVER="process")
+    # Where the process driver keeps its engines is a file: each create fails (transiently).
+    runtime_dir = Path(api.backend.config.data_dir) / "runtime"
+    runtime_dir.write_text("not a directory")
+    try:
+        lobby = Lobby(api=api)
+        owner, *seated = await lobby.players(3)
+        created = await lobby.create(owner, turn_schedule="@every 1h", turn_time_zone="UTC")
+        for n, player in enumerate(seated):
+            await lobby.enrol(owner, created["id"], player, f"Race {chr(65 + n)}{n}x")
+        started = await lobby.client.post(
+            f"/api/v1/user/games/{created['id']}/start", headers=owner.headers
+        )
+        assert started.status_code == 202, started.text
+
+        async def start_failed() -> bool:
+            return (await lobby.game(owner, created["id"]))["status"] == "start_failed"
+
+        await eventually(start_failed, timeout=60, interval=0.2, message="start_failed")
+        jobs = await lobby.sql(
+            "SELECT kind, status, attempts, last_error FROM runtime_jobs WHERE game_id = $1",
+            UUID(created["id"]),
+        )
+        assert [(j["kind"], j["status"], j["attempts"]) for j in jobs] == [("start", "failed", 3)]
+        assert "Not a directory" in jobs[0]["last_error"]
+        record = await lobby.runtime_record(created["id"])
+        assert record["status"] == "failed"
+        assert record["last_error"] == jobs[0]["last_error"]
+    finally:
+        runtime_dir.unlink()

@@ -385,6 +385,8 @@ class ProcessDriver:
             entries = sorted(self._root.iterdir())
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise DriverError(f"cannot list {self._root}: {exc}") from exc
         found = []
         for entry in entries:
             try:
