@@ -16,6 +16,8 @@ LABEL_BACKEND = "galaxy.backend"
 LABEL_GAME_ID = "galaxy.game_id"
 NAME_PREFIX = "galaxy-game-"
 ENGINE_PORT = 8080
+# Where an engine reads its admin token (galaxy_engine.cli reads the same name).
+TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 InstanceState = Literal["created", "running", "exited", "missing"]
 
