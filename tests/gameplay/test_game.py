@@ -100,6 +100,30 @@ async def test_a_forced_turn_and_the_skipped_tick_after_it(start_table: StartTab
     assert record["next_tick_at"] > before["next_tick_at"]
     assert await table.turns() == [1]
 
+    # What operators read of it: the record with its turns, the list, the jobs.
+    admin = bearer(await table.api.admin_token())
+    detail = await table.lobby.client.get(
+        f"/api/v1/admin/runtime/records/{table.game_id}", headers=admin
+    )
+    assert detail.status_code == 200, detail.text
+    shown = detail.json()
+    assert (shown["status"], shown["current_turn"], shown["skip_next_tick"]) == (
+        "running",
+        1,
+        False,
+    )
+    assert [(t["turn"], t["trigger"]) for t in shown["turns"]] == [(1, "forced")]
+    listed = await table.lobby.client.get(
+        "/api/v1/admin/runtime/records", params={"status": "running"}, headers=admin
+    )
+    assert listed.status_code == 200, listed.text
+    assert table.game_id in [r["game_id"] for r in listed.json()["items"]]
+    jobs = await table.lobby.client.get(
+        "/api/v1/admin/runtime/jobs", params={"game_id": table.game_id}, headers=admin
+    )
+    assert jobs.status_code == 200, jobs.text
+    assert [(j["kind"], j["status"]) for j in jobs.json()["items"]] == [("start", "done")]
+
 
 async def test_the_turn_runs_as_soon_as_every_race_has_sent_orders(
     start_table: StartTable,
