@@ -52,8 +52,8 @@ class EngineSpec:
 
     game_id: UUID
     image: str
-    # GALAXY_ENGINE_ADMIN_TOKEN inside the engine; never logged, never stored.
-    admin_token: str
+    # GALAXY_ENGINE_ADMIN_TOKEN inside the engine; never logged, never stored (nor in a repr).
+    admin_token: str = field(repr=False)
     limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=dict)
 
