@@ -162,7 +162,7 @@ async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: Sta
         game_id,
     )
     async with table.api.backend.database.pool.acquire() as conn:
-        due = await repository.due_ticks(conn, horizon=timedelta(0), limit=1000)
+        due = await repository.due_ticks(conn, limit=1000)
         assert game_id not in {g for g, _ in due}
         taken = await repository.claim_tick(
             conn, game_id=game_id, token=uuid4(), lease=timedelta(minutes=1)

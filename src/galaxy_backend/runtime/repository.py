@@ -260,20 +260,17 @@ async def unreported(conn: Connection) -> list[RuntimeRecord]:
 # --- ticks -----------------------------------------------------------------------------------
 
 
-async def due_ticks(
-    conn: Connection, *, horizon: timedelta, limit: int
-) -> list[tuple[UUID, datetime]]:
-    """Running games whose tick is due within `horizon` (or requested now)."""
+async def due_ticks(conn: Connection, *, limit: int) -> list[tuple[UUID, datetime]]:
+    """Running games whose tick is due (or whose turn is requested now)."""
     rows = await conn.fetch(
         """
         SELECT game_id, CASE WHEN turn_requested IS NOT NULL THEN now() ELSE next_tick_at END
                AS due
         FROM runtime_records
         WHERE status = 'running' AND (tick_until IS NULL OR tick_until < now())
-          AND (turn_requested IS NOT NULL OR next_tick_at <= now() + $1::interval)
-        ORDER BY due LIMIT $2
+          AND (turn_requested IS NOT NULL OR next_tick_at <= now())
+        ORDER BY due LIMIT $1
         """,
-        horizon,
         limit,
     )
     return [(r["game_id"], r["due"]) for r in rows]
@@ -408,15 +405,6 @@ async def insert_job(
     )
     assert row is not None
     return to_job(row)
-
-
-async def open_jobs(conn: Connection) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM runtime_jobs WHERE status IN ('queued', 'running')"
-        )
-        or 0
-    )
 
 
 async def due_jobs(conn: Connection, *, limit: int) -> list[UUID]:

@@ -115,9 +115,7 @@ class TurnScheduler:
             try:
                 with suppress_instrumentation():
                     async with self._database.pool.acquire() as conn:
-                        due = await repository.due_ticks(
-                            conn, horizon=timedelta(0), limit=self._concurrency * 4
-                        )
+                        due = await repository.due_ticks(conn, limit=self._concurrency * 4)
                 for game_id, due_at in due:
                     if game_id not in self._in_flight:
                         self._spawn(game_id, due_at)

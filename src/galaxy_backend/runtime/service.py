@@ -146,9 +146,6 @@ class RuntimeService:
         async with self._database.pool.acquire() as conn:
             return await repository.engine_versions(conn)
 
-    async def known_version(self, version: str) -> bool:
-        return any(v.version == version for v in await self.engine_versions())
-
     async def put_engine_version(
         self, version: str, *, image: str, is_default: bool, actor: Actor
     ) -> EngineVersion:
