@@ -78,6 +78,30 @@ async def test_an_engine_killed_with_sigkill_is_restarted_from_its_volume(
     assert (await table.status(table.players[0]))["turn"] == 1
 
 
+async def test_an_engine_past_its_restart_budget_is_failed_and_its_players_told(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        env={"BACKEND_RUNTIME_RESTART_BUDGET": "0"},
+    )
+    state = Path(table.api.backend.config.data_dir) / "runtime" / table.game_id / "state.json"
+    os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
+
+    async def failed() -> bool:
+        return bool((await table.record())["status"] == "failed")
+
+    await eventually(failed, timeout=60, interval=0.2, message="failed by the health check")
+    record = await table.record()
+    assert record["restarts"] == 0
+    assert record["last_error"] == "the engine kept failing its health checks"
+    await table.wait_status("paused")
+    [notice] = await table.lobby.notices("runtime.game.engine_failed")
+    assert set(notice.user_ids) == {UUID(p.user_id) for p in table.players}
+    assert await table.lobby.runtime_jobs("restart") == []
+
+
 async def test_two_backends_never_run_a_turn_twice(
     start_table: StartTable, start_api: StartApi
 ) -> None:

@@ -172,6 +172,13 @@ class Reconciler:
     async def _give_up(self, record: RuntimeRecord) -> None:
         _log.error("engine failed for good", game_id=str(record.game_id), restarts=record.restarts)
         async with transaction(self._database) as tx:
+            # The status and its notice commit together: a crash between cannot part them.
+            failed = await repository.update_record(
+                tx.conn,
+                record.game_id,
+                status="failed",
+                last_error="the engine kept failing its health checks",
+            )
             await self._service.notify(
                 tx,
                 Notice(
@@ -187,8 +194,6 @@ class Reconciler:
                     key=f"engine-failed:{record.game_id}:{record.restarts}",
                 ),
             )
-        await self._service.set_status(
-            record.game_id, "failed", last_error="the engine kept failing its health checks"
-        )
+        await self._service.report(failed)
         with contextlib.suppress(DriverError):
             await self._clients.driver.stop(record.game_id, grace_seconds=5)
