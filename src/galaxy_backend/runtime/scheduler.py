@@ -304,6 +304,14 @@ class TurnScheduler:
                 delay=self._service.finished_retention,
             )
             return
-        with contextlib.suppress(Exception):
+        try:
             # The lobby's page shows the current turn; repeated reports notify nobody.
             await self._service.lobby_turn(record.game_id, turn)
+        except Exception as exc:
+            # Not retried: the next turn's report brings the page up to date.
+            _log.warning(
+                "could not tell the lobby the turn",
+                game_id=str(record.game_id),
+                turn=turn,
+                error=str(exc),
+            )
