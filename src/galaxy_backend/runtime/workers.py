@@ -196,9 +196,10 @@ class RuntimeWorkers:
             outcome = await self._failed(job, token, exc)
         finally:
             renewer.cancel()
-            await asyncio.wait({renewer})
             self._running -= 1
             self._jobs_done.add(1, {"runtime.job.kind": job.kind, "runtime.job.outcome": outcome})
+            # Last: a stop that cancels this wait cuts nothing of the bookkeeping above.
+            await asyncio.wait({renewer})
 
     async def _renew(self, job_id: UUID, token: UUID) -> None:
         while True:
