@@ -1,10 +1,14 @@
 """Whole games through the HTTP API, with the reference bots writing the orders."""
 
+from datetime import timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
+from galaxy_backend.runtime import repository
 from tests.gameplay.conftest import StartTable
+from tests.identity.conftest import bearer
 from tests.support import eventually
 
 
@@ -96,6 +100,30 @@ async def test_a_forced_turn_and_the_skipped_tick_after_it(start_table: StartTab
     assert record["next_tick_at"] > before["next_tick_at"]
     assert await table.turns() == [1]
 
+    # What operators read of it: the record with its turns, the list, the jobs.
+    admin = bearer(await table.api.admin_token())
+    detail = await table.lobby.client.get(
+        f"/api/v1/admin/runtime/records/{table.game_id}", headers=admin
+    )
+    assert detail.status_code == 200, detail.text
+    shown = detail.json()
+    assert (shown["status"], shown["current_turn"], shown["skip_next_tick"]) == (
+        "running",
+        1,
+        False,
+    )
+    assert [(t["turn"], t["trigger"]) for t in shown["turns"]] == [(1, "forced")]
+    listed = await table.lobby.client.get(
+        "/api/v1/admin/runtime/records", params={"status": "running"}, headers=admin
+    )
+    assert listed.status_code == 200, listed.text
+    assert table.game_id in [r["game_id"] for r in listed.json()["items"]]
+    jobs = await table.lobby.client.get(
+        "/api/v1/admin/runtime/jobs", params={"game_id": table.game_id}, headers=admin
+    )
+    assert jobs.status_code == 200, jobs.text
+    assert [(j["kind"], j["status"]) for j in jobs.json()["items"]] == [("start", "done")]
+
 
 async def test_the_turn_runs_as_soon_as_every_race_has_sent_orders(
     start_table: StartTable,
@@ -119,7 +147,7 @@ async def test_the_turn_runs_as_soon_as_every_race_has_sent_orders(
     assert record["skip_next_tick"] is False
 
 
-async def test_pause_and_resume_by_the_owner(start_table: StartTable) -> None:
+async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: StartTable) -> None:
     table = await start_table(turn_schedule="@every 1s", turn_time_zone="UTC")
     paused = await table.lobby.client.post(
         f"/api/v1/user/games/{table.game_id}/pause", headers=table.owner.headers
@@ -127,11 +155,19 @@ async def test_pause_and_resume_by_the_owner(start_table: StartTable) -> None:
     assert paused.status_code == 200, paused.text
     await table.wait_status("paused")
     turn = (await table.record())["current_turn"]
-    # No tick runs while paused (the schedule's period passes a few times meanwhile).
+    # No tick runs while paused, even one long overdue: none is due, none can be taken.
+    game_id = UUID(table.game_id)
     await table.lobby.sql(
         "UPDATE runtime_records SET next_tick_at = now() - interval '1 minute' WHERE game_id = $1",
-        (await table.record())["game_id"],
+        game_id,
     )
+    async with table.api.backend.database.pool.acquire() as conn:
+        due = await repository.due_ticks(conn, limit=1000)
+        assert game_id not in {g for g, _ in due}
+        taken = await repository.claim_tick(
+            conn, game_id=game_id, token=uuid4(), lease=timedelta(minutes=1)
+        )
+        assert taken is None
     again = await table.lobby.client.post(
         f"/api/v1/user/games/{table.game_id}/pause", headers=table.owner.headers
     )
@@ -143,3 +179,14 @@ async def test_pause_and_resume_by_the_owner(start_table: StartTable) -> None:
     assert resumed.status_code == 200, resumed.text
     await table.wait_status("running")
     await table.wait_turn(turn + 1)
+
+    # An operator's controls are audited; a refused one leaves no audit row.
+    admin = bearer(await table.api.admin_token())
+    for action in ("pause", "pause", "resume", "force-next-turn"):
+        await table.lobby.client.post(
+            f"/api/v1/admin/games/{table.game_id}/{action}", headers=admin
+        )
+    audit = await table.lobby.client.get("/api/v1/admin/audit", headers=admin)
+    assert audit.status_code == 200, audit.text
+    actions = [e["action"] for e in audit.json()["items"] if e["target_id"] == table.game_id]
+    assert sorted(actions) == ["runtime.force_turn", "runtime.pause", "runtime.resume"]

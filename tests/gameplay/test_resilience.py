@@ -78,6 +78,30 @@ async def test_an_engine_killed_with_sigkill_is_restarted_from_its_volume(
     assert (await table.status(table.players[0]))["turn"] == 1
 
 
+async def test_an_engine_past_its_restart_budget_is_failed_and_its_players_told(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        env={"BACKEND_RUNTIME_RESTART_BUDGET": "0"},
+    )
+    state = Path(table.api.backend.config.data_dir) / "runtime" / table.game_id / "state.json"
+    os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
+
+    async def failed() -> bool:
+        return bool((await table.record())["status"] == "failed")
+
+    await eventually(failed, timeout=60, interval=0.2, message="failed by the health check")
+    record = await table.record()
+    assert record["restarts"] == 0
+    assert record["last_error"] == "the engine kept failing its health checks"
+    await table.wait_status("paused")
+    [notice] = await table.lobby.notices("runtime.game.engine_failed")
+    assert set(notice.user_ids) == {UUID(p.user_id) for p in table.players}
+    assert await table.lobby.runtime_jobs("restart") == []
+
+
 async def test_two_backends_never_run_a_turn_twice(
     start_table: StartTable, start_api: StartApi
 ) -> None:
@@ -90,3 +114,38 @@ async def test_two_backends_never_run_a_turn_twice(
     assert table.api.backend.reconciler.rounds + second.api.backend.reconciler.rounds > 0
     status = await second.status(table.players[0])
     assert status["turn"] >= turns[-1]
+
+
+async def test_a_start_that_keeps_failing_is_tried_three_times_then_start_failed(
+    start_api: StartApi,
+) -> None:
+    api = await start_api(**TABLE_ENV, BACKEND_RUNTIME_DRIVER="process")
+    # Where the process driver keeps its engines is a file: each create fails (transiently).
+    runtime_dir = Path(api.backend.config.data_dir) / "runtime"
+    runtime_dir.write_text("not a directory")
+    try:
+        lobby = Lobby(api=api)
+        owner, *seated = await lobby.players(3)
+        created = await lobby.create(owner, turn_schedule="@every 1h", turn_time_zone="UTC")
+        for n, player in enumerate(seated):
+            await lobby.enrol(owner, created["id"], player, f"Race {chr(65 + n)}{n}x")
+        started = await lobby.client.post(
+            f"/api/v1/user/games/{created['id']}/start", headers=owner.headers
+        )
+        assert started.status_code == 202, started.text
+
+        async def start_failed() -> bool:
+            return (await lobby.game(owner, created["id"]))["status"] == "start_failed"
+
+        await eventually(start_failed, timeout=60, interval=0.2, message="start_failed")
+        jobs = await lobby.sql(
+            "SELECT kind, status, attempts, last_error FROM runtime_jobs WHERE game_id = $1",
+            UUID(created["id"]),
+        )
+        assert [(j["kind"], j["status"], j["attempts"]) for j in jobs] == [("start", "failed", 3)]
+        assert "Not a directory" in jobs[0]["last_error"]
+        record = await lobby.runtime_record(created["id"])
+        assert record["status"] == "failed"
+        assert record["last_error"] == jobs[0]["last_error"]
+    finally:
+        runtime_dir.unlink()

@@ -37,6 +37,7 @@ async def test_the_state_directory_keeps_the_token_apart(
     assert state["pid"] > 0
     assert TOKEN not in (directory / "state.json").read_text()
     assert TOKEN not in process_kit.engine_log(spec.game_id)
+    assert TOKEN not in repr(spec)
     assert (directory / "admin-token").read_text() == TOKEN
     assert stat.S_IMODE((directory / "admin-token").stat().st_mode) == 0o600
     # The engine inherits none of the backend's own variables (its secrets among them).

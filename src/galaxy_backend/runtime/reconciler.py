@@ -94,14 +94,12 @@ class Reconciler:
         """One round; False when another backend holds the round's lock."""
         with suppress_instrumentation():
             async with self._database.pool.acquire() as lock_conn:
-                if not await lock_conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", RECONCILE_LOCK_KEY
-                ):
+                if not await repository.try_advisory_lock(lock_conn, RECONCILE_LOCK_KEY):
                     return False
                 try:
                     await self._round()
                 finally:
-                    await lock_conn.execute("SELECT pg_advisory_unlock($1)", RECONCILE_LOCK_KEY)
+                    await repository.advisory_unlock(lock_conn, RECONCILE_LOCK_KEY)
         self.rounds += 1
         return True
 
@@ -113,8 +111,7 @@ class Reconciler:
             return
         async with self._database.pool.acquire() as conn:
             records = await repository.live_records(conn)
-            rows = await conn.fetch("SELECT status, count(*) AS n FROM runtime_records GROUP BY 1")
-        self._by_status = {r["status"]: int(r["n"]) for r in rows}
+            self._by_status = await repository.count_by_status(conn)
         recorded = {r.game_id for r in records}
         for game_id, instance in instances.items():
             if game_id not in recorded and instance.state == "running":
@@ -175,6 +172,13 @@ class Reconciler:
     async def _give_up(self, record: RuntimeRecord) -> None:
         _log.error("engine failed for good", game_id=str(record.game_id), restarts=record.restarts)
         async with transaction(self._database) as tx:
+            # The status and its notice commit together: a crash between cannot part them.
+            failed = await repository.update_record(
+                tx.conn,
+                record.game_id,
+                status="failed",
+                last_error="the engine kept failing its health checks",
+            )
             await self._service.notify(
                 tx,
                 Notice(
@@ -190,8 +194,6 @@ class Reconciler:
                     key=f"engine-failed:{record.game_id}:{record.restarts}",
                 ),
             )
-        await self._service.set_status(
-            record.game_id, "failed", last_error="the engine kept failing its health checks"
-        )
+        await self._service.report(failed)
         with contextlib.suppress(DriverError):
             await self._clients.driver.stop(record.game_id, grace_seconds=5)

@@ -211,6 +211,20 @@ async def update_record(conn: Connection, game_id: UUID, **changes: Any) -> Runt
     return to_record(row)
 
 
+async def mark_reported(conn: Connection, game_id: UUID, status: str) -> None:
+    """The lobby has taken the record's `status` (unless it changed meanwhile)."""
+    await conn.execute(
+        "UPDATE runtime_records SET reported_status = $2 WHERE game_id = $1 AND status = $2",
+        game_id,
+        status,
+    )
+
+
+async def count_by_status(conn: Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT status, count(*) AS n FROM runtime_records GROUP BY 1")
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
 async def records(
     conn: Connection, *, status: str | None, after: UUID | None, limit: int
 ) -> list[RuntimeRecord]:
@@ -246,20 +260,17 @@ async def unreported(conn: Connection) -> list[RuntimeRecord]:
 # --- ticks -----------------------------------------------------------------------------------
 
 
-async def due_ticks(
-    conn: Connection, *, horizon: timedelta, limit: int
-) -> list[tuple[UUID, datetime]]:
-    """Running games whose tick is due within `horizon` (or requested now)."""
+async def due_ticks(conn: Connection, *, limit: int) -> list[tuple[UUID, datetime]]:
+    """Running games whose tick is due (or whose turn is requested now)."""
     rows = await conn.fetch(
         """
         SELECT game_id, CASE WHEN turn_requested IS NOT NULL THEN now() ELSE next_tick_at END
                AS due
         FROM runtime_records
         WHERE status = 'running' AND (tick_until IS NULL OR tick_until < now())
-          AND (turn_requested IS NOT NULL OR next_tick_at <= now() + $1::interval)
-        ORDER BY due LIMIT $2
+          AND (turn_requested IS NOT NULL OR next_tick_at <= now())
+        ORDER BY due LIMIT $1
         """,
-        horizon,
         limit,
     )
     return [(r["game_id"], r["due"]) for r in rows]
@@ -288,12 +299,33 @@ async def claim_tick(
     return to_record(row) if row else None
 
 
-async def release_tick(conn: Connection, *, game_id: UUID, token: UUID) -> None:
+async def request_turn(conn: Connection, game_id: UUID, trigger: str, *, replace: bool) -> bool:
+    """Ask for a running game's next turn now; unless `replace`, only if none is asked."""
+    requested = await conn.fetchval(
+        """
+        UPDATE runtime_records SET turn_requested = $2, updated_at = now()
+        WHERE game_id = $1 AND status = 'running' AND ($3 OR turn_requested IS NULL)
+        RETURNING true
+        """,
+        game_id,
+        trigger,
+        replace,
+    )
+    return bool(requested)
+
+
+async def fail_tick(
+    conn: Connection, *, game_id: UUID, token: UUID, backoff: timedelta, error: str
+) -> None:
+    """Hand a failed tick back: the game's next try waits `backoff`."""
     await conn.execute(
-        "UPDATE runtime_records SET tick_token = NULL, tick_until = NULL"
+        "UPDATE runtime_records SET tick_token = NULL,"
+        " tick_until = now() + $3::interval, last_error = $4"
         " WHERE game_id = $1 AND tick_token = $2",
         game_id,
         token,
+        backoff,
+        error,
     )
 
 
@@ -334,6 +366,15 @@ async def turns(conn: Connection, game_id: UUID) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+async def try_advisory_lock(conn: Connection, key: int) -> bool:
+    """A session lock on `key` (held until `advisory_unlock` on the same connection)."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+
+
+async def advisory_unlock(conn: Connection, key: int) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
 # --- jobs ------------------------------------------------------------------------------------
 
 
@@ -364,15 +405,6 @@ async def insert_job(
     )
     assert row is not None
     return to_job(row)
-
-
-async def open_jobs(conn: Connection) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM runtime_jobs WHERE status IN ('queued', 'running')"
-        )
-        or 0
-    )
 
 
 async def due_jobs(conn: Connection, *, limit: int) -> list[UUID]:

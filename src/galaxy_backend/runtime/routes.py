@@ -12,17 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.fields import Cursor, Text
-from galaxy_backend.runtime.models import EngineVersion, Job, RuntimeRecord
+from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
 AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
-RecordStatusName = Literal[
-    "starting", "running", "paused", "stopping", "stopped", "finished", "failed", "removed"
-]
-JobStatusName = Literal["queued", "running", "done", "failed"]
 Turn = Annotated[int, Path(ge=0, le=1_000_000)]
 MAX_ORDERS_LENGTH = 200_000
 
@@ -68,6 +64,7 @@ class AcceptedOut(BaseModel):
 
 
 class RecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     game_id: UUID
     game_name: str
     owner_id: UUID
@@ -108,6 +105,7 @@ class RecordDetailOut(RecordOut):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: UUID
     game_id: UUID
     kind: str
@@ -143,46 +141,6 @@ class EngineVersionIn(BaseModel):
 
 
 VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
-
-
-def _record(r: RuntimeRecord) -> dict[str, Any]:
-    return {
-        "game_id": r.game_id,
-        "game_name": r.game_name,
-        "owner_id": r.owner_id,
-        "status": r.status,
-        "driver": r.driver,
-        "address": r.address,
-        "engine_version": r.engine_version,
-        "image": r.image,
-        "current_turn": r.current_turn,
-        "next_tick_at": r.next_tick_at,
-        "skip_next_tick": r.skip_next_tick,
-        "turn_requested": r.turn_requested,
-        "health_failures": r.health_failures,
-        "restarts": r.restarts,
-        "last_error": r.last_error,
-        "winner": r.winner,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-        "finished_at": r.finished_at,
-    }
-
-
-def _job(j: Job) -> JobOut:
-    return JobOut(
-        id=j.id,
-        game_id=j.game_id,
-        kind=j.kind,
-        status=j.status,
-        attempts=j.attempts,
-        not_before=j.not_before,
-        reason=j.reason,
-        last_error=j.last_error,
-        created_at=j.created_at,
-        updated_at=j.updated_at,
-        finished_at=j.finished_at,
-    )
 
 
 def _version(v: EngineVersion) -> EngineVersionOut:
@@ -251,69 +209,62 @@ def admin_router(service: RuntimeService) -> APIRouter:
     @router.get("/runtime/records", summary="Runtime records, by game id")
     async def records(
         _: AdminReader,
-        status: RecordStatusName | None = None,
+        status: RecordStatus | None = None,
         cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> RecordPage:
         items, following = await service.records(status=status, cursor=cursor, limit=limit)
-        return RecordPage(
-            items=[RecordOut.model_validate(_record(r)) for r in items], next_cursor=following
-        )
+        return RecordPage(items=[RecordOut.model_validate(r) for r in items], next_cursor=following)
 
     @router.get("/runtime/records/{game_id}", summary="A game's runtime record and its turns")
     async def record(game_id: UUID, _: AdminReader) -> RecordDetailOut:
         found = await service.record(game_id)
         turns = await service.turns(game_id)
         return RecordDetailOut.model_validate(
-            {**_record(found), "turns": turns, "final_ranking": found.final_ranking}
+            {
+                **dict(RecordOut.model_validate(found)),
+                "turns": turns,
+                "final_ranking": found.final_ranking,
+            }
         )
 
     @router.get("/runtime/jobs", summary="Runtime jobs, newest first")
     async def jobs(
         _: AdminReader,
         game_id: UUID | None = None,
-        status: JobStatusName | None = None,
+        status: JobStatus | None = None,
         cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> JobPage:
         items, following = await service.jobs(
             game_id=game_id, status=status, cursor=cursor, limit=limit
         )
-        return JobPage(items=[_job(j) for j in items], next_cursor=following)
+        return JobPage(items=[JobOut.model_validate(j) for j in items], next_cursor=following)
 
     @router.post("/games/{game_id}/force-next-turn", status_code=202, summary="Run a turn now")
     async def force(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.force_next_turn(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.force_turn", ("game", str(game_id))
-        )
+        await service.force_next_turn(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/pause", summary="Stop a game's turn schedule (audited)")
     async def pause(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.pause(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.pause", ("game", str(game_id))
-        )
+        await service.pause(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/resume", summary="Start a game's schedule again (audited)")
     async def resume(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.resume(game_id)
-        await service.audit(
-            Actor.of(principal, client_ip(request)), "runtime.resume", ("game", str(game_id))
-        )
+        await service.resume(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
     @router.post("/games/{game_id}/stop", status_code=202, summary="Stop a game's engine")
     async def stop(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
         actor = Actor.of(principal, client_ip(request))
-        return _job(await service.operator_job(game_id, "stop", actor))
+        return JobOut.model_validate(await service.operator_job(game_id, "stop", actor))
 
     @router.post("/games/{game_id}/restart", status_code=202, summary="Restart a game's engine")
     async def restart(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
         actor = Actor.of(principal, client_ip(request))
-        return _job(await service.operator_job(game_id, "restart", actor))
+        return JobOut.model_validate(await service.operator_job(game_id, "restart", actor))
 
     @router.get("/runtime/engine-versions", summary="Engine versions and their images")
     async def versions(_: AdminReader) -> EngineVersionsOut:
@@ -324,14 +275,10 @@ def admin_router(service: RuntimeService) -> APIRouter:
         version: VersionName, body: EngineVersionIn, principal: AdminWriter, request: Request
     ) -> EngineVersionOut:
         changed = await service.put_engine_version(
-            version, image=body.image, is_default=body.default
-        )
-        await service.audit(
-            Actor.of(principal, client_ip(request)),
-            "runtime.engine_version",
-            target=("engine_version", version),
+            version,
             image=body.image,
-            default=body.default,
+            is_default=body.default,
+            actor=Actor.of(principal, client_ip(request)),
         )
         return _version(changed)
 

@@ -115,9 +115,7 @@ class TurnScheduler:
             try:
                 with suppress_instrumentation():
                     async with self._database.pool.acquire() as conn:
-                        due = await repository.due_ticks(
-                            conn, horizon=timedelta(0), limit=self._concurrency * 4
-                        )
+                        due = await repository.due_ticks(conn, limit=self._concurrency * 4)
                 for game_id, due_at in due:
                     if game_id not in self._in_flight:
                         self._spawn(game_id, due_at)
@@ -151,14 +149,12 @@ class TurnScheduler:
                 _log.error("turn failed", game_id=str(game_id), error=str(exc), exc_info=exc)
                 with contextlib.suppress(*_DB_ERRORS):
                     async with self._database.pool.acquire() as conn:
-                        await conn.execute(
-                            "UPDATE runtime_records SET tick_token = NULL,"
-                            " tick_until = now() + $3::interval, last_error = $4"
-                            " WHERE game_id = $1 AND tick_token = $2",
-                            game_id,
-                            token,
-                            _FAILED_TURN_BACKOFF,
-                            str(exc)[:500],
+                        await repository.fail_tick(
+                            conn,
+                            game_id=game_id,
+                            token=token,
+                            backoff=_FAILED_TURN_BACKOFF,
+                            error=str(exc)[:500],
                         )
 
     async def _take(self, record: RuntimeRecord, token: UUID, due_at: datetime) -> None:
@@ -308,6 +304,14 @@ class TurnScheduler:
                 delay=self._service.finished_retention,
             )
             return
-        with contextlib.suppress(Exception):
+        try:
             # The lobby's page shows the current turn; repeated reports notify nobody.
             await self._service.lobby_turn(record.game_id, turn)
+        except Exception as exc:
+            # Not retried: the next turn's report brings the page up to date.
+            _log.warning(
+                "could not tell the lobby the turn",
+                game_id=str(record.game_id),
+                turn=turn,
+                error=str(exc),
+            )

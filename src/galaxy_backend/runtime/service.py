@@ -146,16 +146,22 @@ class RuntimeService:
         async with self._database.pool.acquire() as conn:
             return await repository.engine_versions(conn)
 
-    async def known_version(self, version: str) -> bool:
-        return any(v.version == version for v in await self.engine_versions())
-
     async def put_engine_version(
-        self, version: str, *, image: str, is_default: bool
+        self, version: str, *, image: str, is_default: bool, actor: Actor
     ) -> EngineVersion:
         async with transaction(self._database) as tx:
-            return await repository.put_engine_version(
+            changed = await repository.put_engine_version(
                 tx.conn, version=version, image=image, is_default=is_default
             )
+            await record_audit(
+                tx.conn,
+                actor,
+                "runtime.engine_version",
+                target_type="engine_version",
+                target_id=version,
+                details={"image": image, "default": is_default},
+            )
+        return changed
 
     # --- starting and stopping (the lobby's calls, in its transaction) -----------------------
 
@@ -216,22 +222,35 @@ class RuntimeService:
         return job
 
     async def queue_job(
-        self, game_id: UUID, kind: JobKind, *, reason: str, delay: timedelta = timedelta(0)
+        self,
+        game_id: UUID,
+        kind: JobKind,
+        *,
+        reason: str,
+        delay: timedelta = timedelta(0),
+        actor: Actor | None = None,
     ) -> Job:
-        """A job of its own transaction (operators, the reconciler, finished games)."""
+        """A job of its own transaction (operators, audited; the reconciler, finished games)."""
         if delay <= timedelta(0):
             self.queue.check_room()
         async with transaction(self._database) as tx:
             if await repository.get_record(tx.conn, game_id) is None:
                 raise NotFound("no runtime for this game", code="runtime_not_found")
-            return await self._queue_job(tx, game_id, kind, reason=reason, delay=delay)
+            job = await self._queue_job(tx, game_id, kind, reason=reason, delay=delay)
+            if actor is not None:
+                await _audit(tx, actor, f"runtime.{kind}", game_id, job_id=str(job.id))
+            return job
 
     # --- status changes and the lobby ---------------------------------------------------------
 
-    async def set_status(self, game_id: UUID, status: str, **changes: Any) -> RuntimeRecord:
-        """Commit a status change, then report it to the lobby."""
+    async def set_status(
+        self, game_id: UUID, status: str, *, audit: tuple[Actor, str] | None = None, **changes: Any
+    ) -> RuntimeRecord:
+        """Commit a status change (with the operator's audit row), then report it to the lobby."""
         async with transaction(self._database) as tx:
             record = await repository.update_record(tx.conn, game_id, status=status, **changes)
+            if audit is not None:
+                await _audit(tx, audit[0], audit[1], game_id)
         await self.report(record)
         return record
 
@@ -259,12 +278,7 @@ class RuntimeService:
                 )
                 return
         async with self._database.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE runtime_records SET reported_status = $2"
-                " WHERE game_id = $1 AND status = $2",
-                record.game_id,
-                record.status,
-            )
+            await repository.mark_reported(conn, record.game_id, record.status)
 
     def _outcome(self, record: RuntimeRecord) -> RuntimeOutcome | None:
         if record.status == "running":
@@ -369,11 +383,7 @@ class RuntimeService:
         alive = [p for p in status.get("players", []) if p.get("alive")]
         if alive and all(p.get("orders_submitted") for p in alive):
             async with self._database.pool.acquire() as conn:
-                await conn.execute(
-                    "UPDATE runtime_records SET turn_requested = 'all_orders_in'"
-                    " WHERE game_id = $1 AND status = 'running' AND turn_requested IS NULL",
-                    record.game_id,
-                )
+                await repository.request_turn(conn, record.game_id, "all_orders_in", replace=False)
 
     async def report_of(
         self, game_id: UUID, user_id: UUID, turn: int, *, text: bool
@@ -426,29 +436,21 @@ class RuntimeService:
             raise NotFound("no such game", code="game_not_found")
         return found
 
-    async def audit(
-        self, actor: Actor, action: str, target: tuple[str, str], **details: Any
-    ) -> None:
-        async with self._database.pool.acquire() as conn:
-            await record_audit(
-                conn, actor, action, target_type=target[0], target_id=target[1], details=details
-            )
-
     async def operator_job(self, game_id: UUID, kind: JobKind, actor: Actor) -> Job:
         """An operator's stop or restart of a game's engine (audited)."""
-        job = await self.queue_job(game_id, kind, reason=f"{kind} by {actor.username}")
-        await self.audit(actor, f"runtime.{kind}", ("game", str(game_id)), job_id=str(job.id))
-        return job
+        return await self.queue_job(
+            game_id, kind, reason=f"{kind} by {actor.username}", actor=actor
+        )
 
-    async def force_next_turn(self, game_id: UUID, *, by_owner: UUID | None = None) -> None:
+    async def force_next_turn(
+        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
+    ) -> None:
         """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7)."""
         found = await self._owned(game_id, by_owner)
-        async with self._database.pool.acquire() as conn:
-            forced = await conn.fetchval(
-                "UPDATE runtime_records SET turn_requested = 'forced', updated_at = now()"
-                " WHERE game_id = $1 AND status = 'running' RETURNING true",
-                game_id,
-            )
+        async with transaction(self._database) as tx:
+            forced = await repository.request_turn(tx.conn, game_id, "forced", replace=True)
+            if forced and actor is not None:
+                await _audit(tx, actor, "runtime.force_turn", game_id)
         if not forced:
             raise Conflict(
                 f"only a running game's turn can be forced (this one is {found.status})",
@@ -456,7 +458,9 @@ class RuntimeService:
                 details={"status": found.status},
             )
 
-    async def pause(self, game_id: UUID, *, by_owner: UUID | None = None) -> RuntimeRecord:
+    async def pause(
+        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
+    ) -> RuntimeRecord:
         found = await self._owned(game_id, by_owner)
         if found.status != "running":
             raise Conflict(
@@ -464,9 +468,12 @@ class RuntimeService:
                 code="wrong_status",
                 details={"status": found.status},
             )
-        return await self.set_status(game_id, "paused")
+        audit = None if actor is None else (actor, "runtime.pause")
+        return await self.set_status(game_id, "paused", audit=audit)
 
-    async def resume(self, game_id: UUID, *, by_owner: UUID | None = None) -> RuntimeRecord:
+    async def resume(
+        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
+    ) -> RuntimeRecord:
         found = await self._owned(game_id, by_owner)
         if found.status != "paused":
             raise Conflict(
@@ -476,9 +483,19 @@ class RuntimeService:
             )
         schedule = parse_schedule(found.turn_schedule, found.turn_time_zone)
         return await self.set_status(
-            game_id, "running", next_tick_at=schedule.next_after(self._clock())
+            game_id,
+            "running",
+            audit=None if actor is None else (actor, "runtime.resume"),
+            next_tick_at=schedule.next_after(self._clock()),
         )
 
 
 def engine_players(players: Sequence[Player]) -> list[EnginePlayer]:
     return [EnginePlayer(player_id=p.user_id, race_name=p.race_name) for p in players]
+
+
+async def _audit(tx: Tx, actor: Actor, action: str, game_id: UUID, **details: Any) -> None:
+    """An operator's action on a game, in the transaction that makes it."""
+    await record_audit(
+        tx.conn, actor, action, target_type="game", target_id=str(game_id), details=details
+    )

@@ -10,6 +10,7 @@ init), so a job taken over half-way simply runs again.
 
 import asyncio
 import contextlib
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
+from galaxy_backend.backoff import retry_delay
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
 from galaxy_backend.postgres import Database, transaction
@@ -67,8 +69,10 @@ class RuntimeWorkers:
         limits: Limits,
         start_attempts: int = 3,
         start_timeout: timedelta = timedelta(seconds=60),
-        retry_delay: timedelta = timedelta(seconds=2),
+        retry_min: timedelta = timedelta(seconds=2),
+        retry_max: timedelta = timedelta(minutes=1),
         poll_interval: timedelta = timedelta(seconds=2),
+        rng: random.Random | None = None,
         tracer: Tracer,
         meter: Meter,
     ) -> None:
@@ -82,7 +86,9 @@ class RuntimeWorkers:
         self._limits = limits
         self._start_attempts = start_attempts
         self._start_timeout = start_timeout.total_seconds()
-        self._retry_delay = retry_delay
+        self._retry_min = retry_min
+        self._retry_max = retry_max
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._poll = poll_interval.total_seconds()
         self._tracer = tracer
         self._tasks: list[asyncio.Task[None]] = []
@@ -192,6 +198,8 @@ class RuntimeWorkers:
             renewer.cancel()
             self._running -= 1
             self._jobs_done.add(1, {"runtime.job.kind": job.kind, "runtime.job.outcome": outcome})
+            # Last: a stop that cancels this wait cuts nothing of the bookkeeping above.
+            await asyncio.wait({renewer})
 
     async def _renew(self, job_id: UUID, token: UUID) -> None:
         while True:
@@ -222,7 +230,12 @@ class RuntimeWorkers:
                     conn,
                     job_id=job.id,
                     token=token,
-                    delay=self._retry_delay * job.attempts,
+                    delay=retry_delay(
+                        job.attempts,
+                        minimum=self._retry_min,
+                        maximum=self._retry_max,
+                        rng=self._rng,
+                    ),
                     error=error,
                 )
             return "retry"
@@ -252,13 +265,7 @@ class RuntimeWorkers:
     async def _start(self, record: RuntimeRecord) -> None:
         if record.status != "starting":
             return  # stopped or failed meanwhile: nothing to start
-        spec = EngineSpec(
-            game_id=record.game_id,
-            image=record.image,
-            admin_token=self._tokens.token(record.game_id),
-            limits=self._limits,
-        )
-        await self._clients.driver.create(spec)
+        await self._clients.driver.create(self._spec(record))
         address = await self._bring_up(record)
         await self._engine.json(
             record.game_id,
@@ -286,6 +293,14 @@ class RuntimeWorkers:
             last_error=None,
         )
         _log.info("engine running", game_id=str(record.game_id), address=address)
+
+    def _spec(self, record: RuntimeRecord) -> EngineSpec:
+        return EngineSpec(
+            game_id=record.game_id,
+            image=record.image,
+            admin_token=self._tokens.token(record.game_id),
+            limits=self._limits,
+        )
 
     async def _bring_up(self, record: RuntimeRecord) -> str:
         """Start the engine, wait until the driver says running, then until /healthz answers
@@ -320,13 +335,7 @@ class RuntimeWorkers:
         if record.status not in ("running", "paused", "failed", "removed", "stopped"):
             return
         await self._clients.driver.stop(record.game_id, grace_seconds=5)
-        spec = EngineSpec(
-            game_id=record.game_id,
-            image=record.image,
-            admin_token=self._tokens.token(record.game_id),
-            limits=self._limits,
-        )
-        await self._clients.driver.create(spec)
+        await self._clients.driver.create(self._spec(record))
         address = await self._bring_up(record)
         # The engine reloads its game from its volume: nothing to initialise again.
         async with transaction(self._database) as tx:

@@ -16,6 +16,8 @@ LABEL_BACKEND = "galaxy.backend"
 LABEL_GAME_ID = "galaxy.game_id"
 NAME_PREFIX = "galaxy-game-"
 ENGINE_PORT = 8080
+# Where an engine reads its admin token (galaxy_engine.cli reads the same name).
+TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 InstanceState = Literal["created", "running", "exited", "missing"]
 
@@ -50,8 +52,8 @@ class EngineSpec:
 
     game_id: UUID
     image: str
-    # GALAXY_ENGINE_ADMIN_TOKEN inside the engine; never logged, never stored.
-    admin_token: str
+    # GALAXY_ENGINE_ADMIN_TOKEN inside the engine; never logged, never stored (nor in a repr).
+    admin_token: str = field(repr=False)
     limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=dict)
 

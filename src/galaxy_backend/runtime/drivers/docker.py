@@ -27,6 +27,7 @@ from galaxy_backend.runtime.drivers.base import (
     ENGINE_PORT,
     LABEL_BACKEND,
     LABEL_GAME_ID,
+    TOKEN_VARIABLE,
     DriverError,
     EngineInstance,
     EngineSpec,
@@ -39,7 +40,6 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 T = TypeVar("T")
-TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 DATA_MOUNT = "/data"
 _PORT_KEY = f"{ENGINE_PORT}/tcp"
 # Pull errors no retry cures: a wrong name or tag, or no right to it.
@@ -261,20 +261,13 @@ class DockerDriver:
     def _instance(self, game_id: UUID, attrs: Mapping[str, Any]) -> EngineInstance:
         state = _state(attrs.get("State", {}).get("Status"))
         labels = dict((attrs.get("Config") or {}).get("Labels") or {})
-        address = None
-        if state == "running":
-            if self._network:
-                address = f"{instance_name(game_id)}:{ENGINE_PORT}"
-            else:
-                ports = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
-                address = _published(
-                    (b.get("HostIp", ""), b.get("HostPort")) for b in ports.get(_PORT_KEY) or []
-                )
+        ports = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        bindings = ((b.get("HostIp", ""), b.get("HostPort")) for b in ports.get(_PORT_KEY) or [])
         return EngineInstance(
             game_id=game_id,
             handle=str(attrs["Id"]),
             state=state,
-            address=address,
+            address=self._address(game_id, state, bindings),
             labels=labels,
         )
 
@@ -290,23 +283,28 @@ class DockerDriver:
             )
             return None
         state = _state(summary.get("State"))
-        address = None
-        if state == "running":
-            if self._network:
-                address = f"{instance_name(game_id)}:{ENGINE_PORT}"
-            else:
-                address = _published(
-                    (p.get("IP", ""), p.get("PublicPort"))
-                    for p in summary.get("Ports") or []
-                    if p.get("PrivatePort") == ENGINE_PORT and p.get("Type", "tcp") == "tcp"
-                )
+        bindings = (
+            (p.get("IP", ""), p.get("PublicPort"))
+            for p in summary.get("Ports") or []
+            if p.get("PrivatePort") == ENGINE_PORT and p.get("Type", "tcp") == "tcp"
+        )
         return EngineInstance(
             game_id=game_id,
             handle=str(summary["Id"]),
             state=state,
-            address=address,
+            address=self._address(game_id, state, bindings),
             labels=labels,
         )
+
+    def _address(
+        self, game_id: UUID, state: InstanceState, bindings: Iterable[tuple[str, object]]
+    ) -> str | None:
+        """Where a running engine answers: by name on the network, else its published port."""
+        if state != "running":
+            return None
+        if self._network:
+            return f"{instance_name(game_id)}:{ENGINE_PORT}"
+        return _published(bindings)
 
 
 # --- blocking helpers (each called in a thread by DockerDriver._call) ---------------------------

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from galaxy_backend.runtime.drivers.base import (
     LABEL_BACKEND,
+    TOKEN_VARIABLE,
     DriverError,
     EngineInstance,
     EngineSpec,
@@ -43,7 +44,6 @@ from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
 
-TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 STATE_FILE = "state.json"
 TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 LOG_FILE = "engine.log"
@@ -385,6 +385,8 @@ class ProcessDriver:
             entries = sorted(self._root.iterdir())
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise DriverError(f"cannot list {self._root}: {exc}") from exc
         found = []
         for entry in entries:
             try:
