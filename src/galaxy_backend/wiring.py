@@ -132,6 +132,7 @@ class Backend:
     runtime: RuntimeService
     runtime_workers: RuntimeWorkers
     runtime_clients: RuntimeClients
+    scheduler: TurnScheduler
     reconciler: Reconciler
     readiness: Readiness
     http: HttpListener
@@ -496,6 +497,7 @@ def build_backend(config: Config) -> Backend:
         runtime=runtime,
         runtime_workers=runtime_workers,
         runtime_clients=runtime_clients,
+        scheduler=scheduler,
         reconciler=reconciler,
         readiness=readiness,
         http=http,

@@ -84,6 +84,8 @@ class TurnScheduler:
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Turns this scheduler asked an engine to run (a replayed request counts too).
+        self.turns_requested = 0
         self._lag = meter.create_histogram(
             "runtime.tick.lag",
             unit="s",
@@ -96,6 +98,11 @@ class TurnScheduler:
             description="Duration of a turn: the engine's run, the reports, the notices",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
         )
+
+    @property
+    def in_flight(self) -> int:
+        """Ticks under way now."""
+        return len(self._in_flight)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="runtime-scheduler")
@@ -193,6 +200,7 @@ class TurnScheduler:
 
     async def _run_turn(self, record: RuntimeRecord, turn: int) -> dict[str, Any]:
         assert record.address is not None
+        self.turns_requested += 1
         try:
             return await self._engine.json(
                 record.game_id,
