@@ -206,6 +206,17 @@ async def test_blocking_a_player_tells_them_by_email(api: Api) -> None:
         ({"user_ids": ["ID"], "title": "t", "body": "b" * 20_001}, "body"),
         ({"user_ids": ["ID"], "title": "nul\u0000", "body": "b"}, "title"),
         ({"user_ids": ["ID"], "title": "t", "body": "\u0007"}, "body"),
+        # jsonb refuses NUL anywhere in a payload; orjson, integers past 64 bits.
+        (
+            {"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": "nul\u0000"}},
+            "payload.k",
+        ),
+        (
+            {"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": [{"n\u0000": 1}]}},
+            "payload.k",
+        ),
+        ({"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": 2**64}}, "payload.k"),
+        ({"audience": "all", "title": "t", "body": "b", "payload": {"k": "\u0000"}}, "payload.k"),
         (
             {"user_ids": ["00000000-0000-0000-0000-000000000000"], "title": "t", "body": "b"},
             "user_ids",
@@ -227,7 +238,9 @@ async def test_bad_operator_messages_are_422_and_write_nothing(
         error["details"].get("field")
     ]
     assert field in named, error
-    assert await api.backend.database.pool.fetchval("SELECT count(*) FROM notifications") == 0
+    pool = api.backend.database.pool
+    assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
+    assert await pool.fetchval("SELECT count(*) FROM notification_broadcasts") == 0
 
 
 async def test_a_dispatch_joins_the_trace_of_the_request_that_caused_it(
