@@ -291,7 +291,7 @@ def public_router(service: NotificationService) -> APIRouter:
         "/notifications/unsubscribe",
         summary="One-click unsubscribe (RFC 8058): turn email off for the link's kind",
     )
-    async def unsubscribe(token: Annotated[Token, Query()], request: Request) -> UnsubscribedOut:
+    async def unsubscribe(token: Annotated[Token, Query()]) -> UnsubscribedOut:
         kind = await service.unsubscribe(token)
         return UnsubscribedOut(kind=kind.name, email=False)
 
