@@ -157,10 +157,15 @@ class NotificationWorker:
                 worked = await self._deliver_due()
                 if self._broadcast_due.is_set():
                     # Written out between route batches, so a broadcast never starves them.
-                    if await self._service.write_out_broadcast(self._broadcast_batch):
-                        worked = True
-                    else:
-                        self._broadcast_due.clear()
+                    # Cleared before the look: one queued while it runs sets it again.
+                    self._broadcast_due.clear()
+                    more = True  # and kept set if the look fails
+                    try:
+                        more = await self._service.write_out_broadcast(self._broadcast_batch)
+                    finally:
+                        if more:
+                            self._broadcast_due.set()
+                    worked = worked or more
                 if not worked:
                     await self._wait(self._wake, self._poll)
             except _DB_ERRORS as exc:
