@@ -23,7 +23,6 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
 from galaxy_backend.backoff import retry_delay
-from galaxy_backend.errors import Unavailable
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService, OutgoingMail, usable_address
 from galaxy_backend.notification import catalogue, repository
@@ -208,31 +207,26 @@ class NotificationWorker:
     # --- push --------------------------------------------------------------------------------
 
     async def _deliver_push(self, token: uuid.UUID, routes: list[ClaimedRoute]) -> None:
-        delivered: list[ClaimedRoute] = []
-        failures: list[Failure] = []
+        """Publish each to the push ring, which takes every event (it never waits or fails)."""
+        if not routes:
+            return
         for route in routes:
             with self._dispatch_span(route):
-                try:
-                    self._push.publish(
-                        PUSH_KIND,
-                        {
-                            "id": str(route.notification_id),
-                            "kind": route.kind,
-                            "title": route.title,
-                            "body": route.body,
-                            "payload": route.payload,
-                            "created_at": route.created_at.isoformat(),
-                        },
-                        user_ids=[str(route.user_id)],
-                    )
-                except (Unavailable, ConnectionAbortedError) as exc:
-                    failures.append(self._failure(route, f"push unavailable: {exc}"))
-                    continue
-            delivered.append(route)
+                self._push.publish(
+                    PUSH_KIND,
+                    {
+                        "id": str(route.notification_id),
+                        "kind": route.kind,
+                        "title": route.title,
+                        "body": route.body,
+                        "payload": route.payload,
+                        "created_at": route.created_at.isoformat(),
+                    },
+                    user_ids=[str(route.user_id)],
+                )
         async with self._database.pool.acquire() as conn:
-            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in delivered])
-            await repository.record_failures(conn, lease_token=token, failures=failures)
-        self._measure(delivered, failures, "push")
+            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+        self._measure(routes, [], "push")
 
     # --- email -------------------------------------------------------------------------------
 
