@@ -259,26 +259,33 @@ class NotificationWorker:
                     )
                 )
                 sendable.append(route)
-        try:
-            with self._tracer.start_as_current_span(
-                "notification mail", attributes={"notification.routes": len(sendable)}
-            ):
-                # One transaction: the mails are queued if and only if the routes are done.
-                async with transaction(self._database) as tx:
-                    await self._mail.enqueue_many(tx.conn, outgoing)
-                    await repository.mark_delivered(
-                        tx.conn, lease_token=token, ids=[r.id for r in sendable]
-                    )
-                    await repository.forget_mail_texts(
-                        tx.conn, [r.notification_id for r in sendable if r.mail_text]
-                    )
-        except _DB_ERRORS as exc:
-            error = f"database: {type(exc).__name__}: {exc}"
-            failures += [self._failure(r, error) for r in sendable]
-            sendable = []
-        async with self._database.pool.acquire() as conn:
-            await repository.record_failures(conn, lease_token=token, failures=failures)
+        if sendable:
+            try:
+                await self._queue_mails(token, sendable, outgoing)
+            except _DB_ERRORS as exc:
+                error = f"database: {type(exc).__name__}: {exc}"
+                failures += [self._failure(r, error) for r in sendable]
+                sendable = []
+        if failures:
+            async with self._database.pool.acquire() as conn:
+                await repository.record_failures(conn, lease_token=token, failures=failures)
         self._measure(sendable, failures, "email")
+
+    async def _queue_mails(
+        self, token: uuid.UUID, routes: list[ClaimedRoute], outgoing: list[OutgoingMail]
+    ) -> None:
+        with self._tracer.start_as_current_span(
+            "notification mail", attributes={"notification.routes": len(routes)}
+        ):
+            # One transaction: the mails are queued if and only if the routes are done.
+            async with transaction(self._database) as tx:
+                await self._mail.enqueue_many(tx.conn, outgoing)
+                await repository.mark_delivered(
+                    tx.conn, lease_token=token, ids=[r.id for r in routes]
+                )
+                reports = [r.notification_id for r in routes if r.mail_text]
+                if reports:
+                    await repository.forget_mail_texts(tx.conn, reports)
 
     # --- bookkeeping -------------------------------------------------------------------------
 
