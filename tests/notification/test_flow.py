@@ -3,12 +3,15 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import transaction
 from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
 from tests.support import eventually
@@ -134,6 +137,41 @@ async def test_one_click_unsubscribe_turns_off_that_kind_only(api: Api) -> None:
     by_kind = {p["kind"]: p for p in prefs.json()["items"]}
     assert (by_kind["admin.message"]["email"], by_kind["admin.message"]["push"]) == (False, True)
     assert by_kind["lobby.application.approved"]["email"] is True
+
+
+async def test_a_mail_text_is_mailed_then_forgotten_and_never_kept_without_a_mail(
+    api: Api,
+) -> None:
+    ada, bob = await players(api, "reports@example.org", "no-reports@example.org")
+    changed = await api.client.patch(
+        "/api/v1/user/me/notification-preferences",
+        json={"preferences": {"runtime.turn.ready": {"email": False}}},
+        headers=bearer(bob["token"]),
+    )
+    assert changed.status_code == 200, changed.text
+    users = [UUID(ada["user"]["id"]), UUID(bob["user"]["id"])]
+    async with transaction(api.backend.database) as tx:
+        await api.backend.notifications.publish(
+            tx,
+            Notice(
+                kind="runtime.turn.ready",
+                user_ids=users,
+                title="Turn 3",
+                body="A new turn ran.",
+                mail_text={user: f"report for {user}" for user in users},
+            ),
+        )
+    pool = api.backend.database.pool
+    kept = "SELECT mail_text FROM notifications WHERE user_id = $1"
+    # Bob gets no mail of this kind: his report is not stored at all.
+    assert await pool.fetchval(kept, users[1]) is None
+
+    await eventually(lambda: api.inbox.to("reports@example.org")[1:], message="the mail")
+    mail = api.inbox.to("reports@example.org")[-1]
+    assert f"report for {users[0]}" in mail.get_body(preferencelist=("plain",)).get_content()
+    # Queued with its mail, the report is gone from the notification.
+    assert await pool.fetchval(kept, users[0]) is None
+    assert len(api.inbox.to("no-reports@example.org")) == 1  # only the sign-in code
 
 
 async def test_the_inbox_pages_counts_and_forgets(api: Api) -> None:
