@@ -84,12 +84,14 @@ class NotificationWorker:
         self._tracer = tracer or trace.get_tracer(__name__)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
         # Set at start (one may be half written out) and whenever one is queued.
         self._broadcast_due = asyncio.Event()
         self._broadcast_due.set()
-        self._broadcasts = Wakeup(
-            database, repository.BROADCAST_CHANNEL, self._broadcast_due, self._wake
+        self._wakeup = Wakeup(
+            database,
+            repository.CHANNEL,
+            self._wake,
+            also={repository.BROADCAST_CHANNEL: (self._broadcast_due, self._wake)},
         )
         self._task: asyncio.Task[None] | None = None
         self._dispatches = meter.create_counter(
@@ -121,7 +123,6 @@ class NotificationWorker:
 
     async def start(self) -> None:
         await self._wakeup.ensure()
-        await self._broadcasts.ensure()
         self._task = asyncio.create_task(self._run(), name="notification-worker")
 
     async def stop(self) -> None:
@@ -140,7 +141,6 @@ class NotificationWorker:
             raise
         finally:
             await self._wakeup.close()
-            await self._broadcasts.close()
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -151,7 +151,6 @@ class NotificationWorker:
                 if loop.time() >= self._count_due:
                     await self._count()
                 await self._wakeup.ensure()
-                await self._broadcasts.ensure()
                 self._wake.clear()
                 worked = await self._deliver_due()
                 if self._broadcast_due.is_set():
