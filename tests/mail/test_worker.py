@@ -10,7 +10,7 @@ import pytest
 
 from galaxy_backend.mail import MailService
 from galaxy_backend.mail.message import DELIVERY_ID_HEADER
-from galaxy_backend.mail.templates import sign_in_code
+from galaxy_backend.mail.templates import notification, sign_in_code
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many, statuses
 from tests.mail.receiver import Receiver
@@ -277,3 +277,26 @@ async def test_a_stop_out_of_time_interrupts_the_send_and_still_hands_every_row_
         ("pending", 0, None)
     ] * 3
     assert receiver.received == []
+
+
+async def test_a_mail_that_cannot_be_composed_fails_alone(
+    service: MailService, database: Database, receiver: Receiver, make_worker: WorkerFactory
+) -> None:
+    unwritable = notification("News", "Hi.", unsubscribe_url="https://galaxy.test/a b")
+    async with database.pool.acquire() as conn, conn.transaction():
+        bad = await service.enqueue(
+            conn, to="a@example.org", mail=unwritable, kind="notification", idempotency_key="b"
+        )
+    [fine] = await enqueue_many(service, database, 1, to="b@example.org")
+    await make_worker()
+
+    async def settled() -> bool:
+        found = await statuses(database)
+        return found[bad] == "failed" and found[fine] == "sent"
+
+    await eventually(settled, message="the unwritable one failed, the other sent")
+    row = await database.pool.fetchrow("SELECT * FROM mail_deliveries WHERE id = $1", bad)
+    assert row is not None
+    assert row["attempts"] == 1
+    assert "unsubscribe URL" in row["last_error"]
+    assert [r.rcpt_tos for r in receiver.received] == [["b@example.org"]]

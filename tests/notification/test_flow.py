@@ -3,12 +3,15 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from galaxy_backend.notification.models import Notice
+from galaxy_backend.postgres import transaction
 from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
 from tests.support import eventually
@@ -136,6 +139,41 @@ async def test_one_click_unsubscribe_turns_off_that_kind_only(api: Api) -> None:
     assert by_kind["lobby.application.approved"]["email"] is True
 
 
+async def test_a_mail_text_is_mailed_then_forgotten_and_never_kept_without_a_mail(
+    api: Api,
+) -> None:
+    ada, bob = await players(api, "reports@example.org", "no-reports@example.org")
+    changed = await api.client.patch(
+        "/api/v1/user/me/notification-preferences",
+        json={"preferences": {"runtime.turn.ready": {"email": False}}},
+        headers=bearer(bob["token"]),
+    )
+    assert changed.status_code == 200, changed.text
+    users = [UUID(ada["user"]["id"]), UUID(bob["user"]["id"])]
+    async with transaction(api.backend.database) as tx:
+        await api.backend.notifications.publish(
+            tx,
+            Notice(
+                kind="runtime.turn.ready",
+                user_ids=users,
+                title="Turn 3",
+                body="A new turn ran.",
+                mail_text={user: f"report for {user}" for user in users},
+            ),
+        )
+    pool = api.backend.database.pool
+    kept = "SELECT mail_text FROM notifications WHERE user_id = $1"
+    # Bob gets no mail of this kind: his report is not stored at all.
+    assert await pool.fetchval(kept, users[1]) is None
+
+    await eventually(lambda: api.inbox.to("reports@example.org")[1:], message="the mail")
+    mail = api.inbox.to("reports@example.org")[-1]
+    assert f"report for {users[0]}" in mail.get_body(preferencelist=("plain",)).get_content()
+    # Queued with its mail, the report is gone from the notification.
+    assert await pool.fetchval(kept, users[0]) is None
+    assert len(api.inbox.to("no-reports@example.org")) == 1  # only the sign-in code
+
+
 async def test_the_inbox_pages_counts_and_forgets(api: Api) -> None:
     [ada] = await players(api, "reader@example.org")
     admin = await api.admin_token()
@@ -206,6 +244,17 @@ async def test_blocking_a_player_tells_them_by_email(api: Api) -> None:
         ({"user_ids": ["ID"], "title": "t", "body": "b" * 20_001}, "body"),
         ({"user_ids": ["ID"], "title": "nul\u0000", "body": "b"}, "title"),
         ({"user_ids": ["ID"], "title": "t", "body": "\u0007"}, "body"),
+        # jsonb refuses NUL anywhere in a payload; orjson, integers past 64 bits.
+        (
+            {"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": "nul\u0000"}},
+            "payload.k",
+        ),
+        (
+            {"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": [{"n\u0000": 1}]}},
+            "payload.k",
+        ),
+        ({"user_ids": ["ID"], "title": "t", "body": "b", "payload": {"k": 2**64}}, "payload.k"),
+        ({"audience": "all", "title": "t", "body": "b", "payload": {"k": "\u0000"}}, "payload.k"),
         (
             {"user_ids": ["00000000-0000-0000-0000-000000000000"], "title": "t", "body": "b"},
             "user_ids",
@@ -227,7 +276,9 @@ async def test_bad_operator_messages_are_422_and_write_nothing(
         error["details"].get("field")
     ]
     assert field in named, error
-    assert await api.backend.database.pool.fetchval("SELECT count(*) FROM notifications") == 0
+    pool = api.backend.database.pool
+    assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
+    assert await pool.fetchval("SELECT count(*) FROM notification_broadcasts") == 0
 
 
 async def test_a_dispatch_joins_the_trace_of_the_request_that_caused_it(

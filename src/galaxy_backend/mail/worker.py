@@ -450,15 +450,19 @@ class MailWorker:
         return result, sent.outcome == "connection"
 
     async def _send(self, mail: ClaimedMail) -> _Sent:
-        message = compose(
-            delivery_id=mail.id,
-            sender=self._sender,
-            to=mail.to_address,
-            subject=mail.subject,
-            text=mail.body_text,
-            html=mail.body_html,
-            unsubscribe_url=mail.unsubscribe_url,
-        )
+        try:
+            message = compose(
+                delivery_id=mail.id,
+                sender=self._sender,
+                to=mail.to_address,
+                subject=mail.subject,
+                text=mail.body_text,
+                html=mail.body_html,
+                unsubscribe_url=mail.unsubscribe_url,
+            )
+        except ValueError as exc:
+            # A mail that cannot be written (an unusable unsubscribe URL) never will be.
+            return _Sent("permanent", None, _describe(exc))
         deadline = asyncio.get_running_loop().time() + self._smtp_timeout
         try:
             async with asyncio.timeout_at(deadline):

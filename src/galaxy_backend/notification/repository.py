@@ -105,27 +105,32 @@ async def insert_notifications(
 ) -> list[tuple[UUID, UUID]]:
     """Create one notification per live user (a deleted account gets none) and its routes,
     per `channels` and each user's preferences, in one statement; wakes idle workers at
-    commit. Returns (notification id, user id) of those created (a repeated key: none)."""
+    commit. A mail text is kept only for a user who gets the email. Returns (notification
+    id, user id) of those created (a repeated key: none)."""
     rows = await conn.fetch(
         """
         WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::uuid[], $13::text[]) AS t(id, user_id, mail_text)
+            SELECT t.id, t.user_id, t.mail_text,
+                   'push' = ANY($9::text[]) AND coalesce(p.push, $10) AS push,
+                   'email' = ANY($9::text[]) AND coalesce(p.email, $11) AS email
+            FROM unnest($1::uuid[], $2::uuid[], $13::text[]) AS t(id, user_id, mail_text)
+            JOIN users u ON u.id = t.user_id AND u.deleted_at IS NULL
+            LEFT JOIN notification_preferences p ON p.user_id = t.user_id AND p.kind = $3
         ), created AS (
             INSERT INTO notifications (id, user_id, kind, title, body, payload, dedupe_key,
                                        trace_parent, mail_text)
-            SELECT input.id, input.user_id, $3, $4, $5, $6, $7, $8, input.mail_text
-            FROM input JOIN users u ON u.id = input.user_id AND u.deleted_at IS NULL
+            SELECT id, user_id, $3, $4, $5, $6, $7, $8, CASE WHEN email THEN mail_text END
+            FROM input
             ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
             RETURNING id, user_id
         ), routed AS (
             INSERT INTO notification_routes (id, notification_id, user_id, channel)
             SELECT gen_random_uuid(), created.id, created.user_id, c.channel
             FROM created
-            CROSS JOIN unnest($9::text[]) AS c(channel)
-            LEFT JOIN notification_preferences p
-                ON p.user_id = created.user_id AND p.kind = $3
-            WHERE (c.channel = 'push' AND coalesce(p.push, $10))
-               OR (c.channel = 'email' AND coalesce(p.email, $11))
+            JOIN input ON input.id = created.id
+            CROSS JOIN LATERAL (VALUES ('push', input.push), ('email', input.email))
+                AS c(channel, wanted)
+            WHERE c.wanted
             RETURNING 1
         ), woken AS (
             SELECT pg_notify($12, '') WHERE EXISTS (SELECT 1 FROM routed)

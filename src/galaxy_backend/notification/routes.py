@@ -1,16 +1,17 @@
 """HTTP routes of notifications: the inbox, preferences, one-click unsubscribe, operators."""
 
 import html
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.fields import INT64_MAX, INT64_MIN, Cursor, Text, refused_character
 from galaxy_backend.notification import catalogue
 from galaxy_backend.notification.repository import Broadcast, DeadLetter
 from galaxy_backend.notification.service import (
@@ -31,6 +32,33 @@ KindName = Annotated[str, Text(64)]
 Token = Annotated[str, Text(512)]
 # Notification payloads are small JSON objects: the inbox keeps them and push sends them.
 MAX_PAYLOAD_KEYS = 50
+
+
+def _storable(value: JsonValue) -> JsonValue:
+    """A JSON value jsonb stores as given: no NUL or control characters in any string or
+    key, integers within int64, no NaN or infinity (which would come back as null)."""
+    if isinstance(value, str):
+        if refused_character(value, multiline=True) is not None:
+            raise ValueError("strings must not contain control or unassigned characters")
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError("integers must be within int64")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    else:
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value
+
+
+PayloadValue = Annotated[JsonValue, AfterValidator(_storable)]
 
 
 class NotificationOut(BaseModel):
@@ -89,7 +117,7 @@ class AdminNotificationIn(BaseModel):
     kind: Literal["admin.message"] = "admin.message"
     title: Annotated[str, Text(MAX_TITLE_LENGTH)]
     body: Annotated[str, Text(MAX_BODY_LENGTH, multiline=True)]
-    payload: Annotated[dict[KindName, JsonValue], Field(max_length=MAX_PAYLOAD_KEYS)] = {}
+    payload: Annotated[dict[KindName, PayloadValue], Field(max_length=MAX_PAYLOAD_KEYS)] = {}
     channels: Annotated[list[ChannelName], Field(min_length=1, max_length=2)] = ["push", "email"]
 
     @model_validator(mode="after")
@@ -263,7 +291,7 @@ def public_router(service: NotificationService) -> APIRouter:
         "/notifications/unsubscribe",
         summary="One-click unsubscribe (RFC 8058): turn email off for the link's kind",
     )
-    async def unsubscribe(token: Annotated[Token, Query()], request: Request) -> UnsubscribedOut:
+    async def unsubscribe(token: Annotated[Token, Query()]) -> UnsubscribedOut:
         kind = await service.unsubscribe(token)
         return UnsubscribedOut(kind=kind.name, email=False)
 

@@ -36,6 +36,21 @@ class Preference:
     email: bool
 
 
+def _with_defaults(chosen: Mapping[str, tuple[bool | None, bool | None]]) -> list[Preference]:
+    """Every kind's channels: the player's choice where made, else the catalogue's."""
+    result = []
+    for kind in catalogue.KINDS:
+        push, email = chosen.get(kind.name, (None, None))
+        result.append(
+            Preference(
+                kind=kind,
+                push=kind.push if push is None else push,
+                email=kind.email if email is None else email,
+            )
+        )
+    return result
+
+
 def _trace_parent() -> str | None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -262,18 +277,7 @@ class NotificationService:
 
     async def preferences(self, user_id: UUID) -> list[Preference]:
         async with self._database.pool.acquire() as conn:
-            chosen = await repository.preferences(conn, user_id)
-        result = []
-        for kind in catalogue.KINDS:
-            push, email = chosen.get(kind.name, (None, None))
-            result.append(
-                Preference(
-                    kind=kind,
-                    push=kind.push if push is None else push,
-                    email=kind.email if email is None else email,
-                )
-            )
-        return result
+            return _with_defaults(await repository.preferences(conn, user_id))
 
     async def update_preferences(
         self, user_id: UUID, changes: Mapping[str, tuple[bool | None, bool | None]]
@@ -285,10 +289,10 @@ class NotificationService:
                 field="preferences",
                 code="unknown_kind",
             )
-        if changes:
-            async with self._database.pool.acquire() as conn:
+        async with self._database.pool.acquire() as conn:
+            if changes:
                 await repository.set_preferences(conn, user_id=user_id, changes=changes)
-        return await self.preferences(user_id)
+            return _with_defaults(await repository.preferences(conn, user_id))
 
     def unsubscribe_url(self, user_id: UUID, kind: str) -> str:
         token = self._tokens.issue(user_id, kind)

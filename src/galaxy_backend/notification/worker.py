@@ -23,7 +23,6 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
 from galaxy_backend.backoff import retry_delay
-from galaxy_backend.errors import Unavailable
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService, OutgoingMail, usable_address
 from galaxy_backend.notification import catalogue, repository
@@ -85,12 +84,14 @@ class NotificationWorker:
         self._tracer = tracer or trace.get_tracer(__name__)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
         # Set at start (one may be half written out) and whenever one is queued.
         self._broadcast_due = asyncio.Event()
         self._broadcast_due.set()
-        self._broadcasts = Wakeup(
-            database, repository.BROADCAST_CHANNEL, self._broadcast_due, self._wake
+        self._wakeup = Wakeup(
+            database,
+            repository.CHANNEL,
+            self._wake,
+            also={repository.BROADCAST_CHANNEL: (self._broadcast_due, self._wake)},
         )
         self._task: asyncio.Task[None] | None = None
         self._dispatches = meter.create_counter(
@@ -122,7 +123,6 @@ class NotificationWorker:
 
     async def start(self) -> None:
         await self._wakeup.ensure()
-        await self._broadcasts.ensure()
         self._task = asyncio.create_task(self._run(), name="notification-worker")
 
     async def stop(self) -> None:
@@ -141,7 +141,6 @@ class NotificationWorker:
             raise
         finally:
             await self._wakeup.close()
-            await self._broadcasts.close()
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -152,15 +151,19 @@ class NotificationWorker:
                 if loop.time() >= self._count_due:
                     await self._count()
                 await self._wakeup.ensure()
-                await self._broadcasts.ensure()
                 self._wake.clear()
                 worked = await self._deliver_due()
                 if self._broadcast_due.is_set():
                     # Written out between route batches, so a broadcast never starves them.
-                    if await self._service.write_out_broadcast(self._broadcast_batch):
-                        worked = True
-                    else:
-                        self._broadcast_due.clear()
+                    # Cleared before the look: one queued while it runs sets it again.
+                    self._broadcast_due.clear()
+                    more = True  # and kept set if the look fails
+                    try:
+                        more = await self._service.write_out_broadcast(self._broadcast_batch)
+                    finally:
+                        if more:
+                            self._broadcast_due.set()
+                    worked = worked or more
                 if not worked:
                     await self._wait(self._wake, self._poll)
             except _DB_ERRORS as exc:
@@ -203,31 +206,26 @@ class NotificationWorker:
     # --- push --------------------------------------------------------------------------------
 
     async def _deliver_push(self, token: uuid.UUID, routes: list[ClaimedRoute]) -> None:
-        delivered: list[ClaimedRoute] = []
-        failures: list[Failure] = []
+        """Publish each to the push ring, which takes every event (it never waits or fails)."""
+        if not routes:
+            return
         for route in routes:
             with self._dispatch_span(route):
-                try:
-                    self._push.publish(
-                        PUSH_KIND,
-                        {
-                            "id": str(route.notification_id),
-                            "kind": route.kind,
-                            "title": route.title,
-                            "body": route.body,
-                            "payload": route.payload,
-                            "created_at": route.created_at.isoformat(),
-                        },
-                        user_ids=[str(route.user_id)],
-                    )
-                except (Unavailable, ConnectionAbortedError) as exc:
-                    failures.append(self._failure(route, f"push unavailable: {exc}"))
-                    continue
-            delivered.append(route)
+                self._push.publish(
+                    PUSH_KIND,
+                    {
+                        "id": str(route.notification_id),
+                        "kind": route.kind,
+                        "title": route.title,
+                        "body": route.body,
+                        "payload": route.payload,
+                        "created_at": route.created_at.isoformat(),
+                    },
+                    user_ids=[str(route.user_id)],
+                )
         async with self._database.pool.acquire() as conn:
-            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in delivered])
-            await repository.record_failures(conn, lease_token=token, failures=failures)
-        self._measure(delivered, failures, "push")
+            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+        self._measure(routes, [], "push")
 
     # --- email -------------------------------------------------------------------------------
 
@@ -260,26 +258,33 @@ class NotificationWorker:
                     )
                 )
                 sendable.append(route)
-        try:
-            with self._tracer.start_as_current_span(
-                "notification mail", attributes={"notification.routes": len(sendable)}
-            ):
-                # One transaction: the mails are queued if and only if the routes are done.
-                async with transaction(self._database) as tx:
-                    await self._mail.enqueue_many(tx.conn, outgoing)
-                    await repository.mark_delivered(
-                        tx.conn, lease_token=token, ids=[r.id for r in sendable]
-                    )
-                    await repository.forget_mail_texts(
-                        tx.conn, [r.notification_id for r in sendable if r.mail_text]
-                    )
-        except _DB_ERRORS as exc:
-            error = f"database: {type(exc).__name__}: {exc}"
-            failures += [self._failure(r, error) for r in sendable]
-            sendable = []
-        async with self._database.pool.acquire() as conn:
-            await repository.record_failures(conn, lease_token=token, failures=failures)
+        if sendable:
+            try:
+                await self._queue_mails(token, sendable, outgoing)
+            except _DB_ERRORS as exc:
+                error = f"database: {type(exc).__name__}: {exc}"
+                failures += [self._failure(r, error) for r in sendable]
+                sendable = []
+        if failures:
+            async with self._database.pool.acquire() as conn:
+                await repository.record_failures(conn, lease_token=token, failures=failures)
         self._measure(sendable, failures, "email")
+
+    async def _queue_mails(
+        self, token: uuid.UUID, routes: list[ClaimedRoute], outgoing: list[OutgoingMail]
+    ) -> None:
+        with self._tracer.start_as_current_span(
+            "notification mail", attributes={"notification.routes": len(routes)}
+        ):
+            # One transaction: the mails are queued if and only if the routes are done.
+            async with transaction(self._database) as tx:
+                await self._mail.enqueue_many(tx.conn, outgoing)
+                await repository.mark_delivered(
+                    tx.conn, lease_token=token, ids=[r.id for r in routes]
+                )
+                reports = [r.notification_id for r in routes if r.mail_text]
+                if reports:
+                    await repository.forget_mail_texts(tx.conn, reports)
 
     # --- bookkeeping -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ is picked up by the round that follows (ensure() sets the event after listening)
 """
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -22,12 +23,19 @@ _RELEASE_SECONDS = 3.0
 
 
 class Wakeup:
-    """Sets each of `events` on every NOTIFY of `channel` (and when the listener is lost)."""
+    """Sets each of `events` on every NOTIFY of `channel` (and when the listener is lost);
+    `also` listens to more channels on the same connection, each setting its own events."""
 
-    def __init__(self, database: PoolProvider, channel: str, *events: asyncio.Event) -> None:
+    def __init__(
+        self,
+        database: PoolProvider,
+        channel: str,
+        *events: asyncio.Event,
+        also: Mapping[str, Sequence[asyncio.Event]] | None = None,
+    ) -> None:
         self._database = database
-        self._channel = channel
-        self._events = events
+        self._events: dict[str, tuple[asyncio.Event, ...]] = {channel: events}
+        self._events.update({name: tuple(each) for name, each in (also or {}).items()})
         self._conn: Any = None
         self._lost = False
         self._broken_logged = False
@@ -45,7 +53,8 @@ class Wakeup:
             return
         try:
             with suppress_instrumentation():  # plumbing, not work worth a trace
-                await conn.add_listener(self._channel, self._on_notify)
+                for channel in self._events:
+                    await conn.add_listener(channel, self._on_notify)
             conn.add_termination_listener(self._on_lost)
         except _DB_ERRORS as exc:
             with suppress(*_DB_ERRORS):
@@ -59,15 +68,17 @@ class Wakeup:
 
     def _cannot_listen(self, exc: BaseException) -> None:
         if not self._broken_logged:
-            _log.warning("cannot LISTEN; polling", channel=self._channel, error=str(exc))
+            _log.warning("cannot LISTEN; polling", channels=list(self._events), error=str(exc))
             self._broken_logged = True
 
     def _set(self) -> None:
-        for event in self._events:
-            event.set()
+        for events in self._events.values():
+            for event in events:
+                event.set()
 
-    def _on_notify(self, *_: Any) -> None:
-        self._set()
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, _payload: object) -> None:
+        for event in self._events.get(channel, ()):
+            event.set()
 
     def _on_lost(self, *_: Any) -> None:
         # The loop listens again on its next round; wake it so that round is now.
@@ -82,6 +93,7 @@ class Wakeup:
             return
         with suppress(*_DB_ERRORS):
             conn.remove_termination_listener(self._on_lost)
-            await conn.remove_listener(self._channel, self._on_notify)
+            for channel in self._events:
+                await conn.remove_listener(channel, self._on_notify)
         with suppress(*_DB_ERRORS):
             await self._database.pool.release(conn, timeout=_RELEASE_SECONDS)
