@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosmtplib
-import asyncpg
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -27,14 +26,13 @@ from galaxy_backend.backoff import retry_delay
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
-from galaxy_backend.postgres import PoolProvider
+from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
 _log = get_logger(__name__)
 
 # Errors that mean "the database is not answering right now", not a bug.
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 # An idle SMTP connection is closed after this long; relays drop idle clients anyway.
 _SMTP_IDLE_SECONDS = 30.0
 # How long stop() may spend returning rows after its task was cancelled.
@@ -237,7 +235,7 @@ class MailWorker:
                     continue
                 await self._close_idle_smtp()
                 await self._wait(self._wake, self._idle_seconds())
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 _log.warning("mail worker cannot reach the database", error=_describe(exc))
                 await self._wait(self._stop_requested, self._poll_seconds)
             except Exception as exc:
@@ -349,7 +347,7 @@ class MailWorker:
                     )
                 if release_after:
                     self._retry_due(release_after.total_seconds())
-        except _DB_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             # The rows stay leased; once the lease runs out any worker takes them again.
             _log.error("could not record mail outcomes", error=_describe(exc), rows=len(results))
 

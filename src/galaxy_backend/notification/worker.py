@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -28,7 +27,7 @@ from galaxy_backend.mail.service import MailService, OutgoingMail, usable_addres
 from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.repository import ClaimedRoute, Failure
 from galaxy_backend.notification.service import NotificationService
-from galaxy_backend.postgres import PoolProvider, transaction
+from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider, transaction
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
@@ -36,7 +35,6 @@ from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 _log = get_logger(__name__)
 
 # Errors that mean "the database is not answering right now", not a bug.
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 PUSH_KIND = "notification"
 _MAX_ERROR_LENGTH = 500
 _STATUSES = ("pending", "delivering", "dead")
@@ -166,7 +164,7 @@ class NotificationWorker:
                     worked = worked or more
                 if not worked:
                     await self._wait(self._wake, self._poll)
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 _log.warning("notification worker cannot reach the database", error=str(exc))
                 await self._wait(self._stop, self._poll)
             except Exception as exc:
@@ -261,7 +259,7 @@ class NotificationWorker:
         if sendable:
             try:
                 await self._queue_mails(token, sendable, outgoing)
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 error = f"database: {type(exc).__name__}: {exc}"
                 failures += [self._failure(r, error) for r in sendable]
                 sendable = []

@@ -1,10 +1,11 @@
 """PostgreSQL: the pool component, the embedded server, and advisory-locked migrations."""
 
 from galaxy_backend.postgres.migrate import Migrations, apply_migrations, load_migrations
-from galaxy_backend.postgres.pool import Connection, Database, PoolProvider
+from galaxy_backend.postgres.pool import DATABASE_ERRORS, Connection, Database, PoolProvider
 from galaxy_backend.postgres.transaction import Tx, transaction
 
 __all__ = [
+    "DATABASE_ERRORS",
     "Connection",
     "Database",
     "Migrations",

@@ -21,6 +21,9 @@ _SERVER_SETTINGS = {"search_path": SCHEMA, "application_name": "galaxy-backend"}
 # What repositories take: a plain connection or one borrowed from the pool.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
+# What a lost or failing database raises: a worker logs these, waits and tries again.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
 
 async def _reset_connection(_: Connection) -> None:
     """Stands in for asyncpg's default reset (RESET ALL, UNLISTEN *, unlocking: a round trip

@@ -10,15 +10,13 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
-import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from galaxy_backend.postgres.pool import PoolProvider
+from galaxy_backend.postgres.pool import DATABASE_ERRORS, PoolProvider
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
 
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _RELEASE_SECONDS = 3.0
 
 
@@ -48,7 +46,7 @@ class Wakeup:
         await self.close()
         try:
             conn = await self._database.pool.acquire()
-        except _DB_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             self._cannot_listen(exc)
             return
         try:
@@ -56,8 +54,8 @@ class Wakeup:
                 for channel in self._events:
                     await conn.add_listener(channel, self._on_notify)
             conn.add_termination_listener(self._on_lost)
-        except _DB_ERRORS as exc:
-            with suppress(*_DB_ERRORS):
+        except DATABASE_ERRORS as exc:
+            with suppress(*DATABASE_ERRORS):
                 await self._database.pool.release(conn, timeout=_RELEASE_SECONDS)
             self._cannot_listen(exc)
             return
@@ -91,9 +89,9 @@ class Wakeup:
         if conn is None or lost:
             # A lost connection was already taken back by the pool when it closed.
             return
-        with suppress(*_DB_ERRORS):
+        with suppress(*DATABASE_ERRORS):
             conn.remove_termination_listener(self._on_lost)
             for channel in self._events:
                 await conn.remove_listener(channel, self._on_notify)
-        with suppress(*_DB_ERRORS):
+        with suppress(*DATABASE_ERRORS):
             await self._database.pool.release(conn, timeout=_RELEASE_SECONDS)

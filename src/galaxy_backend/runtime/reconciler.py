@@ -13,12 +13,11 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from galaxy_backend.notification.models import Notice
-from galaxy_backend.postgres import Database, transaction
+from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.clients import RuntimeClients
 from galaxy_backend.runtime.drivers.base import DriverError, EngineInstance
@@ -29,7 +28,6 @@ from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
 
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 # One fixed key: a single reconciler round at a time across every replica.
 RECONCILE_LOCK_KEY = 0x6761_6C61_7879_0002
 
@@ -84,7 +82,7 @@ class Reconciler:
         while True:
             try:
                 await self.reconcile()
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 _log.warning("reconciler cannot reach the database", error=str(exc))
             except Exception as exc:
                 _log.error("reconcile round failed", exc_info=exc)

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import Meter
 from opentelemetry.trace import Tracer
@@ -30,7 +29,7 @@ from opentelemetry.trace import Tracer
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
 from galaxy_backend.notification.models import Notice
-from galaxy_backend.postgres import Database, transaction
+from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
@@ -39,7 +38,6 @@ from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
 _log = get_logger(__name__)
 
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _TICK_LEASE = timedelta(minutes=5)
 
 
@@ -126,7 +124,7 @@ class TurnScheduler:
                 for game_id, due_at in due:
                     if game_id not in self._in_flight:
                         self._spawn(game_id, due_at)
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 _log.warning("scheduler cannot reach the database", error=str(exc))
             except Exception as exc:
                 _log.error("scheduler round failed", exc_info=exc)
@@ -154,7 +152,7 @@ class TurnScheduler:
                 await self._take(record, token, due_at)
             except Exception as exc:
                 _log.error("turn failed", game_id=str(game_id), error=str(exc), exc_info=exc)
-                with contextlib.suppress(*_DB_ERRORS):
+                with contextlib.suppress(*DATABASE_ERRORS):
                     async with self._database.pool.acquire() as conn:
                         await repository.fail_tick(
                             conn,

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
@@ -25,7 +24,7 @@ from opentelemetry.trace import Tracer
 from galaxy_backend.backoff import retry_delay
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
-from galaxy_backend.postgres import Database, transaction
+from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.clients import RuntimeClients
@@ -38,7 +37,6 @@ from galaxy_engine.version import ENGINE_VERSION
 
 _log = get_logger(__name__)
 
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _LEASE = timedelta(seconds=60)
 _MAX_ERROR = 500
 
@@ -145,7 +143,7 @@ class RuntimeWorkers:
                             due = await repository.due_jobs(conn, limit=room)
                     for job_id in due:
                         self._queue.offer(job_id)
-            except _DB_ERRORS as exc:
+            except DATABASE_ERRORS as exc:
                 _log.warning("runtime job poll cannot reach the database", error=str(exc))
             except Exception as exc:
                 _log.error("runtime job poll failed", exc_info=exc)
@@ -186,13 +184,13 @@ class RuntimeWorkers:
             await self._finish(job, token, "done", None)
         except asyncio.CancelledError:
             outcome = "interrupted"
-            with contextlib.suppress(*_DB_ERRORS):
+            with contextlib.suppress(*DATABASE_ERRORS):
                 async with self._database.pool.acquire() as conn:
                     await repository.retry_job(
                         conn, job_id=job.id, token=token, delay=timedelta(0), error="interrupted"
                     )
             raise
-        except (JobFailed, DriverError, DomainError, *_DB_ERRORS) as exc:
+        except (JobFailed, DriverError, DomainError, *DATABASE_ERRORS) as exc:
             outcome = await self._failed(job, token, exc)
         finally:
             renewer.cancel()
@@ -204,7 +202,7 @@ class RuntimeWorkers:
     async def _renew(self, job_id: UUID, token: UUID) -> None:
         while True:
             await asyncio.sleep(_LEASE.total_seconds() / 3)
-            with contextlib.suppress(*_DB_ERRORS):
+            with contextlib.suppress(*DATABASE_ERRORS):
                 async with self._database.pool.acquire() as conn:
                     await repository.renew_job(conn, job_id=job_id, token=token, lease=_LEASE)
 
