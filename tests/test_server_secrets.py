@@ -4,8 +4,9 @@ import asyncio
 import stat
 from pathlib import Path
 
+from galaxy_backend.files import write_atomically
 from galaxy_backend.postgres import Database
-from galaxy_backend.server_secrets import TOKEN_FILE, ServerSecrets, write_private_file
+from galaxy_backend.server_secrets import TOKEN_FILE, ServerSecrets
 
 
 def secrets_on(database: Database, data_dir: Path, **configured: str) -> ServerSecrets:
@@ -44,9 +45,9 @@ async def test_replicas_with_their_own_data_dirs_share_the_generated_secrets(
 
 
 def test_the_token_file_is_replaced_whole(tmp_path: Path) -> None:
-    path = tmp_path / "dir" / TOKEN_FILE
-    write_private_file(path, "first\n")
-    write_private_file(path, "second\n")
+    path = tmp_path / TOKEN_FILE
+    write_atomically(path, "first\n")
+    write_atomically(path, "second\n")
     assert path.read_text() == "second\n"
     # Nothing half-written is left beside it.
     assert [p.name for p in path.parent.iterdir()] == [TOKEN_FILE]

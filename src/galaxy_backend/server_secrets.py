@@ -8,12 +8,11 @@ whole (temporary file, fsync, rename), so a process starting at the same moment 
 reads it empty. In production set both: a generated key sits next to the data it guards.
 """
 
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from galaxy_backend.config import MIN_INTERNAL_TOKEN_LENGTH
+from galaxy_backend.files import write_atomically
 from galaxy_backend.postgres import PoolProvider
 from galaxy_backend.telemetry import get_logger
 
@@ -22,27 +21,6 @@ _log = get_logger(__name__)
 TOKEN_FILE = "internal-token"  # noqa: S105 - a file name, not a secret
 SECRET_KEY = "secret_key"  # noqa: S105 - the row's name
 INTERNAL_TOKEN = "internal_token"  # noqa: S105 - the row's name
-
-
-def write_private_file(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class ServerSecrets:
@@ -83,7 +61,8 @@ class ServerSecrets:
             self._values[name] = configured or await self._generated(name)
         if self._configured[INTERNAL_TOKEN] is None:
             path = self._data_dir / TOKEN_FILE
-            write_private_file(path, self._values[INTERNAL_TOKEN] + "\n")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, self._values[INTERNAL_TOKEN] + "\n")
             _log.info(
                 "internal token generated and kept in the database "
                 "(BACKEND_INTERNAL_TOKEN is unset); a copy is in the file",

@@ -1,8 +1,6 @@
 """The embedded SMTP sink: with no relay configured, each mail becomes an .eml file."""
 
 import asyncio
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +8,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
+from galaxy_backend.files import write_atomically
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -18,18 +17,11 @@ _log = get_logger(__name__)
 _DATA_SIZE_LIMIT = 10 * 1024 * 1024
 
 
-def _write_atomically(directory: Path, content: bytes) -> Path:
-    # A reader never sees half a file: write a hidden temporary file, then rename it.
-    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}.eml"
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        target = directory / name
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _store(directory: Path, content: bytes) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = directory / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
+    # A reader never sees half a file; a dev sink's mail need not survive a power cut.
+    write_atomically(target, content, durable=False)
     return target
 
 
@@ -39,7 +31,7 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or b""
-        path = await asyncio.to_thread(_write_atomically, self._directory, content)
+        path = await asyncio.to_thread(_store, self._directory, content)
         _log.info("mail stored by the SMTP sink", file=path.name)
         return "250 OK stored"
 

@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from galaxy_backend.files import write_atomically
 from galaxy_backend.runtime.drivers.base import (
     LABEL_BACKEND,
     TOKEN_VARIABLE,
@@ -243,7 +243,7 @@ class ProcessDriver:
         directory = self._dir(state.game_id)
         try:
             (directory / DATA_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write_atomically(directory / TOKEN_FILE, token)
+            write_atomically(directory / TOKEN_FILE, token)
         except OSError as exc:
             raise DriverError(f"cannot create {directory}: {exc}") from exc
         # Last: a directory counts as an engine only once it has its state file.
@@ -251,7 +251,7 @@ class ProcessDriver:
 
     def _write_state(self, state: _State) -> None:
         try:
-            _write_atomically(self._dir(state.game_id) / STATE_FILE, state.to_json())
+            write_atomically(self._dir(state.game_id) / STATE_FILE, state.to_json())
         except OSError as exc:
             raise DriverError(f"cannot write the state of game {state.game_id}: {exc}") from exc
 
@@ -522,21 +522,6 @@ def _spec_record(spec: EngineSpec) -> dict[str, Any]:
         "limits": {"memory_bytes": spec.limits.memory_bytes, "cpus": spec.limits.cpus},
         "env": {k: v for k, v in spec.env.items() if k != TOKEN_VARIABLE},
     }
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a whole new file next to `path`, then rename it over: readers see old or new."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _listening_port(text: str) -> int | None:
