@@ -100,10 +100,19 @@ def _secret_min_length(value: SecretStr | None) -> SecretStr | None:
 
 
 def _public_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    text = value.strip()
+    parts = urlsplit(text)
+    # Links in mail headers (List-Unsubscribe) must be plain ASCII without spaces.
+    unfit = not text.isascii() or any(ch.isspace() or not ch.isprintable() for ch in text)
+    if (
+        unfit
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
         raise ValueError(f"{value!r} is not an http(s) URL like https://galaxy.example.org")
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 def _existing_file(value: Path | None) -> Path | None:
