@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import httpx
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +32,18 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} did not hold within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def wait_ready(client: httpx.AsyncClient, timeout: float = 60.0) -> None:
+    """Wait until the backend behind `client` answers /readyz with 200 (a process starting)."""
+
+    async def ready() -> bool:
+        try:
+            return (await client.get("/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(ready, timeout=timeout, interval=0.1, message="backend ready")
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import httpx
 
 from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER
 from tests.mail.receiver import Receiver
-from tests.support import backend_env, cli, eventually, free_port
+from tests.support import backend_env, cli, eventually, free_port, wait_ready
 
 
 async def test_codes_tokens_and_passwords_never_reach_the_log(
@@ -36,14 +36,7 @@ async def test_codes_tokens_and_passwords_never_reach_the_log(
         proc = await asyncio.create_subprocess_exec(*cli("serve"), env=env, stdout=out, stderr=err)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(ready, timeout=60, message="backend ready")
+            await wait_ready(client)
             challenge = await client.post(
                 "/api/v1/public/auth/email-code", json={"email": "quiet@example.org"}
             )

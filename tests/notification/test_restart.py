@@ -12,7 +12,7 @@ import pytest
 
 from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER
 from tests.mail.receiver import Receiver
-from tests.support import backend_env, cli, eventually, free_port
+from tests.support import backend_env, cli, eventually, free_port, wait_ready
 
 
 class Backend:
@@ -57,14 +57,7 @@ async def spawn(db_dsn: str, smtp: Receiver, tmp_path: Path) -> AsyncIterator[Sp
         backend = Backend(process, port)
         started.append(backend)
         async with httpx.AsyncClient(base_url=backend.url) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(ready, timeout=60, interval=0.1, message="backend ready")
+            await wait_ready(client)
         return backend
 
     yield start
