@@ -179,6 +179,24 @@ async def test_an_invalidation_during_a_reload_wins() -> None:
     assert page.items[0].folded_name == "third"
 
 
+async def test_a_page_read_while_a_reload_is_in_flight_waits_for_it() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    await listing.warm()
+    table.change(first, name="Second")
+    listing.discard(first.id)
+    table.reload_gate = asyncio.Event()
+    reading = asyncio.create_task(listing.page(ListingFilter(), None, 10))
+    await table.reloading.wait()
+    # This read came after the invalidation: it must not be answered with the old copy.
+    later = asyncio.create_task(listing.page(ListingFilter(), None, 10))
+    table.reload_gate.set()
+    pages = await asyncio.gather(reading, later)
+    assert [p.items[0].folded_name for p in pages] == ["second", "second"]
+    assert table.reloads == 1
+
+
 async def test_an_older_copy_never_replaces_a_newer_one() -> None:
     first = game(1)
     table = Table([first])
@@ -198,18 +216,17 @@ async def test_an_older_copy_never_replaces_a_newer_one() -> None:
 async def test_changes_while_warming_are_read_again() -> None:
     first = game(1)
     table = Table([first])
-    listing = index(table)
-    gate = asyncio.Event()
-    original = table.newest
+    gate, reading = asyncio.Event(), asyncio.Event()
 
     async def slow(limit: int) -> list[Game]:
-        rows = await original(limit)
+        rows = await table.newest(limit)
+        reading.set()
         await gate.wait()
         return rows
 
-    listing._newest = slow  # type: ignore[assignment]
+    listing = PublicListing(newest=slow, reload=table.reload, render=summary_view)
     warming = asyncio.create_task(listing.warm())
-    await asyncio.sleep(0)
+    await reading.wait()
     table.change(first, name="Changed")
     listing.discard(first.id)
     gate.set()

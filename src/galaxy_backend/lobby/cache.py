@@ -16,8 +16,9 @@ and pages past the floor are read from the table. Correct under invalidation:
 * a local change is applied after its commit (`put`), newer versions winning: every game row
   carries a version bumped by each change, and an older copy never replaces a newer one;
 * an invalidation from another replica marks the game stale; the next listing read reloads
-  every stale game in one query before it answers. An invalidation that arrives while that
-  reload is in flight marks the game stale again, so it is reloaded once more;
+  every stale game in one query before it answers, and a read that comes while that reload
+  is in flight waits for it. An invalidation that arrives while the reload is in flight
+  marks the game stale again, so it is reloaded once more;
 * while the bus is down the replica is unready, and on reconnect the index is rebuilt.
 """
 
@@ -180,7 +181,8 @@ class PublicListing:
         self._stale.add(game_id)
 
     async def page(self, wanted: ListingFilter, after: SortKey | None, limit: int) -> ListingPage:
-        if self._stale:
+        # A reload in flight may be for an invalidation this read came after: wait for it.
+        if self._stale or self._lock.locked():
             await self._refresh()
         start = 0 if after is None else bisect.bisect_right(self._keys, after)
         items: list[ListingEntry] = []
