@@ -1,12 +1,12 @@
 """The lobby's write-through caches: games, Race Name Directory entries, the public listing.
 
 * `games`: game id -> the game with its players (a `WriteThroughCache`).
-* `names_by_canonical` / `names_by_skeleton`: a name form -> its live entry, or the fact that
-  there is none (so availability checks of free names are answered from memory too).
+* `names`: a name form (`name_key`: canonical or skeleton) -> its live entry, or the fact
+  that there is none (so availability checks of free names are answered from memory too).
 * `listing`: the public listing's index (below).
 
 Each is written after the commit that changed it and invalidated on the other replicas over
-the cache bus (topics `lobby.game`, `lobby.name.canonical`, `lobby.name.skeleton`).
+the cache bus (topics `lobby.game` and `lobby.name`, whose keys are `name_key`s).
 
 The listing index holds every listed game (public, not cancelled) newer than a floor, in
 listing order (newest first), each with its item pre-encoded as JSON. It is bounded by
@@ -40,8 +40,7 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 GAME_TOPIC = "lobby.game"
-CANONICAL_TOPIC = "lobby.name.canonical"
-SKELETON_TOPIC = "lobby.name.skeleton"
+NAME_TOPIC = "lobby.name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,15 @@ class NameSlot:
     """What the directory holds under one form: a live entry, or None (the name is free)."""
 
     entry: RaceName | None
+
+
+def name_key(form: str, *, canonical: bool) -> str:
+    """The key of a name form in `LobbyCache.names` (and on the bus): the two kinds apart."""
+    return f"{'c' if canonical else 's'}:{form}"
+
+
+def name_keys(entry: RaceName) -> tuple[str, str]:
+    return name_key(entry.canonical, canonical=True), name_key(entry.skeleton, canonical=False)
 
 
 def listed(game: Game) -> bool:
@@ -298,27 +306,23 @@ class LobbyCache:
         async def games_warm(limit: int) -> list[tuple[UUID, Game]]:
             return [(game.id, game) for game in await recent_games(limit)]
 
-        async def canonical_warm(limit: int) -> list[tuple[str, NameSlot]]:
-            return [(n.canonical, NameSlot(n)) for n in await recent_names(limit)]
-
-        async def skeleton_warm(limit: int) -> list[tuple[str, NameSlot]]:
-            return [(n.skeleton, NameSlot(n)) for n in await recent_names(limit)]
+        async def names_warm(limit: int) -> list[tuple[str, NameSlot]]:
+            # Each entry fills two slots: one query of half as many entries.
+            entries = await recent_names((limit + 1) // 2)
+            return [(key, NameSlot(n)) for n in entries for key in name_keys(n)]
 
         self.games: WriteThroughCache[UUID, Game] = WriteThroughCache(
             "lobby-games", games_warm, limits
         )
-        self.names_by_canonical: WriteThroughCache[str, NameSlot] = WriteThroughCache(
-            "lobby-race-names", canonical_warm, limits
-        )
-        self.names_by_skeleton: WriteThroughCache[str, NameSlot] = WriteThroughCache(
-            "lobby-race-skeletons", skeleton_warm, limits
+        self.names: WriteThroughCache[str, NameSlot] = WriteThroughCache(
+            "lobby-race-names", names_warm, limits
         )
         self.listing = PublicListing(
             newest=newest_listed, reload=reload_games, render=render_listed, limits=limits
         )
 
     def all(self) -> list[Any]:
-        return [self.games, self.names_by_canonical, self.names_by_skeleton, self.listing]
+        return [self.games, self.names, self.listing]
 
     def put_game(self, game: Game) -> None:
         current = self.games.get(game.id)
@@ -332,5 +336,5 @@ class LobbyCache:
 
     def put_name(self, entry: RaceName) -> None:
         slot = NameSlot(None if entry.status == "released" else entry)
-        self.names_by_canonical.put(entry.canonical, slot)
-        self.names_by_skeleton.put(entry.skeleton, slot)
+        for key in name_keys(entry):
+            self.names.put(key, slot)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -22,12 +23,13 @@ from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
-    CANONICAL_TOPIC,
     GAME_TOPIC,
-    SKELETON_TOPIC,
+    NAME_TOPIC,
     ListingFilter,
     LobbyCache,
     NameSlot,
+    name_key,
+    name_keys,
     sort_key,
 )
 from galaxy_backend.lobby.engines import EngineCatalog
@@ -181,8 +183,7 @@ class LobbyService:
             limits=cache_limits,
         )
         bus.subscribe(GAME_TOPIC, lambda key: self.cache.discard_game(UUID(key)))
-        bus.subscribe(CANONICAL_TOPIC, self.cache.names_by_canonical.discard)
-        bus.subscribe(SKELETON_TOPIC, self.cache.names_by_skeleton.discard)
+        bus.subscribe(NAME_TOPIC, self.cache.names.discard)
         for cache in self.cache.all():
             bus.on_resync(cache.warm)
 
@@ -342,8 +343,6 @@ class LobbyService:
         return forms, holder
 
     async def _slot(self, form: str, *, canonical: bool) -> RaceName | None:
-        cache = self.cache.names_by_canonical if canonical else self.cache.names_by_skeleton
-
         async def load() -> NameSlot:
             async with self._database.pool.acquire() as conn:
                 entry = await (
@@ -353,7 +352,7 @@ class LobbyService:
                 )
             return NameSlot(entry)
 
-        slot = await cache.get_or_load(form, load)
+        slot = await self.cache.names.get_or_load(name_key(form, canonical=canonical), load)
         return slot.entry if slot is not None else None
 
     async def race_names_of(self, user_id: UUID) -> list[RaceName]:
@@ -1027,15 +1026,9 @@ class LobbyService:
     async def _names_changed(self, tx: Tx, entries: Sequence[RaceName]) -> None:
         if not entries:
             return
-        await self._bus.notify_many(
-            tx.conn,
-            [
-                *((CANONICAL_TOPIC, e.canonical) for e in entries),
-                *((SKELETON_TOPIC, e.skeleton) for e in entries),
-            ],
-        )
+        await self._bus.notify(tx.conn, NAME_TOPIC, *(key for e in entries for key in name_keys(e)))
         for entry in entries:
-            tx.after_commit(lambda e=entry: self.cache.put_name(e))  # type: ignore[misc]
+            tx.after_commit(partial(self.cache.put_name, entry))
 
     async def _changed(self, tx: Tx, game_id: UUID) -> Game:
         """The game as this transaction leaves it: other replicas told, cached after commit,
