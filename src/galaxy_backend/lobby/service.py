@@ -430,8 +430,8 @@ class LobbyService:
                     code="owned_games_limit",
                     details={"limit": limit},
                 )
-            await repository.insert_game(tx.conn, game_id, owner_id, fields)
-            game = await self._changed(tx, game_id)
+            game = await repository.insert_game(tx.conn, game_id, owner_id, fields)
+            await self._announce(tx, game)
         _log.info("game created", game_id=str(game_id), owner_id=str(owner_id))
         return game
 
@@ -1031,10 +1031,14 @@ class LobbyService:
             tx.after_commit(partial(self.cache.put_name, entry))
 
     async def _changed(self, tx: Tx, game_id: UUID) -> Game:
-        """The game as this transaction leaves it: other replicas told, cached after commit,
-        and its players and owner told by push."""
+        """The game as this transaction leaves it (one more change counted), announced."""
         game = await repository.touch_game(tx.conn, game_id)
-        await self._bus.notify(tx.conn, GAME_TOPIC, str(game_id))
+        await self._announce(tx, game)
+        return game
+
+    async def _announce(self, tx: Tx, game: Game) -> None:
+        """Other replicas told; after the commit, the game cached and pushed to its people."""
+        await self._bus.notify(tx.conn, GAME_TOPIC, str(game.id))
 
         def after() -> None:
             self.cache.put_game(game)
@@ -1051,7 +1055,6 @@ class LobbyService:
             )
 
         tx.after_commit(after)
-        return game
 
     async def _tell_status(
         self, tx: Tx, game: Game, *, previous: GameStatus, reason: str | None
