@@ -418,15 +418,14 @@ async def add_approved(conn: Connection, game_id: UUID) -> bool:
     return bool(done)
 
 
-async def drop_approved(conn: Connection, game_id: UUID, count: int = 1) -> None:
+async def drop_approved(conn: Connection, game_id: UUID) -> None:
     await conn.execute(
         """
-        UPDATE games SET approved_count = approved_count - $2, updated_at = now(),
+        UPDATE games SET approved_count = approved_count - 1, updated_at = now(),
                          version = version + 1
         WHERE id = $1
         """,
         game_id,
-        count,
     )
 
 
