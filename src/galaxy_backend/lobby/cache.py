@@ -284,7 +284,8 @@ class PublicListing:
             status=game.status,
             has_free_seats=game.free_seats > 0,
             engine_version=game.engine_version,
-            folded_name=game.name.casefold(),
+            # Lower case as the table's lower(name) has it: pages past the floor match alike.
+            folded_name=game.name.lower(),
             created_at=game.created_at,
             item=self.render(game),
         )

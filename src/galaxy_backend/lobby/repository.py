@@ -220,7 +220,8 @@ async def newest_listed(conn: Connection, limit: int) -> list[Game]:
 
 
 def _like(text: str) -> str:
-    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A LIKE pattern for `lower(column)` containing `text` (casefold would not match it: ß)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

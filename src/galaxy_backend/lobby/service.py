@@ -262,7 +262,7 @@ class LobbyService:
             statuses=frozenset(query.statuses) if query.statuses else None,
             free_seats=query.free_seats,
             engine_version=query.engine_version,
-            query=query.query.casefold() if query.query else None,
+            query=query.query.lower() if query.query else None,
         )
         key = sort_key(*after) if after else None
         listing = self.cache.listing
