@@ -475,6 +475,11 @@ async def expired_enrollments(conn: Connection, now: datetime, limit: int) -> li
     return [row["id"] for row in rows]
 
 
+async def lock_game(conn: Connection, game_id: UUID) -> None:
+    """Hold the game's row until the transaction ends (waiting for whoever holds it now)."""
+    await conn.execute("SELECT 1 FROM games WHERE id = $1 FOR UPDATE", game_id)
+
+
 async def try_lock_game(conn: Connection, game_id: UUID) -> bool:
     """Lock the game's row unless another transaction holds it (another sweeper)."""
     found = await conn.fetchval(

@@ -856,7 +856,10 @@ class LobbyService:
 
     async def _expire_one(self, entry: RaceName) -> bool:
         async with transaction(self._database) as tx:
-            # The application first, skipping one another sweeper or an approval holds.
+            # The game's row first, as every decision takes it (an approval in flight would
+            # deadlock with this otherwise), then the application, skipping one another
+            # sweeper holds.
+            await repository.lock_game(tx.conn, entry.game_id)
             if not await repository.try_lock_application(tx.conn, entry.application_id):
                 return False
             application = await repository.get_application(tx.conn, entry.application_id)
