@@ -1101,7 +1101,7 @@ class LobbyService:
                 user_ids=list(to),
                 title=title,
                 body=body,
-                payload={**_game_ref(game), **details},
+                payload={"game_id": str(game.id), "game_name": game.name, **details},
                 key=f"{kind}:{key}",
             ),
         )
@@ -1131,10 +1131,6 @@ class LobbyService:
             race_name=application.race_name,
             **details,
         )
-
-
-def _game_ref(game: Game) -> dict[str, Any]:
-    return {"game_id": str(game.id), "game_name": game.name}
 
 
 class _Listed(Protocol):
