@@ -132,11 +132,6 @@ class EngineList(BaseModel):
     items: list[EngineOut]
 
 
-class AdminGameList(BaseModel):
-    items: list[GameOut]
-    next_cursor: str | None
-
-
 def summary_view(game: Game) -> dict[str, Any]:
     return {
         "id": str(game.id),
