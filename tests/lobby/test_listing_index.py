@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import random
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -142,6 +143,37 @@ async def test_the_index_is_bounded_and_hands_older_pages_to_the_table() -> None
     # A change to a game older than the floor is the table's business.
     listing.put(game(2, name="Renamed", version=5))
     assert len(listing) == 4
+
+
+async def test_a_page_by_status_is_the_whole_walk_filtered() -> None:
+    # Pages filtered by status walk those statuses only; through puts, status changes,
+    # games leaving the listing and the oldest dropping out, they must not differ.
+    rng = random.Random(7)
+    statuses: list[Any] = ["enrollment_open", "running", "finished", "cancelled"]
+    table = Table([game(n, status=rng.choice(statuses[:3])) for n in range(1, 40)])
+    listing = index(table, max_entries=30, warm_entries=25)
+    await listing.warm()
+    games = dict(table.rows)
+    for _ in range(300):
+        n = rng.randint(1, 60)
+        current = games.get(UUID(int=n))
+        changed = dataclasses.replace(
+            current or game(n),
+            status=rng.choice(statuses),
+            visibility=rng.choice(["public", "public", "public", "private"]),
+            version=current.version + 1 if current else 0,
+        )
+        games[changed.id] = changed
+        listing.put(changed)
+        wanted = frozenset(rng.sample(statuses[:3], rng.randint(1, 2)))
+        everything = (await listing.page(ListingFilter(), None, 1000)).items
+        expected = [e for e in everything if e.status in wanted]
+        assert (await listing.page(ListingFilter(statuses=wanted), None, 1000)).items == expected
+        if expected:
+            k = rng.randrange(len(expected))
+            page = await listing.page(ListingFilter(statuses=wanted), expected[k].key, 3)
+            assert page.items == expected[k + 1 : k + 4]
+            assert page.more == (len(expected) > k + 4)
 
 
 async def test_an_invalidation_reloads_the_game_before_the_next_page() -> None:

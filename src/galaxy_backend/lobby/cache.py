@@ -9,9 +9,11 @@ Each is written after the commit that changed it and invalidated on the other re
 the cache bus (topics `lobby.game` and `lobby.name`, whose keys are `name_key`s).
 
 The listing index holds every listed game (public, not cancelled) newer than a floor, in
-listing order (newest first), each with its item pre-encoded as JSON. It is bounded by
-BACKEND_CACHE_MAX_ENTRIES: when more games are listed, the oldest drop out, the floor moves up,
-and pages past the floor are read from the table. Correct under invalidation:
+listing order (newest first), each with its item pre-encoded as JSON, and the same order per
+status (a page filtered by status walks only those statuses, not every finished game). It
+is bounded by BACKEND_CACHE_MAX_ENTRIES: when more games are listed, the oldest drop out,
+the floor moves up, and pages past the floor are read from the table. Correct under
+invalidation:
 
 * a local change is applied after its commit (`put`), newer versions winning: every game row
   carries a version bumped by each change, and an older copy never replaces a newer one;
@@ -24,7 +26,8 @@ and pages past the floor are read from the table. Correct under invalidation:
 
 import asyncio
 import bisect
-from collections.abc import Awaitable, Callable, Sequence
+import heapq
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,6 +135,8 @@ class PublicListing:
         self._render = render
         self._limits = limits or CacheLimits()
         self._keys: list[SortKey] = []
+        # The same keys by status: a page filtered by status walks only those statuses.
+        self._keys_by_status: dict[str, list[SortKey]] = {}
         self._entries: dict[SortKey, ListingEntry] = {}
         self._by_id: dict[UUID, ListingEntry] = {}
         # Versions of games known to be unlisted now (cancelled, private), newest wins.
@@ -165,6 +170,9 @@ class PublicListing:
             if listed(game):
                 self._insert(self._entry(game))
         self._keys = sorted(self._entries)
+        self._keys_by_status = {}
+        for key in self._keys:
+            self._keys_by_status.setdefault(self._entries[key].status, []).append(key)
         if limit == 0:
             # Nothing loaded: the index reaches only games created from now on.
             now, last = datetime.now(UTC), UUID(int=(1 << 128) - 1)
@@ -192,16 +200,20 @@ class PublicListing:
         # A reload in flight may be for an invalidation this read came after: wait for it.
         if self._stale or self._lock.locked():
             await self._refresh()
-        start = 0 if after is None else bisect.bisect_right(self._keys, after)
+        if wanted.statuses is None:
+            lists = [self._keys]
+        else:
+            lists = [self._keys_by_status.get(status, []) for status in wanted.statuses]
+        # No await below: the index cannot change under this walk.
+        walks = [_after(keys, after) for keys in lists if keys]
         items: list[ListingEntry] = []
-        index = start
-        keys = self._keys  # no await below: the index cannot change under this loop
         entries = self._entries
-        while index < len(keys) and len(items) <= limit:
-            entry = entries[keys[index]]
+        for key in walks[0] if len(walks) == 1 else heapq.merge(*walks):
+            entry = entries[key]
             if wanted.matches(entry):
                 items.append(entry)
-            index += 1
+                if len(items) > limit:
+                    break
         more = len(items) > limit
         items = items[:limit]
         # The index ran out before the page filled: the table holds what is past the floor.
@@ -245,11 +257,13 @@ class PublicListing:
         if self._floor is not None and entry.key > self._floor:
             return  # older than the index reaches: the table serves it
         bisect.insort(self._keys, entry.key)
+        bisect.insort(self._keys_by_status.setdefault(entry.status, []), entry.key)
         self._insert(entry)
         while len(self._keys) > self._limits.max_entries:
             oldest = self._keys.pop()
             dropped = self._entries.pop(oldest)
             self._by_id.pop(dropped.game_id, None)
+            _delete(self._keys_by_status[dropped.status], oldest)
             self._set_floor(self._keys[-1] if self._keys else None, fallback=dropped)
 
     def _set_floor(self, key: SortKey | None, fallback: ListingEntry | None = None) -> None:
@@ -268,9 +282,8 @@ class PublicListing:
         if entry is None:
             return
         del self._entries[entry.key]
-        index = bisect.bisect_left(self._keys, entry.key)
-        if index < len(self._keys) and self._keys[index] == entry.key:
-            del self._keys[index]
+        _delete(self._keys, entry.key)
+        _delete(self._keys_by_status.get(entry.status, []), entry.key)
 
     def render(self, game: Game) -> bytes:
         """The listing item of a game, as JSON."""
@@ -289,6 +302,18 @@ class PublicListing:
             created_at=game.created_at,
             item=self.render(game),
         )
+
+
+def _after(keys: list[SortKey], after: SortKey | None) -> Iterator[SortKey]:
+    """The keys of a sorted list past `after`, without copying the list."""
+    start = 0 if after is None else bisect.bisect_right(keys, after)
+    return (keys[i] for i in range(start, len(keys)))
+
+
+def _delete(keys: list[SortKey], key: SortKey) -> None:
+    index = bisect.bisect_left(keys, key)
+    if index < len(keys) and keys[index] == key:
+        del keys[index]
 
 
 class LobbyCache:
