@@ -1,5 +1,6 @@
 """The whole enrollment flow through the HTTP API: create, list, apply, decide, start, run."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -224,6 +225,45 @@ async def test_the_listing_filters_and_pages(lobby: Lobby) -> None:
         if cursor is None:
             break
     assert seen == names
+
+
+async def test_pages_past_the_index_come_from_the_table_alike(
+    start_lobby: Callable[..., Awaitable[Lobby]],
+) -> None:
+    # The index holds the two newest listed games; older pages are read from the table.
+    lobby = await start_lobby(BACKEND_CACHE_MAX_ENTRIES="2")
+    owner, second, other, player, helper = await lobby.players(5)
+    for host, name in ((owner, "Straße Cup"), (owner, "Alpha Rising"), (owner, "Beta Storm")):
+        await lobby.create(host, name=name, min_players=2, max_players=2)
+    await lobby.create(second, name="Gamma Rising", min_players=2, max_players=2)
+    full = await lobby.create(other, name="Delta Rising", min_players=2, max_players=2)
+    await lobby.enrol(other, full["id"], player, "Fillers")
+    await lobby.enrol(other, full["id"], helper, "Fillers Two")
+    await lobby.create(second, name="Neue Straße")
+    assert len(lobby.api.backend.lobby.cache.listing) == 2
+
+    async def every(**params: Any) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await lobby.listing(limit=2, **params, **({"cursor": cursor} if cursor else {}))
+            seen += [g["name"] for g in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    assert await every() == [
+        "Neue Straße",
+        "Delta Rising",
+        "Gamma Rising",
+        "Beta Storm",
+        "Alpha Rising",
+        "Straße Cup",
+    ]
+    assert await every(q="RISING", free_seats="true") == ["Gamma Rising", "Alpha Rising"]
+    # The index and the table match a name alike: the same query finds both.
+    assert await every(q="STRAßE") == ["Neue Straße", "Straße Cup"]
+    assert (await lobby.listing(q="Straße Cup"))["items"][0]["name"] == "Straße Cup"
 
 
 async def test_edits_before_the_start(lobby: Lobby) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import random
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -144,6 +145,37 @@ async def test_the_index_is_bounded_and_hands_older_pages_to_the_table() -> None
     assert len(listing) == 4
 
 
+async def test_a_page_by_status_is_the_whole_walk_filtered() -> None:
+    # Pages filtered by status walk those statuses only; through puts, status changes,
+    # games leaving the listing and the oldest dropping out, they must not differ.
+    rng = random.Random(7)
+    statuses: list[Any] = ["enrollment_open", "running", "finished", "cancelled"]
+    table = Table([game(n, status=rng.choice(statuses[:3])) for n in range(1, 40)])
+    listing = index(table, max_entries=30, warm_entries=25)
+    await listing.warm()
+    games = dict(table.rows)
+    for _ in range(300):
+        n = rng.randint(1, 60)
+        current = games.get(UUID(int=n))
+        changed = dataclasses.replace(
+            current or game(n),
+            status=rng.choice(statuses),
+            visibility=rng.choice(["public", "public", "public", "private"]),
+            version=current.version + 1 if current else 0,
+        )
+        games[changed.id] = changed
+        listing.put(changed)
+        wanted = frozenset(rng.sample(statuses[:3], rng.randint(1, 2)))
+        everything = (await listing.page(ListingFilter(), None, 1000)).items
+        expected = [e for e in everything if e.status in wanted]
+        assert (await listing.page(ListingFilter(statuses=wanted), None, 1000)).items == expected
+        if expected:
+            k = rng.randrange(len(expected))
+            page = await listing.page(ListingFilter(statuses=wanted), expected[k].key, 3)
+            assert page.items == expected[k + 1 : k + 4]
+            assert page.more == (len(expected) > k + 4)
+
+
 async def test_an_invalidation_reloads_the_game_before_the_next_page() -> None:
     first = game(1)
     table = Table([first])
@@ -179,6 +211,24 @@ async def test_an_invalidation_during_a_reload_wins() -> None:
     assert page.items[0].folded_name == "third"
 
 
+async def test_a_page_read_while_a_reload_is_in_flight_waits_for_it() -> None:
+    first = game(1)
+    table = Table([first])
+    listing = index(table)
+    await listing.warm()
+    table.change(first, name="Second")
+    listing.discard(first.id)
+    table.reload_gate = asyncio.Event()
+    reading = asyncio.create_task(listing.page(ListingFilter(), None, 10))
+    await table.reloading.wait()
+    # This read came after the invalidation: it must not be answered with the old copy.
+    later = asyncio.create_task(listing.page(ListingFilter(), None, 10))
+    table.reload_gate.set()
+    pages = await asyncio.gather(reading, later)
+    assert [p.items[0].folded_name for p in pages] == ["second", "second"]
+    assert table.reloads == 1
+
+
 async def test_an_older_copy_never_replaces_a_newer_one() -> None:
     first = game(1)
     table = Table([first])
@@ -198,18 +248,17 @@ async def test_an_older_copy_never_replaces_a_newer_one() -> None:
 async def test_changes_while_warming_are_read_again() -> None:
     first = game(1)
     table = Table([first])
-    listing = index(table)
-    gate = asyncio.Event()
-    original = table.newest
+    gate, reading = asyncio.Event(), asyncio.Event()
 
     async def slow(limit: int) -> list[Game]:
-        rows = await original(limit)
+        rows = await table.newest(limit)
+        reading.set()
         await gate.wait()
         return rows
 
-    listing._newest = slow  # type: ignore[assignment]
+    listing = PublicListing(newest=slow, reload=table.reload, render=summary_view)
     warming = asyncio.create_task(listing.warm())
-    await asyncio.sleep(0)
+    await reading.wait()
     table.change(first, name="Changed")
     listing.discard(first.id)
     gate.set()

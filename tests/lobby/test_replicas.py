@@ -73,7 +73,6 @@ async def test_readyz_waits_on_the_lobby_caches(
     assert {c.name for c in caches} == {
         "lobby-games",
         "lobby-race-names",
-        "lobby-race-skeletons",
         "lobby-listing",
     }
     assert (await lobby.client.get("/readyz")).status_code == 200

@@ -144,3 +144,36 @@ async def test_a_start_the_runtime_refuses_is_tried_again_next_round(
 
 async def has_notice(lobby: Lobby, kind: str) -> bool:
     return bool(await lobby.notices(kind))
+
+
+async def test_expiring_takes_the_game_before_the_application_as_a_decision_does(
+    lobby: Lobby,
+) -> None:
+    owner, player = await lobby.players(2)
+    game = await lobby.create(owner)
+    applied = await lobby.apply(player, game["id"], "Late Deciders")
+    application_id = UUID(applied.json()["id"])
+    await lobby.sql("UPDATE race_names SET created_at = created_at - interval '100 hours'")
+    service = lobby.api.backend.lobby
+    async with lobby.api.backend.database.pool.acquire() as deciding:
+        # A decision in flight (an approval) holds the game's row, then wants the application.
+        async with deciding.transaction():
+            await deciding.execute("SELECT 1 FROM games WHERE id = $1 FOR UPDATE", UUID(game["id"]))
+            sweeping = asyncio.create_task(service.sweep())
+
+            async def sweep_done_or_waiting() -> bool:
+                waiting = await deciding.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+                return sweeping.done() or waiting > 0
+
+            await eventually(sweep_done_or_waiting, message="sweep done or blocked")
+            # Had the sweeper locked the application first, this would deadlock.
+            await deciding.execute(
+                "SELECT 1 FROM game_applications WHERE id = $1 FOR UPDATE", application_id
+            )
+        # The decision ends (undecided): the sweeper, waiting for the game, expires it.
+        report = await sweeping
+    assert report.expired_registrations == 1
+    assert await lobby.available("Late Deciders")

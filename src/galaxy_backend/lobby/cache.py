@@ -1,29 +1,33 @@
 """The lobby's write-through caches: games, Race Name Directory entries, the public listing.
 
 * `games`: game id -> the game with its players (a `WriteThroughCache`).
-* `names_by_canonical` / `names_by_skeleton`: a name form -> its live entry, or the fact that
-  there is none (so availability checks of free names are answered from memory too).
+* `names`: a name form (`name_key`: canonical or skeleton) -> its live entry, or the fact
+  that there is none (so availability checks of free names are answered from memory too).
 * `listing`: the public listing's index (below).
 
 Each is written after the commit that changed it and invalidated on the other replicas over
-the cache bus (topics `lobby.game`, `lobby.name.canonical`, `lobby.name.skeleton`).
+the cache bus (topics `lobby.game` and `lobby.name`, whose keys are `name_key`s).
 
 The listing index holds every listed game (public, not cancelled) newer than a floor, in
-listing order (newest first), each with its item pre-encoded as JSON. It is bounded by
-BACKEND_CACHE_MAX_ENTRIES: when more games are listed, the oldest drop out, the floor moves up,
-and pages past the floor are read from the table. Correct under invalidation:
+listing order (newest first), each with its item pre-encoded as JSON, and the same order per
+status (a page filtered by status walks only those statuses, not every finished game). It
+is bounded by BACKEND_CACHE_MAX_ENTRIES: when more games are listed, the oldest drop out,
+the floor moves up, and pages past the floor are read from the table. Correct under
+invalidation:
 
 * a local change is applied after its commit (`put`), newer versions winning: every game row
   carries a version bumped by each change, and an older copy never replaces a newer one;
 * an invalidation from another replica marks the game stale; the next listing read reloads
-  every stale game in one query before it answers. An invalidation that arrives while that
-  reload is in flight marks the game stale again, so it is reloaded once more;
+  every stale game in one query before it answers, and a read that comes while that reload
+  is in flight waits for it. An invalidation that arrives while the reload is in flight
+  marks the game stale again, so it is reloaded once more;
 * while the bus is down the replica is unready, and on reconnect the index is rebuilt.
 """
 
 import asyncio
 import bisect
-from collections.abc import Awaitable, Callable, Sequence
+import heapq
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,8 +43,7 @@ from galaxy_backend.telemetry import get_logger
 _log = get_logger(__name__)
 
 GAME_TOPIC = "lobby.game"
-CANONICAL_TOPIC = "lobby.name.canonical"
-SKELETON_TOPIC = "lobby.name.skeleton"
+NAME_TOPIC = "lobby.name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,15 @@ class NameSlot:
     """What the directory holds under one form: a live entry, or None (the name is free)."""
 
     entry: RaceName | None
+
+
+def name_key(form: str, *, canonical: bool) -> str:
+    """The key of a name form in `LobbyCache.names` (and on the bus): the two kinds apart."""
+    return f"{'c' if canonical else 's'}:{form}"
+
+
+def name_keys(entry: RaceName) -> tuple[str, str]:
+    return name_key(entry.canonical, canonical=True), name_key(entry.skeleton, canonical=False)
 
 
 def listed(game: Game) -> bool:
@@ -123,6 +135,8 @@ class PublicListing:
         self._render = render
         self._limits = limits or CacheLimits()
         self._keys: list[SortKey] = []
+        # The same keys by status: a page filtered by status walks only those statuses.
+        self._keys_by_status: dict[str, list[SortKey]] = {}
         self._entries: dict[SortKey, ListingEntry] = {}
         self._by_id: dict[UUID, ListingEntry] = {}
         # Versions of games known to be unlisted now (cancelled, private), newest wins.
@@ -156,6 +170,9 @@ class PublicListing:
             if listed(game):
                 self._insert(self._entry(game))
         self._keys = sorted(self._entries)
+        self._keys_by_status = {}
+        for key in self._keys:
+            self._keys_by_status.setdefault(self._entries[key].status, []).append(key)
         if limit == 0:
             # Nothing loaded: the index reaches only games created from now on.
             now, last = datetime.now(UTC), UUID(int=(1 << 128) - 1)
@@ -180,18 +197,23 @@ class PublicListing:
         self._stale.add(game_id)
 
     async def page(self, wanted: ListingFilter, after: SortKey | None, limit: int) -> ListingPage:
-        if self._stale:
+        # A reload in flight may be for an invalidation this read came after: wait for it.
+        if self._stale or self._lock.locked():
             await self._refresh()
-        start = 0 if after is None else bisect.bisect_right(self._keys, after)
+        if wanted.statuses is None:
+            lists = [self._keys]
+        else:
+            lists = [self._keys_by_status.get(status, []) for status in wanted.statuses]
+        # No await below: the index cannot change under this walk.
+        walks = [_after(keys, after) for keys in lists if keys]
         items: list[ListingEntry] = []
-        index = start
-        keys = self._keys  # no await below: the index cannot change under this loop
         entries = self._entries
-        while index < len(keys) and len(items) <= limit:
-            entry = entries[keys[index]]
+        for key in walks[0] if len(walks) == 1 else heapq.merge(*walks):
+            entry = entries[key]
             if wanted.matches(entry):
                 items.append(entry)
-            index += 1
+                if len(items) > limit:
+                    break
         more = len(items) > limit
         items = items[:limit]
         # The index ran out before the page filled: the table holds what is past the floor.
@@ -235,11 +257,13 @@ class PublicListing:
         if self._floor is not None and entry.key > self._floor:
             return  # older than the index reaches: the table serves it
         bisect.insort(self._keys, entry.key)
+        bisect.insort(self._keys_by_status.setdefault(entry.status, []), entry.key)
         self._insert(entry)
         while len(self._keys) > self._limits.max_entries:
             oldest = self._keys.pop()
             dropped = self._entries.pop(oldest)
             self._by_id.pop(dropped.game_id, None)
+            _delete(self._keys_by_status[dropped.status], oldest)
             self._set_floor(self._keys[-1] if self._keys else None, fallback=dropped)
 
     def _set_floor(self, key: SortKey | None, fallback: ListingEntry | None = None) -> None:
@@ -258,9 +282,8 @@ class PublicListing:
         if entry is None:
             return
         del self._entries[entry.key]
-        index = bisect.bisect_left(self._keys, entry.key)
-        if index < len(self._keys) and self._keys[index] == entry.key:
-            del self._keys[index]
+        _delete(self._keys, entry.key)
+        _delete(self._keys_by_status.get(entry.status, []), entry.key)
 
     def render(self, game: Game) -> bytes:
         """The listing item of a game, as JSON."""
@@ -274,10 +297,23 @@ class PublicListing:
             status=game.status,
             has_free_seats=game.free_seats > 0,
             engine_version=game.engine_version,
-            folded_name=game.name.casefold(),
+            # Lower case as the table's lower(name) has it: pages past the floor match alike.
+            folded_name=game.name.lower(),
             created_at=game.created_at,
             item=self.render(game),
         )
+
+
+def _after(keys: list[SortKey], after: SortKey | None) -> Iterator[SortKey]:
+    """The keys of a sorted list past `after`, without copying the list."""
+    start = 0 if after is None else bisect.bisect_right(keys, after)
+    return (keys[i] for i in range(start, len(keys)))
+
+
+def _delete(keys: list[SortKey], key: SortKey) -> None:
+    index = bisect.bisect_left(keys, key)
+    if index < len(keys) and keys[index] == key:
+        del keys[index]
 
 
 class LobbyCache:
@@ -296,27 +332,23 @@ class LobbyCache:
         async def games_warm(limit: int) -> list[tuple[UUID, Game]]:
             return [(game.id, game) for game in await recent_games(limit)]
 
-        async def canonical_warm(limit: int) -> list[tuple[str, NameSlot]]:
-            return [(n.canonical, NameSlot(n)) for n in await recent_names(limit)]
-
-        async def skeleton_warm(limit: int) -> list[tuple[str, NameSlot]]:
-            return [(n.skeleton, NameSlot(n)) for n in await recent_names(limit)]
+        async def names_warm(limit: int) -> list[tuple[str, NameSlot]]:
+            # Each entry fills two slots: one query of half as many entries.
+            entries = await recent_names((limit + 1) // 2)
+            return [(key, NameSlot(n)) for n in entries for key in name_keys(n)]
 
         self.games: WriteThroughCache[UUID, Game] = WriteThroughCache(
             "lobby-games", games_warm, limits
         )
-        self.names_by_canonical: WriteThroughCache[str, NameSlot] = WriteThroughCache(
-            "lobby-race-names", canonical_warm, limits
-        )
-        self.names_by_skeleton: WriteThroughCache[str, NameSlot] = WriteThroughCache(
-            "lobby-race-skeletons", skeleton_warm, limits
+        self.names: WriteThroughCache[str, NameSlot] = WriteThroughCache(
+            "lobby-race-names", names_warm, limits
         )
         self.listing = PublicListing(
             newest=newest_listed, reload=reload_games, render=render_listed, limits=limits
         )
 
     def all(self) -> list[Any]:
-        return [self.games, self.names_by_canonical, self.names_by_skeleton, self.listing]
+        return [self.games, self.names, self.listing]
 
     def put_game(self, game: Game) -> None:
         current = self.games.get(game.id)
@@ -330,5 +362,5 @@ class LobbyCache:
 
     def put_name(self, entry: RaceName) -> None:
         slot = NameSlot(None if entry.status == "released" else entry)
-        self.names_by_canonical.put(entry.canonical, slot)
-        self.names_by_skeleton.put(entry.skeleton, slot)
+        for key in name_keys(entry):
+            self.names.put(key, slot)

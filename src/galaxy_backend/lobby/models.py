@@ -12,8 +12,6 @@ Visibility = Literal["public", "private"]
 ApplicationStatus = Literal[
     "pending", "approved", "rejected", "withdrawn", "removed", "left", "expired", "closed"
 ]
-# Applications that hold their race name and a place in the game (pending ones a claim).
-LIVE_APPLICATION: frozenset[str] = frozenset({"pending", "approved"})
 RaceNameStatus = Literal["pending_registration", "reserved", "released"]
 
 
@@ -72,9 +70,6 @@ class Game:
 
     def is_player(self, user_id: UUID) -> bool:
         return any(p.user_id == user_id for p in self.players)
-
-    def race_of(self, user_id: UUID) -> str | None:
-        return next((p.race_name for p in self.players if p.user_id == user_id), None)
 
     @property
     def player_ids(self) -> list[UUID]:

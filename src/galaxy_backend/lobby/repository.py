@@ -220,7 +220,8 @@ async def newest_listed(conn: Connection, limit: int) -> list[Game]:
 
 
 def _like(text: str) -> str:
-    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A LIKE pattern for `lower(column)` containing `text` (casefold would not match it: ß)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -418,15 +419,14 @@ async def add_approved(conn: Connection, game_id: UUID) -> bool:
     return bool(done)
 
 
-async def drop_approved(conn: Connection, game_id: UUID, count: int = 1) -> None:
+async def drop_approved(conn: Connection, game_id: UUID) -> None:
     await conn.execute(
         """
-        UPDATE games SET approved_count = approved_count - $2, updated_at = now(),
+        UPDATE games SET approved_count = approved_count - 1, updated_at = now(),
                          version = version + 1
         WHERE id = $1
         """,
         game_id,
-        count,
     )
 
 
@@ -473,6 +473,11 @@ async def expired_enrollments(conn: Connection, now: datetime, limit: int) -> li
         limit,
     )
     return [row["id"] for row in rows]
+
+
+async def lock_game(conn: Connection, game_id: UUID) -> None:
+    """Hold the game's row until the transaction ends (waiting for whoever holds it now)."""
+    await conn.execute("SELECT 1 FROM games WHERE id = $1 FOR UPDATE", game_id)
 
 
 async def try_lock_game(conn: Connection, game_id: UUID) -> bool:

@@ -24,7 +24,6 @@ from galaxy_backend.lobby.inputs import (
 from galaxy_backend.lobby.service import GameDraft, ListingQuery, LobbyService
 from galaxy_backend.lobby.status import GameStatus
 from galaxy_backend.lobby.views import (
-    AdminGameList,
     AdminRaceNameList,
     AdminRaceNameOut,
     ApplicationList,
@@ -282,7 +281,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
 def admin_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRouter:
     router = audience_router("admin", tags=["lobby"])
 
-    @router.get("/games", response_model=AdminGameList, responses=_errors(422))
+    @router.get("/games", response_model=GameList, responses=_errors(422))
     async def search_games(
         _: AdminReader,
         query: Annotated[Annotated[str, Text(100)] | None, Query()] = None,

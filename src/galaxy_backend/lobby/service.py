@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
@@ -22,12 +23,13 @@ from galaxy_backend.cursors import decode_cursor, encode_cursor
 from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
-    CANONICAL_TOPIC,
     GAME_TOPIC,
-    SKELETON_TOPIC,
+    NAME_TOPIC,
     ListingFilter,
     LobbyCache,
     NameSlot,
+    name_key,
+    name_keys,
     sort_key,
 )
 from galaxy_backend.lobby.engines import EngineCatalog
@@ -181,8 +183,7 @@ class LobbyService:
             limits=cache_limits,
         )
         bus.subscribe(GAME_TOPIC, lambda key: self.cache.discard_game(UUID(key)))
-        bus.subscribe(CANONICAL_TOPIC, self.cache.names_by_canonical.discard)
-        bus.subscribe(SKELETON_TOPIC, self.cache.names_by_skeleton.discard)
+        bus.subscribe(NAME_TOPIC, self.cache.names.discard)
         for cache in self.cache.all():
             bus.on_resync(cache.warm)
 
@@ -251,12 +252,8 @@ class LobbyService:
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
             games = await repository.games_of_user(conn, user_id, after=after, limit=limit + 1)
-        following = (
-            encode_cursor(games[limit - 1].created_at, games[limit - 1].id)
-            if len(games) > limit
-            else None
-        )
-        return [(g, self.role_of(g, user_id, applicant=True)) for g in games[:limit]], following
+        page, following = _page(games, limit)
+        return [(g, self.role_of(g, user_id, applicant=True)) for g in page], following
 
     async def list_public(self, query: ListingQuery) -> ListingResult:
         """The public listing, from the in-memory index; pages past its floor from the table."""
@@ -265,7 +262,7 @@ class LobbyService:
             statuses=frozenset(query.statuses) if query.statuses else None,
             free_seats=query.free_seats,
             engine_version=query.engine_version,
-            query=query.query.casefold() if query.query else None,
+            query=query.query.lower() if query.query else None,
         )
         key = sort_key(*after) if after else None
         listing = self.cache.listing
@@ -327,12 +324,7 @@ class LobbyService:
                 after=after,
                 limit=limit + 1,
             )
-        following = (
-            encode_cursor(found[limit - 1].created_at, found[limit - 1].id)
-            if len(found) > limit
-            else None
-        )
-        return found[:limit], following
+        return _page(found, limit)
 
     # --- race names ---------------------------------------------------------------------------
 
@@ -351,8 +343,6 @@ class LobbyService:
         return forms, holder
 
     async def _slot(self, form: str, *, canonical: bool) -> RaceName | None:
-        cache = self.cache.names_by_canonical if canonical else self.cache.names_by_skeleton
-
         async def load() -> NameSlot:
             async with self._database.pool.acquire() as conn:
                 entry = await (
@@ -362,7 +352,7 @@ class LobbyService:
                 )
             return NameSlot(entry)
 
-        slot = await cache.get_or_load(form, load)
+        slot = await self.cache.names.get_or_load(name_key(form, canonical=canonical), load)
         return slot.entry if slot is not None else None
 
     async def race_names_of(self, user_id: UUID) -> list[RaceName]:
@@ -440,8 +430,8 @@ class LobbyService:
                     code="owned_games_limit",
                     details={"limit": limit},
                 )
-            await repository.insert_game(tx.conn, game_id, owner_id, fields)
-            game = await self._changed(tx, game_id)
+            game = await repository.insert_game(tx.conn, game_id, owner_id, fields)
+            await self._announce(tx, game)
         _log.info("game created", game_id=str(game_id), owner_id=str(owner_id))
         return game
 
@@ -449,7 +439,7 @@ class LobbyService:
         """Edit before the start (while enrollment is open); only the owner may."""
         now = self._clock()
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, user_id, game_id, lock=True)
+            game = await self._owned(tx, user_id, game_id)
             if game.status != "enrollment_open":
                 raise wrong_status(game.status, "edit the game")
             current = {
@@ -487,7 +477,7 @@ class LobbyService:
 
     async def rotate_invite_code(self, user_id: UUID, game_id: UUID) -> Game:
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, user_id, game_id, lock=True)
+            game = await self._owned(tx, user_id, game_id)
             if game.visibility != "private":
                 raise Conflict("only a private game has an invite code", code="not_private")
             if game.status not in LIVE:
@@ -498,16 +488,14 @@ class LobbyService:
     async def cancel_game(self, user_id: UUID, game_id: UUID) -> Game:
         """The owner cancels before the game runs."""
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, user_id, game_id, lock=True)
+            game = await self._owned(tx, user_id, game_id)
             if game.status not in {"enrollment_open", "enrollment_closed", "start_failed"}:
                 raise wrong_status(game.status, "cancel the game")
             return await self._cancel(tx, game, reason="cancelled by the owner")
 
     async def admin_cancel_game(self, game_id: UUID, *, reason: str, actor: Actor) -> Game:
         async with transaction(self._database) as tx:
-            game = await repository.get_game(tx.conn, game_id, lock=True)
-            if game is None:
-                raise NotFound("no such game", code="game_not_found")
+            game = await self._locked_game(tx, game_id)
             check_transition(game.status, "cancelled", "cancel the game")
             await record(
                 tx.conn,
@@ -549,12 +537,7 @@ class LobbyService:
                 after=after,
                 limit=limit + 1,
             )
-        following = (
-            encode_cursor(games[limit - 1].created_at, games[limit - 1].id)
-            if len(games) > limit
-            else None
-        )
-        return games[:limit], following
+        return _page(games, limit)
 
     # --- applications -------------------------------------------------------------------------
 
@@ -614,21 +597,15 @@ class LobbyService:
                     code="race_name_taken",
                 )
             await self._names_changed(tx, [entry])
-            await self._notifier.publish(
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.application.received",
-                    user_ids=[game.owner_id],
-                    title=f"New application to {game.name}",
-                    body=f"{forms.display} applied to join {game.name}.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application_id),
-                        "applicant_id": str(user_id),
-                        "race_name": forms.display,
-                    },
-                    key=f"lobby.application.received:{application_id}",
-                ),
+                "lobby.application.received",
+                game,
+                application,
+                to=[game.owner_id],
+                title=f"New application to {game.name}",
+                body=f"{forms.display} applied to join {game.name}.",
+                applicant_id=str(user_id),
             )
         _log.info("application received", game_id=str(game_id), application_id=str(application_id))
         return application
@@ -652,14 +629,15 @@ class LobbyService:
         async with self._database.pool.acquire() as conn:
             peek = await repository.get_application(conn, application_id)
         if peek is None or peek.game_id != game_id:
-            await self._owned_outside(owner_id, game_id)
+            # The owner check first, so that a stranger gets 404 or 403, not a hint.
+            _check_owner(await self.game(game_id), owner_id)
             raise NotFound("no such application", code="application_not_found")
         applicant = await self._users.get(peek.user_id)
         active_limit = self._users.entitlements(applicant).max_active_games
         async with transaction(self._database) as tx:
             # Player limit first, then the game row: every path takes them in this order.
             await repository.lock_user(tx.conn, peek.user_id)
-            game = await self._owned(tx, owner_id, game_id, lock=True)
+            game = await self._owned(tx, owner_id, game_id)
             if game.status != "enrollment_open":
                 raise wrong_status(game.status, "approve applications")
             application = await self._application(tx, game, application_id)
@@ -678,56 +656,43 @@ class LobbyService:
             entry = await repository.reserve_race_name(tx.conn, application_id)
             if entry is not None:
                 await self._names_changed(tx, [entry])
-            changed = await self._changed(tx, game_id)
-            await self._notifier.publish(
+            await self._changed(tx, game_id)
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.application.approved",
-                    user_ids=[application.user_id],
-                    title=f"You are in {game.name}",
-                    body=f"Your application as {application.race_name} to {game.name} "
-                    "was approved.",
-                    payload={
-                        **_game_ref(changed),
-                        "application_id": str(application_id),
-                        "race_name": application.race_name,
-                    },
-                    key=f"lobby.application.approved:{application_id}",
-                ),
+                "lobby.application.approved",
+                game,
+                application,
+                to=[application.user_id],
+                title=f"You are in {game.name}",
+                body=f"Your application as {application.race_name} to {game.name} was approved.",
             )
         return done
 
     async def reject(self, owner_id: UUID, game_id: UUID, application_id: UUID) -> Application:
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, owner_id, game_id, lock=True)
+            game = await self._owned(tx, owner_id, game_id)
             application = await self._application(tx, game, application_id)
             if application.status != "pending":
                 raise _application_status(application, "reject it")
             done = await repository.set_application_status(tx.conn, application_id, "rejected")
             await self._release(tx, [application_id], "rejected")
             await self._changed(tx, game_id)
-            await self._notifier.publish(
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.application.rejected",
-                    user_ids=[application.user_id],
-                    title=f"Your application to {game.name}",
-                    body=f"Your application as {application.race_name} to {game.name} "
-                    "was not accepted.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application_id),
-                        "race_name": application.race_name,
-                    },
-                    key=f"lobby.application.rejected:{application_id}",
-                ),
+                "lobby.application.rejected",
+                game,
+                application,
+                to=[application.user_id],
+                title=f"Your application to {game.name}",
+                body=f"Your application as {application.race_name} to {game.name} "
+                "was not accepted.",
             )
         return done
 
     async def remove_player(self, owner_id: UUID, game_id: UUID, player_id: UUID) -> Application:
         """The owner removes an approved player before the start."""
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, owner_id, game_id, lock=True)
+            game = await self._owned(tx, owner_id, game_id)
             if game.status not in BEFORE_START:
                 raise wrong_status(game.status, "remove players")
             application = await repository.live_application_of(
@@ -736,20 +701,14 @@ class LobbyService:
             if application is None or application.status != "approved":
                 raise NotFound("no such player in this game", code="player_not_found")
             done = await self._drop_player(tx, game, application, "removed")
-            await self._notifier.publish(
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.player.removed",
-                    user_ids=[player_id],
-                    title=f"You were removed from {game.name}",
-                    body=f"The owner of {game.name} removed {application.race_name} from the game.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application.id),
-                        "race_name": application.race_name,
-                    },
-                    key=f"lobby.player.removed:{application.id}",
-                ),
+                "lobby.player.removed",
+                game,
+                application,
+                to=[player_id],
+                title=f"You were removed from {game.name}",
+                body=f"The owner of {game.name} removed {application.race_name} from the game.",
             )
         return done
 
@@ -763,21 +722,15 @@ class LobbyService:
             if game.status not in BEFORE_START:
                 raise wrong_status(game.status, "leave")
             done = await self._drop_player(tx, game, application, "left")
-            await self._notifier.publish(
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.player.left",
-                    user_ids=[game.owner_id],
-                    title=f"A player left {game.name}",
-                    body=f"{application.race_name} left {game.name}.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application.id),
-                        "player_id": str(user_id),
-                        "race_name": application.race_name,
-                    },
-                    key=f"lobby.player.left:{application.id}",
-                ),
+                "lobby.player.left",
+                game,
+                application,
+                to=[game.owner_id],
+                title=f"A player left {game.name}",
+                body=f"{application.race_name} left {game.name}.",
+                player_id=str(user_id),
             )
         return done
 
@@ -795,7 +748,7 @@ class LobbyService:
     async def start(self, owner_id: UUID, game_id: UUID) -> Game:
         """Close enrollment and ask the runtime to start the game (the owner)."""
         async with transaction(self._database) as tx:
-            game = await self._owned(tx, owner_id, game_id, lock=True)
+            game = await self._owned(tx, owner_id, game_id)
             return await self._start(tx, game, reason="started by the owner", by="owner")
 
     async def _start(self, tx: Tx, game: Game, *, reason: str, by: str) -> Game:
@@ -848,9 +801,7 @@ class LobbyService:
         """
         target = _OUTCOME_STATUS[outcome]
         async with transaction(self._database) as tx:
-            game = await repository.get_game(tx.conn, game_id, lock=True)
-            if game is None:
-                raise NotFound("no such game", code="game_not_found")
+            game = await self._locked_game(tx, game_id)
             await repository.record_runtime(
                 tx.conn,
                 game_id,
@@ -905,7 +856,10 @@ class LobbyService:
 
     async def _expire_one(self, entry: RaceName) -> bool:
         async with transaction(self._database) as tx:
-            # The application first, skipping one another sweeper or an approval holds.
+            # The game's row first, as every decision takes it (an approval in flight would
+            # deadlock with this otherwise), then the application, skipping one another
+            # sweeper holds.
+            await repository.lock_game(tx.conn, entry.game_id)
             if not await repository.try_lock_application(tx.conn, entry.application_id):
                 return False
             application = await repository.get_application(tx.conn, entry.application_id)
@@ -920,21 +874,15 @@ class LobbyService:
             await repository.set_application_status(tx.conn, application.id, "expired")
             await self._release(tx, [application.id], "expired")
             game = await self._changed(tx, application.game_id)
-            await self._notifier.publish(
+            await self._tell_application(
                 tx,
-                Notice(
-                    kind="lobby.application.expired",
-                    user_ids=[application.user_id],
-                    title=f"Your application to {game.name} expired",
-                    body=f"Your application as {application.race_name} to {game.name} was "
-                    "not decided in time; the race name is free again.",
-                    payload={
-                        **_game_ref(game),
-                        "application_id": str(application.id),
-                        "race_name": application.race_name,
-                    },
-                    key=f"lobby.application.expired:{application.id}",
-                ),
+                "lobby.application.expired",
+                game,
+                application,
+                to=[application.user_id],
+                title=f"Your application to {game.name} expired",
+                body=f"Your application as {application.race_name} to {game.name} was "
+                "not decided in time; the race name is free again.",
             )
         return True
 
@@ -965,24 +913,20 @@ class LobbyService:
                 await self._start(tx, game, reason="the enrollment deadline passed", by="sweeper")
                 return "started"
             if await repository.mark_below_min_notified(tx.conn, game_id):
-                await self._notifier.publish(
+                await self._tell(
                     tx,
-                    Notice(
-                        kind="lobby.game.below_min_players",
-                        user_ids=[game.owner_id],
-                        title=f"{game.name} needs more players",
-                        body=f"The enrollment deadline of {game.name} has passed with "
-                        f"{game.approved_count} of at least {game.min_players} players "
-                        "approved. Enrollment stays open: approve more players and start "
-                        "the game, move the deadline, or cancel it.",
-                        payload={
-                            **_game_ref(game),
-                            "approved_count": game.approved_count,
-                            "min_players": game.min_players,
-                            "enrollment_deadline": game.enrollment_deadline.isoformat(),
-                        },
-                        key=f"lobby.game.below_min_players:{game_id}",
-                    ),
+                    "lobby.game.below_min_players",
+                    game,
+                    to=[game.owner_id],
+                    title=f"{game.name} needs more players",
+                    body=f"The enrollment deadline of {game.name} has passed with "
+                    f"{game.approved_count} of at least {game.min_players} players "
+                    "approved. Enrollment stays open: approve more players and start "
+                    "the game, move the deadline, or cancel it.",
+                    key=game_id,
+                    approved_count=game.approved_count,
+                    min_players=game.min_players,
+                    enrollment_deadline=game.enrollment_deadline.isoformat(),
                 )
                 return "told"
         return None
@@ -1030,23 +974,11 @@ class LobbyService:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    async def _owned(self, tx: Tx, user_id: UUID, game_id: UUID, *, lock: bool) -> Game:
-        game = await repository.get_game(tx.conn, game_id, lock=lock)
-        if game is None:
-            raise NotFound("no such game", code="game_not_found")
-        if game.owner_id != user_id:
-            if game.visibility == "private" and not game.is_player(user_id):
-                raise NotFound("no such game", code="game_not_found")
-            raise Forbidden("only the game's owner may do this", code="not_owner")
+    async def _owned(self, tx: Tx, user_id: UUID, game_id: UUID) -> Game:
+        """The game, locked, if `user_id` owns it."""
+        game = await self._locked_game(tx, game_id)
+        _check_owner(game, user_id)
         return game
-
-    async def _owned_outside(self, user_id: UUID, game_id: UUID) -> None:
-        """The owner check made outside a transaction (for a 404 or 403 before anything)."""
-        game = await self.game(game_id)
-        if game.owner_id != user_id:
-            if game.visibility == "private" and not game.is_player(user_id):
-                raise NotFound("no such game", code="game_not_found")
-            raise Forbidden("only the game's owner may do this", code="not_owner")
 
     async def _locked_game(self, tx: Tx, game_id: UUID) -> Game:
         game = await repository.get_game(tx.conn, game_id, lock=True)
@@ -1076,22 +1008,16 @@ class LobbyService:
             "game_cancelled": f"{game.name} was cancelled",
             "race_name_released": "an operator released the race name",
         }.get(reason, "it was closed")
-        await self._notifier.publish(
+        await self._tell_application(
             tx,
-            Notice(
-                kind="lobby.application.closed",
-                user_ids=[application.user_id],
-                title=f"Your application to {game.name} was closed",
-                body=f"Your application as {application.race_name} to {game.name} was closed "
-                f"before it was decided: {why}.",
-                payload={
-                    **_game_ref(game),
-                    "application_id": str(application.id),
-                    "race_name": application.race_name,
-                    "reason": reason,
-                },
-                key=f"lobby.application.closed:{application.id}",
-            ),
+            "lobby.application.closed",
+            game,
+            application,
+            to=[application.user_id],
+            title=f"Your application to {game.name} was closed",
+            body=f"Your application as {application.race_name} to {game.name} was closed "
+            f"before it was decided: {why}.",
+            reason=reason,
         )
 
     async def _release(self, tx: Tx, application_ids: Sequence[UUID], reason: str) -> None:
@@ -1103,21 +1029,19 @@ class LobbyService:
     async def _names_changed(self, tx: Tx, entries: Sequence[RaceName]) -> None:
         if not entries:
             return
-        await self._bus.notify_many(
-            tx.conn,
-            [
-                *((CANONICAL_TOPIC, e.canonical) for e in entries),
-                *((SKELETON_TOPIC, e.skeleton) for e in entries),
-            ],
-        )
+        await self._bus.notify(tx.conn, NAME_TOPIC, *(key for e in entries for key in name_keys(e)))
         for entry in entries:
-            tx.after_commit(lambda e=entry: self.cache.put_name(e))  # type: ignore[misc]
+            tx.after_commit(partial(self.cache.put_name, entry))
 
     async def _changed(self, tx: Tx, game_id: UUID) -> Game:
-        """The game as this transaction leaves it: other replicas told, cached after commit,
-        and its players and owner told by push."""
+        """The game as this transaction leaves it (one more change counted), announced."""
         game = await repository.touch_game(tx.conn, game_id)
-        await self._bus.notify(tx.conn, GAME_TOPIC, str(game_id))
+        await self._announce(tx, game)
+        return game
+
+    async def _announce(self, tx: Tx, game: Game) -> None:
+        """Other replicas told; after the commit, the game cached and pushed to its people."""
+        await self._bus.notify(tx.conn, GAME_TOPIC, str(game.id))
 
         def after() -> None:
             self.cache.put_game(game)
@@ -1134,7 +1058,6 @@ class LobbyService:
             )
 
         tx.after_commit(after)
-        return game
 
     async def _tell_status(
         self, tx: Tx, game: Game, *, previous: GameStatus, reason: str | None
@@ -1143,34 +1066,102 @@ class LobbyService:
         body = f"{game.name} is now {_pretty(game.status)} (was {_pretty(previous)})."
         if reason:
             body += f" {reason[:300]}"
+        await self._tell(
+            tx,
+            "lobby.game.status_changed",
+            game,
+            to=recipients,
+            title=f"{game.name}: {_pretty(game.status)}",
+            body=body,
+            key=f"{game.id}:{game.status_seq}",
+            status=game.status,
+            previous_status=previous,
+            reason=reason,
+            current_turn=game.current_turn,
+            final_ranking=list(game.final_ranking) if game.final_ranking is not None else None,
+        )
+
+    async def _tell(
+        self,
+        tx: Tx,
+        kind: str,
+        game: Game,
+        *,
+        to: Sequence[UUID],
+        title: str,
+        body: str,
+        key: object,
+        **details: Any,
+    ) -> None:
+        """Notify `to` about `game` in this transaction, once per `key` of this kind."""
         await self._notifier.publish(
             tx,
             Notice(
-                kind="lobby.game.status_changed",
-                user_ids=recipients,
-                title=f"{game.name}: {_pretty(game.status)}",
+                kind=kind,
+                user_ids=list(to),
+                title=title,
                 body=body,
-                payload={
-                    **_game_ref(game),
-                    "status": game.status,
-                    "previous_status": previous,
-                    "reason": reason,
-                    "current_turn": game.current_turn,
-                    "final_ranking": (
-                        list(game.final_ranking) if game.final_ranking is not None else None
-                    ),
-                },
-                key=f"lobby.game.status_changed:{game.id}:{game.status_seq}",
+                payload={"game_id": str(game.id), "game_name": game.name, **details},
+                key=f"{kind}:{key}",
             ),
         )
 
+    async def _tell_application(
+        self,
+        tx: Tx,
+        kind: str,
+        game: Game,
+        application: Application,
+        *,
+        to: Sequence[UUID],
+        title: str,
+        body: str,
+        **details: Any,
+    ) -> None:
+        """A notice about one application: its id and race name in the payload, keyed by it."""
+        await self._tell(
+            tx,
+            kind,
+            game,
+            to=to,
+            title=title,
+            body=body,
+            key=application.id,
+            application_id=str(application.id),
+            race_name=application.race_name,
+            **details,
+        )
 
-def _game_ref(game: Game) -> dict[str, Any]:
-    return {"game_id": str(game.id), "game_name": game.name}
+
+class _Listed(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+_Row = TypeVar("_Row", bound=_Listed)
+
+
+def _page(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
+    """The first `limit` of `limit + 1` rows fetched, and the cursor after them if more."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.created_at, last.id)
 
 
 def _invite_code() -> str:
     return secrets.token_urlsafe(_INVITE_BYTES)
+
+
+def _check_owner(game: Game, user_id: UUID) -> None:
+    """403 for a non-owner who may see the game; 404 for one who may not (a private game)."""
+    if game.owner_id != user_id:
+        if game.visibility == "private" and not game.is_player(user_id):
+            raise NotFound("no such game", code="game_not_found")
+        raise Forbidden("only the game's owner may do this", code="not_owner")
 
 
 def _application_status(application: Application, action: str) -> Conflict:

@@ -1,6 +1,7 @@
 """How the lobby appears over HTTP: response models, and the plain data they describe."""
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
@@ -131,11 +132,6 @@ class EngineList(BaseModel):
     items: list[EngineOut]
 
 
-class AdminGameList(BaseModel):
-    items: list[GameOut]
-    next_cursor: str | None
-
-
 def summary_view(game: Game) -> dict[str, Any]:
     return {
         "id": str(game.id),
@@ -157,9 +153,13 @@ def summary_view(game: Game) -> dict[str, Any]:
     }
 
 
+# Every page shows its game's schedule: each stored one is parsed (and checked) once.
+_parsed_schedule = lru_cache(maxsize=1024)(parse_schedule)
+
+
 def schedule_preview(game: Game, now: datetime) -> list[datetime]:
     try:
-        return parse_schedule(game.turn_schedule, game.turn_time_zone).upcoming(
+        return _parsed_schedule(game.turn_schedule, game.turn_time_zone).upcoming(
             now, SCHEDULE_PREVIEW
         )
     except ValueError:
