@@ -81,8 +81,11 @@ def find_planet(game: Game, word: str) -> Planet | None:
     """A planet by `#number` (its number at turn 0) or by its current name."""
     if word.startswith("#"):
         digits = word[1:]
-        if digits.isdigit() and 1 <= int(digits) <= len(game.planets):
-            return game.planet(int(digits))
+        # ASCII digits only: int() refuses "²" and strings over 4300 digits.
+        if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+            number = int(digits)
+            if 1 <= number <= len(game.planets):
+                return game.planet(number)
         return None
     key = normalise_name(word)
     for p in game.planets:
