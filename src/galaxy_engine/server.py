@@ -198,9 +198,11 @@ class EngineApp:
                 "format must be json or text",
                 {"errors": [{"field": "format", "message": "must be json or text"}]},
             )
-        if not parts[3].isdigit():
-            raise HttpError(404, "unknown_turn", f"there is no report for turn {parts[3]!r}")
-        body = self.service.report(parts[1], int(parts[3]), fmt)
+        turn = parts[3]
+        # ASCII digits only, and few: int() refuses "²" and strings over 4300 digits.
+        if not (turn.isascii() and turn.isdigit()) or len(turn) > 9:
+            raise HttpError(404, "unknown_turn", f"there is no report for turn {turn[:20]!r}")
+        body = self.service.report(parts[1], int(turn), fmt)
         return Response(200, body, TEXT_TYPE if fmt == "text" else JSON_TYPE)
 
 

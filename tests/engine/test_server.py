@@ -120,6 +120,9 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         for path, code in (
             ("/players/player-0/reports/2", "unknown_turn"),
             ("/players/player-0/reports/x", "unknown_turn"),
+            ("/players/player-0/reports/%C2%B2", "unknown_turn"),
+            ("/players/player-0/reports/" + "9" * 5000, "unknown_turn"),
+            ("/players/player%000/reports/1", "unknown_player"),
             ("/players/nobody/reports/1", "unknown_player"),
         ):
             status, body = engine.json("GET", path)
