@@ -195,9 +195,13 @@ def _eliminations(game: Game, log: TurnLog) -> None:
         log.announce("elimination", f"{race.name} has been eliminated.", race=race.name)
 
 
-def standings(game: Game) -> list[Race]:
+Totals = dict[int, tuple[float, float, int]]
+
+
+def standings(game: Game, totals: Totals | None = None) -> list[Race]:
     """Ranking: races alive first, then by total production, population, industry."""
-    totals = totals_by_race(game)
+    if totals is None:
+        totals = totals_by_race(game)
 
     def key(race: Race) -> tuple[float, ...]:
         pop, ind, _count = totals[race.index]
@@ -214,7 +218,7 @@ def standings(game: Game) -> list[Race]:
     return sorted(game.races, key=key)
 
 
-def totals_by_race(game: Game) -> dict[int, tuple[float, float, int]]:
+def totals_by_race(game: Game) -> Totals:
     """Population, industry and planet count of every race."""
     totals = {race.index: [0.0, 0.0, 0] for race in game.races}
     for p in game.planets:
