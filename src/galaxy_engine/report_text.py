@@ -284,13 +284,18 @@ def _map(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     window = report["race"]["map"]
     x1, y1 = float(window["x"]), float(window["y"])
     x2, y2 = x1 + float(window["size"]), y1 + float(window["size"])
+    span_x, span_y = x2 - x1, y2 - y1
     grid = [[" "] * MAP_WIDTH for _ in range(MAP_HEIGHT)]
 
     def put(x: float, y: float, mark: str) -> None:
-        column = int((x - x1) / (x2 - x1) * MAP_WIDTH)
-        row = int((y - y1) / (y2 - y1) * MAP_HEIGHT)
-        if 0 <= column < MAP_WIDTH and 0 <= row < MAP_HEIGHT:
-            grid[row][column] = mark
+        # Any window `m` accepts must render: far out, the size can vanish next to the
+        # corner (1e20 + 1 == 1e20) and a cell index can overflow, so test before int().
+        if not span_x or not span_y:
+            return
+        column = (x - x1) / span_x * MAP_WIDTH
+        row = (y - y1) / span_y * MAP_HEIGHT
+        if -1 < column < MAP_WIDTH and -1 < row < MAP_HEIGHT:
+            grid[int(row)][int(column)] = mark
 
     for p in report["other_planets"]:
         if p["status"] == "uninhabited":

@@ -147,6 +147,20 @@ def test_text_report_has_galaxyng_sections_in_order(tmp_path: Path) -> None:
     service.close()
 
 
+def test_any_map_window_the_m_order_accepts_renders(tmp_path: Path) -> None:
+    service = started(tmp_path)
+    windows = ("m 1e20 0 1", "m 0 1e20 1", "m 1e308 1e308 1", "m -1e308 0 1e308", "m 5 5 1e300")
+    for turn, window in enumerate(windows, start=1):
+        assert service.submit_orders("player-0", turn, window)["accepted"]
+        service.run_turn(turn)
+        text = service.report("player-0", turn, "text").decode()
+        border = "-" * 80
+        rows = text.split(border + "\n", 1)[1].split("\n" + border + "\n", 1)[0].split("\n")
+        assert len(rows) == 40
+        assert "".join(rows) == ("*" if window == "m 5 5 1e300" else "")
+    service.close()
+
+
 def test_battle_and_bombing_reports(tmp_path: Path) -> None:
     service = started(tmp_path, galaxy_size=40, race_spacing=10, empty_planets=0, stuff_planets=0)
     r0 = report(service, "player-0", 0)
