@@ -130,6 +130,8 @@ class EngineApp:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as problem:
             raise HttpError(400, "malformed_json", f"the body is not JSON: {problem}") from None
+        except RecursionError:
+            raise HttpError(400, "malformed_json", "the body is nested too deeply") from None
         if not isinstance(data, dict):
             raise HttpError(
                 422,

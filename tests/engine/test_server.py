@@ -29,6 +29,8 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         assert (status, body["error"]["code"]) == (409, "not_initialised")
         status, body = engine.json("POST", "/admin/init", raw=b'{"game_id": ')
         assert (status, body["error"]["code"]) == (400, "malformed_json")
+        status, body = engine.json("POST", "/admin/init", raw=b"[" * 100_000)
+        assert (status, body["error"]["code"]) == (400, "malformed_json")
         status, body = engine.json("POST", "/admin/init", raw=b"[1, 2]")
         assert (status, body["error"]["code"]) == (422, "validation_error")
         status, body = engine.json("POST", "/admin/init", raw=b" " * (1024 * 1024 + 1))
