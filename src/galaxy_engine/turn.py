@@ -8,7 +8,7 @@ then eliminations and the end of the game.
 """
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from galaxy_engine import economy
@@ -270,6 +270,25 @@ class Submitted:
     errors: tuple[Issue, ...]
 
 
+def _after_orders(game: Game, combat: Callable[[int], None]) -> None:
+    """Steps 4 to 11 of ENGINE-RULES section 9 but idle removals; `combat(n)` is combat and
+    bombing n, so that a forecast (which has none) runs the very same phases as a turn."""
+    merge_groups(game)
+    combat(1)
+    route_load(game)
+    update_fleets(game)
+    intercept(game)
+    move(game)
+    merge_groups(game)
+    combat(2)
+    production_phase(game)
+    auto_unload(game)
+    route_unload(game)
+    merge_groups(game)
+    update_fleets(game)
+    sort_groups(game)
+
+
 def run_turn(game: Game, orders: Mapping[int, Submitted], rng: random.Random) -> TurnLog:
     """Run the next turn on `game` in place; `orders` are those of the races that sent any.
 
@@ -290,22 +309,12 @@ def run_turn(game: Game, orders: Mapping[int, Submitted], rng: random.Random) ->
     run_orders(game, parsed, log)
     for race_index, errors in log.errors.items():
         log.errors[race_index] = sorted(errors, key=lambda issue: issue.line)
-    merge_groups(game)
-    fight_phase(game, rng, 1, log)
-    bomb_phase(game, log)
-    route_load(game)
-    update_fleets(game)
-    intercept(game)
-    move(game)
-    merge_groups(game)
-    fight_phase(game, rng, 2, log)
-    bomb_phase(game, log)
-    production_phase(game)
-    auto_unload(game)
-    route_unload(game)
-    merge_groups(game)
-    update_fleets(game)
-    sort_groups(game)
+
+    def combat(phase: int) -> None:
+        fight_phase(game, rng, phase, log)
+        bomb_phase(game, log)
+
+    _after_orders(game, combat)
     _idle_removals(game, log)
     _eliminations(game, log)
     _game_end(game, log)
@@ -325,18 +334,7 @@ def forecast_turn(game: Game, race: Race, parsed: ParsedOrders) -> Outcome:
         outcome = execute_orders(game, race, parsed, phase, log)
         errors.extend(outcome.errors)
         warnings.extend(outcome.warnings)
-    merge_groups(game)
-    route_load(game)
-    update_fleets(game)
-    intercept(game)
-    move(game)
-    merge_groups(game)
-    production_phase(game)
-    auto_unload(game)
-    route_unload(game)
-    merge_groups(game)
-    update_fleets(game)
-    sort_groups(game)
+    _after_orders(game, lambda phase: None)
     return Outcome(
         tuple(sorted(errors, key=lambda i: i.line)), tuple(sorted(warnings, key=lambda i: i.line))
     )
