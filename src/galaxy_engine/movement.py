@@ -65,7 +65,8 @@ def fleet_speed(race: Race, fleet: Fleet) -> float:
     return min(speeds) if speeds else 0.0
 
 
-def can_reverse(race: Race, g: Group, speed: float) -> bool:
+def can_reverse(g: Group, speed: float) -> bool:
+    """`h` needs at least REVERSE_TURNS turns of travel left at `speed`."""
     return g.dist >= speed * REVERSE_TURNS
 
 
