@@ -1,8 +1,11 @@
 """Both report forms: the documented JSON fields, visibility, and the text sections."""
 
 import json
+import math
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from galaxy_engine.game import GameService
 from galaxy_engine.report_text import render
@@ -104,14 +107,22 @@ def test_own_side_in_full_and_aliens_only_where_seen(tmp_path: Path) -> None:
 def test_groups_in_flight_show_from_to_and_distance(tmp_path: Path) -> None:
     service = started(tmp_path)
     data = report(service, "player-0", 0)
-    home = data["planets"][0]["number"]
-    target = data["other_planets"][0]["number"]
-    service.submit_orders("player-0", 1, f"d Fast 10 0 0 0 0\np #{home} Fast")
+    home = data["planets"][0]
+    far = max(
+        data["other_planets"],
+        key=lambda p: math.hypot(p["x"] - home["x"], p["y"] - home["y"]),
+    )
+    total = math.hypot(far["x"] - home["x"], far["y"] - home["y"])
+    service.submit_orders("player-0", 1, f"d Fast 10 0 0 0 0\np #{home['number']} Fast")
     service.run_turn(1)
-    service.submit_orders("player-0", 2, f"s 1 #{target}")
+    assert report(service, "player-0", 1)["groups"][0]["at"] == home["number"]
+    service.submit_orders("player-0", 2, f"s 1 #{far['number']}\np #{home['number']} CAP")
     service.run_turn(2)
     group = report(service, "player-0", 2)["groups"][0]
-    assert "at" in group or {"from", "to", "distance_left"} <= set(group)
+    assert "at" not in group and (group["from"], group["to"]) == (home["number"], far["number"])
+    assert total > group["speed"] and group["distance_left"] == pytest.approx(
+        total - group["speed"], abs=0.02
+    )
     service.close()
 
 
