@@ -60,6 +60,7 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         status, body = engine.json("POST", "/admin/init", {**INIT, "players": players(45)})
         assert (status, body["error"]["code"]) == (422, "map_generation_failed")
         assert "Traceback" not in engine.log_text()
+        assert TOKEN not in engine.log_text()
 
 
 def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
