@@ -51,16 +51,22 @@ def take_stock(p: Planet, cargo: str, amount: float) -> None:
 
 
 def auto_unload(game: Game) -> None:
-    """After production, groups at their own or an unowned planet unload everything."""
-    for p in game.planets:
-        for race in game.races:
-            if not race.option("AUTOUNLOAD"):
-                continue
+    """After production, groups at their own or an unowned planet unload everything.
+
+    Planet by planet, and at each planet race by race (the first to land COL on a free
+    planet takes it); the loaded groups in orbit are found in one pass, not per planet.
+    """
+    loaded: dict[int, list[tuple[Race, Group]]] = {}
+    for race in game.races:
+        if race.option("AUTOUNLOAD"):
             for g in race.groups:
-                if g.where != p.number or g.dist != 0 or g.ships == 0 or g.load_type is None:
-                    continue
-                if p.owner is None or p.owner == race.index:
-                    unload(game, race, g, g.load)
+                if g.dist == 0 and g.ships != 0 and g.load_type is not None:
+                    loaded.setdefault(g.where, []).append((race, g))
+    for number in sorted(loaded):
+        p = game.planet(number)
+        for race, g in loaded[number]:
+            if p.owner is None or p.owner == race.index:
+                unload(game, race, g, g.load)
 
 
 def route_unload(game: Game) -> None:
