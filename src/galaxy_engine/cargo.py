@@ -88,15 +88,17 @@ def route_unload(game: Game) -> None:
 
 
 def _route_candidates(race: Race, p: Planet) -> list[Group]:
-    return [
-        g
-        for g in race.groups
-        if g.where == p.number
-        and g.dist == 0
-        and g.fleet is None
-        and race.type_by_id(g.type_id).cargo > 0
-        and race.type_by_id(g.type_id).drive > 0
-    ]
+    """Cargo ships that can move, in orbit at `p` and not in a fleet, in group order.
+
+    Groups destroyed in combat I (0 ships until the next merge) are not among them.
+    """
+    candidates = []
+    for g in race.groups:
+        if g.where == p.number and g.dist == 0 and g.fleet is None and g.ships > 0:
+            t = race.type_by_id(g.type_id)
+            if t.cargo > 0 and t.drive > 0:
+                candidates.append(g)
+    return candidates
 
 
 def route_load(game: Game) -> None:
@@ -110,8 +112,6 @@ def route_load(game: Game) -> None:
             if target is None:
                 continue
             for g in _route_candidates(race, p):
-                if g.dist != 0:
-                    continue
                 if g.load_type is None and stock(p, cargo) > 0:
                     per_ship = group_capacity(g, race.type_by_id(g.type_id))
                     room = g.ships * per_ship
@@ -127,5 +127,5 @@ def route_load(game: Game) -> None:
         target = p.routes.get(EMP)
         if target is not None:
             for g in _route_candidates(race, p):
-                if g.dist == 0 and g.load_type is None:
+                if g.load_type is None:
                     send(game, g, game.planet(target))

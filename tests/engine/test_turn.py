@@ -199,3 +199,19 @@ def test_movement_arrives_when_less_than_a_hundredth_is_left() -> None:
         assert g.dist == left
     turn(game)
     assert (g.dist, g.origin) == (0.0, 3)
+
+
+def test_cargo_ships_destroyed_in_combat_one_take_no_route() -> None:
+    # Beta is at peace with Alpha (so it does not bomb Alpha's planet and its routes stay)
+    # but shoots back at Alpha's armed ships, and its guns kill the shieldless haulers.
+    game = typed_game()
+    game.races[1].allies = [0]
+    add_group(game, 0, "Hauler", 3, 2)
+    add_group(game, 0, "Gun", 1, 2)
+    add_group(game, 1, "Gun", 50, 2)
+    game.planet(2).cap = 5.0
+    game.planet(2).routes = {"CAP": 1, "EMP": 1}
+    log = turn(game)
+    assert log.battles and not log.bombings
+    assert not any(g.type_id == 1 for g in game.races[0].groups)
+    assert game.planet(2).owner == 0 and game.planet(2).routes == {"CAP": 1, "EMP": 1}
