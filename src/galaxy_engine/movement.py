@@ -60,8 +60,9 @@ def speed_of(race: Race, g: Group) -> float:
 
 
 def fleet_speed(race: Race, fleet: Fleet) -> float:
-    """A fleet moves at the speed of its slowest group."""
-    speeds = [speed_of(race, g) for g in race.groups if g.fleet == fleet.id]
+    """A fleet moves at the speed of its slowest group (groups destroyed in combat I,
+    at 0 ships until the next merge, no longer count)."""
+    speeds = [speed_of(race, g) for g in race.groups if g.fleet == fleet.id and g.ships > 0]
     return min(speeds) if speeds else 0.0
 
 

@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from galaxy_engine.model import CAP, COL
 from galaxy_engine.orders import Issue
 from galaxy_engine.turn import Submitted, merge_groups, run_turn, sort_groups
@@ -215,3 +217,17 @@ def test_cargo_ships_destroyed_in_combat_one_take_no_route() -> None:
     assert log.battles and not log.bombings
     assert not any(g.type_id == 1 for g in game.races[0].groups)
     assert game.planet(2).owner == 0 and game.planet(2).routes == {"CAP": 1, "EMP": 1}
+
+
+def test_a_fleet_moves_at_the_speed_of_its_slowest_surviving_group() -> None:
+    game = typed_game()
+    game.races[1].allies = [0]
+    orders(game, 0, "d Fast 10 1 1 10 0\nd Slow 1 0 0 0 5\nd FLEET F")
+    fast = add_group(game, 0, "Fast", 2, 2)
+    slow = add_group(game, 0, "Slow", 3, 2)
+    add_group(game, 1, "Gun", 50, 2)
+    log = turn(game, {0: f"j {fast.number} F\nj {slow.number} F\ns F 5"})
+    assert log.battles and slow.ships == 0 and fast.ships == 2
+    total = game.distance(game.planet(2), game.planet(5))
+    speed = 20 * 10 / 21
+    assert fast.where == 5 and fast.dist == pytest.approx(total - speed)
