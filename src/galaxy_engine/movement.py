@@ -111,7 +111,7 @@ def intercept(game: Game) -> None:
                 if other.index == race.index:
                     continue
                 for h in other.groups:
-                    if h.dist == 0 or location(game, h) != g.where:
+                    if h.dist == 0 or h.ships <= 0 or location(game, h) != g.where:
                         continue
                     if game.distance(game.planet(h.where), game.planet(here)) < reach:
                         t = other.type_by_id(h.type_id)

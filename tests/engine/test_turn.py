@@ -104,6 +104,16 @@ def test_intercept_follows_the_largest_alien_departure() -> None:
     add_group(game, 1, "Gun", 5, 3)
     turn(game, {0: "i 1 3", 1: "s 1 4"})
     assert game.races[0].groups[0].where == 3
+    # What leaves planet 3 but is destroyed there in combat I is no mass to follow.
+    game = typed_game()
+    game.planet(1).x, game.planet(3).x = 30.0, 40.0
+    game.planet(5).x, game.planet(5).y = 35.0, 20.0
+    interceptor = add_group(game, 0, "Gun", 1, 1)
+    add_group(game, 0, "Gun", 10, 3)
+    add_group(game, 1, "Hauler", 1, 3)
+    log = turn(game, {0: f"i {interceptor.number} 3", 1: "s 1 5"})
+    assert log.battles and game.races[1].groups == []
+    assert interceptor.where == 3
 
 
 def test_merge_and_sort_groups() -> None:
