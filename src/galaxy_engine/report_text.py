@@ -109,22 +109,14 @@ def _messages(report: dict[str, Any], out: list[str]) -> None:
     public += [m for m in messages if m["kind"] == "message" and "to" not in m]
     personal = [m for m in messages if m["kind"] == "idle"]
     personal += [m for m in messages if m["kind"] == "message" and "to" in m]
-    if public:
-        out.append("")
-        out.append("GLOBAL Messages")
-        out.append("")
-        for m in public:
-            if m["kind"] == "message":
-                out.append(f"-message from {m['sender']} starts-")
-                out.extend(m["text"].splitlines())
-                out.append("-message ends-")
-            else:
-                out.append(m["text"])
-    if personal:
-        out.append("")
-        out.append(f"PERSONAL Messages for {report['race']['name']}")
-        out.append("")
-        for m in personal:
+    for title, block in (
+        ("GLOBAL Messages", public),
+        (f"PERSONAL Messages for {report['race']['name']}", personal),
+    ):
+        if not block:
+            continue
+        out.extend(("", title, ""))
+        for m in block:
             if m["kind"] == "message":
                 out.append(f"-message from {m['sender']} starts-")
                 out.extend(m["text"].splitlines())

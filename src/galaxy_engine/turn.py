@@ -15,7 +15,7 @@ from galaxy_engine import economy
 from galaxy_engine.cargo import auto_unload, route_load, route_unload
 from galaxy_engine.combat import bomb_phase, fight_phase
 from galaxy_engine.commands import Executor, Refused
-from galaxy_engine.model import SHIP, Game, Group, Race
+from galaxy_engine.model import CAP, MAT, SHIP, Game, Group, Race
 from galaxy_engine.movement import intercept, location, move, update_fleets
 from galaxy_engine.orders import Issue, OrderLine, ParsedOrders, parse_orders
 from galaxy_engine.turnlog import TurnLog
@@ -118,24 +118,24 @@ def sort_groups(game: Game) -> None:
 def production_phase(game: Game) -> None:
     """Ships, MAT and CAP on every planet first; then research and growth planet by planet."""
     for p in game.planets:
-        if p.owner is None or p.product not in (SHIP, "CAP", "MAT"):
+        if p.owner is None or p.product not in (SHIP, CAP, MAT):
             continue
         race = game.races[p.owner]
         points = economy.production_points(p)
         p.spent = 0.0
         if p.product == SHIP and p.ship_type is not None:
             economy.produce_ships(p, race, race.type_by_id(p.ship_type), points)
-        elif p.product == "CAP":
+        elif p.product == CAP:
             economy.produce_cap(p, points)
             p.progress = 0.0
-        elif p.product == "MAT":
+        elif p.product == MAT:
             economy.produce_mat(p, points)
             p.progress = 0.0
     for p in game.planets:
         if p.owner is None:
             continue
         race = game.races[p.owner]
-        if p.product not in (SHIP, "CAP", "MAT"):
+        if p.product not in (SHIP, CAP, MAT):
             points = economy.production_points(p)
             p.spent = 0.0
             economy.research(race, p.product, points)

@@ -206,3 +206,17 @@ def test_battle_and_bombing_reports(tmp_path: Path) -> None:
     assert seen_by_victim["bombings"] == data["bombings"]
     assert "Bombings" in service.report("player-0", turn, "text").decode()
     service.close()
+
+
+def test_text_report_messages_global_and_personal(tmp_path: Path) -> None:
+    service = started(tmp_path, 3)
+    service.submit_orders("player-0", 1, "@\nhello all\n@\n@ Race1\nhi one\n@")
+    service.run_turn(1)
+    text = service.report("player-1", 1, "text").decode()
+    assert (
+        "\nGLOBAL Messages\n\n-message from Race0 starts-\nhello all\n-message ends-\n"
+        "\nPERSONAL Messages for Race1\n\n-message from Race0 starts-\nhi one\n-message ends-\n"
+    ) in text
+    other = service.report("player-2", 1, "text").decode()
+    assert "hello all" in other and "PERSONAL Messages" not in other
+    service.close()
