@@ -218,7 +218,6 @@ class GameService:
         self._init: dict[str, Any] | None = None
         self._players: dict[str, int] = {}
         self._submitted: set[int] = set()
-        self.committed_turn: int | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -230,7 +229,6 @@ class GameService:
         self._init = json.loads(self.store.read(0, "init.json"))
         self._players = {race.player_id: race.index for race in self.game.races}
         self._submitted = self.store.orders_present(current + 1)
-        self.committed_turn = current
         LOG.info("game %s loaded at turn %d", self.game.game_id, current)
 
     def close(self) -> None:
@@ -284,7 +282,6 @@ class GameService:
         self._init = request
         self._players = {race.player_id: race.index for race in game.races}
         self._submitted = set()
-        self.committed_turn = 0
         LOG.info("game %s initialised with %d races", game.game_id, len(races))
         return {"turn": 0}
 
@@ -346,7 +343,6 @@ class GameService:
         computed = time.perf_counter()
         self.store.commit_turn(turn, files, self.turn_delay)
         self.game = new
-        self.committed_turn = turn
         self._submitted = set()
         LOG.info(
             "turn %d ran in %.0f ms (written in %.0f ms)%s",
@@ -410,8 +406,8 @@ class GameService:
     def report(self, player_id: str, turn: int, fmt: str) -> bytes:
         """A stored report; safe without the service lock (committed turns never change)."""
         index = self._race_index(player_id)
-        committed = self.committed_turn
-        if committed is None or not 0 <= turn <= committed:
+        # self.game is replaced only once a turn is committed: its turn is the last one.
+        if not 0 <= turn <= self._game().turn:
             raise UnknownTurn(f"there is no report for turn {turn}")
         suffix = "txt" if fmt == "text" else "json"
         return self.store.read(turn, f"reports/{index:03d}.{suffix}")
