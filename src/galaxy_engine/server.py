@@ -297,17 +297,16 @@ class _Handler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             return b""
-        try:
-            length = int(length_header)
-        except ValueError:
-            self.close_connection = True
-            raise HttpError(400, "bad_request", "invalid Content-Length") from None
-        if length < 0:
+        digits = length_header.strip()
+        # ASCII digits only: int() would also take "+5" or "1_0".
+        if not (digits.isascii() and digits.isdigit()):
             self.close_connection = True
             raise HttpError(400, "bad_request", "invalid Content-Length")
-        if length > MAX_BODY:
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > len(str(MAX_BODY)) or int(significant) > MAX_BODY:
             self.close_connection = True
             raise HttpError(413, "payload_too_large", f"the body is over {MAX_BODY} bytes")
+        length = int(significant)
         data = self.rfile.read(length)
         if len(data) != length:
             self.close_connection = True

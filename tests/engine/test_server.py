@@ -35,6 +35,17 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         assert (status, body["error"]["code"]) == (422, "validation_error")
         status, body = engine.json("POST", "/admin/init", raw=b" " * (1024 * 1024 + 1))
         assert (status, body["error"]["code"]) == (413, "payload_too_large")
+        for length, status_code in (
+            ("1_0", "400 "),
+            ("+10", "400 "),
+            ("9" * 5000, "413 "),
+            ("0" * 30 + "10", "422 "),
+        ):
+            head = engine.raw(
+                f"POST /admin/init HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Length: {length}\r\n\r\n" + '{"a": 1}  '
+            )
+            assert head.startswith("HTTP/1.1 " + status_code), (length, head)
         status, body = engine.json("GET", "/nowhere")
         assert (status, body["error"]["code"]) == (404, "not_found")
         status, headers, data = engine.request("DELETE", "/admin/status")
