@@ -210,6 +210,12 @@ def _ship_types(report: dict[str, Any], out: list[str]) -> None:
         _section(out, f"{race} Ship Types", table(TYPE_LABELS, _type_rows(types)))
 
 
+def _tech_and_load(g: dict[str, Any]) -> list[object]:
+    """The D W S C T Q columns of a group: its tech levels, cargo type and load per ship."""
+    tech = g["tech"]
+    return [tech["drive"], tech["weapons"], tech["shields"], tech["cargo"], g["cargo"], g["load"]]
+
+
 def _battles(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     me = report["race"]["name"]
     for battle in report["battles"]:
@@ -218,18 +224,7 @@ def _battles(report: dict[str, Any], names: _Names, out: list[str]) -> None:
         for part in battle["participants"]:
             title = "Your Groups" if part["race"] == me else f"{part['race']} Groups"
             rows = [
-                [
-                    g["ships"],
-                    g["type"],
-                    g["tech"]["drive"],
-                    g["tech"]["weapons"],
-                    g["tech"]["shields"],
-                    g["tech"]["cargo"],
-                    g["cargo"],
-                    g["load"],
-                    g["survivors"],
-                ]
-                for g in part["groups"]
+                [g["ships"], g["type"], *_tech_and_load(g), g["survivors"]] for g in part["groups"]
             ]
             _section(out, title, table(["#", "T", "D", "W", "S", "C", "T", "Q", "L"], rows))
         out.append("")
@@ -378,7 +373,6 @@ def _planets(report: dict[str, Any], names: _Names, out: list[str]) -> None:
 
 
 def _own_group_row(g: dict[str, Any], names: _Names) -> list[object]:
-    tech = g["tech"]
     if "at" in g:
         where, left, origin = names.name(g["at"]), "", ""
     else:
@@ -387,20 +381,7 @@ def _own_group_row(g: dict[str, Any], names: _Names) -> list[object]:
             f"{g['distance_left']:.2f}",
             names.name(g["from"]),
         )
-    return [
-        g["number"],
-        g["ships"],
-        g["type"],
-        tech["drive"],
-        tech["weapons"],
-        tech["shields"],
-        tech["cargo"],
-        g["cargo"],
-        g["load"],
-        where,
-        left,
-        origin,
-    ]
+    return [g["number"], g["ships"], g["type"], *_tech_and_load(g), where, left, origin]
 
 
 GROUP_LABELS = ["G", "#", "T", "D", "W", "S", "C", "T", "Q", "D", "R", "O"]
@@ -421,20 +402,7 @@ def _groups(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     for g in report["alien_groups"]:
         by_race.setdefault(g["race"], []).append(g)
     for race, groups in by_race.items():
-        rows = [
-            [
-                g["ships"],
-                g["type"],
-                g["tech"]["drive"],
-                g["tech"]["weapons"],
-                g["tech"]["shields"],
-                g["tech"]["cargo"],
-                g["cargo"],
-                g["load"],
-                names.name(g["at"]),
-            ]
-            for g in groups
-        ]
+        rows = [[g["ships"], g["type"], *_tech_and_load(g), names.name(g["at"])] for g in groups]
         _section(out, f"{race} Groups", table(["#", "T", "D", "W", "S", "C", "T", "Q", "D"], rows))
 
 
