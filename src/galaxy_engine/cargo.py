@@ -51,16 +51,22 @@ def take_stock(p: Planet, cargo: str, amount: float) -> None:
 
 
 def auto_unload(game: Game) -> None:
-    """After production, groups at their own or an unowned planet unload everything."""
-    for p in game.planets:
-        for race in game.races:
-            if not race.option("AUTOUNLOAD"):
-                continue
+    """After production, groups at their own or an unowned planet unload everything.
+
+    Planet by planet, and at each planet race by race (the first to land COL on a free
+    planet takes it); the loaded groups in orbit are found in one pass, not per planet.
+    """
+    loaded: dict[int, list[tuple[Race, Group]]] = {}
+    for race in game.races:
+        if race.option("AUTOUNLOAD"):
             for g in race.groups:
-                if g.where != p.number or g.dist != 0 or g.ships == 0 or g.load_type is None:
-                    continue
-                if p.owner is None or p.owner == race.index:
-                    unload(game, race, g, g.load)
+                if g.dist == 0 and g.ships != 0 and g.load_type is not None:
+                    loaded.setdefault(g.where, []).append((race, g))
+    for number in sorted(loaded):
+        p = game.planet(number)
+        for race, g in loaded[number]:
+            if p.owner is None or p.owner == race.index:
+                unload(game, race, g, g.load)
 
 
 def route_unload(game: Game) -> None:
@@ -82,15 +88,17 @@ def route_unload(game: Game) -> None:
 
 
 def _route_candidates(race: Race, p: Planet) -> list[Group]:
-    return [
-        g
-        for g in race.groups
-        if g.where == p.number
-        and g.dist == 0
-        and g.fleet is None
-        and race.type_by_id(g.type_id).cargo > 0
-        and race.type_by_id(g.type_id).drive > 0
-    ]
+    """Cargo ships that can move, in orbit at `p` and not in a fleet, in group order.
+
+    Groups destroyed in combat I (0 ships until the next merge) are not among them.
+    """
+    candidates = []
+    for g in race.groups:
+        if g.where == p.number and g.dist == 0 and g.fleet is None and g.ships > 0:
+            t = race.type_by_id(g.type_id)
+            if t.cargo > 0 and t.drive > 0:
+                candidates.append(g)
+    return candidates
 
 
 def route_load(game: Game) -> None:
@@ -104,8 +112,6 @@ def route_load(game: Game) -> None:
             if target is None:
                 continue
             for g in _route_candidates(race, p):
-                if g.dist != 0:
-                    continue
                 if g.load_type is None and stock(p, cargo) > 0:
                     per_ship = group_capacity(g, race.type_by_id(g.type_id))
                     room = g.ships * per_ship
@@ -121,5 +127,5 @@ def route_load(game: Game) -> None:
         target = p.routes.get(EMP)
         if target is not None:
             for g in _route_candidates(race, p):
-                if g.dist == 0 and g.load_type is None:
+                if g.load_type is None:
                     send(game, g, game.planet(target))

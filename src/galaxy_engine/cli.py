@@ -67,6 +67,12 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def _print_verdict(verdict: dict[str, Any]) -> int:
+    """The verdict on submitted orders, without the forecast; exit 1 if any line was refused."""
+    _print_json({k: verdict[k] for k in ("accepted", "turn", "errors", "warnings")})
+    return 0 if verdict["accepted"] else 1
+
+
 def _read_json(path: str, what: str) -> Any:
     try:
         return json.loads(Path(path).read_text())
@@ -137,8 +143,7 @@ def _cmd_orders(args: argparse.Namespace) -> int:
         verdict = service.submit_orders(args.player, args.turn, text)
     finally:
         service.close()
-    _print_json({k: verdict[k] for k in ("accepted", "turn", "errors", "warnings")})
-    return 0 if verdict["accepted"] else 1
+    return _print_verdict(verdict)
 
 
 def _cmd_run_turn(args: argparse.Namespace) -> int:
@@ -182,8 +187,7 @@ def _cmd_bot(args: argparse.Namespace) -> int:
         verdict = service.submit_orders(args.player, turn + 1, orders_for(report))
     finally:
         service.close()
-    _print_json({k: verdict[k] for k in ("accepted", "turn", "errors", "warnings")})
-    return 0 if verdict["accepted"] else 1
+    return _print_verdict(verdict)
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:

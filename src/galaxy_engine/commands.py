@@ -4,7 +4,8 @@ An order either happens (perhaps with a warning, e.g. "all available used") or i
 refused with a reason and changes nothing.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from galaxy_engine import economy
 from galaxy_engine.cargo import stock, take_stock, unload
@@ -25,11 +26,10 @@ from galaxy_engine.model import (
     ShipType,
     normalise_name,
 )
-from galaxy_engine.movement import recall, send, speed_of, split
+from galaxy_engine.movement import can_reverse, recall, send, speed_of, split
 from galaxy_engine.orders import OrderLine, parse_count, parse_number
 from galaxy_engine.ships import (
     LOAD_MIN,
-    REVERSE_TURNS,
     group_capacity,
     group_mass,
     set_group_tech,
@@ -61,42 +61,42 @@ def find_group(race: Race, word: str) -> Group | None:
     return None
 
 
-def find_fleet(race: Race, word: str) -> Fleet | None:
+class _Named(Protocol):
+    name: str
+
+
+_T = TypeVar("_T", bound=_Named)
+
+
+def _by_name(items: Iterable[_T], word: str) -> _T | None:
+    """The first item whose name matches `word` as names are compared (normalise_name)."""
     key = normalise_name(word)
-    for fleet in race.fleets:
-        if normalise_name(fleet.name) == key:
-            return fleet
-    return None
+    return next((item for item in items if normalise_name(item.name) == key), None)
+
+
+def find_fleet(race: Race, word: str) -> Fleet | None:
+    return _by_name(race.fleets, word)
 
 
 def find_type(race: Race, word: str) -> ShipType | None:
-    key = normalise_name(word)
-    for t in race.types:
-        if normalise_name(t.name) == key:
-            return t
-    return None
+    return _by_name(race.types, word)
 
 
 def find_planet(game: Game, word: str) -> Planet | None:
     """A planet by `#number` (its number at turn 0) or by its current name."""
     if word.startswith("#"):
         digits = word[1:]
-        if digits.isdigit() and 1 <= int(digits) <= len(game.planets):
-            return game.planet(int(digits))
+        # ASCII digits only: int() refuses "²" and strings over 4300 digits.
+        if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+            number = int(digits)
+            if 1 <= number <= len(game.planets):
+                return game.planet(number)
         return None
-    key = normalise_name(word)
-    for p in game.planets:
-        if normalise_name(p.name) == key:
-            return p
-    return None
+    return _by_name(game.planets, word)
 
 
 def find_race(game: Game, word: str) -> Race | None:
-    key = normalise_name(word)
-    for race in game.races:
-        if normalise_name(race.name) == key:
-            return race
-    return None
+    return _by_name(game.races, word)
 
 
 class Executor:
@@ -396,7 +396,7 @@ class Executor:
             speed = min((speed_of(self.race, g) for g in groups), default=0.0)
             if not groups or any(not self._in_space(g) for g in groups):
                 raise Refused("Fleet is not in hyperspace.")
-            if any(g.dist < speed * REVERSE_TURNS for g in groups):
+            if not all(can_reverse(g, speed) for g in groups):
                 raise Refused("Fleet is too near from landing.")
             for member in groups:
                 recall(self.game, member)
@@ -406,7 +406,7 @@ class Executor:
             raise Refused("Group or fleet not recognized.")
         if not self._in_space(group):
             raise Refused("Group is not in hyperspace.")
-        if group.dist < speed_of(self.race, group) * REVERSE_TURNS:
+        if not can_reverse(group, speed_of(self.race, group)):
             raise Refused("Group is too near from landing.")
         recall(self.game, group)
 

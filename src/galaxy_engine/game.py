@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from galaxy_engine import report_json, report_text
+from galaxy_engine.economy import effective_industry
 from galaxy_engine.mapgen import MapGenerationError, generate_planets, new_race, turn_random
 from galaxy_engine.model import (
     RACE_NAME_MAX,
     Game,
+    Race,
     copy_game,
     game_from_dict,
     game_to_dict,
@@ -25,7 +27,14 @@ from galaxy_engine.model import (
 from galaxy_engine.orders import Issue, parse_orders
 from galaxy_engine.settings import SettingsError, validate_settings
 from galaxy_engine.store import Store
-from galaxy_engine.turn import Submitted, forecast_turn, run_turn, standings, totals_by_race
+from galaxy_engine.turn import (
+    Submitted,
+    Totals,
+    forecast_turn,
+    run_turn,
+    standings,
+    totals_by_race,
+)
 from galaxy_engine.turnlog import TurnLog
 from galaxy_engine.version import ENGINE_VERSION
 
@@ -164,8 +173,41 @@ def canonical_init(body: Mapping[str, Any]) -> dict[str, Any]:
     return {"game_id": game_id, "seed": seed, "settings": settings, "players": clean}
 
 
-def _issue_dict(issue: Issue) -> dict[str, Any]:
-    return issue.as_dict()
+def _production(totals: Totals, race: Race) -> float:
+    pop, ind, _count = totals[race.index]
+    return round(effective_industry(pop, ind), 2)
+
+
+def _player_row(race: Race, totals: Totals, **extra: Any) -> dict[str, Any]:
+    """A race's line in the turn summary and the status (`extra` goes after "alive")."""
+    pop, ind, count = totals[race.index]
+    return {
+        "player_id": race.player_id,
+        "race_name": race.name,
+        "alive": race.alive,
+        **extra,
+        "planets": count,
+        "population": round(pop, 2),
+        "industry": round(ind, 2),
+        "production": _production(totals, race),
+    }
+
+
+def _winner(game: Game) -> str | None:
+    return game.races[game.winner].player_id if game.winner is not None else None
+
+
+def _ranking(game: Game, totals: Totals) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": rank,
+            "player_id": race.player_id,
+            "race_name": race.name,
+            "alive": race.alive,
+            "production": _production(totals, race),
+        }
+        for rank, race in enumerate(standings(game, totals), start=1)
+    ]
 
 
 class GameService:
@@ -176,7 +218,6 @@ class GameService:
         self._init: dict[str, Any] | None = None
         self._players: dict[str, int] = {}
         self._submitted: set[int] = set()
-        self.committed_turn: int | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -188,7 +229,6 @@ class GameService:
         self._init = json.loads(self.store.read(0, "init.json"))
         self._players = {race.player_id: race.index for race in self.game.races}
         self._submitted = self.store.orders_present(current + 1)
-        self.committed_turn = current
         LOG.info("game %s loaded at turn %d", self.game.game_id, current)
 
     def close(self) -> None:
@@ -242,7 +282,6 @@ class GameService:
         self._init = request
         self._players = {race.player_id: race.index for race in game.races}
         self._submitted = set()
-        self.committed_turn = 0
         LOG.info("game %s initialised with %d races", game.game_id, len(races))
         return {"turn": 0}
 
@@ -262,49 +301,14 @@ class GameService:
 
     def _summary(self, game: Game, log: TurnLog) -> dict[str, Any]:
         totals = totals_by_race(game)
-        players = []
-        for race in game.races:
-            pop, ind, count = totals[race.index]
-            players.append(
-                {
-                    "player_id": race.player_id,
-                    "race_name": race.name,
-                    "alive": race.alive,
-                    "planets": count,
-                    "population": round(pop, 2),
-                    "industry": round(ind, 2),
-                    "production": round(0.75 * ind + 0.25 * pop, 2),
-                }
-            )
         return {
-            "players": players,
+            "players": [_player_row(race, totals) for race in game.races],
             "eliminated": [game.races[i].player_id for i in log.eliminated],
             "battles": len(log.battles),
             "bombings": len(log.bombings),
-            "winner": self._winner(game),
-            "ranking": self._ranking(game),
+            "winner": _winner(game),
+            "ranking": _ranking(game, totals),
         }
-
-    @staticmethod
-    def _winner(game: Game) -> str | None:
-        return game.races[game.winner].player_id if game.winner is not None else None
-
-    @staticmethod
-    def _ranking(game: Game) -> list[dict[str, Any]]:
-        totals = totals_by_race(game)
-        result = []
-        for rank, race in enumerate(standings(game), start=1):
-            pop, ind, _count = totals[race.index]
-            result.append(
-                {
-                    "rank": rank,
-                    "player_id": race.player_id,
-                    "race_name": race.name,
-                    "alive": race.alive,
-                    "production": round(0.75 * ind + 0.25 * pop, 2),
-                }
-            )
-        return result
 
     def _orders_for(self, game: Game, turn: int) -> dict[int, Submitted]:
         orders = {}
@@ -339,7 +343,6 @@ class GameService:
         computed = time.perf_counter()
         self.store.commit_turn(turn, files, self.turn_delay)
         self.game = new
-        self.committed_turn = turn
         self._submitted = set()
         LOG.info(
             "turn %d ran in %.0f ms (written in %.0f ms)%s",
@@ -369,7 +372,7 @@ class GameService:
         copy = copy_game(game)
         race = copy.races[index]
         outcome = forecast_turn(copy, race, parse_orders(text))
-        errors = [_issue_dict(issue) for issue in outcome.errors]
+        errors = [issue.as_dict() for issue in outcome.errors]
         record = {"turn": next_turn, "text": text, "errors": errors}
         self.store.write_orders(next_turn, index, report_json.dumps(record))
         self._submitted.add(index)
@@ -377,7 +380,7 @@ class GameService:
             "accepted": not errors,
             "turn": next_turn,
             "errors": errors,
-            "warnings": [_issue_dict(issue) for issue in outcome.warnings],
+            "warnings": [issue.as_dict() for issue in outcome.warnings],
             "forecast": report_json.build_forecast(copy, race),
         }
 
@@ -386,27 +389,16 @@ class GameService:
     def status(self) -> dict[str, Any]:
         game = self._game()
         totals = totals_by_race(game)
-        players = []
-        for race in game.races:
-            pop, ind, count = totals[race.index]
-            players.append(
-                {
-                    "player_id": race.player_id,
-                    "race_name": race.name,
-                    "alive": race.alive,
-                    "orders_submitted": race.index in self._submitted,
-                    "planets": count,
-                    "population": round(pop, 2),
-                    "industry": round(ind, 2),
-                    "production": round(0.75 * ind + 0.25 * pop, 2),
-                }
-            )
+        players = [
+            _player_row(race, totals, orders_submitted=race.index in self._submitted)
+            for race in game.races
+        ]
         return {
             "game_id": game.game_id,
             "turn": game.turn,
             "finished": game.finished,
-            "winner": self._winner(game),
-            "ranking": self._ranking(game),
+            "winner": _winner(game),
+            "ranking": _ranking(game, totals),
             "players": players,
             "engine_version": ENGINE_VERSION,
         }
@@ -414,8 +406,8 @@ class GameService:
     def report(self, player_id: str, turn: int, fmt: str) -> bytes:
         """A stored report; safe without the service lock (committed turns never change)."""
         index = self._race_index(player_id)
-        committed = self.committed_turn
-        if committed is None or not 0 <= turn <= committed:
+        # self.game is replaced only once a turn is committed: its turn is the last one.
+        if not 0 <= turn <= self._game().turn:
             raise UnknownTurn(f"there is no report for turn {turn}")
         suffix = "txt" if fmt == "text" else "json"
         return self.store.read(turn, f"reports/{index:03d}.{suffix}")

@@ -60,12 +60,14 @@ def speed_of(race: Race, g: Group) -> float:
 
 
 def fleet_speed(race: Race, fleet: Fleet) -> float:
-    """A fleet moves at the speed of its slowest group."""
-    speeds = [speed_of(race, g) for g in race.groups if g.fleet == fleet.id]
+    """A fleet moves at the speed of its slowest group (groups destroyed in combat I,
+    at 0 ships until the next merge, no longer count)."""
+    speeds = [speed_of(race, g) for g in race.groups if g.fleet == fleet.id and g.ships > 0]
     return min(speeds) if speeds else 0.0
 
 
-def can_reverse(race: Race, g: Group, speed: float) -> bool:
+def can_reverse(g: Group, speed: float) -> bool:
+    """`h` needs at least REVERSE_TURNS turns of travel left at `speed`."""
     return g.dist >= speed * REVERSE_TURNS
 
 
@@ -109,7 +111,7 @@ def intercept(game: Game) -> None:
                 if other.index == race.index:
                     continue
                 for h in other.groups:
-                    if h.dist == 0 or location(game, h) != g.where:
+                    if h.dist == 0 or h.ships <= 0 or location(game, h) != g.where:
                         continue
                     if game.distance(game.planet(h.where), game.planet(here)) < reach:
                         t = other.type_by_id(h.type_id)

@@ -52,7 +52,7 @@ class Sight:
                 if g.dist == 0 and g.ships > 0:
                     self.orbiting.setdefault(g.where, set()).add(race.index)
         self.totals = totals_by_race(game)
-        self.ranking = [race.index for race in standings(game)]
+        self.ranking = [race.index for race in standings(game, self.totals)]
 
     def sees(self, race: int, p: Planet) -> bool:
         return p.owner == race or race in self.orbiting.get(p.number, ())

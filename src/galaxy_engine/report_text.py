@@ -109,22 +109,14 @@ def _messages(report: dict[str, Any], out: list[str]) -> None:
     public += [m for m in messages if m["kind"] == "message" and "to" not in m]
     personal = [m for m in messages if m["kind"] == "idle"]
     personal += [m for m in messages if m["kind"] == "message" and "to" in m]
-    if public:
-        out.append("")
-        out.append("GLOBAL Messages")
-        out.append("")
-        for m in public:
-            if m["kind"] == "message":
-                out.append(f"-message from {m['sender']} starts-")
-                out.extend(m["text"].splitlines())
-                out.append("-message ends-")
-            else:
-                out.append(m["text"])
-    if personal:
-        out.append("")
-        out.append(f"PERSONAL Messages for {report['race']['name']}")
-        out.append("")
-        for m in personal:
+    for title, block in (
+        ("GLOBAL Messages", public),
+        (f"PERSONAL Messages for {report['race']['name']}", personal),
+    ):
+        if not block:
+            continue
+        out.extend(("", title, ""))
+        for m in block:
             if m["kind"] == "message":
                 out.append(f"-message from {m['sender']} starts-")
                 out.extend(m["text"].splitlines())
@@ -218,6 +210,12 @@ def _ship_types(report: dict[str, Any], out: list[str]) -> None:
         _section(out, f"{race} Ship Types", table(TYPE_LABELS, _type_rows(types)))
 
 
+def _tech_and_load(g: dict[str, Any]) -> list[object]:
+    """The D W S C T Q columns of a group: its tech levels, cargo type and load per ship."""
+    tech = g["tech"]
+    return [tech["drive"], tech["weapons"], tech["shields"], tech["cargo"], g["cargo"], g["load"]]
+
+
 def _battles(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     me = report["race"]["name"]
     for battle in report["battles"]:
@@ -226,18 +224,7 @@ def _battles(report: dict[str, Any], names: _Names, out: list[str]) -> None:
         for part in battle["participants"]:
             title = "Your Groups" if part["race"] == me else f"{part['race']} Groups"
             rows = [
-                [
-                    g["ships"],
-                    g["type"],
-                    g["tech"]["drive"],
-                    g["tech"]["weapons"],
-                    g["tech"]["shields"],
-                    g["tech"]["cargo"],
-                    g["cargo"],
-                    g["load"],
-                    g["survivors"],
-                ]
-                for g in part["groups"]
+                [g["ships"], g["type"], *_tech_and_load(g), g["survivors"]] for g in part["groups"]
             ]
             _section(out, title, table(["#", "T", "D", "W", "S", "C", "T", "Q", "L"], rows))
         out.append("")
@@ -284,13 +271,18 @@ def _map(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     window = report["race"]["map"]
     x1, y1 = float(window["x"]), float(window["y"])
     x2, y2 = x1 + float(window["size"]), y1 + float(window["size"])
+    span_x, span_y = x2 - x1, y2 - y1
     grid = [[" "] * MAP_WIDTH for _ in range(MAP_HEIGHT)]
 
     def put(x: float, y: float, mark: str) -> None:
-        column = int((x - x1) / (x2 - x1) * MAP_WIDTH)
-        row = int((y - y1) / (y2 - y1) * MAP_HEIGHT)
-        if 0 <= column < MAP_WIDTH and 0 <= row < MAP_HEIGHT:
-            grid[row][column] = mark
+        # Any window `m` accepts must render: far out, the size can vanish next to the
+        # corner (1e20 + 1 == 1e20) and a cell index can overflow, so test before int().
+        if not span_x or not span_y:
+            return
+        column = (x - x1) / span_x * MAP_WIDTH
+        row = (y - y1) / span_y * MAP_HEIGHT
+        if -1 < column < MAP_WIDTH and -1 < row < MAP_HEIGHT:
+            grid[int(row)][int(column)] = mark
 
     for p in report["other_planets"]:
         if p["status"] == "uninhabited":
@@ -381,7 +373,6 @@ def _planets(report: dict[str, Any], names: _Names, out: list[str]) -> None:
 
 
 def _own_group_row(g: dict[str, Any], names: _Names) -> list[object]:
-    tech = g["tech"]
     if "at" in g:
         where, left, origin = names.name(g["at"]), "", ""
     else:
@@ -390,20 +381,7 @@ def _own_group_row(g: dict[str, Any], names: _Names) -> list[object]:
             f"{g['distance_left']:.2f}",
             names.name(g["from"]),
         )
-    return [
-        g["number"],
-        g["ships"],
-        g["type"],
-        tech["drive"],
-        tech["weapons"],
-        tech["shields"],
-        tech["cargo"],
-        g["cargo"],
-        g["load"],
-        where,
-        left,
-        origin,
-    ]
+    return [g["number"], g["ships"], g["type"], *_tech_and_load(g), where, left, origin]
 
 
 GROUP_LABELS = ["G", "#", "T", "D", "W", "S", "C", "T", "Q", "D", "R", "O"]
@@ -424,20 +402,7 @@ def _groups(report: dict[str, Any], names: _Names, out: list[str]) -> None:
     for g in report["alien_groups"]:
         by_race.setdefault(g["race"], []).append(g)
     for race, groups in by_race.items():
-        rows = [
-            [
-                g["ships"],
-                g["type"],
-                g["tech"]["drive"],
-                g["tech"]["weapons"],
-                g["tech"]["shields"],
-                g["tech"]["cargo"],
-                g["cargo"],
-                g["load"],
-                names.name(g["at"]),
-            ]
-            for g in groups
-        ]
+        rows = [[g["ships"], g["type"], *_tech_and_load(g), names.name(g["at"])] for g in groups]
         _section(out, f"{race} Groups", table(["#", "T", "D", "W", "S", "C", "T", "Q", "D"], rows))
 
 

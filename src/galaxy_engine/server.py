@@ -130,6 +130,8 @@ class EngineApp:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as problem:
             raise HttpError(400, "malformed_json", f"the body is not JSON: {problem}") from None
+        except RecursionError:
+            raise HttpError(400, "malformed_json", "the body is nested too deeply") from None
         if not isinstance(data, dict):
             raise HttpError(
                 422,
@@ -198,9 +200,11 @@ class EngineApp:
                 "format must be json or text",
                 {"errors": [{"field": "format", "message": "must be json or text"}]},
             )
-        if not parts[3].isdigit():
-            raise HttpError(404, "unknown_turn", f"there is no report for turn {parts[3]!r}")
-        body = self.service.report(parts[1], int(parts[3]), fmt)
+        turn = parts[3]
+        # ASCII digits only, and few: int() refuses "²" and strings over 4300 digits.
+        if not (turn.isascii() and turn.isdigit()) or len(turn) > 9:
+            raise HttpError(404, "unknown_turn", f"there is no report for turn {turn[:20]!r}")
+        body = self.service.report(parts[1], int(turn), fmt)
         return Response(200, body, TEXT_TYPE if fmt == "text" else JSON_TYPE)
 
 
@@ -293,17 +297,16 @@ class _Handler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             return b""
-        try:
-            length = int(length_header)
-        except ValueError:
-            self.close_connection = True
-            raise HttpError(400, "bad_request", "invalid Content-Length") from None
-        if length < 0:
+        digits = length_header.strip()
+        # ASCII digits only: int() would also take "+5" or "1_0".
+        if not (digits.isascii() and digits.isdigit()):
             self.close_connection = True
             raise HttpError(400, "bad_request", "invalid Content-Length")
-        if length > MAX_BODY:
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > len(str(MAX_BODY)) or int(significant) > MAX_BODY:
             self.close_connection = True
             raise HttpError(413, "payload_too_large", f"the body is over {MAX_BODY} bytes")
+        length = int(significant)
         data = self.rfile.read(length)
         if len(data) != length:
             self.close_connection = True

@@ -25,7 +25,6 @@ class Setting:
     description: str
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[object, ...] | None = None
     min_items: int | None = None
     max_items: int | None = None
 
@@ -273,8 +272,6 @@ def settings_schema() -> dict[str, Any]:
             entry["type"] = setting.type
             entry["default"] = setting.default
             entry.update(bounds)
-        if setting.choices is not None:
-            entry["enum"] = list(setting.choices)
         properties[setting.name] = entry
     return {
         "type": "object",

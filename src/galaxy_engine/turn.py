@@ -8,14 +8,14 @@ then eliminations and the end of the game.
 """
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from galaxy_engine import economy
 from galaxy_engine.cargo import auto_unload, route_load, route_unload
 from galaxy_engine.combat import bomb_phase, fight_phase
 from galaxy_engine.commands import Executor, Refused
-from galaxy_engine.model import SHIP, Game, Group, Race
+from galaxy_engine.model import CAP, MAT, SHIP, Game, Group, Race
 from galaxy_engine.movement import intercept, location, move, update_fleets
 from galaxy_engine.orders import Issue, OrderLine, ParsedOrders, parse_orders
 from galaxy_engine.turnlog import TurnLog
@@ -118,24 +118,24 @@ def sort_groups(game: Game) -> None:
 def production_phase(game: Game) -> None:
     """Ships, MAT and CAP on every planet first; then research and growth planet by planet."""
     for p in game.planets:
-        if p.owner is None or p.product not in (SHIP, "CAP", "MAT"):
+        if p.owner is None or p.product not in (SHIP, CAP, MAT):
             continue
         race = game.races[p.owner]
         points = economy.production_points(p)
         p.spent = 0.0
         if p.product == SHIP and p.ship_type is not None:
             economy.produce_ships(p, race, race.type_by_id(p.ship_type), points)
-        elif p.product == "CAP":
+        elif p.product == CAP:
             economy.produce_cap(p, points)
             p.progress = 0.0
-        elif p.product == "MAT":
+        elif p.product == MAT:
             economy.produce_mat(p, points)
             p.progress = 0.0
     for p in game.planets:
         if p.owner is None:
             continue
         race = game.races[p.owner]
-        if p.product not in (SHIP, "CAP", "MAT"):
+        if p.product not in (SHIP, CAP, MAT):
             points = economy.production_points(p)
             p.spent = 0.0
             economy.research(race, p.product, points)
@@ -195,9 +195,13 @@ def _eliminations(game: Game, log: TurnLog) -> None:
         log.announce("elimination", f"{race.name} has been eliminated.", race=race.name)
 
 
-def standings(game: Game) -> list[Race]:
+Totals = dict[int, tuple[float, float, int]]
+
+
+def standings(game: Game, totals: Totals | None = None) -> list[Race]:
     """Ranking: races alive first, then by total production, population, industry."""
-    totals = totals_by_race(game)
+    if totals is None:
+        totals = totals_by_race(game)
 
     def key(race: Race) -> tuple[float, ...]:
         pop, ind, _count = totals[race.index]
@@ -214,7 +218,7 @@ def standings(game: Game) -> list[Race]:
     return sorted(game.races, key=key)
 
 
-def totals_by_race(game: Game) -> dict[int, tuple[float, float, int]]:
+def totals_by_race(game: Game) -> Totals:
     """Population, industry and planet count of every race."""
     totals = {race.index: [0.0, 0.0, 0] for race in game.races}
     for p in game.planets:
@@ -266,6 +270,25 @@ class Submitted:
     errors: tuple[Issue, ...]
 
 
+def _after_orders(game: Game, combat: Callable[[int], None]) -> None:
+    """Steps 4 to 11 of ENGINE-RULES section 9 but idle removals; `combat(n)` is combat and
+    bombing n, so that a forecast (which has none) runs the very same phases as a turn."""
+    merge_groups(game)
+    combat(1)
+    route_load(game)
+    update_fleets(game)
+    intercept(game)
+    move(game)
+    merge_groups(game)
+    combat(2)
+    production_phase(game)
+    auto_unload(game)
+    route_unload(game)
+    merge_groups(game)
+    update_fleets(game)
+    sort_groups(game)
+
+
 def run_turn(game: Game, orders: Mapping[int, Submitted], rng: random.Random) -> TurnLog:
     """Run the next turn on `game` in place; `orders` are those of the races that sent any.
 
@@ -286,22 +309,12 @@ def run_turn(game: Game, orders: Mapping[int, Submitted], rng: random.Random) ->
     run_orders(game, parsed, log)
     for race_index, errors in log.errors.items():
         log.errors[race_index] = sorted(errors, key=lambda issue: issue.line)
-    merge_groups(game)
-    fight_phase(game, rng, 1, log)
-    bomb_phase(game, log)
-    route_load(game)
-    update_fleets(game)
-    intercept(game)
-    move(game)
-    merge_groups(game)
-    fight_phase(game, rng, 2, log)
-    bomb_phase(game, log)
-    production_phase(game)
-    auto_unload(game)
-    route_unload(game)
-    merge_groups(game)
-    update_fleets(game)
-    sort_groups(game)
+
+    def combat(phase: int) -> None:
+        fight_phase(game, rng, phase, log)
+        bomb_phase(game, log)
+
+    _after_orders(game, combat)
     _idle_removals(game, log)
     _eliminations(game, log)
     _game_end(game, log)
@@ -321,18 +334,7 @@ def forecast_turn(game: Game, race: Race, parsed: ParsedOrders) -> Outcome:
         outcome = execute_orders(game, race, parsed, phase, log)
         errors.extend(outcome.errors)
         warnings.extend(outcome.warnings)
-    merge_groups(game)
-    route_load(game)
-    update_fleets(game)
-    intercept(game)
-    move(game)
-    merge_groups(game)
-    production_phase(game)
-    auto_unload(game)
-    route_unload(game)
-    merge_groups(game)
-    update_fleets(game)
-    sort_groups(game)
+    _after_orders(game, lambda phase: None)
     return Outcome(
         tuple(sorted(errors, key=lambda i: i.line)), tuple(sorted(warnings, key=lambda i: i.line))
     )

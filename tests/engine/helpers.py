@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -161,6 +162,12 @@ class EngineProcess:
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
+
+    def raw(self, request: str, timeout: float = 10.0) -> str:
+        """Send `request` as it is (latin-1) and return the first line of the answer."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(request.encode("latin-1"))
+            return sock.makefile("rb").readline().decode("latin-1")
 
     def json(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
         status, _headers, data = self.request(method, path, body, **kw)

@@ -75,6 +75,8 @@ def test_planets_by_name_or_number_and_groups_by_number_or_max() -> None:
     assert orders(game, 0, "s MAX 3\ns 1 #5") == ([], [])
     assert game.races[0].groups[1].where == 3
     assert game.races[0].groups[0].where == 5
+    for word in ("#0", "#6", "#²", "#\u0661", "#" + "9" * 5000, "#", "#-1"):
+        assert orders(game, 0, f"s 1 {word}")[0] == ["Planet not recognized."]
 
 
 def test_messages_run_to_the_next_at_line() -> None:

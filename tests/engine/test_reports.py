@@ -1,8 +1,11 @@
 """Both report forms: the documented JSON fields, visibility, and the text sections."""
 
 import json
+import math
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from galaxy_engine.game import GameService
 from galaxy_engine.report_text import render
@@ -104,14 +107,22 @@ def test_own_side_in_full_and_aliens_only_where_seen(tmp_path: Path) -> None:
 def test_groups_in_flight_show_from_to_and_distance(tmp_path: Path) -> None:
     service = started(tmp_path)
     data = report(service, "player-0", 0)
-    home = data["planets"][0]["number"]
-    target = data["other_planets"][0]["number"]
-    service.submit_orders("player-0", 1, f"d Fast 10 0 0 0 0\np #{home} Fast")
+    home = data["planets"][0]
+    far = max(
+        data["other_planets"],
+        key=lambda p: math.hypot(p["x"] - home["x"], p["y"] - home["y"]),
+    )
+    total = math.hypot(far["x"] - home["x"], far["y"] - home["y"])
+    service.submit_orders("player-0", 1, f"d Fast 10 0 0 0 0\np #{home['number']} Fast")
     service.run_turn(1)
-    service.submit_orders("player-0", 2, f"s 1 #{target}")
+    assert report(service, "player-0", 1)["groups"][0]["at"] == home["number"]
+    service.submit_orders("player-0", 2, f"s 1 #{far['number']}\np #{home['number']} CAP")
     service.run_turn(2)
     group = report(service, "player-0", 2)["groups"][0]
-    assert "at" in group or {"from", "to", "distance_left"} <= set(group)
+    assert "at" not in group and (group["from"], group["to"]) == (home["number"], far["number"])
+    assert total > group["speed"] and group["distance_left"] == pytest.approx(
+        total - group["speed"], abs=0.02
+    )
     service.close()
 
 
@@ -144,6 +155,20 @@ def test_text_report_has_galaxyng_sections_in_order(tmp_path: Path) -> None:
     assert "*" in "".join(map_lines[1:41])
     assert ">   ERROR: Order not recognized." in text
     assert render(report(service, "player-0", 1)) == text
+    service.close()
+
+
+def test_any_map_window_the_m_order_accepts_renders(tmp_path: Path) -> None:
+    service = started(tmp_path)
+    windows = ("m 1e20 0 1", "m 0 1e20 1", "m 1e308 1e308 1", "m -1e308 0 1e308", "m 5 5 1e300")
+    for turn, window in enumerate(windows, start=1):
+        assert service.submit_orders("player-0", turn, window)["accepted"]
+        service.run_turn(turn)
+        text = service.report("player-0", turn, "text").decode()
+        border = "-" * 80
+        rows = text.split(border + "\n", 1)[1].split("\n" + border + "\n", 1)[0].split("\n")
+        assert len(rows) == 40
+        assert "".join(rows) == ("*" if window == "m 5 5 1e300" else "")
     service.close()
 
 
@@ -180,4 +205,18 @@ def test_battle_and_bombing_reports(tmp_path: Path) -> None:
     seen_by_victim = report(service, "player-1", turn)
     assert seen_by_victim["bombings"] == data["bombings"]
     assert "Bombings" in service.report("player-0", turn, "text").decode()
+    service.close()
+
+
+def test_text_report_messages_global_and_personal(tmp_path: Path) -> None:
+    service = started(tmp_path, 3)
+    service.submit_orders("player-0", 1, "@\nhello all\n@\n@ Race1\nhi one\n@")
+    service.run_turn(1)
+    text = service.report("player-1", 1, "text").decode()
+    assert (
+        "\nGLOBAL Messages\n\n-message from Race0 starts-\nhello all\n-message ends-\n"
+        "\nPERSONAL Messages for Race1\n\n-message from Race0 starts-\nhi one\n-message ends-\n"
+    ) in text
+    other = service.report("player-2", 1, "text").decode()
+    assert "hello all" in other and "PERSONAL Messages" not in other
     service.close()

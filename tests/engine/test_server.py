@@ -29,10 +29,23 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         assert (status, body["error"]["code"]) == (409, "not_initialised")
         status, body = engine.json("POST", "/admin/init", raw=b'{"game_id": ')
         assert (status, body["error"]["code"]) == (400, "malformed_json")
+        status, body = engine.json("POST", "/admin/init", raw=b"[" * 100_000)
+        assert (status, body["error"]["code"]) == (400, "malformed_json")
         status, body = engine.json("POST", "/admin/init", raw=b"[1, 2]")
         assert (status, body["error"]["code"]) == (422, "validation_error")
         status, body = engine.json("POST", "/admin/init", raw=b" " * (1024 * 1024 + 1))
         assert (status, body["error"]["code"]) == (413, "payload_too_large")
+        for length, status_code in (
+            ("1_0", "400 "),
+            ("+10", "400 "),
+            ("9" * 5000, "413 "),
+            ("0" * 30 + "10", "422 "),
+        ):
+            head = engine.raw(
+                f"POST /admin/init HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Length: {length}\r\n\r\n" + '{"a": 1}  '
+            )
+            assert head.startswith("HTTP/1.1 " + status_code), (length, head)
         status, body = engine.json("GET", "/nowhere")
         assert (status, body["error"]["code"]) == (404, "not_found")
         status, headers, data = engine.request("DELETE", "/admin/status")
@@ -58,6 +71,7 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         status, body = engine.json("POST", "/admin/init", {**INIT, "players": players(45)})
         assert (status, body["error"]["code"]) == (422, "map_generation_failed")
         assert "Traceback" not in engine.log_text()
+        assert TOKEN not in engine.log_text()
 
 
 def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
@@ -120,6 +134,9 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         for path, code in (
             ("/players/player-0/reports/2", "unknown_turn"),
             ("/players/player-0/reports/x", "unknown_turn"),
+            ("/players/player-0/reports/%C2%B2", "unknown_turn"),
+            ("/players/player-0/reports/" + "9" * 5000, "unknown_turn"),
+            ("/players/player%000/reports/1", "unknown_player"),
             ("/players/nobody/reports/1", "unknown_player"),
         ):
             status, body = engine.json("GET", path)

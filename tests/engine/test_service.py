@@ -88,3 +88,17 @@ def test_a_reopened_service_continues_where_it_stopped(tmp_path: Path) -> None:
     assert again.status()["players"][0]["orders_submitted"] is True
     assert json.loads(again.run_turn(2))["turn"] == 2
     again.close()
+
+
+def test_nul_and_control_characters_in_orders_never_break_a_turn(tmp_path: Path) -> None:
+    s = service(tmp_path)
+    lines = [f"{letter}\x00 a\x00b 1\x00 #1\x00 x" for letter in "@=abcdefghijlmnopqrstuvwxyz"]
+    lines += ["@\x00", "hi\x00", "@", "= \x00\x01", "d A\x00 1 0 0 0 0", "d Fleet \x00F", "\x00"]
+    verdict = s.submit_orders("player-0", 1, "\n".join(lines))
+    assert not verdict["accepted"]
+    names = [t["name"] for t in verdict["forecast"]["ship_types"]]
+    assert names == [] and verdict["forecast"]["fleets"] == []
+    assert json.loads(s.run_turn(1))["turn"] == 1
+    assert "\x00" in json.loads(s.report("player-0", 1, "json"))["orders_received"][0]
+    assert s.report("player-1", 1, "text")
+    s.close()

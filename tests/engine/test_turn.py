@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from galaxy_engine.model import CAP, COL
 from galaxy_engine.orders import Issue
 from galaxy_engine.turn import Submitted, merge_groups, run_turn, sort_groups
@@ -102,6 +104,16 @@ def test_intercept_follows_the_largest_alien_departure() -> None:
     add_group(game, 1, "Gun", 5, 3)
     turn(game, {0: "i 1 3", 1: "s 1 4"})
     assert game.races[0].groups[0].where == 3
+    # What leaves planet 3 but is destroyed there in combat I is no mass to follow.
+    game = typed_game()
+    game.planet(1).x, game.planet(3).x = 30.0, 40.0
+    game.planet(5).x, game.planet(5).y = 35.0, 20.0
+    interceptor = add_group(game, 0, "Gun", 1, 1)
+    add_group(game, 0, "Gun", 10, 3)
+    add_group(game, 1, "Hauler", 1, 3)
+    log = turn(game, {0: f"i {interceptor.number} 3", 1: "s 1 5"})
+    assert log.battles and game.races[1].groups == []
+    assert interceptor.where == 3
 
 
 def test_merge_and_sort_groups() -> None:
@@ -199,3 +211,33 @@ def test_movement_arrives_when_less_than_a_hundredth_is_left() -> None:
         assert g.dist == left
     turn(game)
     assert (g.dist, g.origin) == (0.0, 3)
+
+
+def test_cargo_ships_destroyed_in_combat_one_take_no_route() -> None:
+    # Beta is at peace with Alpha (so it does not bomb Alpha's planet and its routes stay)
+    # but shoots back at Alpha's armed ships, and its guns kill the shieldless haulers.
+    game = typed_game()
+    game.races[1].allies = [0]
+    add_group(game, 0, "Hauler", 3, 2)
+    add_group(game, 0, "Gun", 1, 2)
+    add_group(game, 1, "Gun", 50, 2)
+    game.planet(2).cap = 5.0
+    game.planet(2).routes = {"CAP": 1, "EMP": 1}
+    log = turn(game)
+    assert log.battles and not log.bombings
+    assert not any(g.type_id == 1 for g in game.races[0].groups)
+    assert game.planet(2).owner == 0 and game.planet(2).routes == {"CAP": 1, "EMP": 1}
+
+
+def test_a_fleet_moves_at_the_speed_of_its_slowest_surviving_group() -> None:
+    game = typed_game()
+    game.races[1].allies = [0]
+    orders(game, 0, "d Fast 10 1 1 10 0\nd Slow 1 0 0 0 5\nd FLEET F")
+    fast = add_group(game, 0, "Fast", 2, 2)
+    slow = add_group(game, 0, "Slow", 3, 2)
+    add_group(game, 1, "Gun", 50, 2)
+    log = turn(game, {0: f"j {fast.number} F\nj {slow.number} F\ns F 5"})
+    assert log.battles and slow.ships == 0 and fast.ships == 2
+    total = game.distance(game.planet(2), game.planet(5))
+    speed = 20 * 10 / 21
+    assert fast.where == 5 and fast.dist == pytest.approx(total - speed)
