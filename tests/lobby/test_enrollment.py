@@ -178,7 +178,9 @@ async def test_private_games_are_joined_by_invite_code(lobby: Lobby) -> None:
     wrong = await lobby.apply(stranger, game_id, "Strangers", invite_code="not-the-code")
     assert wrong.status_code == 404
     # With the code: the game's page, and an application.
-    opened = await lobby.client.get(f"/api/v1/user/invites/{code}", headers=friend.headers)
+    opened = await lobby.client.post(
+        "/api/v1/user/invites/resolve", json={"invite_code": code}, headers=friend.headers
+    )
     assert opened.json()["id"] == game_id
     applied = await lobby.apply(friend, game_id, "Friends", invite_code=code)
     assert applied.status_code == 201, applied.text
@@ -188,7 +190,9 @@ async def test_private_games_are_joined_by_invite_code(lobby: Lobby) -> None:
         f"/api/v1/user/games/{game_id}/invite-code", headers=owner.headers
     )
     assert rotated.json()["invite_code"] not in (None, code)
-    stale = await lobby.client.get(f"/api/v1/user/invites/{code}", headers=friend.headers)
+    stale = await lobby.client.post(
+        "/api/v1/user/invites/resolve", json={"invite_code": code}, headers=friend.headers
+    )
     assert stale.status_code == 404
     late = await lobby.apply(stranger, game_id, "Latecomers", invite_code=code)
     assert late.status_code == 404

@@ -77,6 +77,14 @@ class ApplicationIn(BaseModel):
     invite_code: InviteCode | None = None
 
 
+class InviteIn(BaseModel):
+    """An invite code travels in a body: a path would carry it into logs and traces."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invite_code: InviteCode
+
+
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -17,7 +17,7 @@ from galaxy_backend.lobby.inputs import (
     CancelIn,
     GameChangesIn,
     GameIn,
-    InviteCode,
+    InviteIn,
     ListingQueryIn,
     RaceNameText,
 )
@@ -184,11 +184,9 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         game = await service.rotate_invite_code(me(principal), game_id)
         return game_view(game, clock(), role="owner")
 
-    @router.get("/invites/{invite_code}", response_model=GameOut, responses=_errors(404, 422))
-    async def game_by_invite(
-        invite_code: Annotated[InviteCode, Path()], principal: CurrentUser
-    ) -> dict[str, Any]:
-        game, role = await service.game_by_invite(me(principal), invite_code)
+    @router.post("/invites/resolve", response_model=GameOut, responses=_errors(404, 422))
+    async def game_by_invite(body: InviteIn, principal: CurrentUser) -> dict[str, Any]:
+        game, role = await service.game_by_invite(me(principal), body.invite_code)
         return game_view(game, clock(), role=role)
 
     @router.post(
