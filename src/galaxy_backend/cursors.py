@@ -2,7 +2,9 @@
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from galaxy_backend.errors import InvalidInput
@@ -25,3 +27,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         return moment.astimezone(UTC), UUID(row_id)
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
+
+
+class Listed(Protocol):
+    """A row of a list newest first: what its cursor is made of."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=Listed)
+
+
+def page_of(rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
+    """The first `limit` of the `limit + 1` rows fetched, and the cursor after them if more."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    return page, encode_cursor(page[-1].created_at, page[-1].id)

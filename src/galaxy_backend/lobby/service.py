@@ -12,14 +12,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.cache import CacheLimits
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.cronutil import parse_schedule, parse_time_zone
-from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.cursors import decode_cursor, encode_cursor, page_of
 from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
@@ -252,7 +252,7 @@ class LobbyService:
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
             games = await repository.games_of_user(conn, user_id, after=after, limit=limit + 1)
-        page, following = _page(games, limit)
+        page, following = page_of(games, limit)
         return [(g, self.role_of(g, user_id, applicant=True)) for g in page], following
 
     async def list_public(self, query: ListingQuery) -> ListingResult:
@@ -324,7 +324,7 @@ class LobbyService:
                 after=after,
                 limit=limit + 1,
             )
-        return _page(found, limit)
+        return page_of(found, limit)
 
     # --- race names ---------------------------------------------------------------------------
 
@@ -537,7 +537,7 @@ class LobbyService:
                 after=after,
                 limit=limit + 1,
             )
-        return _page(games, limit)
+        return page_of(games, limit)
 
     # --- applications -------------------------------------------------------------------------
 
@@ -1131,25 +1131,6 @@ class LobbyService:
             race_name=application.race_name,
             **details,
         )
-
-
-class _Listed(Protocol):
-    @property
-    def id(self) -> UUID: ...
-
-    @property
-    def created_at(self) -> datetime: ...
-
-
-_Row = TypeVar("_Row", bound=_Listed)
-
-
-def _page(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
-    """The first `limit` of `limit + 1` rows fetched, and the cursor after them if more."""
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last.created_at, last.id)
 
 
 def _invite_code() -> str:

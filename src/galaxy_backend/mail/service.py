@@ -7,7 +7,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.cursors import decode_cursor, page_of
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.models import STATUSES, Delivery
@@ -152,12 +152,7 @@ class MailService:
             rows = await repository.list_deliveries(
                 conn, status=status, after=after, limit=limit + 1
             )
-        page = rows[:limit]
-        next_cursor = None
-        if len(rows) > limit:
-            last = page[-1]
-            next_cursor = encode_cursor(last.created_at, last.id)
-        return page, next_cursor
+        return page_of(rows, limit)
 
     async def retry(self, delivery_id: UUID, actor: Actor) -> Delivery:
         """Send a failed mail again, with a fresh attempt budget; audited with the change."""

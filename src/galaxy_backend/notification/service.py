@@ -11,7 +11,7 @@ from uuid import UUID
 from opentelemetry import propagate
 
 from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.cursors import decode_cursor, page_of
 from galaxy_backend.errors import InvalidInput, NotFound
 from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.catalogue import CHANNELS, Kind
@@ -251,8 +251,7 @@ class NotificationService:
                 conn, user_id=user_id, after=after, unread_only=unread_only, limit=limit + 1
             )
             unread = await repository.unread_count(conn, user_id)
-        page = items[:limit]
-        following = encode_cursor(page[-1].created_at, page[-1].id) if len(items) > limit else None
+        page, following = page_of(items, limit)
         return page, following, unread
 
     async def mark_read(self, user_id: UUID, notification_id: UUID) -> None:
@@ -336,9 +335,7 @@ class NotificationService:
             rows = await repository.dead_letters(
                 conn, kind=kind, channel=channel, user_id=user_id, after=after, limit=limit + 1
             )
-        page = rows[:limit]
-        following = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
-        return page, following
+        return page_of(rows, limit)
 
     async def requeue(self, dead_letter_id: UUID, actor: Actor) -> DeadLetter:
         async with transaction(self._database) as tx:

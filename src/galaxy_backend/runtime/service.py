@@ -18,7 +18,7 @@ from uuid import UUID
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.cursors import decode_cursor, page_of
 from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
 from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
@@ -335,9 +335,7 @@ class RuntimeService:
             rows = await repository.jobs(
                 conn, game_id=game_id, status=status, after=after, limit=limit + 1
             )
-        page = rows[:limit]
-        following = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
-        return page, following
+        return page_of(rows, limit)
 
     async def turns(self, game_id: UUID) -> list[dict[str, Any]]:
         async with self._database.pool.acquire() as conn:

@@ -10,7 +10,7 @@ from uuid import UUID
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
-from galaxy_backend.cursors import decode_cursor, encode_cursor
+from galaxy_backend.cursors import decode_cursor, page_of
 from galaxy_backend.errors import InvalidInput, NotFound
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx, transaction
@@ -249,12 +249,7 @@ class UserService:
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
             users = list(await repository.search(conn, query=query, after=after, limit=limit + 1))
-        following = (
-            encode_cursor(users[limit - 1].created_at, users[limit - 1].id)
-            if len(users) > limit
-            else None
-        )
-        return users[:limit], following
+        return page_of(users, limit)
 
     async def _change(self, user_id: UUID, apply: Callable[[Tx], Awaitable[User | None]]) -> User:
         async with transaction(self._database) as tx:
