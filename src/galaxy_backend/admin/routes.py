@@ -5,16 +5,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.service import AdminService
 from galaxy_backend.fields import INT64_MAX, Secret, Text
-from galaxy_backend.server.auth import ADMIN_READ, Principal, client_ip, user_agent
+from galaxy_backend.server.auth import AdminReader, client_ip, user_agent
 from galaxy_backend.server.http_app import audience_router
-
-AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
 
 
 def _audit_position(value: str) -> str:

@@ -4,20 +4,21 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.auth.service import AuthService
 from galaxy_backend.fields import Text
-from galaxy_backend.server.auth import ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.auth import (
+    AdminWriter,
+    CurrentUser,
+    client_ip,
+)
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router
 from galaxy_backend.user.service import UserService
 from galaxy_backend.user.views import UserOut, user_view
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
-AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
 
 
 class EmailCodeIn(BaseModel):

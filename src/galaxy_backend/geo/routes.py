@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from galaxy_backend.geo.service import MAX_STATS_DAYS, GeoService
-from galaxy_backend.server.auth import ADMIN_READ, Principal
+from galaxy_backend.server.auth import AdminReader
 from galaxy_backend.server.http_app import audience_router
 
 
@@ -31,7 +31,7 @@ def admin_router(service: GeoService) -> APIRouter:
         summary="Sign-ins and active users per country and UTC day, newest day first",
     )
     async def geo_stats(
-        principal: Annotated[Principal, Depends(ADMIN_READ)],
+        principal: AdminReader,
         days: Annotated[
             int, Query(ge=1, le=MAX_STATS_DAYS, description="How many UTC days, today included")
         ] = 7,

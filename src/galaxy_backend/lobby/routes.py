@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import TypeAdapter
 
 from galaxy_backend.admin.audit import Actor
@@ -38,13 +38,15 @@ from galaxy_backend.lobby.views import (
     game_view,
     race_name_view,
 )
-from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.auth import (
+    AdminReader,
+    AdminWriter,
+    CurrentUser,
+    Principal,
+    client_ip,
+)
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute, Reply
 from galaxy_backend.server.http_app import audience_router
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
-AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
-AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
 
 LISTING_PATH = "/api/v1/public/games"
 _LISTING_QUERY = TypeAdapter(ListingQueryIn)

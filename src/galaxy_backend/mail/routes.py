@@ -4,14 +4,18 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.fields import Cursor
 from galaxy_backend.mail.models import Delivery, DeliveryStatus
 from galaxy_backend.mail.service import MAX_LIST_LIMIT, MailService
-from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip
+from galaxy_backend.server.auth import (
+    AdminReader,
+    AdminWriter,
+    client_ip,
+)
 from galaxy_backend.server.http_app import audience_router
 
 
@@ -55,7 +59,7 @@ def admin_router(service: MailService) -> APIRouter:
 
     @router.get("/mail/deliveries", summary="Mail deliveries, newest first")
     async def list_deliveries(
-        _: Annotated[Principal, Depends(ADMIN_READ)],
+        _: AdminReader,
         status: DeliveryStatus | None = None,
         cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
@@ -71,7 +75,7 @@ def admin_router(service: MailService) -> APIRouter:
     async def retry_delivery(
         delivery_id: UUID,
         request: Request,
-        principal: Annotated[Principal, Depends(ADMIN_WRITE)],
+        principal: AdminWriter,
     ) -> DeliveryOut:
         actor = Actor.of(principal, client_ip(request))
         return DeliveryOut.of(await service.retry(delivery_id, actor))

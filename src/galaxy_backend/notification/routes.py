@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
@@ -21,12 +21,14 @@ from galaxy_backend.notification.service import (
     NotificationService,
     Preference,
 )
-from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.auth import (
+    AdminReader,
+    AdminWriter,
+    CurrentUser,
+    client_ip,
+)
 from galaxy_backend.server.http_app import audience_router
 
-CurrentUser = Annotated[Principal, Depends(current_user)]
-AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
-AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
 ChannelName = Literal["push", "email"]
 KindName = Annotated[str, Text(64)]
 Token = Annotated[str, Text(512)]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,11 +14,8 @@ from galaxy_backend.admin.audit import Actor
 from galaxy_backend.fields import Cursor, Text
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
-from galaxy_backend.server.auth import ADMIN_READ, ADMIN_WRITE, Principal, client_ip, current_user
+from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip
 
-CurrentUser = Annotated[Principal, Depends(current_user)]
-AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
-AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
 Turn = Annotated[int, Path(ge=0, le=1_000_000)]
 MAX_ORDERS_LENGTH = 200_000
 

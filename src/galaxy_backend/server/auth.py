@@ -3,7 +3,9 @@
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import Scope
 
@@ -156,3 +158,8 @@ def admin_with(*roles: str) -> Callable[[Request], Principal]:
 # Reads are open to every operator; changes need the admin role.
 ADMIN_READ = admin_with("admin", "viewer")
 ADMIN_WRITE = admin_with("admin")
+
+# What a route's parameter is annotated with to get its caller.
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
+AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]

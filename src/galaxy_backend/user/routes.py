@@ -4,17 +4,16 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.fields import Cursor, Text
 from galaxy_backend.server.auth import (
-    ADMIN_READ,
-    ADMIN_WRITE,
-    Principal,
+    AdminReader,
+    AdminWriter,
+    CurrentUser,
     client_ip,
-    current_user,
 )
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router
@@ -28,10 +27,6 @@ from galaxy_backend.user.views import (
     admin_user_view,
     user_view,
 )
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
-AdminReader = Annotated[Principal, Depends(ADMIN_READ)]
-AdminWriter = Annotated[Principal, Depends(ADMIN_WRITE)]
 
 
 class AdminUserList(BaseModel):
