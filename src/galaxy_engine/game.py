@@ -97,6 +97,11 @@ class PlayerEliminated(EngineError):
     code = "player_eliminated"
 
 
+class PlayerQuit(EngineError):
+    status = 409
+    code = "player_quit"
+
+
 class UnknownPlayer(EngineError):
     status = 404
     code = "unknown_player"
@@ -179,12 +184,13 @@ def _production(totals: Totals, race: Race) -> float:
 
 
 def _player_row(race: Race, totals: Totals, **extra: Any) -> dict[str, Any]:
-    """A race's line in the turn summary and the status (`extra` goes after "alive")."""
+    """A race's line in the turn summary and the status (`extra` goes after "quit")."""
     pop, ind, count = totals[race.index]
     return {
         "player_id": race.player_id,
         "race_name": race.name,
         "alive": race.alive,
+        "quit": race.quit,
         **extra,
         "planets": count,
         "population": round(pop, 2),
@@ -314,7 +320,7 @@ class GameService:
         orders = {}
         for race in game.races:
             data = self.store.read_orders(turn, race.index)
-            if data is None or not race.alive:
+            if data is None or not race.alive or race.quit:
                 continue
             record = json.loads(data)
             errors = tuple(Issue(e["line"], e["order"], e["message"]) for e in record["errors"])
@@ -363,6 +369,8 @@ class GameService:
             raise GameFinished(f"the game finished at turn {game.turn}")
         if not game.races[index].alive:
             raise PlayerEliminated(f"{game.races[index].name} is no longer in the game")
+        if game.races[index].quit:
+            raise PlayerQuit(f"{game.races[index].name} has quit the game")
         next_turn = game.turn + 1
         if turn is not None and turn != next_turn:
             raise WrongTurn(

@@ -83,7 +83,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         status, report = engine.json("GET", "/players/player-0/reports/0")
         assert status == 200 and report["turn"] == 0
         home = report["planets"][0]["number"]
-        orders = ORDERS.replace("p 1", f"p #{home}") + "s 7 1\n"
+        orders = ORDERS.replace("p 1", f"p #{home}") + "s 7\n"
         status, verdict = engine.json(
             "PUT", "/players/player-0/orders", {"turn": 1, "orders": orders}
         )
@@ -91,7 +91,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         assert verdict["errors"][0]["line"] == 5
         assert verdict["forecast"]["groups"][0]["type"] == "Gun"
         status, verdict = engine.json(
-            "PUT", "/players/player-0/orders", {"orders": orders.replace("s 7 1\n", "")}
+            "PUT", "/players/player-0/orders", {"orders": orders.replace("s 7\n", "")}
         )
         assert (status, verdict["accepted"], verdict["errors"]) == (200, True, [])
         status, body = engine.json("PUT", "/players/player-0/orders", {"turn": 2, "orders": ""})
@@ -107,6 +107,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
             "player_id",
             "race_name",
             "alive",
+            "quit",
             "orders_submitted",
             "planets",
             "population",
@@ -148,14 +149,18 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
 
 
 def test_game_end_eliminated_players_and_finished_games(tmp_path: Path) -> None:
-    init = {**INIT, "settings": {"max_turns": 2}}
+    init = {**INIT, "settings": {"max_turns": 2, "drop_idle_races": True}}
     with running(tmp_path / "data", tmp_path / "log") as engine:
         engine.json("POST", "/admin/init", init)
-        engine.json("PUT", "/players/player-2/orders", {"orders": "q Race2"})
+        # A race that never sent orders is dropped at once (GalaxyNG's removeDeadPlayer).
+        for player in ("player-0", "player-1"):
+            engine.json("PUT", f"/players/{player}/orders", {"orders": ""})
         status, answer = engine.json("POST", "/admin/turn", {"turn": 1})
         assert answer["summary"]["eliminated"] == ["player-2"]
         status, body = engine.json("PUT", "/players/player-2/orders", {"orders": ""})
         assert (status, body["error"]["code"]) == (409, "player_eliminated")
+        for player in ("player-0", "player-1"):
+            engine.json("PUT", f"/players/{player}/orders", {"orders": ""})
         status, last = engine.request("POST", "/admin/turn", {"turn": 2})[0::2]
         answer = json.loads(last)
         assert answer["finished"] is True
