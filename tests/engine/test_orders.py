@@ -52,7 +52,7 @@ def test_unknown_orders_and_malformed_lines_are_refused_with_their_line() -> Non
         (4, '"a" is not a number.'),
     ]
     assert parse_orders("i 1 2 0").errors[0].message == "Ship count must be at least 1."
-    # s, x, j and g read their count as GalaxyNG's atoi does (test_galaxyng_rules has them over HTTP).
+    # s, x, j and g read their count as atoi does (over HTTP in test_galaxyng_rules).
     assert parse_orders("s 1 2 0\nx 1 -2\nj 1 F many\ng 1 2.5").errors == ()
     assert parse_orders("d X 1 1.5 1 0 0").errors[0].message == (
         "The number of guns must be a whole number."
