@@ -26,7 +26,7 @@ from galaxy_engine.model import (
 )
 from galaxy_engine.orders import Issue, parse_orders
 from galaxy_engine.settings import SettingsError, validate_settings
-from galaxy_engine.store import Store
+from galaxy_engine.store import DEFAULT_KEEP_STATES, REPORTS, Store
 from galaxy_engine.turn import (
     Submitted,
     Totals,
@@ -217,8 +217,14 @@ def _ranking(game: Game, totals: Totals) -> list[dict[str, Any]]:
 
 
 class GameService:
-    def __init__(self, data_dir: Path, *, turn_delay: float = 0.0) -> None:
-        self.store = Store(data_dir)
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        turn_delay: float = 0.0,
+        keep_states: int = DEFAULT_KEEP_STATES,
+    ) -> None:
+        self.store = Store(data_dir, keep_states)
         self.turn_delay = turn_delay
         self.game: Game | None = None
         self._init: dict[str, Any] | None = None
@@ -301,8 +307,8 @@ class GameService:
         sight = report_json.Sight(game)
         for race in game.races:
             report = report_json.build_report(game, sight, log, race)
-            files[f"reports/{race.index:03d}.json"] = report_json.dumps(report)
-            files[f"reports/{race.index:03d}.txt"] = report_text.render(report).encode()
+            files[f"{REPORTS}/{race.index:03d}.json"] = report_json.dumps(report)
+            files[f"{REPORTS}/{race.index:03d}.txt"] = report_text.render(report).encode()
         return files
 
     def _summary(self, game: Game, log: TurnLog) -> dict[str, Any]:
@@ -418,4 +424,4 @@ class GameService:
         if not 0 <= turn <= self._game().turn:
             raise UnknownTurn(f"there is no report for turn {turn}")
         suffix = "txt" if fmt == "text" else "json"
-        return self.store.read(turn, f"reports/{index:03d}.{suffix}")
+        return self.store.read_report(turn, f"{index:03d}.{suffix}")

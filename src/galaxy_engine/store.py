@@ -4,6 +4,7 @@ Layout:
     CURRENT                     the last committed turn ("7\\n"), replaced atomically
     turns/000007/state.json     the game after turn 7, answer.json (the /admin/turn answer),
                 reports/NNN.json, reports/NNN.txt  (one pair per race, NNN = race index)
+    turns/000003/reports.tar.xz the reports of an older turn, packed (no state.json)
     turns/000000/init.json      the accepted /admin/init request (canonical form)
     orders/000008/NNN.json      orders submitted for turn 8
     .lock                       held (flock) by the one process using the directory
@@ -11,18 +12,36 @@ Layout:
 A turn is written to `turns/.tmp-N`, every file and directory fsynced, renamed to
 `turns/N`, and only then does CURRENT move to N. A crash before that last step leaves
 the previous turn current; the stray directory is removed when the store is opened.
+
+Only the last `keep_states` turns keep their full state and loose reports: an older
+turn's reports are packed into one xz tar (reports of one turn repeat each other, so
+they shrink about thirtyfold) written and fsynced before the loose files go, and its
+state is deleted. Reports of every turn stay readable, answers stay as they are.
 """
 
 import contextlib
 import fcntl
+import io
 import logging
+import lzma
 import os
 import shutil
+import tarfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 LOG = logging.getLogger("galaxy_engine.store")
+
+DEFAULT_KEEP_STATES = 3
+ARCHIVE = "reports.tar.xz"
+REPORTS = "reports"
+# xz's fast preset: a 30-race turn's 1.7 MB of reports pack in a few tens of ms.
+ARCHIVE_PRESET: Final = 1
+# Turns packed per commit beyond the one that just aged out: a backlog (an older data
+# directory, an earlier failure) drains a little at each turn, never all at once.
+BACKLOG_PER_COMMIT = 2
 
 
 class StoreBusy(Exception):
@@ -62,12 +81,29 @@ def turn_name(turn: int) -> str:
     return f"{turn:06d}"
 
 
+def pack_files(files: list[Path]) -> bytes:
+    """The files as one xz tar, byte for byte the same for the same files."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz", preset=ARCHIVE_PRESET) as archive:
+        for path in files:
+            data = path.read_bytes()
+            info = tarfile.TarInfo(path.name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 class Store:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep_states: int = DEFAULT_KEEP_STATES) -> None:
+        """`keep_states`: how many of the last turns keep their full state (0: all)."""
+        if keep_states < 0:
+            raise ValueError("keep_states must be 0 or more")
         self.root = root
         self.turns = root / "turns"
         self.orders = root / "orders"
+        self.keep_states = keep_states
         self._lock_handle: int | None = None
+        self._backlog: list[int] = []
 
     def open(self) -> int | None:
         """Take the directory, clean up after any crash; the committed turn or None."""
@@ -89,6 +125,10 @@ class Store:
             if stale:
                 LOG.warning("removing uncommitted turn files %s", entry.name)
                 shutil.rmtree(entry)
+        if current is not None:
+            self._backlog = [
+                turn for turn in range(self._last_to_compact(current) + 1) if self._loose(turn)
+            ]
         return current
 
     def close(self) -> None:
@@ -134,9 +174,78 @@ class Store:
             )
             time.sleep(delay)
         write_atomic(self.root / "CURRENT", f"{turn}\n".encode())
+        self._compact_after(turn)
 
     def read(self, turn: int, name: str) -> bytes:
         return (self.turns / turn_name(turn) / name).read_bytes()
+
+    def read_report(self, turn: int, name: str) -> bytes:
+        """A report file (`NNN.json`, `NNN.txt`) of a turn, loose or packed.
+
+        Lock-free: a turn is packed, fsynced and renamed into place before its loose
+        reports are removed, so a report missing there is always in the archive.
+        """
+        directory = self.turns / turn_name(turn)
+        try:
+            return (directory / REPORTS / name).read_bytes()
+        except FileNotFoundError:
+            pass
+        with tarfile.open(directory / ARCHIVE, "r:xz") as archive:
+            try:
+                member = archive.extractfile(name)
+            except KeyError:
+                raise FileNotFoundError(f"no report {name} for turn {turn}") from None
+            assert member is not None
+            return member.read()
+
+    # --- compaction ----------------------------------------------------------------------
+
+    def _last_to_compact(self, current: int) -> int:
+        """The latest turn that no longer keeps its state (-1: none)."""
+        return -1 if self.keep_states == 0 else current - self.keep_states
+
+    def _loose(self, turn: int) -> bool:
+        directory = self.turns / turn_name(turn)
+        return (directory / REPORTS).is_dir() or (directory / "state.json").exists()
+
+    def _compact_after(self, current: int) -> None:
+        aged = self._last_to_compact(current)
+        if aged < 0:
+            return
+        backlog = [turn for turn in self._backlog if turn < aged][:BACKLOG_PER_COMMIT]
+        todo = [*backlog, aged]
+        for turn in todo:
+            try:
+                self.compact(turn)
+            except (OSError, lzma.LZMAError, tarfile.TarError):
+                LOG.exception("could not pack turn %d; it is tried again after the next", turn)
+                if turn not in self._backlog:
+                    self._backlog.append(turn)
+                return
+            if turn in self._backlog:
+                self._backlog.remove(turn)
+
+    def compact(self, turn: int) -> None:
+        """Pack a turn's reports into one archive and delete its state (done again: no-op)."""
+        directory = self.turns / turn_name(turn)
+        loose = directory / REPORTS
+        if loose.is_dir():
+            archive = directory / ARCHIVE
+            if not archive.exists():
+                started = time.perf_counter()
+                tmp = directory / f".{ARCHIVE}.tmp"
+                _write_file(tmp, pack_files(sorted(loose.iterdir())))
+                os.replace(tmp, archive)
+                _fsync_dir(directory)
+                LOG.info(
+                    "turn %d's reports packed in %.0f ms (%d bytes)",
+                    turn,
+                    (time.perf_counter() - started) * 1000,
+                    archive.stat().st_size,
+                )
+            shutil.rmtree(loose)
+        (directory / "state.json").unlink(missing_ok=True)
+        _fsync_dir(directory)
 
     def write_orders(self, turn: int, race: int, data: bytes) -> None:
         directory = self.orders / turn_name(turn)

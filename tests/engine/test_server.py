@@ -293,3 +293,34 @@ def test_one_engine_per_data_directory_and_the_default_bind(tmp_path: Path) -> N
         assert engine.json("GET", "/healthz", token=None)[0] == 200
     with running(tmp_path / "other", tmp_path / "log3", host="") as engine:
         assert engine.json("GET", "/healthz", token=None) == (200, {"status": "ok"})
+
+
+def test_old_turns_keep_their_reports_packed_and_drop_their_state(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "log"
+    seen: list[bytes] = []
+    answers: list[bytes] = []
+    with running(data, log, GALAXY_ENGINE_KEEP_STATES="2") as engine:
+        engine.json("POST", "/admin/init", INIT)
+        engine.json("PUT", "/players/player-0/orders", {"orders": ORDERS})
+        seen += _reports(engine, 0)
+        for turn in range(1, 6):
+            answers.append(engine.request("POST", "/admin/turn", {"turn": turn})[2])
+            seen += _reports(engine, turn)[6 * turn :]
+        assert _reports(engine, 5) == seen
+        assert engine.request("POST", "/admin/turn", {"turn": 5})[2] == answers[-1]
+        status = engine.json("GET", "/admin/status")[1]
+    turns = {int(p.name): sorted(x.name for x in p.iterdir()) for p in (data / "turns").iterdir()}
+    assert turns[0] == ["answer.json", "init.json", "reports.tar.xz"]
+    assert all(turns[t] == ["answer.json", "reports.tar.xz"] for t in (1, 2, 3))
+    assert all(turns[t] == ["answer.json", "reports", "state.json"] for t in (4, 5))
+    with running(data, log) as engine:
+        assert engine.json("GET", "/admin/status")[1] == status
+        assert _reports(engine, 5) == seen
+        assert engine.json("POST", "/admin/turn", {"turn": 6})[0] == 200
+    # The default keeps the last 3 full states.
+    kept = sorted(p.parent.name for p in (data / "turns").glob("*/state.json"))
+    assert kept == ["000004", "000005", "000006"]
+    for bad in ("-1", "three"):
+        done = EngineProcess(data, log, GALAXY_ENGINE_KEEP_STATES=bad)
+        with pytest.raises(AssertionError, match="GALAXY_ENGINE_KEEP_STATES must be"):
+            done.start()
