@@ -4,7 +4,7 @@ Layout:
     CURRENT                     the last committed turn ("7\\n"), replaced atomically
     turns/000007/state.json     the game after turn 7, answer.json (the /admin/turn answer),
                 reports/NNN.json, reports/NNN.txt  (one pair per race, NNN = race index)
-    turns/000003/reports.tar.xz the reports of an older turn, packed (no state.json)
+    turns/000003/packed.tar.xz  an older turn's reports/NNN.* and orders/NNN.json, packed
     turns/000000/init.json      the accepted /admin/init request (canonical form)
     orders/000008/NNN.json      orders submitted for turn 8
     .lock                       held (flock) by the one process using the directory
@@ -13,10 +13,11 @@ A turn is written to `turns/.tmp-N`, every file and directory fsynced, renamed t
 `turns/N`, and only then does CURRENT move to N. A crash before that last step leaves
 the previous turn current; the stray directory is removed when the store is opened.
 
-Only the last `keep_states` turns keep their full state and loose reports: an older
-turn's reports are packed into one xz tar (reports of one turn repeat each other, so
-they shrink about thirtyfold) written and fsynced before the loose files go, and its
-state is deleted. Reports of every turn stay readable, answers stay as they are.
+Only the last `keep_states` turns keep their full state and loose files: an older
+turn's reports, and the orders it ran with, are packed into one xz tar (the reports of
+one turn repeat each other, so they shrink about thirtyfold), written and fsynced before
+the loose files go, and its state is deleted. Reports of every turn stay readable,
+answers stay as they are.
 """
 
 import contextlib
@@ -35,8 +36,9 @@ from typing import Final
 LOG = logging.getLogger("galaxy_engine.store")
 
 DEFAULT_KEEP_STATES = 3
-ARCHIVE = "reports.tar.xz"
+ARCHIVE = "packed.tar.xz"
 REPORTS = "reports"
+ORDERS = "orders"
 # xz's fast preset: a 30-race turn's 1.7 MB of reports pack in a few tens of ms.
 ARCHIVE_PRESET: Final = 1
 # Turns packed per commit beyond the one that just aged out: a backlog (an older data
@@ -81,13 +83,13 @@ def turn_name(turn: int) -> str:
     return f"{turn:06d}"
 
 
-def pack_files(files: list[Path]) -> bytes:
-    """The files as one xz tar, byte for byte the same for the same files."""
+def pack_files(files: list[tuple[str, Path]]) -> bytes:
+    """The files as one xz tar of (member name, path), the same bytes for the same files."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:xz", preset=ARCHIVE_PRESET) as archive:
-        for path in files:
+        for name, path in files:
             data = path.read_bytes()
-            info = tarfile.TarInfo(path.name)
+            info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
@@ -100,7 +102,7 @@ class Store:
             raise ValueError("keep_states must be 0 or more")
         self.root = root
         self.turns = root / "turns"
-        self.orders = root / "orders"
+        self.orders = root / ORDERS
         self.keep_states = keep_states
         self._lock_handle: int | None = None
         self._backlog: list[int] = []
@@ -192,7 +194,7 @@ class Store:
             pass
         with tarfile.open(directory / ARCHIVE, "r:xz") as archive:
             try:
-                member = archive.extractfile(name)
+                member = archive.extractfile(f"{REPORTS}/{name}")
             except KeyError:
                 raise FileNotFoundError(f"no report {name} for turn {turn}") from None
             assert member is not None
@@ -204,9 +206,16 @@ class Store:
         """The latest turn that no longer keeps its state (-1: none)."""
         return -1 if self.keep_states == 0 else current - self.keep_states
 
+    def _loose_folders(self, turn: int) -> dict[str, Path]:
+        """The folders a turn's archive takes in, by their name in the archive."""
+        return {
+            REPORTS: self.turns / turn_name(turn) / REPORTS,
+            ORDERS: self.orders / turn_name(turn),
+        }
+
     def _loose(self, turn: int) -> bool:
-        directory = self.turns / turn_name(turn)
-        return (directory / REPORTS).is_dir() or (directory / "state.json").exists()
+        state = self.turns / turn_name(turn) / "state.json"
+        return state.exists() or any(f.is_dir() for f in self._loose_folders(turn).values())
 
     def _compact_after(self, current: int) -> None:
         aged = self._last_to_compact(current)
@@ -226,24 +235,30 @@ class Store:
                 self._backlog.remove(turn)
 
     def compact(self, turn: int) -> None:
-        """Pack a turn's reports into one archive and delete its state (done again: no-op)."""
+        """Pack a turn's reports and orders into one archive, delete its state (again: no-op)."""
         directory = self.turns / turn_name(turn)
-        loose = directory / REPORTS
-        if loose.is_dir():
-            archive = directory / ARCHIVE
-            if not archive.exists():
-                started = time.perf_counter()
-                tmp = directory / f".{ARCHIVE}.tmp"
-                _write_file(tmp, pack_files(sorted(loose.iterdir())))
-                os.replace(tmp, archive)
-                _fsync_dir(directory)
-                LOG.info(
-                    "turn %d's reports packed in %.0f ms (%d bytes)",
-                    turn,
-                    (time.perf_counter() - started) * 1000,
-                    archive.stat().st_size,
-                )
-            shutil.rmtree(loose)
+        folders = {name: f for name, f in self._loose_folders(turn).items() if f.is_dir()}
+        archive = directory / ARCHIVE
+        if folders and not archive.exists():
+            started = time.perf_counter()
+            files = [
+                (f"{name}/{path.name}", path)
+                for name, folder in folders.items()
+                for path in sorted(folder.iterdir())
+            ]
+            tmp = directory / f".{ARCHIVE}.tmp"
+            _write_file(tmp, pack_files(files))
+            os.replace(tmp, archive)
+            _fsync_dir(directory)
+            LOG.info(
+                "turn %d packed in %.0f ms (%d bytes)",
+                turn,
+                (time.perf_counter() - started) * 1000,
+                archive.stat().st_size,
+            )
+        for folder in folders.values():
+            shutil.rmtree(folder)
+            _fsync_dir(folder.parent)
         (directory / "state.json").unlink(missing_ok=True)
         _fsync_dir(directory)
 

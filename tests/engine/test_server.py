@@ -310,8 +310,9 @@ def test_old_turns_keep_their_reports_packed_and_drop_their_state(tmp_path: Path
         assert engine.request("POST", "/admin/turn", {"turn": 5})[2] == answers[-1]
         status = engine.json("GET", "/admin/status")[1]
     turns = {int(p.name): sorted(x.name for x in p.iterdir()) for p in (data / "turns").iterdir()}
-    assert turns[0] == ["answer.json", "init.json", "reports.tar.xz"]
-    assert all(turns[t] == ["answer.json", "reports.tar.xz"] for t in (1, 2, 3))
+    assert turns[0] == ["answer.json", "init.json", "packed.tar.xz"]
+    assert all(turns[t] == ["answer.json", "packed.tar.xz"] for t in (1, 2, 3))
+    assert sorted(p.name for p in (data / "orders").iterdir()) == []
     assert all(turns[t] == ["answer.json", "reports", "state.json"] for t in (4, 5))
     with running(data, log) as engine:
         assert engine.json("GET", "/admin/status")[1] == status

@@ -1,5 +1,6 @@
 """Atomic state files: a turn is committed whole or not at all."""
 
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,11 @@ def test_only_the_last_turns_keep_their_state_and_loose_reports(tmp_path: Path) 
     store = Store(tmp_path / "d", keep_states=2)
     store.open()
     for turn in range(6):
+        if turn:
+            store.write_orders(turn, 0, f"orders {turn}".encode())
         store.commit_turn(turn, _turn_files(turn))
-    packed = ["answer.json", "reports.tar.xz"]
+    store.write_orders(6, 0, b"orders 6")
+    packed = ["answer.json", "packed.tar.xz"]
     loose = ["answer.json", "reports", "state.json"]
     assert _layout(tmp_path / "d") == {
         0: packed,
@@ -88,6 +92,17 @@ def test_only_the_last_turns_keep_their_state_and_loose_reports(tmp_path: Path) 
         assert store.read(turn, "answer.json") == f"answer {turn}".encode()
         with pytest.raises(FileNotFoundError):
             store.read_report(turn, "001.json")
+    # The orders a packed turn ran with went into its archive; the next turn's are loose.
+    assert sorted(p.name for p in (tmp_path / "d" / "orders").iterdir()) == [
+        "000004",
+        "000005",
+        "000006",
+    ]
+    with tarfile.open(tmp_path / "d" / "turns" / "000003" / "packed.tar.xz") as archive:
+        assert archive.getnames() == ["reports/000.json", "reports/000.txt", "orders/000.json"]
+        member = archive.extractfile("orders/000.json")
+        assert member is not None and member.read() == b"orders 3"
+    assert store.read_orders(6, 0) == b"orders 6"
     store.close()
 
 
@@ -112,7 +127,8 @@ def test_a_backlog_is_packed_a_few_turns_at_a_time_and_a_half_packed_turn_is_fin
     store.close()
     # A crash after the archive of turn 0 was in place, before its loose files went.
     turn_0 = tmp_path / "d" / "turns" / "000000"
-    (turn_0 / "reports.tar.xz").write_bytes(pack_files(sorted((turn_0 / "reports").iterdir())))
+    reports = [(f"reports/{p.name}", p) for p in sorted((turn_0 / "reports").iterdir())]
+    (turn_0 / "packed.tar.xz").write_bytes(pack_files(reports))
     store = Store(tmp_path / "d", keep_states=2)
     assert store.open() == 7
     store.commit_turn(8, _turn_files(8))
@@ -137,5 +153,5 @@ def test_packing_is_deterministic(tmp_path: Path) -> None:
     for name in ("000.json", "000.txt"):
         path = tmp_path / name
         path.write_bytes(name.encode() * 100)
-        files.append(path)
+        files.append((f"reports/{name}", path))
     assert pack_files(files) == pack_files(files)
