@@ -33,6 +33,7 @@ sys.path.insert(0, str(SRC))
 
 from galaxy_engine.bots import orders_for  # noqa: E402
 from galaxy_engine.game import GameService  # noqa: E402
+from galaxy_engine.store import pack_files  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -98,6 +99,17 @@ def disk(races: int, turns: int, seed: int, keep: int) -> dict[str, Any]:
             service.run_turn(turn)
             turn_times.append(time.perf_counter() - started)
             sizes.append(disk_usage(Path(data)))
+        last = Path(data) / "turns" / f"{turns:06d}"
+        loose = [(f"reports/{f.name}", f) for f in sorted((last / "reports").iterdir())]
+        loose += [
+            (f"orders/{f.name}", f) for f in sorted((Path(data) / "orders").glob(f"{turns:06d}/*"))
+        ]
+        pack_times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            packed = pack_files(loose)
+            pack_times.append(time.perf_counter() - started)
+        loose_bytes = sum(f.stat().st_size for _name, f in loose)
         reads: dict[str, list[float]] = {}
         for label, turn in (("latest", turns), ("oldest", 1)):
             for fmt in ("json", "text"):
@@ -107,7 +119,14 @@ def disk(races: int, turns: int, seed: int, keep: int) -> dict[str, Any]:
                     service.report(f"p{i % races}", turn, fmt)
                     times.append(time.perf_counter() - started)
         service.close()
-    return {"sizes": sizes, "turn_times": turn_times, "reads": reads}
+    return {
+        "sizes": sizes,
+        "turn_times": turn_times,
+        "reads": reads,
+        "pack_ms": statistics.median(pack_times) * 1000,
+        "loose_bytes": loose_bytes,
+        "packed_bytes": len(packed),
+    }
 
 
 def print_disk(races: int, turns: int, seed: int) -> None:
@@ -125,7 +144,12 @@ def print_disk(races: int, turns: int, seed: int) -> None:
             f"{per_turn / 1024:12.0f} KiB {statistics.median(r['turn_times']) * 1000:10.0f} ms "
             f"{max(r['turn_times']) * 1000:5.0f} ms"
         )
-    reads = results[3]["reads"]
+    r = results[3]
+    print(
+        f"packing the last turn: {r['loose_bytes'] / 1024:.0f} KiB of reports and orders -> "
+        f"{r['packed_bytes'] / 1024:.0f} KiB in {r['pack_ms']:.0f} ms (median of 5)"
+    )
+    reads = r["reads"]
     print("report reads in-process with the default (100 each, p50 / p99 ms):")
     for key in ("latest_json", "latest_text", "oldest_json", "oldest_text"):
         times = reads[key]
