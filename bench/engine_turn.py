@@ -1,13 +1,17 @@
 """Engine figures: turn time and peak RSS for 2, 10 and 30 races, and HTTP latency.
 
     python bench/engine_turn.py [--turns 40] [--races 2,10,30] [--requests 500]
+    python bench/engine_turn.py --disk [--turns 20] [--disk-races 30]
 
 Each race count runs in its own process (so its peak RSS is its own) on the default
 map, the reference bot writing every race's orders each turn. A turn's time is
 `/admin/turn`'s work: orders, phases, both report forms for every race, and the
 fsynced commit. Then a 10-race game is served by a real `galaxy-engine serve`
 subprocess and PUT orders / GET report are timed over one keep-alive connection.
-Prints figures; asserts nothing.
+`--disk`: the data directory's size turn by turn, keeping every state (as the engine
+did before it packed old turns: --keep-states 0) and with the default (3), the turn
+time, and report reads from a packed turn beside the latest. Prints figures; asserts
+nothing.
 """
 
 import argparse
@@ -22,12 +26,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 sys.path.insert(0, str(SRC))
 
 from galaxy_engine.bots import orders_for  # noqa: E402
 from galaxy_engine.game import GameService  # noqa: E402
+from galaxy_engine.store import pack_files  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -69,6 +75,87 @@ def play(races: int, turns: int, seed: int) -> dict[str, float]:
         "groups_at_end": groups,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def disk_usage(root: Path) -> tuple[int, int]:
+    """Bytes of the files under `root`, and bytes of disk they take (allocated blocks)."""
+    files = [path.stat() for path in root.rglob("*") if path.is_file()]
+    return sum(f.st_size for f in files), sum(f.st_blocks * 512 for f in files)
+
+
+def disk(races: int, turns: int, seed: int, keep: int) -> dict[str, Any]:
+    """One game keeping `keep` full states: size after each turn, turn times, report reads."""
+    with tempfile.TemporaryDirectory() as data:
+        service = GameService(Path(data), keep_states=keep)
+        service.open()
+        service.init({"game_id": "bench", "seed": seed, "settings": {}, "players": players(races)})
+        sizes, turn_times = [disk_usage(Path(data))], []
+        for turn in range(1, turns + 1):
+            for player in service.status()["players"]:
+                if player["alive"]:
+                    report = json.loads(service.report(player["player_id"], turn - 1, "json"))
+                    service.submit_orders(player["player_id"], turn, orders_for(report))
+            started = time.perf_counter()
+            service.run_turn(turn)
+            turn_times.append(time.perf_counter() - started)
+            sizes.append(disk_usage(Path(data)))
+        last = Path(data) / "turns" / f"{turns:06d}"
+        loose = [(f"reports/{f.name}", f) for f in sorted((last / "reports").iterdir())]
+        loose += [
+            (f"orders/{f.name}", f) for f in sorted((Path(data) / "orders").glob(f"{turns:06d}/*"))
+        ]
+        pack_times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            packed = pack_files(loose)
+            pack_times.append(time.perf_counter() - started)
+        loose_bytes = sum(f.stat().st_size for _name, f in loose)
+        reads: dict[str, list[float]] = {}
+        for label, turn in (("latest", turns), ("oldest", 1)):
+            for fmt in ("json", "text"):
+                times = reads.setdefault(f"{label}_{fmt}", [])
+                for i in range(100):
+                    started = time.perf_counter()
+                    service.report(f"p{i % races}", turn, fmt)
+                    times.append(time.perf_counter() - started)
+        service.close()
+    return {
+        "sizes": sizes,
+        "turn_times": turn_times,
+        "reads": reads,
+        "pack_ms": statistics.median(pack_times) * 1000,
+        "loose_bytes": loose_bytes,
+        "packed_bytes": len(packed),
+    }
+
+
+def print_disk(races: int, turns: int, seed: int) -> None:
+    print(f"disk: {races} races, default map, reference bots, seed {seed}, {turns} turns")
+    print("keep states  after turn 1   after last   per turn (last 10)  turn median  max")
+    results = {keep: disk(races, turns, seed, keep) for keep in (0, 3)}
+    mib = 1024 * 1024
+    for keep, r in results.items():
+        sizes = [allocated for _bytes, allocated in r["sizes"]]
+        tail = sizes[-11:]
+        per_turn = (tail[-1] - tail[0]) / (len(tail) - 1)
+        label = "0 (all)" if keep == 0 else str(keep)
+        print(
+            f"{label:>11}  {sizes[1] / mib:9.2f} MiB {sizes[-1] / mib:9.2f} MiB "
+            f"{per_turn / 1024:12.0f} KiB {statistics.median(r['turn_times']) * 1000:10.0f} ms "
+            f"{max(r['turn_times']) * 1000:5.0f} ms"
+        )
+    r = results[3]
+    print(
+        f"packing the last turn: {r['loose_bytes'] / 1024:.0f} KiB of reports and orders -> "
+        f"{r['packed_bytes'] / 1024:.0f} KiB in {r['pack_ms']:.0f} ms (median of 5)"
+    )
+    reads = r["reads"]
+    print("report reads in-process with the default (100 each, p50 / p99 ms):")
+    for key in ("latest_json", "latest_text", "oldest_json", "oldest_text"):
+        times = reads[key]
+        print(
+            f"  {key:12s} {percentile(times, 50) * 1000:6.2f} / {percentile(times, 99) * 1000:6.2f}"
+        )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -151,7 +238,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--disk", action="store_true", help="disk per turn, not turn times")
+    parser.add_argument("--disk-races", type=int, default=30)
     args = parser.parse_args()
+    if args.disk:
+        print_disk(args.disk_races, args.turns, args.seed)
+        return
     if args.one:
         print(json.dumps(play(args.one, args.turns, args.seed)))
         return

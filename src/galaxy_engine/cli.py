@@ -9,6 +9,10 @@
     galaxy-engine bot --data DIR --player ID
     galaxy-engine settings                                   (the settings schema)
 
+Every command with --data also takes --keep-states N (default: $GALAXY_ENGINE_KEEP_STATES,
+else 3): the last N turns keep their full state; older turns keep only their reports,
+packed (0 keeps everything).
+
 Exit codes: 0 done; 1 orders stored with errors, or the server failed; 2 the request
 was refused (bad arguments, bad state, missing token).
 """
@@ -27,11 +31,12 @@ from galaxy_engine.bots import orders_for
 from galaxy_engine.game import EngineError, GameService
 from galaxy_engine.server import EngineApp, run
 from galaxy_engine.settings import settings_schema
-from galaxy_engine.store import StoreBusy
+from galaxy_engine.store import DEFAULT_KEEP_STATES, StoreBusy
 from galaxy_engine.version import ENGINE_VERSION
 
 TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 DELAY_VARIABLE = "GALAXY_ENGINE_TEST_TURN_DELAY"
+KEEP_VARIABLE = "GALAXY_ENGINE_KEEP_STATES"
 TOKEN_MIN = 16
 
 
@@ -80,8 +85,22 @@ def _read_json(path: str, what: str) -> Any:
         raise Refusal(f"cannot read {what} from {path}: {problem}") from None
 
 
-def _service(data: str) -> GameService:
-    service = GameService(Path(data))
+def _keep_states(args: argparse.Namespace) -> int:
+    """--keep-states, else $GALAXY_ENGINE_KEEP_STATES, else the default; Refusal if bad."""
+    raw = args.keep_states
+    if raw is None:
+        raw = os.environ.get(KEEP_VARIABLE, "").strip() or str(DEFAULT_KEEP_STATES)
+    try:
+        keep = int(raw)
+    except ValueError:
+        keep = -1
+    if keep < 0:
+        raise Refusal(f"--keep-states / {KEEP_VARIABLE} must be a whole number >= 0, not {raw!r}")
+    return keep
+
+
+def _service(args: argparse.Namespace) -> GameService:
+    service = GameService(Path(args.data), keep_states=_keep_states(args))
     try:
         service.open()
     except StoreBusy as busy:
@@ -102,7 +121,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ValueError:
         sys.stderr.write(f"galaxy-engine: {DELAY_VARIABLE} must be a number of seconds\n")
         return 2
-    service = GameService(Path(args.data), turn_delay=delay)
+    try:
+        keep = _keep_states(args)
+    except Refusal as problem:
+        sys.stderr.write(f"galaxy-engine: {problem}\n")
+        return 2
+    service = GameService(Path(args.data), turn_delay=delay, keep_states=keep)
     try:
         service.open()
     except (StoreBusy, OSError) as problem:
@@ -122,7 +146,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if isinstance(players, dict):
         players = players.get("players")
     settings = _read_json(args.settings, "settings") if args.settings else {}
-    service = _service(args.data)
+    service = _service(args)
     try:
         body = {
             "game_id": args.game_id,
@@ -138,7 +162,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 def _cmd_orders(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
-    service = _service(args.data)
+    service = _service(args)
     try:
         verdict = service.submit_orders(args.player, args.turn, text)
     finally:
@@ -147,7 +171,7 @@ def _cmd_orders(args: argparse.Namespace) -> int:
 
 
 def _cmd_run_turn(args: argparse.Namespace) -> int:
-    service = _service(args.data)
+    service = _service(args)
     try:
         turn = service.status()["turn"] + 1 if args.turn is None else args.turn
         _print_json(json.loads(service.run_turn(turn)))
@@ -157,7 +181,7 @@ def _cmd_run_turn(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    service = _service(args.data)
+    service = _service(args)
     try:
         turn = service.status()["turn"] if args.turn is None else args.turn
         data = service.report(args.player, turn, args.format)
@@ -171,7 +195,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    service = _service(args.data)
+    service = _service(args)
     try:
         _print_json(service.status())
     finally:
@@ -180,7 +204,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_bot(args: argparse.Namespace) -> int:
-    service = _service(args.data)
+    service = _service(args)
     try:
         turn = service.status()["turn"]
         report = json.loads(service.report(args.player, turn, "json"))
@@ -206,6 +230,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         if name != "settings":
             sub.add_argument("--data", required=True, help="the game's data directory")
+            sub.add_argument(
+                "--keep-states",
+                default=None,
+                metavar="N",
+                help=f"turns that keep their full state (default ${KEEP_VARIABLE}, else "
+                f"{DEFAULT_KEEP_STATES}; 0: all)",
+            )
         return sub
 
     serve = command("serve", _cmd_serve, "run the HTTP server of the engine contract")

@@ -10,13 +10,9 @@ from typing import Protocol, TypeVar
 from galaxy_engine import economy
 from galaxy_engine.cargo import stock, take_stock, unload
 from galaxy_engine.model import (
-    CARGO_TYPES,
     COL,
-    NAME_MAX,
     PRODUCTS,
     RACE_NAME_MAX,
-    RACE_OPTIONS,
-    ROUTE_TYPES,
     SHIP,
     Fleet,
     Game,
@@ -27,7 +23,15 @@ from galaxy_engine.model import (
     normalise_name,
 )
 from galaxy_engine.movement import can_reverse, recall, send, speed_of, split
-from galaxy_engine.orders import OrderLine, parse_count, parse_number
+from galaxy_engine.orders import (
+    OrderLine,
+    leading_integer,
+    name_problem,
+    parse_count,
+    parse_number,
+    race_name,
+    ship_design,
+)
 from galaxy_engine.ships import (
     LOAD_MIN,
     group_capacity,
@@ -39,8 +43,6 @@ from galaxy_engine.turnlog import TurnLog
 
 MAX_TYPES = 200
 MAX_FLEETS = 100
-MAX_PART = 10000.0
-MAX_GUNS = 1000
 MAX_GROUPS = 5000
 
 
@@ -49,16 +51,13 @@ class Refused(Exception):
 
 
 def find_group(race: Race, word: str) -> Group | None:
-    live = [g for g in race.groups if g.ships > 0]
-    if not live:
-        return None
     if word.casefold() == "max":
-        return max(live, key=lambda g: g.number)
+        # GalaxyNG's findgroup: the last group of the race's list, which after SortGroups
+        # renumbering is not always the one with the highest number.
+        last = race.groups[-1] if race.groups else None
+        return last if last is not None and last.ships > 0 else None
     number = parse_count(word)
-    for g in live:
-        if g.number == number:
-            return g
-    return None
+    return next((g for g in race.groups if g.ships > 0 and g.number == number), None)
 
 
 class _Named(Protocol):
@@ -167,11 +166,22 @@ class Executor:
         return p
 
     def _count(self, g: Group, word: str | None) -> int:
-        """Ships to act on: all of them, or a count (too many: all available, with a warning)."""
+        """Ships to act on: all of them, or a count read as GalaxyNG's atoi reads it.
+
+        0, a negative count or no number at all means every ship; "2.5" means 2; more
+        than the group has means all of them. Each adjustment is a warning.
+        """
         if word is None:
             return g.ships
-        count = parse_count(word)
-        assert count is not None
+        count = leading_integer(word)
+        if count is None:
+            self._warn(f'Ship count "{word}" is not a number, all available used.')
+            return g.ships
+        if parse_count(word) != count:
+            self._warn(f'Ship count "{word}" read as {count}.')
+        if count <= 0:
+            self._warn("You must specify more than 0 ships, all available used.")
+            return g.ships
         if count > g.ships:
             self._warn("Not enough ships, all available used.")
             return g.ships
@@ -194,21 +204,13 @@ class Executor:
         return [g for g in self.race.groups if g.fleet == fleet.id and g.ships > 0]
 
     def _check_new_name(self, name: str, *, kind: str) -> None:
-        if len(name) > NAME_MAX:
-            raise Refused(f"Name is too long (at most {NAME_MAX} characters).")
-        if not name.isprintable():
-            raise Refused("Names cannot contain control characters.")
+        problem = name_problem(name, kind)
+        if problem is not None:
+            raise Refused(problem)
         if find_fleet(self.race, name) is not None:
             raise Refused("Name already in use for fleet.")
         if find_type(self.race, name) is not None:
             raise Refused("Name already in use for ship type.")
-        if kind == "type" and name.upper() in PRODUCTS:
-            raise Refused("Ship name can not be the same as a product name.")
-        if kind == "fleet":
-            if name[:1].isdigit():
-                raise Refused("Fleet names cannot have an initial digit.")
-            if name.casefold() in ("max", "fleet"):
-                raise Refused(f'"{name}" is reserved.')
 
     # --- orders --------------------------------------------------------------------------
 
@@ -272,19 +274,10 @@ class Executor:
         split(self.race, g, count).fleet = None
 
     def _rename_race(self, order: OrderLine) -> None:
-        name = order.args[0]
-        while name and not name[-1].isalnum():
-            name = name[:-1]
-        if not name:
-            raise Refused("No new race name given.")
-        if name.casefold() == "gm":
-            raise Refused("GM is a reserved name.")
-        if len(name) > RACE_NAME_MAX:
-            raise Refused(f"Name is too long (at most {RACE_NAME_MAX} characters).")
-        other = find_race(self.game, name)
-        if other is not None:
+        name = race_name(order.args[0])
+        if find_race(self.game, name) is not None:
             raise Refused("Race name already in use.")
-        self.race.name = "".join(c if c.isalnum() else "_" for c in name)
+        self.race.name = name
 
     def _design(self, order: OrderLine) -> None:
         args = order.args
@@ -300,34 +293,19 @@ class Executor:
         self._check_new_name(name, kind="type")
         if len(self.race.types) >= MAX_TYPES:
             raise Refused(f"Too many ship types (at most {MAX_TYPES}).")
-        values = [parse_number(w) or 0.0 for w in args[1:6]]
-        if len(values) < 5:
-            self._warn("A ship design requires 5 parameters.")
-            values += [0.0] * (5 - len(values))
-        drive, attacks_f, weapons, shields, cargo = values
-        attacks = int(attacks_f)
-        if max(drive, weapons, shields, cargo) > MAX_PART or attacks > MAX_GUNS:
-            raise Refused(f"Parts are at most {MAX_PART:g}, guns at most {MAX_GUNS}.")
-        if 0 < drive < 1:
-            self._warn("drive size should be zero, or greater or equal to 1.")
-            drive = 0.0
-        if attacks and weapons < 1:
-            self._warn("gun size should be greater or equal to 1.")
-            attacks = 0
-        if not attacks:
-            weapons = 0.0
-        if 0 < shields < 1:
-            self._warn("shield size should be zero, or greater or equal to 1.")
-            shields = 0.0
-        if 0 < cargo < 1:
-            self._warn("cargo size should be zero, or greater or equal to 1.")
-            cargo = 0.0
-        if not (drive or attacks or shields or cargo):
-            raise Refused("At least one component must be non-zero.")
-        if cargo and not drive:
-            self._warn("unusual to have cargo ship with no drive.")
+        design = ship_design(args[1:])
+        for warning in design.warnings:
+            self._warn(warning)
         self.race.types.append(
-            ShipType(self.race.next_type_id, name, drive, attacks, weapons, shields, cargo)
+            ShipType(
+                self.race.next_type_id,
+                name,
+                design.drive,
+                design.attacks,
+                design.weapons,
+                design.shields,
+                design.cargo,
+            )
         )
         self.race.next_type_id += 1
 
@@ -501,8 +479,6 @@ class Executor:
         space = group_capacity(g, t)
         if space - g.load <= 1e-9:
             raise Refused("Group is fully loaded.")
-        if cargo not in CARGO_TYPES:
-            raise Refused("Cargo type not recognized.")
         if g.load_type is not None and g.load_type != cargo:
             raise Refused("Group is already carrying a different load.")
         count_word, amount = self._count_and_amount(order.args[2:])
@@ -514,7 +490,8 @@ class Executor:
         available = stock(p, cargo)
         if available <= 0:
             raise Refused(f'No cargo of this type available on "{p.name}".')
-        if available / count < LOAD_MIN:
+        # GalaxyNG's roundup2 (+0.005, then two decimals) before the minimum: 0.006 loads.
+        if int((available / count + 0.005) * 100) / 100 < LOAD_MIN:
             raise Refused(
                 f'Not enough cargo available on "{p.name}" to load at least '
                 f"{LOAD_MIN:.2f} per ship."
@@ -554,17 +531,11 @@ class Executor:
         assert x is not None
         assert y is not None
         assert size is not None
-        if size < 1:
-            raise Refused("Size must be at least 1.")
         self.race.map_x, self.race.map_y, self.race.map_size = x, y, size
 
     def _rename_planet(self, order: OrderLine) -> None:
         p = self._own_planet(order.args[0])
         name = order.args[1]
-        if len(name) > NAME_MAX:
-            raise Refused(f"Name is too long (at most {NAME_MAX} characters).")
-        if name.startswith("#") or not name.isprintable():
-            raise Refused("Planet names cannot start with # or contain control characters.")
         other = find_planet(self.game, name)
         if other is not None and other is not p:
             raise Refused("Name already in use.")
@@ -576,10 +547,7 @@ class Executor:
         if word.casefold() in ("no", "off"):
             state = False
             word = order.args[1]
-        option = word.upper()
-        if option not in RACE_OPTIONS:
-            raise Refused("Option not recognized or no longer supported.")
-        self.race.options[option] = state
+        self.race.options[word.upper()] = state
 
     def _produce(self, order: OrderLine) -> None:
         p = self._own_planet(order.args[0])
@@ -595,9 +563,14 @@ class Executor:
             economy.set_production(p, self.race, SHIP, t.id, keep)
 
     def _quit(self, order: OrderLine) -> None:
+        """GalaxyNG's q only marks the race: its planets and ships stay and keep working."""
         if find_race(self.game, order.args[0]) is not self.race:
             raise Refused("Race identification not given.")
+        if self.race.quit:
+            return
         self.race.quit = True
+        if self.log is not None:
+            self.log.announce("quit", f"{self.race.name} has quit the game.", race=self.race.name)
 
     def _route(self, order: OrderLine) -> None:
         word = order.args[0]
@@ -605,8 +578,6 @@ class Executor:
         if p.owner != self.race.index:
             raise Refused(f'You do not own planet "{p.name}".')
         cargo = order.args[1].upper()
-        if cargo not in ROUTE_TYPES:
-            raise Refused(f'Cargo type "{order.args[1]}" not recognized.')
         if len(order.args) < 3:
             p.routes.pop(cargo, None)
             return

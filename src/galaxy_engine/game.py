@@ -26,7 +26,7 @@ from galaxy_engine.model import (
 )
 from galaxy_engine.orders import Issue, parse_orders
 from galaxy_engine.settings import SettingsError, validate_settings
-from galaxy_engine.store import Store
+from galaxy_engine.store import DEFAULT_KEEP_STATES, REPORTS, Store
 from galaxy_engine.turn import (
     Submitted,
     Totals,
@@ -95,6 +95,11 @@ class GameFinished(EngineError):
 class PlayerEliminated(EngineError):
     status = 409
     code = "player_eliminated"
+
+
+class PlayerQuit(EngineError):
+    status = 409
+    code = "player_quit"
 
 
 class UnknownPlayer(EngineError):
@@ -179,12 +184,13 @@ def _production(totals: Totals, race: Race) -> float:
 
 
 def _player_row(race: Race, totals: Totals, **extra: Any) -> dict[str, Any]:
-    """A race's line in the turn summary and the status (`extra` goes after "alive")."""
+    """A race's line in the turn summary and the status (`extra` goes after "quit")."""
     pop, ind, count = totals[race.index]
     return {
         "player_id": race.player_id,
         "race_name": race.name,
         "alive": race.alive,
+        "quit": race.quit,
         **extra,
         "planets": count,
         "population": round(pop, 2),
@@ -211,8 +217,14 @@ def _ranking(game: Game, totals: Totals) -> list[dict[str, Any]]:
 
 
 class GameService:
-    def __init__(self, data_dir: Path, *, turn_delay: float = 0.0) -> None:
-        self.store = Store(data_dir)
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        turn_delay: float = 0.0,
+        keep_states: int = DEFAULT_KEEP_STATES,
+    ) -> None:
+        self.store = Store(data_dir, keep_states)
         self.turn_delay = turn_delay
         self.game: Game | None = None
         self._init: dict[str, Any] | None = None
@@ -295,8 +307,8 @@ class GameService:
         sight = report_json.Sight(game)
         for race in game.races:
             report = report_json.build_report(game, sight, log, race)
-            files[f"reports/{race.index:03d}.json"] = report_json.dumps(report)
-            files[f"reports/{race.index:03d}.txt"] = report_text.render(report).encode()
+            files[f"{REPORTS}/{race.index:03d}.json"] = report_json.dumps(report)
+            files[f"{REPORTS}/{race.index:03d}.txt"] = report_text.render(report).encode()
         return files
 
     def _summary(self, game: Game, log: TurnLog) -> dict[str, Any]:
@@ -314,7 +326,7 @@ class GameService:
         orders = {}
         for race in game.races:
             data = self.store.read_orders(turn, race.index)
-            if data is None or not race.alive:
+            if data is None or not race.alive or race.quit:
                 continue
             record = json.loads(data)
             errors = tuple(Issue(e["line"], e["order"], e["message"]) for e in record["errors"])
@@ -363,6 +375,8 @@ class GameService:
             raise GameFinished(f"the game finished at turn {game.turn}")
         if not game.races[index].alive:
             raise PlayerEliminated(f"{game.races[index].name} is no longer in the game")
+        if game.races[index].quit:
+            raise PlayerQuit(f"{game.races[index].name} has quit the game")
         next_turn = game.turn + 1
         if turn is not None and turn != next_turn:
             raise WrongTurn(
@@ -410,4 +424,4 @@ class GameService:
         if not 0 <= turn <= self._game().turn:
             raise UnknownTurn(f"there is no report for turn {turn}")
         suffix = "txt" if fmt == "text" else "json"
-        return self.store.read(turn, f"reports/{index:03d}.{suffix}")
+        return self.store.read_report(turn, f"{index:03d}.{suffix}")

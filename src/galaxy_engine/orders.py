@@ -7,11 +7,23 @@ orders (lines before it are ignored, like a mail's headers) and `#END` ends them
 `@` starts a message that runs to the next line starting with `@`.
 
 This module checks the form of each line (known order, arguments present, numbers
-that are numbers); whether an order can be carried out is `commands`' business.
+that are numbers, keywords and names that can be valid): a line refused here can never
+be carried out. Whether a well-formed line can be carried out on the state of the game
+is `commands`' business.
 """
 
 import math
+import re
 from dataclasses import dataclass
+
+from galaxy_engine.model import (
+    CARGO_TYPES,
+    NAME_MAX,
+    PRODUCTS,
+    RACE_NAME_MAX,
+    RACE_OPTIONS,
+    ROUTE_TYPES,
+)
 
 PHASE_1 = frozenset("@=abdefhijlmopqrsuvwxyz")
 PHASE_2 = frozenset("gnt")
@@ -102,8 +114,104 @@ def parse_count(word: str) -> int | None:
         return None
 
 
+# C's atoi: blanks, a sign, ASCII digits; what follows is ignored (digits capped: any
+# count that long means "more than the group has" all the same).
+_LEADING_INTEGER = re.compile(r"\s*([+-]?[0-9]{1,18})")
+
+
+def leading_integer(word: str) -> int | None:
+    """The integer a word starts with, as C's atoi reads it; None if it starts with none."""
+    found = _LEADING_INTEGER.match(word)
+    return int(found.group(1)) if found else None
+
+
+# Limits against abuse (GalaxyNG has none).
+MAX_PART = 10000.0
+MAX_GUNS = 1000
+
+
 class _Form(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """A ship design as `d name D A W S C` gives it, parts below 1 forced to 0."""
+
+    drive: float
+    attacks: int
+    weapons: float
+    shields: float
+    cargo: float
+    warnings: tuple[str, ...]
+
+
+def ship_design(words: tuple[str, ...]) -> Design:
+    """The design of the words after its name; _Form if it can never be built."""
+    values = [parse_number(w) or 0.0 for w in words[:5]]
+    warnings: list[str] = []
+    if len(values) < 5:
+        warnings.append("A ship design requires 5 parameters.")
+        values += [0.0] * (5 - len(values))
+    drive, attacks_f, weapons, shields, cargo = values
+    attacks = int(attacks_f)
+    if max(drive, weapons, shields, cargo) > MAX_PART or attacks > MAX_GUNS:
+        raise _Form(f"Parts are at most {MAX_PART:g}, guns at most {MAX_GUNS}.")
+    if 0 < drive < 1:
+        warnings.append("drive size should be zero, or greater or equal to 1.")
+        drive = 0.0
+    if attacks and weapons < 1:
+        warnings.append("gun size should be greater or equal to 1.")
+        attacks = 0
+    if not attacks:
+        weapons = 0.0
+    if 0 < shields < 1:
+        warnings.append("shield size should be zero, or greater or equal to 1.")
+        shields = 0.0
+    if 0 < cargo < 1:
+        warnings.append("cargo size should be zero, or greater or equal to 1.")
+        cargo = 0.0
+    if not (drive or attacks or shields or cargo):
+        raise _Form("At least one component must be non-zero.")
+    if cargo and not drive:
+        warnings.append("unusual to have cargo ship with no drive.")
+    return Design(drive, attacks, weapons, shields, cargo, tuple(warnings))
+
+
+def name_problem(name: str, kind: str) -> str | None:
+    """Why `name` can never name a ship type, a fleet or a planet (`kind`), or None."""
+    if len(name) > NAME_MAX:
+        return f"Name is too long (at most {NAME_MAX} characters)."
+    if kind == "planet":
+        if name.startswith("#") or not name.isprintable():
+            return "Planet names cannot start with # or contain control characters."
+        return None
+    if not name.isprintable():
+        return "Names cannot contain control characters."
+    if kind == "type" and name.upper() in PRODUCTS:
+        return "Ship name can not be the same as a product name."
+    if kind == "fleet":
+        if name[:1].isdigit():
+            return "Fleet names cannot have an initial digit."
+        if name.casefold() in ("max", "fleet"):
+            return f'"{name}" is reserved.'
+    return None
+
+
+def race_name(word: str) -> str:
+    """`c`'s new name: trailing non-alphanumerics cut, the others turned into `_`."""
+    name = word
+    while name and not name[-1].isalnum():
+        name = name[:-1]
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _check_name(name: str, kind: str, empty: str) -> None:
+    if not name:
+        raise _Form(empty)
+    problem = name_problem(name, kind)
+    if problem is not None:
+        raise _Form(problem)
 
 
 def _need(args: tuple[str, ...], count: int, what: str) -> None:
@@ -146,8 +254,18 @@ def check_form(letter: str, args: tuple[str, ...]) -> str | None:
 
 
 def _check_form(letter: str, args: tuple[str, ...]) -> None:
-    if letter in "aqwfc":
-        _need(args, 1, "No race name given." if letter != "c" else "No new race name given.")
+    """Problems of the line itself, whatever the state: the line can never be carried out."""
+    if letter in "aqwf":
+        _need(args, 1, "No race name given.")
+    elif letter == "c":
+        _need(args, 1, "No new race name given.")
+        name = race_name(args[0])
+        if not name:
+            raise _Form("No new race name given.")
+        if name.casefold() == "gm":
+            raise _Form("GM is a reserved name.")
+        if len(name) > RACE_NAME_MAX:
+            raise _Form(f"Name is too long (at most {RACE_NAME_MAX} characters).")
     elif letter == "=":
         _need(args, 1, "No name provided.")
     elif letter == "b":
@@ -158,7 +276,9 @@ def _check_form(letter: str, args: tuple[str, ...]) -> None:
         _need(args, 1, "No ship type name given.")
         if args[0].casefold() == "fleet":
             _need(args, 2, "No fleet name given.")
+            _check_name(args[1], "fleet", "No fleet name given.")
             return
+        _check_name(args[0], "type", "No ship type name given.")
         for word in args[1:6]:
             value = parse_number(word)
             if value is None:
@@ -167,46 +287,62 @@ def _check_form(letter: str, args: tuple[str, ...]) -> None:
                 raise _Form("Ship parts cannot be negative.")
         if len(args) > 2 and parse_count(args[2]) is None:
             raise _Form("The number of guns must be a whole number.")
+        ship_design(args[1:])
     elif letter == "e":
         _need(args, 1, "No ship type or fleet name given.")
     elif letter in "gx":
+        # The count of g, j, s and x is read as GalaxyNG reads it (commands: atoi).
         _need(args, 1, "No group given.")
-        if len(args) > 1:
-            _check_count(args[1])
     elif letter == "h":
         _need(args, 1, "No group or fleet given.")
     elif letter in "is":
         _need(args, 2, "Give a group or fleet and a planet.")
-        if len(args) > 2:
+        if letter == "i" and len(args) > 2:
             _check_count(args[2])
     elif letter == "j":
         _need(args, 2, "Give a group or fleet and a fleet.")
-        if len(args) > 2:
-            _check_count(args[2])
     elif letter == "l":
         _need(args, 2, "Give a group and a cargo type (COL, CAP or MAT).")
+        if args[1].upper() not in CARGO_TYPES:
+            raise _Form("Cargo type not recognized.")
         _check_amount_tail(args, 2)
     elif letter == "u":
         _need(args, 1, "No group given.")
         _check_amount_tail(args, 1)
     elif letter == "m":
         _need(args, 3, "Give x, y and size.")
-        if any(parse_number(word) is None for word in args[:3]):
+        size = parse_number(args[2])
+        if any(parse_number(word) is None for word in args[:3]) or size is None:
             raise _Form("x, y and size must be numbers.")
+        if size < 1:
+            raise _Form("Size must be at least 1.")
     elif letter == "n":
         _need(args, 2, "New planet name not provided.")
         if len(args) > 2:
             raise _Form("Too many parameters.")
+        _check_name(args[1], "planet", "New planet name not provided.")
     elif letter == "o":
         _need(args, 1, "No option given.")
-        if args[0].casefold() in ("no", "off"):
+        option = args[0]
+        if option.casefold() in ("no", "off"):
             _need(args, 2, "No option given.")
+            option = args[1]
+        if option.upper() not in RACE_OPTIONS:
+            raise _Form("Option not recognized or no longer supported.")
     elif letter == "p":
         _need(args, 2, "Give a planet and a product.")
+        if not args[0]:
+            raise _Form("Planet not recognized.")
+        if not args[1]:
+            raise _Form('Production type "" not recognized.')
     elif letter == "r":
         _need(args, 2, "Give a planet and a cargo type (COL, CAP, MAT or EMP).")
+        if args[1].upper() not in ROUTE_TYPES:
+            raise _Form(f'Cargo type "{args[1]}" not recognized.')
     elif letter == "t":
         _need(args, 2, "New name not provided.")
+        if not args[1]:
+            raise _Form("New name not provided.")
     elif letter == "v":
         _need(args, 1, "No planet given.")
     elif letter in "yz":

@@ -180,6 +180,7 @@ def _race_status(game: Game, sight: Sight, race: Race) -> dict[str, Any]:
         "production": economy.effective_industry(pop, ind),
         "planets": count,
         "alive": race.alive,
+        "quit": race.quit,
     }
 
 

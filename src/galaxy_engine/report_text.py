@@ -90,7 +90,7 @@ def _bulletins(report: dict[str, Any], out: list[str]) -> None:
             r["production"],
             r["drive"] + r["weapons"] + r["shields"] + r["cargo"],
             r["planets"],
-            "" if r["alive"] else "eliminated",
+            ("quit" if r["quit"] else "") if r["alive"] else "eliminated",
         ]
         for r in races
     ]

@@ -20,9 +20,10 @@ from galaxy_engine.movement import intercept, location, move, update_fleets
 from galaxy_engine.orders import Issue, OrderLine, ParsedOrders, parse_orders
 from galaxy_engine.turnlog import TurnLog
 
+# GalaxyNG's galaxy.h: ENDPHASE1TURN, ORDERGAP1 and ORDERGAP2 (the turns a race may miss).
 EARLY_TURNS = 12
-EARLY_GAP = 3
-LATE_GAP = 6
+EARLY_GAP = 2
+LATE_GAP = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +154,15 @@ def remove_race(game: Game, race: Race) -> None:
 
 
 def _idle_removals(game: Game, log: TurnLog) -> None:
+    """With drop_idle_races, GalaxyNG's removeDeadPlayer: warn, then remove idle races.
+
+    A race that quit (`q`) is idle like any other from then on: it stays until this
+    removes it, or for good when idle races are not dropped.
+    """
+    if not game.settings.get("drop_idle_races"):
+        return
     gap = EARLY_GAP if game.turn < EARLY_TURNS else LATE_GAP
     for race in game.alive_races():
-        if race.quit:
-            remove_race(game, race)
-            log.announce("quit", f"{race.name} has left the game.", race=race.name)
-            continue
-        if not game.settings.get("drop_idle_races"):
-            continue
         idle = game.turn - race.last_orders if race.last_orders else gap + 1
         if idle == 0:
             continue
@@ -199,7 +201,8 @@ Totals = dict[int, tuple[float, float, int]]
 
 
 def standings(game: Game, totals: Totals | None = None) -> list[Race]:
-    """Ranking: races alive first, then by total production, population, industry."""
+    """Ranking: races still playing first, then those that quit, then the eliminated;
+    within each, by total production, later elimination, population, industry."""
     if totals is None:
         totals = totals_by_race(game)
 
@@ -207,7 +210,7 @@ def standings(game: Game, totals: Totals | None = None) -> list[Race]:
         pop, ind, _count = totals[race.index]
         late = race.eliminated_turn if race.eliminated_turn is not None else game.turn + 1
         return (
-            0.0 if race.alive else 1.0,
+            (1.0 if race.quit else 0.0) if race.alive else 2.0,
             -economy.effective_industry(pop, ind),
             -float(late),
             -pop,
@@ -231,20 +234,21 @@ def totals_by_race(game: Game) -> Totals:
 
 
 def _game_end(game: Game, log: TurnLog) -> None:
-    alive = game.alive_races()
+    """Over when at most one race still plays (alive, not quit) or at the turn limit."""
+    playing = [race for race in game.alive_races() if not race.quit]
     limit = int(game.settings.get("max_turns", 0))
-    if len(alive) > 1 and not (limit and game.turn >= limit):
+    if len(playing) > 1 and not (limit and game.turn >= limit):
         return
     game.finished = True
-    ranking = standings(game)
-    if len(alive) == 1:
-        game.winner = alive[0].index
+    first = standings(game)[0]
+    if len(playing) == 1:
+        game.winner = playing[0].index
         reason = "only one race remains"
-    elif not alive:
+    elif not playing:
         game.winner = None
         reason = "no race remains"
     else:
-        game.winner = ranking[0].index
+        game.winner = first.index
         reason = f"the turn limit ({limit}) is reached"
     winner = game.races[game.winner].name if game.winner is not None else "nobody"
     log.announce("game_end", f"The game is over: {reason}. The winner is {winner}.", winner=winner)
@@ -321,26 +325,34 @@ def run_turn(game: Game, orders: Mapping[int, Submitted], rng: random.Random) ->
     return log
 
 
+# A well-formed line the state refuses now may become possible through another race's
+# orders of the same turn (an ally unloads the CAP it loads): as in GalaxyNG, it is kept.
+NOT_YET = "Not possible now (kept, and tried again when the turn runs): "
+
+
 def forecast_turn(game: Game, race: Race, parsed: ParsedOrders) -> Outcome:
     """Apply one race's orders and the turn's peaceful phases to `game` (a copy).
 
-    As GalaxyNG's order checker does: no combat, no other race's orders.
+    As GalaxyNG's order checker does: no combat, no other race's orders. The errors are
+    the malformed lines (dropped); lines refused by the state as it is now are warnings
+    (NOT_YET), since they are carried out, or refused, when the turn runs.
     """
     game.turn += 1
     log = TurnLog(turn=game.turn)
-    errors: list[Issue] = list(parsed.errors)
     warnings: list[Issue] = []
     for phase in (1, 2, 3):
         outcome = execute_orders(game, race, parsed, phase, log)
-        errors.extend(outcome.errors)
+        warnings.extend(Issue(i.line, i.order, NOT_YET + i.message) for i in outcome.errors)
         warnings.extend(outcome.warnings)
     _after_orders(game, lambda phase: None)
     return Outcome(
-        tuple(sorted(errors, key=lambda i: i.line)), tuple(sorted(warnings, key=lambda i: i.line))
+        tuple(sorted(parsed.errors, key=lambda i: i.line)),
+        tuple(sorted(warnings, key=lambda i: i.line)),
     )
 
 
 def lines_without(parsed: ParsedOrders, refused: set[int]) -> ParsedOrders:
-    """The same orders minus the lines refused when they were submitted."""
+    """The same orders minus the lines refused when they were submitted (malformed ones;
+    orders stored by earlier versions also list lines the state refused then)."""
     kept: tuple[OrderLine, ...] = tuple(o for o in parsed.lines if o.line not in refused)
     return ParsedOrders(kept, parsed.errors, parsed.received)

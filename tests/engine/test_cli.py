@@ -52,7 +52,7 @@ def test_three_bots_play_a_whole_game_to_its_end(
                     capsys, "bot", "--data", data, "--player", player["player_id"]
                 )
                 assert code == 0 and verdict["accepted"], verdict
-        code, answer = run_json(capsys, "run-turn", "--data", data)
+        code, answer = run_json(capsys, "run-turn", "--data", data, "--keep-states", "1")
         assert code == 0
         battles += answer["summary"]["battles"]
         finished = answer["finished"]
@@ -69,6 +69,12 @@ def test_three_bots_play_a_whole_game_to_its_end(
     assert code == 0 and "The game is over" in text
     code, _ = run(capsys, "run-turn", "--data", data)
     assert code == 2
+    # Only the last turn kept its state; every turn's reports are still there, packed.
+    states = sorted(p.parent.name for p in (tmp_path / "game" / "turns").glob("*/state.json"))
+    assert states == [f"{answer['turn']:06d}"]
+    code, text = run(capsys, "report", "--data", data, "--player", "player-2", "--turn", "1")
+    assert code == 0 and "Turn 1 Report for Race2" in text
+    assert run(capsys, "status", "--data", data, "--keep-states", "many")[0] == 2
 
 
 def test_orders_from_a_file_and_reports_in_both_forms(

@@ -83,7 +83,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         status, report = engine.json("GET", "/players/player-0/reports/0")
         assert status == 200 and report["turn"] == 0
         home = report["planets"][0]["number"]
-        orders = ORDERS.replace("p 1", f"p #{home}") + "s 7 1\n"
+        orders = ORDERS.replace("p 1", f"p #{home}") + "s 7\n"
         status, verdict = engine.json(
             "PUT", "/players/player-0/orders", {"turn": 1, "orders": orders}
         )
@@ -91,7 +91,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
         assert verdict["errors"][0]["line"] == 5
         assert verdict["forecast"]["groups"][0]["type"] == "Gun"
         status, verdict = engine.json(
-            "PUT", "/players/player-0/orders", {"orders": orders.replace("s 7 1\n", "")}
+            "PUT", "/players/player-0/orders", {"orders": orders.replace("s 7\n", "")}
         )
         assert (status, verdict["accepted"], verdict["errors"]) == (200, True, [])
         status, body = engine.json("PUT", "/players/player-0/orders", {"turn": 2, "orders": ""})
@@ -107,6 +107,7 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
             "player_id",
             "race_name",
             "alive",
+            "quit",
             "orders_submitted",
             "planets",
             "population",
@@ -148,14 +149,18 @@ def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
 
 
 def test_game_end_eliminated_players_and_finished_games(tmp_path: Path) -> None:
-    init = {**INIT, "settings": {"max_turns": 2}}
+    init = {**INIT, "settings": {"max_turns": 2, "drop_idle_races": True}}
     with running(tmp_path / "data", tmp_path / "log") as engine:
         engine.json("POST", "/admin/init", init)
-        engine.json("PUT", "/players/player-2/orders", {"orders": "q Race2"})
+        # A race that never sent orders is dropped at once (GalaxyNG's removeDeadPlayer).
+        for player in ("player-0", "player-1"):
+            engine.json("PUT", f"/players/{player}/orders", {"orders": ""})
         status, answer = engine.json("POST", "/admin/turn", {"turn": 1})
         assert answer["summary"]["eliminated"] == ["player-2"]
         status, body = engine.json("PUT", "/players/player-2/orders", {"orders": ""})
         assert (status, body["error"]["code"]) == (409, "player_eliminated")
+        for player in ("player-0", "player-1"):
+            engine.json("PUT", f"/players/{player}/orders", {"orders": ""})
         status, last = engine.request("POST", "/admin/turn", {"turn": 2})[0::2]
         answer = json.loads(last)
         assert answer["finished"] is True
@@ -288,3 +293,35 @@ def test_one_engine_per_data_directory_and_the_default_bind(tmp_path: Path) -> N
         assert engine.json("GET", "/healthz", token=None)[0] == 200
     with running(tmp_path / "other", tmp_path / "log3", host="") as engine:
         assert engine.json("GET", "/healthz", token=None) == (200, {"status": "ok"})
+
+
+def test_old_turns_keep_their_reports_packed_and_drop_their_state(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "log"
+    seen: list[bytes] = []
+    answers: list[bytes] = []
+    with running(data, log, GALAXY_ENGINE_KEEP_STATES="2") as engine:
+        engine.json("POST", "/admin/init", INIT)
+        engine.json("PUT", "/players/player-0/orders", {"orders": ORDERS})
+        seen += _reports(engine, 0)
+        for turn in range(1, 6):
+            answers.append(engine.request("POST", "/admin/turn", {"turn": turn})[2])
+            seen += _reports(engine, turn)[6 * turn :]
+        assert _reports(engine, 5) == seen
+        assert engine.request("POST", "/admin/turn", {"turn": 5})[2] == answers[-1]
+        status = engine.json("GET", "/admin/status")[1]
+    turns = {int(p.name): sorted(x.name for x in p.iterdir()) for p in (data / "turns").iterdir()}
+    assert turns[0] == ["answer.json", "init.json", "packed.tar.xz"]
+    assert all(turns[t] == ["answer.json", "packed.tar.xz"] for t in (1, 2, 3))
+    assert sorted(p.name for p in (data / "orders").iterdir()) == []
+    assert all(turns[t] == ["answer.json", "reports", "state.json"] for t in (4, 5))
+    with running(data, log) as engine:
+        assert engine.json("GET", "/admin/status")[1] == status
+        assert _reports(engine, 5) == seen
+        assert engine.json("POST", "/admin/turn", {"turn": 6})[0] == 200
+    # The default keeps the last 3 full states.
+    kept = sorted(p.parent.name for p in (data / "turns").glob("*/state.json"))
+    assert kept == ["000004", "000005", "000006"]
+    for bad in ("-1", "three"):
+        done = EngineProcess(data, log, GALAXY_ENGINE_KEEP_STATES=bad)
+        with pytest.raises(AssertionError, match="GALAXY_ENGINE_KEEP_STATES must be"):
+            done.start()

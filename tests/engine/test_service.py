@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from galaxy_engine.game import AlreadyInitialised, GameService, InvalidRequest, WrongTurn
+from galaxy_engine.turn import NOT_YET
 
 from .helpers import players
 
@@ -65,7 +66,11 @@ def test_forecast_shows_only_the_own_side_after_the_orders(tmp_path: Path) -> No
     s = service(tmp_path)
     home = json.loads(s.report("player-0", 0, "json"))["planets"][0]["number"]
     verdict = s.submit_orders("player-0", 1, f"d Gun 1 1 1 1 0\np #{home} Gun\ns 1 #{home}")
-    assert verdict["turn"] == 1 and not verdict["accepted"]
+    # No group 1 yet: the line is kept and tried when the turn runs, as GalaxyNG does.
+    assert verdict["turn"] == 1 and verdict["accepted"] and verdict["errors"] == []
+    assert verdict["warnings"] == [
+        {"line": 3, "order": f"s 1 #{home}", "message": NOT_YET + "Group or fleet not recognized."}
+    ]
     forecast = verdict["forecast"]
     assert set(forecast) == {"turn", "race", "planets", "ship_types", "groups", "fleets"}
     assert forecast["turn"] == 1 and forecast["groups"][0]["ships"] == 33
