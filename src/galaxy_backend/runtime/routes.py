@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,13 +46,28 @@ class PlayerStatusOut(BaseModel):
     orders_submitted: bool | None
 
 
+class RankOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rank: int | None = None
+    player_id: str | None = None
+    race_name: str | None = None
+    alive: bool | None = None
+    production: float | None = None
+
+
 class GameStatusOut(BaseModel):
+    """The game's standing, from what the backend keeps of each turn; `orders_submitted`
+    only while its engine runs and answers (`engine_answered`)."""
+
     turn: int
     finished: bool
     status: str
     next_turn_at: datetime | None
     winner: str | None
     players: list[PlayerStatusOut]
+    # After the last turn (the final standing once the game is over), best first.
+    ranking: list[RankOut]
+    engine_answered: bool
 
 
 class AcceptedOut(BaseModel):
@@ -163,12 +177,11 @@ def user_router(service: RuntimeService) -> APIRouter:
         principal: CurrentUser,
         format: Literal["json", "text"] = "json",
     ) -> Response:
-        result = await service.report_of(
-            game_id, UUID(principal.subject), turn, text=format == "text"
-        )
-        if isinstance(result, str):
-            return PlainTextResponse(result)
-        return Response(orjson.dumps(result), media_type="application/json")
+        text = format == "text"
+        kept = await service.report_of(game_id, UUID(principal.subject), turn, text=text)
+        if text:
+            return PlainTextResponse(kept)
+        return Response(kept, media_type="application/json")
 
     @router.get("/{game_id}/status", summary="The turn, the next turn's time, who sent orders")
     async def status(game_id: UUID, principal: CurrentUser) -> GameStatusOut:
@@ -180,6 +193,8 @@ def user_router(service: RuntimeService) -> APIRouter:
             next_turn_at=found.next_turn_at,
             winner=found.winner,
             players=[PlayerStatusOut.model_validate(p) for p in found.players],
+            ranking=[RankOut.model_validate(r) for r in found.ranking],
+            engine_answered=found.engine_answered,
         )
 
     @router.post("/{game_id}/force-next-turn", status_code=202, summary="Run the next turn now")
