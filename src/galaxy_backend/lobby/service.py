@@ -146,8 +146,8 @@ _OUTCOME_STATUS: dict[str, GameStatus] = {
 }
 
 
-def _invalid_race_name(exc: RaceNameError) -> InvalidInput:
-    return InvalidInput(f"race name {exc}", field="race_name", code="invalid_race_name")
+def _invalid_race_name(exc: RaceNameError, field: str = "race_name") -> InvalidInput:
+    return InvalidInput(f"race name {exc}", field=field, code="invalid_race_name")
 
 
 def _pretty(status: str) -> str:
@@ -339,11 +339,11 @@ class LobbyService:
 
     # --- race names ---------------------------------------------------------------------------
 
-    def forms(self, raw: str) -> RaceNameForms:
+    def forms(self, raw: str, *, field: str = "race_name") -> RaceNameForms:
         try:
             return race_name_forms(raw)
         except RaceNameError as exc:
-            raise _invalid_race_name(exc) from None
+            raise _invalid_race_name(exc, field) from None
 
     async def race_name_holder(self, raw: str) -> tuple[RaceNameForms, RaceName | None]:
         """The name's forms and the live entry that holds either of them, if any."""
@@ -429,7 +429,11 @@ class LobbyService:
             now=now,
         )
         fields["invite_code"] = _invite_code() if draft.visibility == "private" else None
-        forms = self.forms(draft.owner_race_name) if draft.owner_race_name is not None else None
+        forms = (
+            self.forms(draft.owner_race_name, field="owner_race_name")
+            if draft.owner_race_name is not None
+            else None
+        )
         owner = await self._users.get(owner_id)
         entitlements = self._users.entitlements(owner)
         limit = entitlements.max_owned_games
