@@ -158,18 +158,41 @@ def _version(v: EngineVersion) -> EngineVersionOut:
     return EngineVersionOut(version=v.version, image=v.image, default=v.is_default)
 
 
+_MEANING: dict[int, str] = {
+    403: "Not one of the game's players, of a public game (`not_a_player`)",
+    404: "No such game, or a private game the caller does not play in (`game_not_found`)",
+    409: "Refused by the game's state (`engine_not_running`, `game_finished`, `wrong_status`, "
+    "`not_owner`) or by the engine",
+    502: "The game's engine failed or cannot be reached (`engine_unreachable`, `engine_error`)",
+    504: "The game's engine did not answer in time (`engine_timeout`)",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": _MEANING[code]} for code in codes}
+
+
 def user_router(service: RuntimeService) -> APIRouter:
     router = APIRouter(prefix="/api/v1/user/games", tags=["gameplay"])
 
-    @router.put("/{game_id}/orders", summary="Send this turn's orders (the engine's verdict)")
+    @router.put(
+        "/{game_id}/orders",
+        summary="Send this turn's orders (the engine's verdict)",
+        responses=_errors(403, 404, 409, 502, 504),
+    )
     async def orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.submit_orders(game_id, UUID(principal.subject), body.orders)
         return OrdersOut.model_validate(verdict)
 
     @router.get(
         "/{game_id}/reports/{turn}",
-        summary="Your report of a turn: JSON, or the text report with ?format=text",
-        responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+        summary="Your report of a turn: JSON, or the text report with ?format=text (kept by "
+        "the backend: the engine need not run)",
+        responses={
+            200: {"content": {"text/plain": {}, "application/json": {}}},
+            **_errors(403),
+            404: {"description": f"{_MEANING[404]}; a turn not run yet (`unknown_turn`)"},
+        },
     )
     async def report(
         game_id: UUID,
@@ -183,7 +206,11 @@ def user_router(service: RuntimeService) -> APIRouter:
             return PlainTextResponse(kept)
         return Response(kept, media_type="application/json")
 
-    @router.get("/{game_id}/status", summary="The turn, the next turn's time, who sent orders")
+    @router.get(
+        "/{game_id}/status",
+        summary="The standing after the last turn, the next turn's time, who sent orders",
+        responses=_errors(403, 404),
+    )
     async def status(game_id: UUID, principal: CurrentUser) -> GameStatusOut:
         found = await service.status_for(game_id, UUID(principal.subject))
         return GameStatusOut(
@@ -197,7 +224,12 @@ def user_router(service: RuntimeService) -> APIRouter:
             engine_answered=found.engine_answered,
         )
 
-    @router.post("/{game_id}/force-next-turn", status_code=202, summary="Run the next turn now")
+    @router.post(
+        "/{game_id}/force-next-turn",
+        status_code=202,
+        summary="Run the next turn now",
+        responses=_errors(403, 404, 409),
+    )
     async def force(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
         await service.force_next_turn(game_id, by_owner=UUID(principal.subject))
         return AcceptedOut()
