@@ -436,7 +436,7 @@ class RuntimeService:
                 conn, game_id=game_id, turn=turn, player_id=user_id, text=text
             )
         if kept is not None:
-            return await asyncio.to_thread(unpack, *kept)
+            return unpack(*kept)
         if turn > record.current_turn or record.status not in LIVE or record.address is None:
             raise NotFound(f"there is no report for turn {turn}", code="unknown_turn")
         response = await self._engine.call(
