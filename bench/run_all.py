@@ -15,6 +15,7 @@ SCRIPTS = [
     "mail_throughput.py",
     "notifications.py",
     "runtime.py",
+    "report_archive.py",
     "startup_rss.py",
 ]
 

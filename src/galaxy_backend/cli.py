@@ -1,4 +1,4 @@
-"""`galaxy-backend serve | migrate | check-config | admin create`."""
+"""`galaxy-backend serve | migrate | check-config | admin create | engines stop`."""
 
 import argparse
 import getpass
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import uvloop
 from pydantic import SecretStr
@@ -123,6 +124,38 @@ def admin_create(config: Config, username: str, role: str) -> int:
     return uvloop.run(main())
 
 
+def engines_stop(config: Config, game_ids: Sequence[UUID]) -> int:
+    """Stop the game engines this platform started, under the driver `serve` would choose
+    (they outlive the backend on purpose); only those of `game_ids` when given."""
+    from galaxy_backend.runtime.drivers.base import DriverError  # noqa: PLC0415
+    from galaxy_backend.runtime.drivers.selection import choose_driver  # noqa: PLC0415
+
+    async def main() -> int:
+        driver = await choose_driver(
+            driver=config.runtime_driver,
+            docker_host=config.docker_host,
+            docker_network=config.runtime_docker_network,
+            data_dir=config.data_dir,
+        )
+        stopped = 0
+        try:
+            for engine in await driver.list_labelled():
+                if engine.state != "running" or (game_ids and engine.game_id not in game_ids):
+                    continue
+                await driver.stop(engine.game_id)
+                print(f"stopped the engine of game {engine.game_id}")
+                stopped += 1
+        except DriverError as exc:
+            print(f"galaxy-backend: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await driver.close()
+        print(f"{stopped} engine(s) stopped ({driver.name} driver)")
+        return 0
+
+    return uvloop.run(main())
+
+
 def env_value(value: object) -> str:
     """A setting as one writes it in its BACKEND_* variable, the form the loader reads back."""
     if value is None:
@@ -163,6 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     create = admin_commands.add_parser("create", help="create an operator (password on stdin)")
     create.add_argument("--username", required=True)
     create.add_argument("--role", choices=ROLES, default="admin")
+    engines = commands.add_parser("engines", help="the game engines on this machine")
+    engines_commands = engines.add_subparsers(dest="engines_command", required=True)
+    stop = engines_commands.add_parser(
+        "stop",
+        help="stop the running game engines (they outlive the backend on purpose); "
+        "their games carry on when a backend starts them again",
+    )
+    stop.add_argument("game_ids", nargs="*", type=UUID, metavar="GAME_ID", help="only these")
     args = parser.parse_args(argv)
 
     config = _load_config()
@@ -176,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return migrate(config)
     if args.command == "admin":
         return admin_create(config, args.username, args.role)
+    if args.command == "engines":
+        return engines_stop(config, args.game_ids)
     return check_config(config)
 
 

@@ -276,6 +276,7 @@ def build_backend(config: Config) -> Backend:
         queue=JobQueue(config.runtime_job_queue_size),
         lobby=lobby,
         notifier=notifier,
+        games=lobby,
         driver_name=runtime_clients.driver_name,
         default_image=config.runtime_engine_image,
         finished_retention=config.runtime_finished_retention,

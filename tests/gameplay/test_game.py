@@ -28,12 +28,14 @@ async def test_a_whole_game_from_start_to_finish(start_table: StartTable) -> Non
     assert {p["race_name"] for p in status["players"]} == {"Race A0x", "Race B1x"}
     assert status["next_turn_at"] is not None
 
-    # Reports are only for the game's own players, each their own.
+    # Reports are only for the game's own players, each their own; the game is public, so
+    # an outsider is told they do not play in it.
     outsider = await table.lobby.player("outsider")
     refused = await table.lobby.client.get(
         f"/api/v1/user/games/{table.game_id}/reports/0", headers=outsider.headers
     )
-    assert refused.status_code == 404
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "not_a_player"
     assert (await table.report(a, 0))["race"]["name"] == "Race A0x"
 
     for turn in range(3):
@@ -60,9 +62,22 @@ async def test_a_whole_game_from_start_to_finish(start_table: StartTable) -> Non
     mail = next(m for m in table.api.inbox.to(a.email) if "turn 1 has run" in str(m["Subject"]))
     text: Any = mail.get_body(preferencelist=("plain",)).get_content()
     assert "Race A0x" in text
-    # The engine is stopped once the game is over.
+    # The game is named by its name, in the mail and in the report it carries.
+    assert str(mail["Subject"]) == "Andromeda Cup: turn 1 has run"
+    assert "Galaxy Game Andromeda Cup Turn 1 Report for Race A0x" in text
+    assert table.game_id not in text
+    # The engine is stopped once the game is over; the game stays readable.
     jobs = await table.lobby.runtime_jobs("stop")
     assert [j["reason"] for j in jobs] == ["game finished"]
+
+    async def stopped() -> bool:
+        return [j["status"] for j in await table.lobby.runtime_jobs("stop")] == ["done"]
+
+    await eventually(stopped, timeout=30, message="the engine stopped")
+    status = await table.status(a)
+    assert (status["turn"], status["finished"]) == (3, True)
+    assert status["ranking"] == game["final_ranking"]
+    assert (await table.report(b, 3))["race"]["name"] == "Race B1x"
 
 
 async def test_a_forced_turn_and_the_skipped_tick_after_it(start_table: StartTable) -> None:

@@ -118,6 +118,13 @@ async def test_two_backends_never_run_a_turn_twice(
     )
     turns = await second.turns()
     assert turns == list(range(1, len(turns) + 1))
+    # Each turn's reports were kept once, every player's, with turn 0's from the start.
+    kept = await second.lobby.sql(
+        "SELECT turn, count(*) AS reports FROM runtime_reports WHERE game_id = $1"
+        " GROUP BY turn ORDER BY turn",
+        UUID(table.game_id),
+    )
+    assert [(r["turn"], r["reports"]) for r in kept] == [(t, 2) for t in [0, *turns]]
     # Each turn was asked of the engine once, by one backend or the other (the engine
     # answers a repeated turn number from its store, so only this count shows a repeat).
     assert sum(s.turns_requested for s in schedulers) == len(turns)

@@ -61,12 +61,13 @@ async def test_a_wrong_code_counts_and_the_budget_then_kills_the_challenge(api: 
         if attempt.json()["error"]["code"] == "invalid_code":
             lefts.append(attempt.json()["error"]["details"]["attempts_left"])
     assert lefts == [4, 3, 2, 1, 0]
-    # Out of attempts: even the right code no longer works.
+    # Out of attempts: even the right code no longer works, and the answer says why.
     late = await api.client.post(
         "/api/v1/public/auth/email-code/confirm", json={"challenge_id": challenge, "code": code}
     )
     assert late.status_code == 401
-    assert late.json()["error"]["code"] == "challenge_expired"
+    assert late.json()["error"]["code"] == "too_many_attempts"
+    assert "ask for a new code" in late.json()["error"]["message"]
 
 
 async def test_a_code_works_once(api: Api) -> None:

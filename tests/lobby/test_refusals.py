@@ -129,6 +129,8 @@ async def test_refusals_of_applications_and_decisions(lobby: Lobby) -> None:
         clash = await lobby.apply(b, game_id, taken)
         assert clash.status_code == 409, taken
         assert error(clash)["code"] == "race_name_taken"
+        # Someone else's: who holds it is not told.
+        assert error(clash)["details"] == {"held_by_you": False}
     # Applying twice to one game.
     twice = await lobby.apply(a, game_id, "Other Name")
     assert twice.status_code == 409

@@ -89,6 +89,8 @@ class CodeAttempt:
     live: bool
     matched: bool
     attempts_left: int
+    # Not live because every attempt was spent on wrong codes (rather than expired or used).
+    exhausted: bool
     email: str | None
     email_normalized: str | None
 
@@ -132,7 +134,9 @@ async def attempt_code(
                 DO UPDATE SET failures = auth_address_failures.failures + 1
         )
         SELECT guard.throttled, bucket.start + $5::interval - now() AS retry_after,
-               attempt.email IS NOT NULL AS live, attempt.*
+               attempt.email IS NOT NULL AS live, attempt.*,
+               (SELECT c.consumed_at IS NULL AND c.attempts >= c.max_attempts
+                FROM auth_challenges c WHERE c.id = $1) AS exhausted
         FROM guard, bucket LEFT JOIN attempt ON true
         """,
         challenge_id,
@@ -148,6 +152,7 @@ async def attempt_code(
         live=bool(row["live"]),
         matched=bool(row["matched"]),
         attempts_left=int(row["attempts_left"] or 0),
+        exhausted=bool(row["exhausted"]),
         email=row["email"],
         email_normalized=row["email_normalized"],
     )

@@ -193,6 +193,11 @@ class AuthService:
                 retry_after_seconds=max(1, math.ceil(retry.total_seconds())),
                 code="too_many_guesses",
             )
+        if not attempt.live and attempt.exhausted:
+            raise Unauthenticated(
+                "too many wrong codes for this sign-in; ask for a new code",
+                code="too_many_attempts",
+            )
         if not attempt.live:
             raise Unauthenticated(
                 "the code has expired or was already used; ask for a new one",

@@ -43,6 +43,11 @@ class GameIn(BaseModel):
     engine_version: EngineVersion | None = None
     settings: Settings = Field(default_factory=dict)
     run_when_all_orders_in: bool = False
+    owner_race_name: RaceNameText | None = Field(
+        default=None,
+        description="Play in the game under this race name: the owner is seated (approved) "
+        "at once and the name reserved.",
+    )
 
 
 class GameChangesIn(BaseModel):

@@ -120,5 +120,5 @@ class GameStart:
 
 
 RuntimeOutcome = Literal[
-    "started", "start_failed", "start_withdrawn", "paused", "resumed", "finished"
+    "started", "start_failed", "start_withdrawn", "paused", "stopped", "resumed", "finished"
 ]

@@ -142,6 +142,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
                 engine_version=body.engine_version,
                 settings=body.settings,
                 run_when_all_orders_in=body.run_when_all_orders_in,
+                owner_race_name=body.owner_race_name,
             ),
         )
         return game_view(game, clock(), role="owner")

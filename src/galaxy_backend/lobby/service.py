@@ -44,6 +44,7 @@ from galaxy_backend.lobby.racenames import RaceNameError, RaceNameForms, race_na
 from galaxy_backend.lobby.status import (
     BEFORE_START,
     LIVE,
+    TERMINAL,
     GameStatus,
     check_path,
     check_transition,
@@ -105,6 +106,8 @@ class GameDraft:
     engine_version: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     run_when_all_orders_in: bool = False
+    # The race the owner plays in the game, seated (approved) at once.
+    owner_race_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +140,14 @@ _OUTCOME_STATUS: dict[str, GameStatus] = {
     "start_failed": "start_failed",
     "start_withdrawn": "enrollment_closed",
     "paused": "paused",
+    "stopped": "paused",
     "resumed": "running",
     "finished": "finished",
 }
 
 
-def _invalid_race_name(exc: RaceNameError) -> InvalidInput:
-    return InvalidInput(f"race name {exc}", field="race_name", code="invalid_race_name")
+def _invalid_race_name(exc: RaceNameError, field: str = "race_name") -> InvalidInput:
+    return InvalidInput(f"race name {exc}", field=field, code="invalid_race_name")
 
 
 def _pretty(status: str) -> str:
@@ -217,6 +221,13 @@ class LobbyService:
         return game
 
     # --- reading ------------------------------------------------------------------------------
+
+    async def is_public(self, game_id: UUID) -> bool:
+        """Whether anyone may see the game's page (the runtime's gameplay refusals say so)."""
+        try:
+            return (await self.game(game_id)).visibility == "public"
+        except NotFound:
+            return False
 
     @staticmethod
     def role_of(game: Game, user_id: UUID, *, applicant: bool = False) -> Role | None:
@@ -328,11 +339,11 @@ class LobbyService:
 
     # --- race names ---------------------------------------------------------------------------
 
-    def forms(self, raw: str) -> RaceNameForms:
+    def forms(self, raw: str, *, field: str = "race_name") -> RaceNameForms:
         try:
             return race_name_forms(raw)
         except RaceNameError as exc:
-            raise _invalid_race_name(exc) from None
+            raise _invalid_race_name(exc, field) from None
 
     async def race_name_holder(self, raw: str) -> tuple[RaceNameForms, RaceName | None]:
         """The name's forms and the live entry that holds either of them, if any."""
@@ -418,8 +429,14 @@ class LobbyService:
             now=now,
         )
         fields["invite_code"] = _invite_code() if draft.visibility == "private" else None
+        forms = (
+            self.forms(draft.owner_race_name, field="owner_race_name")
+            if draft.owner_race_name is not None
+            else None
+        )
         owner = await self._users.get(owner_id)
-        limit = self._users.entitlements(owner).max_owned_games
+        entitlements = self._users.entitlements(owner)
+        limit = entitlements.max_owned_games
         game_id = uuid.uuid4()
         async with transaction(self._database) as tx:
             await repository.lock_user(tx.conn, owner_id)
@@ -431,9 +448,68 @@ class LobbyService:
                     details={"limit": limit},
                 )
             game = await repository.insert_game(tx.conn, game_id, owner_id, fields)
+            if forms is not None:
+                await self._seat_owner(tx, game, forms, entitlements.max_active_games)
+                game = await repository.touch_game(tx.conn, game_id)
             await self._announce(tx, game)
         _log.info("game created", game_id=str(game_id), owner_id=str(owner_id))
         return game
+
+    async def _seat_owner(
+        self, tx: Tx, game: Game, forms: RaceNameForms, active_limit: int
+    ) -> None:
+        """The owner plays under `forms`: applied and approved at once, the name reserved,
+        and nobody told (the owner knows)."""
+        playing = await repository.count_playing(tx.conn, game.owner_id)
+        if playing >= active_limit:
+            raise Conflict(
+                f"you already play {playing} games, your limit",
+                code="active_games_limit",
+                details={"limit": active_limit},
+            )
+        application_id = uuid.uuid4()
+        application = await repository.insert_application(
+            tx.conn, application_id, game.id, game.owner_id, forms.display
+        )
+        assert application is not None, "a new game has no applications"
+        await self._claim_name(tx, forms, game.owner_id, game.id, application_id)
+        await repository.add_approved(tx.conn, game.id)
+        await repository.set_application_status(tx.conn, application_id, "approved")
+        entry = await repository.reserve_race_name(tx.conn, application_id)
+        if entry is not None:
+            await self._names_changed(tx, [entry])
+
+    async def _claim_name(
+        self, tx: Tx, forms: RaceNameForms, user_id: UUID, game_id: UUID, application_id: UUID
+    ) -> RaceName:
+        """The name's directory entry for this application, or 409 `race_name_taken` (whose
+        details say whether the holder is the player themself, and then where)."""
+        entry = await repository.claim_race_name(
+            tx.conn,
+            entry_id=uuid.uuid4(),
+            name=forms.display,
+            canonical=forms.canonical,
+            skeleton=forms.skeleton,
+            user_id=user_id,
+            game_id=game_id,
+            application_id=application_id,
+        )
+        if entry is not None:
+            return entry
+        holder = await repository.live_race_name(
+            tx.conn, canonical=forms.canonical, skeleton=forms.skeleton
+        )
+        mine = holder is not None and holder.user_id == user_id
+        details: dict[str, Any] = {"held_by_you": mine}
+        if holder is not None and mine:
+            details.update(game_id=str(holder.game_id), race_name=holder.name, status=holder.status)
+        raise Conflict(
+            "you hold this race name already, in another game; a race name is one race"
+            if mine
+            else "this race name, or one that looks the same, is taken",
+            code="race_name_taken",
+            details=details,
+        )
 
     async def update_game(self, user_id: UUID, game_id: UUID, changes: Mapping[str, Any]) -> Game:
         """Edit before the start (while enrollment is open); only the owner may."""
@@ -581,32 +657,20 @@ class LobbyService:
             )
             if application is None:
                 raise Conflict("you have applied to this game already", code="already_applied")
-            entry = await repository.claim_race_name(
-                tx.conn,
-                entry_id=uuid.uuid4(),
-                name=forms.display,
-                canonical=forms.canonical,
-                skeleton=forms.skeleton,
-                user_id=user_id,
-                game_id=game_id,
-                application_id=application_id,
-            )
-            if entry is None:
-                raise Conflict(
-                    "this race name, or one that looks the same, is taken",
-                    code="race_name_taken",
-                )
+            entry = await self._claim_name(tx, forms, user_id, game_id, application_id)
             await self._names_changed(tx, [entry])
-            await self._tell_application(
-                tx,
-                "lobby.application.received",
-                game,
-                application,
-                to=[game.owner_id],
-                title=f"New application to {game.name}",
-                body=f"{forms.display} applied to join {game.name}.",
-                applicant_id=str(user_id),
-            )
+            if user_id != game.owner_id:
+                # The owner applying to their own game knows of it already.
+                await self._tell_application(
+                    tx,
+                    "lobby.application.received",
+                    game,
+                    application,
+                    to=[game.owner_id],
+                    title=f"New application to {game.name}",
+                    body=f"{forms.display} applied to join {game.name}.",
+                    applicant_id=str(user_id),
+                )
         _log.info("application received", game_id=str(game_id), application_id=str(application_id))
         return application
 
@@ -795,9 +859,11 @@ class LobbyService:
         """The seed's OnRuntimeJobResult: the runtime reports what became of a job.
 
         `started`/`resumed` -> running, `start_failed` -> start_failed, `start_withdrawn` ->
-        enrollment_closed (the owner may start again), `paused` -> paused, `finished` ->
-        finished with the engine's final `ranking`. A repeated report changes nothing and
-        tells nobody twice; a report the game's status does not allow is 409 wrong_status.
+        enrollment_closed (the owner may start again), `paused` and `stopped` (an operator
+        stopped the engine) -> paused, `finished` -> finished with the engine's final
+        `ranking`. A repeated report changes nothing and tells nobody twice, nor does one
+        about a game that is over; a report the game's status does not allow is 409
+        wrong_status.
         """
         target = _OUTCOME_STATUS[outcome]
         async with transaction(self._database) as tx:
@@ -810,7 +876,8 @@ class LobbyService:
                 turn=turn,
                 ranking=ranking if outcome == "finished" else None,
             )
-            if game.status == target:
+            if game.status == target or game.status in TERMINAL:
+                # Over already (an engine stopped after a cancellation): recorded, no move.
                 return await self._changed(tx, game_id)
             check_transition(game.status, target, f"record a runtime result ({outcome})")
             if target == "finished":

@@ -51,7 +51,12 @@ KINDS: tuple[Kind, ...] = (
         email=True,
     ),
     # Runtime.
-    Kind("runtime.turn.ready", "A new turn ran (its report is attached)", push=True, email=True),
+    Kind(
+        "runtime.turn.ready",
+        "A new turn ran: its summary, the way to your report (attached to the email)",
+        push=True,
+        email=True,
+    ),
     Kind("runtime.game.finished", "A game you play has finished", push=True, email=True),
     Kind("runtime.game.start_failed", "Your game could not be started", push=True, email=True),
     Kind("runtime.game.engine_failed", "A game's engine failed for good", push=True, email=True),

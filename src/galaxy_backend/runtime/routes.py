@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,13 +46,28 @@ class PlayerStatusOut(BaseModel):
     orders_submitted: bool | None
 
 
+class RankOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rank: int | None = None
+    player_id: str | None = None
+    race_name: str | None = None
+    alive: bool | None = None
+    production: float | None = None
+
+
 class GameStatusOut(BaseModel):
+    """The game's standing, from what the backend keeps of each turn; `orders_submitted`
+    only while its engine runs and answers (`engine_answered`)."""
+
     turn: int
     finished: bool
     status: str
     next_turn_at: datetime | None
     winner: str | None
     players: list[PlayerStatusOut]
+    # After the last turn (the final standing once the game is over), best first.
+    ranking: list[RankOut]
+    engine_answered: bool
 
 
 class AcceptedOut(BaseModel):
@@ -144,18 +158,41 @@ def _version(v: EngineVersion) -> EngineVersionOut:
     return EngineVersionOut(version=v.version, image=v.image, default=v.is_default)
 
 
+_MEANING: dict[int, str] = {
+    403: "Not one of the game's players, of a public game (`not_a_player`)",
+    404: "No such game, or a private game the caller does not play in (`game_not_found`)",
+    409: "Refused by the game's state (`engine_not_running`, `game_finished`, `wrong_status`, "
+    "`not_owner`) or by the engine",
+    502: "The game's engine failed or cannot be reached (`engine_unreachable`, `engine_error`)",
+    504: "The game's engine did not answer in time (`engine_timeout`)",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": _MEANING[code]} for code in codes}
+
+
 def user_router(service: RuntimeService) -> APIRouter:
     router = APIRouter(prefix="/api/v1/user/games", tags=["gameplay"])
 
-    @router.put("/{game_id}/orders", summary="Send this turn's orders (the engine's verdict)")
+    @router.put(
+        "/{game_id}/orders",
+        summary="Send this turn's orders (the engine's verdict)",
+        responses=_errors(403, 404, 409, 502, 504),
+    )
     async def orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.submit_orders(game_id, UUID(principal.subject), body.orders)
         return OrdersOut.model_validate(verdict)
 
     @router.get(
         "/{game_id}/reports/{turn}",
-        summary="Your report of a turn: JSON, or the text report with ?format=text",
-        responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+        summary="Your report of a turn: JSON, or the text report with ?format=text (kept by "
+        "the backend: the engine need not run)",
+        responses={
+            200: {"content": {"text/plain": {}, "application/json": {}}},
+            **_errors(403),
+            404: {"description": f"{_MEANING[404]}; a turn not run yet (`unknown_turn`)"},
+        },
     )
     async def report(
         game_id: UUID,
@@ -163,14 +200,17 @@ def user_router(service: RuntimeService) -> APIRouter:
         principal: CurrentUser,
         format: Literal["json", "text"] = "json",
     ) -> Response:
-        result = await service.report_of(
-            game_id, UUID(principal.subject), turn, text=format == "text"
-        )
-        if isinstance(result, str):
-            return PlainTextResponse(result)
-        return Response(orjson.dumps(result), media_type="application/json")
+        text = format == "text"
+        kept = await service.report_of(game_id, UUID(principal.subject), turn, text=text)
+        if text:
+            return PlainTextResponse(kept)
+        return Response(kept, media_type="application/json")
 
-    @router.get("/{game_id}/status", summary="The turn, the next turn's time, who sent orders")
+    @router.get(
+        "/{game_id}/status",
+        summary="The standing after the last turn, the next turn's time, who sent orders",
+        responses=_errors(403, 404),
+    )
     async def status(game_id: UUID, principal: CurrentUser) -> GameStatusOut:
         found = await service.status_for(game_id, UUID(principal.subject))
         return GameStatusOut(
@@ -180,9 +220,16 @@ def user_router(service: RuntimeService) -> APIRouter:
             next_turn_at=found.next_turn_at,
             winner=found.winner,
             players=[PlayerStatusOut.model_validate(p) for p in found.players],
+            ranking=[RankOut.model_validate(r) for r in found.ranking],
+            engine_answered=found.engine_answered,
         )
 
-    @router.post("/{game_id}/force-next-turn", status_code=202, summary="Run the next turn now")
+    @router.post(
+        "/{game_id}/force-next-turn",
+        status_code=202,
+        summary="Run the next turn now",
+        responses=_errors(403, 404, 409),
+    )
     async def force(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
         await service.force_next_turn(game_id, by_owner=UUID(principal.subject))
         return AcceptedOut()

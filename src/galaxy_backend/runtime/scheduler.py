@@ -8,6 +8,9 @@ N` is idempotent, so turn N still runs once). After a turn the next tick is the 
 first time after *now*: slots missed while no backend ran are collapsed into the one turn
 run at start, not run one after another.
 
+Each turn is committed with every player's reports (kept compressed: `archive.py`) and the
+players' notices in one transaction, so a turn is recorded with its reports or not at all.
+
 `force-next-turn` runs the next turn now and sets the one-shot skip flag: the next
 scheduled tick clears it and runs nothing. With `run_when_all_orders_in`, the turn runs as
 soon as every living race has sent orders, and the schedule carries on from there.
@@ -17,6 +20,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,11 +32,18 @@ from opentelemetry.trace import Tracer
 
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
-from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository
+from galaxy_backend.runtime.archive import (
+    KeptTurn,
+    PackedTurn,
+    PlayerReport,
+    fetch_reports,
+    pack,
+)
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
+from galaxy_backend.runtime.notices import turn_notice
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
@@ -188,9 +199,13 @@ class TurnScheduler:
         ):
             answer = await self._run_turn(record, turn)
             finished = bool(answer.get("finished"))
-            reports = await self._text_reports(record, turn)
+            assert record.address is not None
+            reports = await fetch_reports(
+                self._engine, record.game_id, record.address, record.player_ids(), turn
+            )
+            packed = await asyncio.to_thread(pack, reports)
             run = _Run(record, token, turn, trigger, due_at, now)
-            await self._commit(run, answer, reports)
+            await self._commit(run, answer, reports, packed)
         self._turn_duration.record(time.perf_counter() - began)
         _log.info(
             "turn ran", game_id=str(record.game_id), turn=turn, trigger=trigger, finished=finished
@@ -217,32 +232,19 @@ class TurnScheduler:
                 return {"turn": status.get("turn", turn), "finished": True, "summary": status}
             raise
 
-    async def _text_reports(self, record: RuntimeRecord, turn: int) -> dict[UUID, str]:
-        """Each player's text report of the turn, for the turn mail (fetched together)."""
-        address = record.address
-        assert address is not None
-
-        async def one(player_id: UUID) -> tuple[UUID, str | None]:
-            try:
-                response = await self._engine.call(
-                    record.game_id,
-                    address,
-                    "GET",
-                    f"/players/{player_id}/reports/{turn}",
-                    params={"format": "text"},
-                )
-            except DomainError:
-                return player_id, None  # an eliminated race has no report: no attachment
-            return player_id, response.text
-
-        fetched = await asyncio.gather(*(one(p.player_id) for p in record.players))
-        return {player: text for player, text in fetched if text is not None}
-
-    async def _commit(self, run: "_Run", answer: dict[str, Any], reports: dict[UUID, str]) -> None:
+    async def _commit(
+        self,
+        run: "_Run",
+        answer: dict[str, Any],
+        reports: Sequence[PlayerReport],
+        packed: PackedTurn,
+    ) -> None:
+        """The turn, its reports and its notice in one transaction: all of them or none."""
         record, turn, trigger = run.record, run.turn, run.trigger
         schedule = parse_schedule(record.turn_schedule, record.turn_time_zone)
         finished = bool(answer.get("finished"))
-        summary = answer.get("summary") or {}
+        summary = answer.get("summary")
+        summary = summary if isinstance(summary, dict) else {}
         changes: dict[str, Any] = {
             "current_turn": turn,
             "turn_requested": None,
@@ -276,25 +278,16 @@ class TurnScheduler:
                 started_at=run.started,
                 finished=finished,
             )
+            await repository.keep_reports(tx.conn, record.game_id, KeptTurn(turn, summary, packed))
             updated = await repository.update_record(tx.conn, record.game_id, **changes)
             await self._service.notify(
                 tx,
-                Notice(
-                    kind="runtime.turn.ready",
-                    user_ids=record.player_ids(),
-                    title=f"{record.game_name}: turn {turn} has run",
-                    body=(
-                        f"Turn {turn} of {record.game_name} has run."
-                        + (
-                            " The game is over."
-                            if finished
-                            else " Your orders for the next one are due."
-                        )
-                        + " Your report is below."
-                    ),
-                    payload={"game_id": str(record.game_id), "turn": turn, "finished": finished},
-                    key=f"turn:{record.game_id}:{turn}",
-                    mail_text=reports,
+                turn_notice(
+                    record,
+                    turn,
+                    summary,
+                    finished=finished,
+                    reports={r.player_id: r.text.decode("utf-8", "replace") for r in reports},
                 ),
             )
         await self._after_turn(updated, turn, finished)

@@ -12,20 +12,29 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
+from galaxy_backend.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
+from galaxy_backend.runtime.archive import KeptTurn, unpack
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import (
+    LIVE,
     EnginePlayer,
     EngineVersion,
     Job,
@@ -35,6 +44,10 @@ from galaxy_backend.runtime.models import (
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
+
+_STOPPED = "An operator stopped the game's engine; the game waits until it is restarted."
+# How long a game's status waits for its engine to say who has sent orders.
+_STATUS_WAIT_SECONDS = 2.0
 
 
 class LobbyResults(Protocol):
@@ -53,6 +66,12 @@ class LobbyResults(Protocol):
 
 class Notifier(Protocol):
     async def publish(self, tx: Tx, notice: Notice) -> list[UUID]: ...
+
+
+class GameDirectory(Protocol):
+    """Whether a game is listed for everyone to see (the lobby knows)."""
+
+    async def is_public(self, game_id: UUID) -> bool: ...
 
 
 class JobQueue:
@@ -102,6 +121,10 @@ class GameStatus:
     status: str
     players: list[dict[str, Any]]
     winner: str | None
+    # The standing after the last turn (the final one once the game is over).
+    ranking: list[dict[str, Any]]
+    # Whether the engine answered for who has sent orders (it need not, for the rest).
+    engine_answered: bool
 
 
 # What the lobby is told for each record status (no entry: nothing for the lobby to do).
@@ -121,6 +144,7 @@ class RuntimeService:
         queue: JobQueue,
         lobby: LobbyResults,
         notifier: Notifier,
+        games: GameDirectory,
         driver_name: Callable[[], str],
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
@@ -131,6 +155,7 @@ class RuntimeService:
         self.queue = queue
         self._lobby = lobby
         self._notifier = notifier
+        self._games = games
         self.driver_name = driver_name
         self._default_image = default_image
         self.finished_retention = finished_retention
@@ -244,10 +269,19 @@ class RuntimeService:
     # --- status changes and the lobby ---------------------------------------------------------
 
     async def set_status(
-        self, game_id: UUID, status: str, *, audit: tuple[Actor, str] | None = None, **changes: Any
+        self,
+        game_id: UUID,
+        status: str,
+        *,
+        audit: tuple[Actor, str] | None = None,
+        kept: KeptTurn | None = None,
+        **changes: Any,
     ) -> RuntimeRecord:
-        """Commit a status change (with the operator's audit row), then report it to the lobby."""
+        """Commit a status change (with the operator's audit row, and a turn's reports to
+        keep), then report it to the lobby."""
         async with transaction(self._database) as tx:
+            if kept is not None:
+                await repository.keep_reports(tx.conn, game_id, kept)
             record = await repository.update_record(tx.conn, game_id, status=status, **changes)
             if audit is not None:
                 await _audit(tx, audit[0], audit[1], game_id)
@@ -264,7 +298,7 @@ class RuntimeService:
                 await self._lobby.on_runtime_job_result(
                     record.game_id,
                     outcome,
-                    message=record.last_error,
+                    message=_STOPPED if outcome == "stopped" else record.last_error,
                     turn=record.current_turn,
                     ranking=record.final_ranking,
                 )
@@ -282,7 +316,10 @@ class RuntimeService:
 
     def _outcome(self, record: RuntimeRecord) -> RuntimeOutcome | None:
         if record.status == "running":
-            return "resumed" if record.reported_status == "paused" else "started"
+            return "resumed" if record.reported_status in ("paused", "stopped") else "started"
+        if record.status == "stopped" and record.reported_status in ("running", "paused"):
+            # An operator stopped a live game's engine: the game waits for a restart.
+            return "stopped"
         if record.status == "failed":
             # Never got going: the start failed; died later: the game waits for an operator.
             return "start_failed" if record.reported_status in (None, "starting") else "paused"
@@ -346,9 +383,15 @@ class RuntimeService:
     async def _player_record(self, game_id: UUID, user_id: UUID) -> RuntimeRecord:
         found = await self.record(game_id)
         if not found.has_player(user_id):
-            # Not one of its players: as if there were no such game.
-            raise NotFound("no such game", code="game_not_found")
+            await self._outsider(game_id)
         return found
+
+    async def _outsider(self, game_id: UUID) -> NoReturn:
+        """Refuse someone who does not play: 403 where the game is public (its page answers
+        them), else as if there were no such game."""
+        if await self._games.is_public(game_id):
+            raise Forbidden("you do not play in this game", code="not_a_player")
+        raise NotFound("no such game", code="game_not_found")
 
     def _address(self, record: RuntimeRecord) -> str:
         if record.address is None or record.status not in ("running", "paused", "finished"):
@@ -383,46 +426,84 @@ class RuntimeService:
             async with self._database.pool.acquire() as conn:
                 await repository.request_turn(conn, record.game_id, "all_orders_in", replace=False)
 
-    async def report_of(
-        self, game_id: UUID, user_id: UUID, turn: int, *, text: bool
-    ) -> dict[str, Any] | str:
+    async def report_of(self, game_id: UUID, user_id: UUID, turn: int, *, text: bool) -> bytes:
+        """The player's report of a turn as the engine wrote it (JSON, or the text report),
+        from what the backend kept; the engine is asked only for a turn kept before the
+        backend kept reports, while it runs."""
         record = await self._player_record(game_id, user_id)
+        async with self._database.pool.acquire() as conn:
+            kept = await repository.kept_report(
+                conn, game_id=game_id, turn=turn, player_id=user_id, text=text
+            )
+        if kept is not None:
+            return unpack(*kept)
+        if turn > record.current_turn or record.status not in LIVE or record.address is None:
+            raise NotFound(f"there is no report for turn {turn}", code="unknown_turn")
         response = await self._engine.call(
             game_id,
-            self._address(record),
+            record.address,
             "GET",
             f"/players/{user_id}/reports/{turn}",
             params={"format": "text"} if text else None,
         )
-        if text:
-            return response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return response.content
 
     async def status_for(self, game_id: UUID, user_id: UUID) -> GameStatus:
         record = await self._player_record(game_id, user_id)
         return await self._status(record)
 
     async def _status(self, record: RuntimeRecord) -> GameStatus:
-        engine = await self._engine.json(
-            record.game_id, self._address(record), "GET", "/admin/status"
-        )
+        """The game's standing from what the backend keeps; who has sent orders from the
+        engine, when it runs and answers in time."""
+        async with self._database.pool.acquire() as conn:
+            last = await repository.last_summary(conn, record.game_id)
+        summary = last[1] if last is not None else {}
+        rows = {str(p.get("player_id")): p for p in _rows(summary.get("players"))}
+        orders = await self._orders_in(record)
+        players = []
+        for player in record.players:
+            row = rows.get(str(player.player_id), {})
+            players.append(
+                {
+                    "player_id": str(player.player_id),
+                    "race_name": row.get("race_name", player.race_name),
+                    "alive": row.get("alive"),
+                    "orders_submitted": (
+                        orders.get(str(player.player_id)) if orders is not None else None
+                    ),
+                }
+            )
+        ranking = record.final_ranking if record.final_ranking else _rows(summary.get("ranking"))
         return GameStatus(
-            turn=int(engine.get("turn", record.current_turn)),
-            finished=bool(engine.get("finished", False)),
+            turn=record.current_turn,
+            finished=record.status == "finished",
             next_turn_at=record.next_tick_at if record.status == "running" else None,
             status=record.status,
-            players=[
-                {
-                    "player_id": p.get("player_id"),
-                    "race_name": p.get("race_name"),
-                    "alive": p.get("alive"),
-                    "orders_submitted": p.get("orders_submitted"),
-                }
-                for p in engine.get("players", [])
-            ],
-            winner=engine.get("winner"),
+            players=players,
+            winner=record.winner,
+            ranking=[dict(r) for r in ranking],
+            engine_answered=orders is not None,
         )
+
+    async def _orders_in(self, record: RuntimeRecord) -> dict[str, bool] | None:
+        """Who has sent orders for the next turn, by player id; None when the engine is not
+        running or does not answer in time."""
+        if record.status not in LIVE or record.address is None:
+            return None
+        try:
+            engine = await self._engine.json(
+                record.game_id,
+                record.address,
+                "GET",
+                "/admin/status",
+                wait_seconds=_STATUS_WAIT_SECONDS,
+            )
+        except DomainError:
+            return None
+        return {
+            str(p.get("player_id")): bool(p.get("orders_submitted"))
+            for p in _rows(engine.get("players"))
+        }
 
     # --- controls (the owner, operators) -----------------------------------------------------
 
@@ -431,7 +512,7 @@ class RuntimeService:
         if user_id is not None and found.owner_id != user_id:
             if found.has_player(user_id):
                 raise Conflict("only the game's owner may do this", code="not_owner")
-            raise NotFound("no such game", code="game_not_found")
+            await self._outsider(game_id)
         return found
 
     async def operator_job(self, game_id: UUID, kind: JobKind, actor: Actor) -> Job:
@@ -486,6 +567,11 @@ class RuntimeService:
             audit=None if actor is None else (actor, "runtime.resume"),
             next_tick_at=schedule.next_after(self._clock()),
         )
+
+
+def _rows(value: object) -> list[Mapping[str, Any]]:
+    """The objects of a list the engine sent (anything else: none)."""
+    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list) else []
 
 
 def engine_players(players: Sequence[Player]) -> list[EnginePlayer]:

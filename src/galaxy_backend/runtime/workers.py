@@ -27,6 +27,7 @@ from galaxy_backend.errors import DomainError
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.runtime import repository
+from galaxy_backend.runtime.archive import KeptTurn, fetch_reports, pack
 from galaxy_backend.runtime.clients import RuntimeClients
 from galaxy_backend.runtime.drivers.base import DriverError, EngineSpec, Limits
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
@@ -39,6 +40,13 @@ _log = get_logger(__name__)
 
 _LEASE = timedelta(seconds=60)
 _MAX_ERROR = 500
+
+
+def engine_game_id(record: RuntimeRecord) -> str:
+    """What the engine calls the game in its reports (GalaxyNG's game name): the game's name,
+    in the printable characters the engine takes."""
+    label = "".join(c if c.isprintable() else " " for c in record.game_name).strip()
+    return label[:128] or str(record.game_id)
 
 
 class JobFailed(Exception):
@@ -271,7 +279,7 @@ class RuntimeWorkers:
             "POST",
             "/admin/init",
             json={
-                "game_id": str(record.game_id),
+                "game_id": engine_game_id(record),
                 "seed": record.seed,
                 "settings": record.settings,
                 "players": [
@@ -280,10 +288,12 @@ class RuntimeWorkers:
                 ],
             },
         )
+        kept = await self._turn_zero(record, address)
         schedule = parse_schedule(record.turn_schedule, record.turn_time_zone)
         await self._service.set_status(
             record.game_id,
             "running",
+            kept=kept,
             address=address,
             handle=f"{self._clients.driver.name}:{record.game_id}",
             next_tick_at=schedule.next_after(datetime.now(UTC)),
@@ -291,6 +301,12 @@ class RuntimeWorkers:
             last_error=None,
         )
         _log.info("engine running", game_id=str(record.game_id), address=address)
+
+    async def _turn_zero(self, record: RuntimeRecord, address: str) -> KeptTurn:
+        """The reports the game starts with, kept as it goes to running."""
+        status = await self._engine.json(record.game_id, address, "GET", "/admin/status")
+        reports = await fetch_reports(self._engine, record.game_id, address, record.player_ids(), 0)
+        return KeptTurn(0, status, await asyncio.to_thread(pack, reports))
 
     def _spec(self, record: RuntimeRecord) -> EngineSpec:
         return EngineSpec(
