@@ -162,6 +162,31 @@ async def test_the_turn_runs_as_soon_as_every_race_has_sent_orders(
     assert record["skip_next_tick"] is False
 
 
+async def test_a_race_that_quit_does_not_hold_back_all_orders_in(start_table: StartTable) -> None:
+    table = await start_table(
+        players=3, turn_schedule="@every 1h", turn_time_zone="UTC", run_when_all_orders_in=True
+    )
+    a, b, c = table.players
+    name = (await table.report(c, 0))["race"]["name"]
+    quit_ = await table.lobby.client.put(
+        f"/api/v1/user/games/{table.game_id}/orders",
+        json={"orders": f'q "{name}"'},
+        headers=c.headers,
+    )
+    assert quit_.status_code == 200, quit_.text
+    assert quit_.json()["accepted"] is True and not quit_.json()["warnings"], quit_.text
+    await table.play(a, 0)
+    await table.play(b, 0)
+    await table.wait_turn(1)
+    # The race that quit stays in the game (GalaxyNG keeps its planets) but sends nothing.
+    assert {p["race_name"]: p["orders_submitted"] for p in (await table.status(a))["players"]}[
+        "Race C2x"
+    ] is False
+    await table.play(a, 1)
+    await table.play(b, 1)
+    await table.wait_turn(2)
+
+
 async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: StartTable) -> None:
     table = await start_table(turn_schedule="@every 1s", turn_time_zone="UTC")
     paused = await table.lobby.client.post(

@@ -421,8 +421,9 @@ class RuntimeService:
         status = await self._engine.json(
             record.game_id, self._address(record), "GET", "/admin/status"
         )
-        alive = [p for p in status.get("players", []) if p.get("alive")]
-        if alive and all(p.get("orders_submitted") for p in alive):
+        # A race that quit stays alive (its planets keep producing) but never sends orders.
+        playing = [p for p in status.get("players", []) if p.get("alive") and not p.get("quit")]
+        if playing and all(p.get("orders_submitted") for p in playing):
             async with self._database.pool.acquire() as conn:
                 await repository.request_turn(conn, record.game_id, "all_orders_in", replace=False)
 
