@@ -44,9 +44,7 @@ class DatabaseBounds:
 
     @property
     def idle_in_transaction_timeout(self) -> float:
-        return max(
-            _IDLE_IN_TRANSACTION_FLOOR, _IDLE_IN_TRANSACTION_FACTOR * self.statement_timeout
-        )
+        return max(_IDLE_IN_TRANSACTION_FLOOR, _IDLE_IN_TRANSACTION_FACTOR * self.statement_timeout)
 
     @property
     def request_bound(self) -> float:

@@ -56,7 +56,9 @@ async def apply_migrations(pool: asyncpg.Pool) -> list[int]:
         await conn.execute("SET statement_timeout = 0")
         try:
             await conn.execute(
-                "SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY, timeout=MIGRATION_STATEMENT_SECONDS
+                "SELECT pg_advisory_lock($1)",
+                MIGRATION_LOCK_KEY,
+                timeout=MIGRATION_STATEMENT_SECONDS,
             )
             try:
                 return await _apply_locked(conn, migrations)
