@@ -28,6 +28,7 @@ from galaxy_backend.mail import repository
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
 from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
@@ -351,13 +352,20 @@ class MailWorker:
         unsent: list[uuid.UUID],
         release_after: timedelta,
     ) -> None:
+        # A mail already sent must be recorded, or it would be sent again once its lease ran
+        # out: keep trying while the database is away, well inside the lease.
+        within = self._lease.total_seconds() / 2
+
+        async def release() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.release(conn, lease_token=token, ids=unsent, delay=release_after)
+
         try:
-            await self._flush(token, results)
+            await retry_while_unavailable(
+                lambda: self._flush(token, results), within=within, give_up=lambda: self.stopping
+            )
             if unsent:
-                async with self._database.pool.acquire() as conn:
-                    await repository.release(
-                        conn, lease_token=token, ids=unsent, delay=release_after
-                    )
+                await retry_while_unavailable(release, within=within, give_up=lambda: self.stopping)
                 if release_after:
                     self._retry_due(release_after.total_seconds())
         except DATABASE_ERRORS as exc:

@@ -29,6 +29,7 @@ from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.repository import ClaimedRoute, Failure
 from galaxy_backend.notification.service import NotificationService
 from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
@@ -229,8 +230,16 @@ class NotificationWorker:
                     },
                     user_ids=[str(route.user_id)],
                 )
-        async with self._database.pool.acquire() as conn:
-            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+
+        async def mark() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+
+        # Published already: recorded as soon as the database answers, not left to the lease
+        # (which would publish them again).
+        await retry_while_unavailable(
+            mark, within=self._lease.total_seconds() / 2, give_up=self._stop.is_set
+        )
         self._measure(routes, [], "push")
 
     # --- email -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,  # refused, reset, unreachable, and start-up's ConnectionError
     TimeoutError,  # an acquire, a connect or a statement past its bound
     asyncpg.InterfaceError,  # "connection is closed", "pool is closing", ...
+    pg.InternalClientError,  # a query on a connection the server has just ended
     pg.PostgresConnectionError,  # class 08, connection_lost among them
     pg.OperatorInterventionError,  # class 57: shutdown, restart, statement_timeout
     pg.InsufficientResourcesError,  # class 53: too many connections, out of memory
@@ -28,6 +29,7 @@ _BREAKS_CONNECTION: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncio.CancelledError,
     asyncpg.InterfaceError,
+    pg.InternalClientError,
     pg.PostgresConnectionError,
     pg.AdminShutdownError,
     pg.CrashShutdownError,

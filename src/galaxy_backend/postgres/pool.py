@@ -29,7 +29,14 @@ _SERVER_SETTINGS = {"search_path": SCHEMA, "application_name": "galaxy-backend"}
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 # What a lost or failing database raises: a worker logs these, waits and tries again.
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# (asyncpg's InternalClientError: a query on a connection the server has just ended.)
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 if TYPE_CHECKING:  # generic only in the stubs
     _AcquireBase = PoolAcquireContext[asyncpg.Record]
@@ -72,6 +79,11 @@ class _BoundedAcquire(_AcquireBase):
             # Already released if its connection closed under it.
             with contextlib.suppress(asyncpg.InterfaceError):
                 self.connection.terminate()
+            if isinstance(exc, TimeoutError):
+                # A statement got no answer at all (the server's own statement_timeout
+                # would have answered): the path to the server is suspect, so every idle
+                # connection is replaced on its next acquire rather than tried in turn.
+                await self.pool.expire_connections()
         await super().__aexit__(*exc_info)
 
 

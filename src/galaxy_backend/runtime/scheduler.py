@@ -31,6 +31,7 @@ from galaxy_backend.errors import DomainError
 from galaxy_backend.liveness import Liveness
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
@@ -56,8 +57,6 @@ class _Run:
 
 # After a failed turn, the game's next try waits this long (its engine may be restarting).
 _FAILED_TURN_BACKOFF = timedelta(seconds=10)
-# How often a failed tick tries to hand its lease back while the database is away.
-_HAND_BACK_RETRY_SECONDS = 1.0
 
 
 class TurnScheduler:
@@ -167,26 +166,20 @@ class TurnScheduler:
     async def _hand_back(self, game_id: UUID, token: UUID, error: str) -> None:
         """Give a failed tick's lease back, trying again while the database is away: left
         alone, the game would wait out the whole lease once the database is back."""
-        deadline = time.monotonic() + _TICK_LEASE.total_seconds()
-        while True:
-            try:
-                async with self._database.pool.acquire() as conn:
-                    await repository.fail_tick(
-                        conn,
-                        game_id=game_id,
-                        token=token,
-                        backoff=_FAILED_TURN_BACKOFF,
-                        error=error,
-                    )
-                return
-            except DATABASE_ERRORS as exc:
-                if self._stopping or time.monotonic() > deadline:
-                    # The lease runs out by itself; another round or backend takes it then.
-                    _log.warning(
-                        "could not hand a failed tick back", game_id=str(game_id), error=str(exc)
-                    )
-                    return
-            await asyncio.sleep(_HAND_BACK_RETRY_SECONDS)
+
+        async def hand_back() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.fail_tick(
+                    conn, game_id=game_id, token=token, backoff=_FAILED_TURN_BACKOFF, error=error
+                )
+
+        try:
+            await retry_while_unavailable(
+                hand_back, within=_TICK_LEASE.total_seconds(), give_up=lambda: self._stopping
+            )
+        except DATABASE_ERRORS as exc:
+            # The lease runs out by itself; another round or backend takes the tick then.
+            _log.warning("could not hand a failed tick back", game_id=str(game_id), error=str(exc))
 
     async def _take(self, record: RuntimeRecord, token: UUID, due_at: datetime) -> None:
         schedule = parse_schedule(record.turn_schedule, record.turn_time_zone)

@@ -26,6 +26,7 @@ from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
 from galaxy_backend.liveness import Liveness
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.clients import RuntimeClients
@@ -214,10 +215,15 @@ class RuntimeWorkers:
                     await repository.renew_job(conn, job_id=job_id, token=token, lease=_LEASE)
 
     async def _finish(self, job: Job, token: UUID, status: str, error: str | None) -> None:
-        async with self._database.pool.acquire() as conn:
-            await repository.finish_job(
-                conn, job_id=job.id, token=token, status=status, error=error
-            )
+        async def finish() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.finish_job(
+                    conn, job_id=job.id, token=token, status=status, error=error
+                )
+
+        # Done already: recorded as soon as the database answers (the lease is still being
+        # renewed), not left to run out and the job to run again.
+        await retry_while_unavailable(finish, within=_LEASE.total_seconds() / 2)
 
     async def _failed(self, job: Job, token: UUID, exc: BaseException) -> str:
         error = (str(exc) or type(exc).__name__)[:_MAX_ERROR]

@@ -198,6 +198,8 @@ class EdgeMiddleware:
         finally:
             template = route.path if route else getattr(scope.get("route"), "path", None)
             failed = status >= 500
+            # A 503 (the database away, a shutdown) is the client's to retry, not a bug.
+            level = logging.WARNING if status == 503 else logging.ERROR
             if recording:
                 if route is None and template is not None:
                     span.update_name(f"{method} {template}")
@@ -209,7 +211,7 @@ class EdgeMiddleware:
             # Logged while the span is still current, so the line carries the trace ids.
             if failed or self._log_requests:
                 _log.log(
-                    logging.ERROR if failed else logging.DEBUG,
+                    level if failed else logging.DEBUG,
                     "request",
                     method=method,
                     path=path,
