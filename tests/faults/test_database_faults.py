@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -131,6 +131,17 @@ async def test_restart_black_hole_and_silent_heal_under_load(
         "runtime records": lambda c: c.get("/api/v1/admin/runtime/records", headers=admin),
         "read all": lambda c: c.post("/api/v1/user/notifications/read-all", headers=player.headers),
         "sign in": sign_in,
+        # Fast routes (served by the edge) that must read the database every time: an
+        # unknown challenge, an unknown session token.
+        "confirm": lambda c: c.post(
+            "/api/v1/public/auth/email-code/confirm",
+            json={"challenge_id": str(uuid4()), "code": "000000"},
+        ),
+        "resolve": lambda c: c.post(
+            "/api/v1/internal/sessions/resolve",
+            json={"token": uuid4().hex},
+            headers=bearer(backend.internal_token),
+        ),
     }
     base = f"http://127.0.0.1:{backend.http.port}"
     # A request the backend failed to bound shows as no answer at all.
@@ -186,6 +197,8 @@ async def test_restart_black_hole_and_silent_heal_under_load(
     unavailable = [a for a in answers if a.status == 503]
     assert {a.code for a in unavailable} == {"database_unavailable"}
     assert {a.retry_after for a in unavailable} == {str(DATABASE_RETRY_AFTER_SECONDS)}
+    # The edge's own routes answer 503 too, not only FastAPI's.
+    assert {"confirm", "resolve"} <= {a.call for a in unavailable}
     slowest = max(answers, key=lambda a: a.seconds)
     assert slowest.seconds <= REQUEST_BOUND_SECONDS + MARGIN_SECONDS, slowest
     # Readiness was honest: never ready while the database was away.

@@ -79,11 +79,11 @@ class _BoundedAcquire(_AcquireBase):
             # Already released if its connection closed under it.
             with contextlib.suppress(asyncpg.InterfaceError):
                 self.connection.terminate()
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError) and isinstance(self.pool, BoundedPool):
                 # A statement got no answer at all (the server's own statement_timeout
                 # would have answered): the path to the server is suspect, so every idle
-                # connection is replaced on its next acquire rather than tried in turn.
-                await self.pool.expire_connections()
+                # connection is replaced rather than tried in turn.
+                self.pool.drop_idle()
         await super().__aexit__(*exc_info)
 
 
@@ -99,6 +99,18 @@ class BoundedPool(_PoolBase):
 
     def acquire(self, *, timeout: float | None = None) -> "_AcquireBase":
         return _BoundedAcquire(self, self.acquire_timeout if timeout is None else timeout)
+
+    def drop_idle(self) -> None:
+        """End every idle connection now; each is made anew on its next acquire.
+
+        asyncpg's `expire_connections` would close them gracefully in tasks of its own,
+        each waiting out its timeout on a silent server and then failing unobserved.
+        """
+        holders: list[Any] = getattr(self, "_holders", [])  # not in asyncpg's stubs
+        for holder in holders:
+            conn = holder._con
+            if holder.is_idle() and conn is not None:
+                conn.terminate()
 
 
 class PoolProvider(Protocol):
