@@ -361,8 +361,9 @@ def _cross_field_problems(config: Config) -> list[Problem]:
 def _bound_problems(config: Config) -> list[Problem]:
     problems: list[Problem] = []
     # A loop's round may wait on a database that stopped answering for this long (an
-    # acquire, then a statement and its rollback, each bounded); a shorter deadline would
-    # call every slow round a stall.
+    # acquire, then a statement and its rollback, each bounded: DatabaseBounds.request_bound,
+    # not imported here to keep asyncpg out of `--help`); a shorter deadline would call
+    # every slow round a stall.
     round_bound = config.postgres_acquire_timeout + 2 * (
         config.postgres_statement_timeout + timedelta(seconds=1)
     )

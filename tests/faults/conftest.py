@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from galaxy_backend.postgres.bounds import DatabaseBounds
 from tests.faults.cluster import PrivateCluster
 from tests.faults.proxy import FaultProxy
 from tests.gameplay.conftest import docker_api, docker_host, driver_env, engine_image, start_table
@@ -30,7 +31,7 @@ FAULT_ENV = {
     "BACKEND_NOTIFICATION_BACKOFF_MIN": "100ms",
     "BACKEND_NOTIFICATION_BACKOFF_MAX": "500ms",
 }
-REQUEST_BOUND_SECONDS = 1 + 2 * (1 + 1)
+REQUEST_BOUND_SECONDS = DatabaseBounds(acquire_timeout=1.0, statement_timeout=1.0).request_bound
 
 
 @pytest.fixture(scope="session")

@@ -167,6 +167,11 @@ class PushTally:
                 for user in event.user_ids:
                     self.turn_notices[(user, inner["game_id"], int(inner["turn"]))] += 1
 
+    @property
+    def streaming(self) -> bool:
+        """The stream is still open (it never broke, whatever the database went through)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

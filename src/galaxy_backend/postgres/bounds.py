@@ -12,10 +12,6 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from galaxy_backend.telemetry import get_logger
-
-_log = get_logger(__name__)
-
 # The client waits this much longer than the server's statement_timeout.
 CLIENT_MARGIN_SECONDS = 1.0
 # An abandoned transaction lives at most this many statement timeouts (and at least 30 s).
