@@ -25,9 +25,11 @@ FAULT_ENV = {
     "BACKEND_LOOP_DEADLINE": "6s",
     "BACKEND_CACHE_BUS_HEARTBEAT": "1s",
     "BACKEND_LOBBY_SWEEP_SCHEDULE": "@every 1s",
-    "BACKEND_MAIL_LEASE": "20s",
+    # An outcome already acted on is recorded within half a lease: longer than any outage
+    # here, so nothing is sent twice; a claim whose answer was lost waits out the lease.
+    "BACKEND_MAIL_LEASE": "30s",
     "BACKEND_SMTP_TIMEOUT": "5s",
-    "BACKEND_NOTIFICATION_LEASE": "10s",
+    "BACKEND_NOTIFICATION_LEASE": "30s",
     "BACKEND_NOTIFICATION_BACKOFF_MIN": "100ms",
     "BACKEND_NOTIFICATION_BACKOFF_MAX": "500ms",
 }
