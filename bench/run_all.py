@@ -16,6 +16,7 @@ SCRIPTS = [
     "notifications.py",
     "runtime.py",
     "startup_rss.py",
+    "db_faults.py",
 ]
 
 
