@@ -17,6 +17,7 @@ SCRIPTS = [
     "runtime.py",
     "report_archive.py",
     "startup_rss.py",
+    "db_faults.py",
 ]
 
 

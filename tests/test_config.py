@@ -95,6 +95,9 @@ BAD_VALUES = [
     ("BACKEND_LOG_FORMAT", "xml", "'json' or 'console'"),
     ("BACKEND_GEOIP_DB_PATH", "/nonexistent/geo.mmdb", "is not a readable file"),
     ("BACKEND_SMTP_STARTTLS", "perhaps", "valid boolean"),
+    ("BACKEND_POSTGRES_STATEMENT_TIMEOUT", "0s", "longer than 0s"),
+    ("BACKEND_POSTGRES_ACQUIRE_TIMEOUT", "soon", "is not a duration"),
+    ("BACKEND_DOCKER_TIMEOUT", "-1s", "is negative"),
 ]
 
 
@@ -137,6 +140,13 @@ CROSS_FIELD = [
     ({"BACKEND_SMTP_PASSWORD": "pw"}, "BACKEND_SMTP_USERNAME"),
     ({"BACKEND_SMTP_ADDR": "mail.example:0"}, "BACKEND_SMTP_ADDR"),
     ({"BACKEND_OTEL_METRICS_EXPORTER": "prometheus"}, "BACKEND_OTEL_METRICS_EXPORTER"),
+    # A loop deadline shorter than one round on a database that stopped answering.
+    ({"BACKEND_LOOP_DEADLINE": "16s"}, "BACKEND_LOOP_DEADLINE"),
+    (
+        {"BACKEND_POSTGRES_STATEMENT_TIMEOUT": "30s", "BACKEND_LOOP_DEADLINE": "1m"},
+        "BACKEND_LOOP_DEADLINE",
+    ),
+    ({"BACKEND_RUNTIME_TURN_TIMEOUT": "10s"}, "BACKEND_RUNTIME_TURN_TIMEOUT"),
 ]
 
 

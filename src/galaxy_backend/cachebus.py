@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.postgres import Connection
 from galaxy_backend.telemetry import get_logger
 
@@ -45,8 +46,11 @@ class CacheBus:
         dsn_provider: Callable[[], Awaitable[Connection]],
         heartbeat: float = 10.0,
         rng: random.Random | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self.instance_id = uuid.uuid4().hex
+        # A round is one heartbeat's watch that found the connection answering.
+        self._beat = (liveness or Liveness()).heartbeat(self.name)
         self._connect = dsn_provider
         self._heartbeat = heartbeat
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
@@ -85,6 +89,7 @@ class CacheBus:
     async def start(self) -> None:
         await self._listen()
         self._ready = True
+        self._beat.start(next_in=self._heartbeat)
         self._task = asyncio.create_task(self._supervise(), name="cache-bus")
 
     async def _listen(self) -> None:
@@ -150,6 +155,8 @@ class CacheBus:
                     await conn.fetchval("SELECT 1")
             except Exception as exc:  # a timeout, or the connection failing under us
                 self._mark_lost(f"heartbeat failed: {type(exc).__name__}")
+            else:
+                self._beat.beat(next_in=self._heartbeat)
 
     async def _recover(self) -> None:
         """Reconnect, then re-warm every cache; both retried with backoff until they work."""
@@ -179,6 +186,7 @@ class CacheBus:
         if self._lost.is_set():
             return  # lost again while re-warming: the next round starts over
         self._ready = True
+        self._beat.beat(next_in=self._heartbeat)
         _log.info("cache bus listening again; caches re-warmed")
 
     async def _back_off(self, delay: float) -> float:
@@ -186,6 +194,7 @@ class CacheBus:
         return min(delay * 2, _BACKOFF_MAX)
 
     async def stop(self) -> None:
+        self._beat.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -58,6 +58,7 @@ def serve(config: Config) -> int:
 def small_database(config: Config) -> "Database":
     """A two-connection pool for one-off commands (migrate, admin create)."""
     from galaxy_backend.postgres import Database  # noqa: PLC0415
+    from galaxy_backend.wiring import database_bounds  # noqa: PLC0415
 
     dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
     return Database(
@@ -65,6 +66,7 @@ def small_database(config: Config) -> "Database":
         data_dir=config.data_dir,
         pool_size=2,
         connect_timeout=config.postgres_connect_timeout.total_seconds(),
+        bounds=database_bounds(config),
     )
 
 

@@ -151,6 +151,16 @@ class Config(BaseSettings):
     postgres_connect_timeout: Duration = timedelta(seconds=30)
     data_dir: Path = Path(".galaxy")
 
+    # Bounds on every wait on the database, the engines and Docker, and how long a
+    # background loop may go without a round before readiness says so.
+    postgres_acquire_timeout: Duration = timedelta(seconds=5)
+    postgres_statement_timeout: Duration = timedelta(seconds=5)
+    postgres_dead_peer_timeout: Duration = timedelta(seconds=15)
+    loop_deadline: Duration = timedelta(seconds=60)
+    runtime_engine_timeout: Duration = timedelta(seconds=30)
+    runtime_turn_timeout: Duration = timedelta(minutes=2)
+    docker_timeout: Duration = timedelta(seconds=60)
+
     shutdown_timeout: Duration = timedelta(seconds=30)
     http_shutdown_timeout: Duration = timedelta(seconds=15)
     grpc_push_shutdown_timeout: Duration = timedelta(seconds=15)
@@ -340,8 +350,35 @@ def _cross_field_problems(config: Config) -> list[Problem]:
                 f"is shorter than {MIN_ADMIN_PASSWORD_LENGTH} characters",
             )
         )
+    problems += _bound_problems(config)
     if config.otel_metrics_exporter == "prometheus" and config.metrics_addr is None:
         problems.append(
             Problem("BACKEND_OTEL_METRICS_EXPORTER", "'prometheus' needs BACKEND_METRICS_ADDR")
+        )
+    return problems
+
+
+def _bound_problems(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    # A loop's round may wait on a database that stopped answering for this long (an
+    # acquire, then a statement and its rollback, each bounded: DatabaseBounds.request_bound,
+    # not imported here to keep asyncpg out of `--help`); a shorter deadline would call
+    # every slow round a stall.
+    round_bound = config.postgres_acquire_timeout + 2 * (
+        config.postgres_statement_timeout + timedelta(seconds=1)
+    )
+    if config.loop_deadline < round_bound:
+        problems.append(
+            Problem(
+                "BACKEND_LOOP_DEADLINE",
+                "must be at least BACKEND_POSTGRES_ACQUIRE_TIMEOUT plus twice"
+                " (BACKEND_POSTGRES_STATEMENT_TIMEOUT + 1s)",
+            )
+        )
+    if config.runtime_turn_timeout < config.runtime_engine_timeout:
+        problems.append(
+            Problem(
+                "BACKEND_RUNTIME_TURN_TIMEOUT", "is shorter than BACKEND_RUNTIME_ENGINE_TIMEOUT"
+            )
         )
     return problems

@@ -89,3 +89,20 @@ class GatewayTimeout(DomainError):
     """A service we depend on did not answer in time."""
 
     code = "gateway_timeout"
+
+
+# What a client is told to wait before trying again while the database is away.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL is gone, restarting or not answering in time: nothing was done, or what
+    was done is not confirmed; the same request may be tried again shortly."""
+
+    code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database is not available; try again shortly",
+            retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS,
+        )

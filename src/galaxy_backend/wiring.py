@@ -26,6 +26,7 @@ from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
 from galaxy_backend.housekeeping import Chore, Housekeeping
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.lobby import routes as lobby_routes
 from galaxy_backend.lobby.engines import BundledEngine
 from galaxy_backend.lobby.service import LobbyService
@@ -39,6 +40,7 @@ from galaxy_backend.notification.service import NotificationService
 from galaxy_backend.notification.unsubscribe import UnsubscribeTokens
 from galaxy_backend.notification.worker import NotificationWorker
 from galaxy_backend.postgres import Database, Migrations
+from galaxy_backend.postgres.bounds import DatabaseBounds
 from galaxy_backend.push import PushService
 from galaxy_backend.push import routes as push_routes
 from galaxy_backend.push.grpc_api import SUBSCRIBE_METHOD, PushGrpcApi
@@ -73,7 +75,7 @@ ADMIN_LOGIN_PATH = f"{AUDIENCE_PREFIXES['admin']}/auth/login"
 
 
 def mail_delivery(
-    config: Config, database: Database, telemetry: TelemetryRuntime
+    config: Config, database: Database, telemetry: TelemetryRuntime, liveness: Liveness
 ) -> list[Component]:
     """The mail worker, after the embedded SMTP sink it sends to when no relay is configured."""
     sink = None
@@ -96,8 +98,17 @@ def mail_delivery(
         smtp_timeout=config.smtp_timeout,
         tracer=telemetry.tracer("galaxy_backend.mail"),
         meter=telemetry.meter("galaxy_backend.mail"),
+        liveness=liveness,
     )
     return [sink, worker] if sink else [worker]
+
+
+def database_bounds(config: Config) -> DatabaseBounds:
+    return DatabaseBounds(
+        acquire_timeout=config.postgres_acquire_timeout.total_seconds(),
+        statement_timeout=config.postgres_statement_timeout.total_seconds(),
+        dead_peer_timeout=config.postgres_dead_peer_timeout.total_seconds(),
+    )
 
 
 def freeze_startup_objects() -> None:
@@ -135,6 +146,7 @@ class Backend:
     scheduler: TurnScheduler
     reconciler: Reconciler
     readiness: Readiness
+    liveness: Liveness
     http: HttpListener
     grpc: GrpcListener
     metrics: HttpListener | None
@@ -157,12 +169,20 @@ def build_backend(config: Config) -> Backend:
     )
     # 3-4. Postgres pool, then migrations before any listener binds.
     dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
+    bounds = database_bounds(config)
     database = Database(
         dsn=dsn,
         data_dir=config.data_dir,
         pool_size=config.postgres_pool_size,
         connect_timeout=config.postgres_connect_timeout.total_seconds(),
+        bounds=bounds,
     )
+    # Every background loop reports its rounds here; /readyz names any that is late.
+    liveness = Liveness(
+        deadline=config.loop_deadline.total_seconds(),
+        listen_probe=bounds.dead_peer_timeout / 3,
+    )
+    liveness.observe(telemetry.meter("galaxy_backend.liveness"))
     migrations = Migrations(database)
     secrets = ServerSecrets(
         database=database,
@@ -181,7 +201,9 @@ def build_backend(config: Config) -> Backend:
     # 6. Domain services, in dependency order: geo, user, mail, auth, admin, lobby, runtime,
     #    notification; cycles go through the adapters, patched once the target exists.
     bus = CacheBus(
-        dsn_provider=database.connect, heartbeat=config.cache_bus_heartbeat.total_seconds()
+        dsn_provider=database.connect,
+        heartbeat=config.cache_bus_heartbeat.total_seconds(),
+        liveness=liveness,
     )
     cache_limits = CacheLimits(
         max_entries=config.cache_max_entries,
@@ -255,19 +277,20 @@ def build_backend(config: Config) -> Backend:
         pending_registration_ttl=config.lobby_pending_registration_ttl,
         cache_limits=cache_limits,
     )
-    sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule)
+    sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule, liveness=liveness)
 
     # Runtime: engines under the driver chosen at start; the lobby's adapter points at it,
     # and it reports back to the lobby directly (the lobby exists already).
     engine_tokens = EngineTokens(lambda: secrets.secret_key)
     runtime_clients = RuntimeClients(
-        engine=EngineClient(engine_tokens),
+        engine=EngineClient(engine_tokens, timeout=config.runtime_engine_timeout.total_seconds()),
         choose=lambda: choose_driver(
             driver=config.runtime_driver,
             docker_host=config.docker_host,
             docker_network=config.runtime_docker_network,
             data_dir=config.data_dir,
             tracer=telemetry.tracer("galaxy_backend.runtime"),
+            docker_timeout=config.docker_timeout.total_seconds(),
         ),
     )
     runtime = RuntimeService(
@@ -296,14 +319,17 @@ def build_backend(config: Config) -> Backend:
         start_timeout=config.runtime_start_timeout,
         tracer=telemetry.tracer("galaxy_backend.runtime"),
         meter=telemetry.meter("galaxy_backend.runtime"),
+        liveness=liveness,
     )
     scheduler = TurnScheduler(
         database=database,
         service=runtime,
         engine=runtime_clients.engine,
         concurrency=config.runtime_turn_concurrency,
+        turn_timeout=config.runtime_turn_timeout,
         tracer=telemetry.tracer("galaxy_backend.runtime"),
         meter=telemetry.meter("galaxy_backend.runtime"),
+        liveness=liveness,
     )
     reconciler = Reconciler(
         database=database,
@@ -314,6 +340,7 @@ def build_backend(config: Config) -> Backend:
         health_failures=config.runtime_health_failures,
         restart_budget=config.runtime_restart_budget,
         meter=telemetry.meter("galaxy_backend.runtime"),
+        liveness=liveness,
     )
     # Notification comes last, as in the seed: it uses accounts, mail and push.
     notifications = NotificationService(
@@ -334,7 +361,8 @@ def build_backend(config: Config) -> Backend:
                 timedelta(hours=1),
                 lambda: admin.prune_login_failures(keep=prune_after),
             ),
-        ]
+        ],
+        liveness=liveness,
     )
 
     # 7. Caches: warmed before any listener binds; /readyz waits on every one of them.
@@ -350,6 +378,7 @@ def build_backend(config: Config) -> Backend:
         return None
 
     readiness.add_check("postgres", postgres_answers)
+    readiness.add_loops(liveness)
 
     # 8. HTTP handlers.
     guards = [
@@ -419,7 +448,7 @@ def build_backend(config: Config) -> Backend:
         shutdown_timeout=config.grpc_push_shutdown_timeout.total_seconds(),
         drain=push.close_subscriptions,
     )
-    mail_components = mail_delivery(config, database, telemetry)
+    mail_components = mail_delivery(config, database, telemetry, liveness)
     notification_worker = NotificationWorker(
         database=database,
         service=notifications,
@@ -432,6 +461,7 @@ def build_backend(config: Config) -> Backend:
         lease=config.notification_lease,
         tracer=telemetry.tracer("galaxy_backend.notification"),
         meter=telemetry.meter("galaxy_backend.notification"),
+        liveness=liveness,
     )
 
     metrics = None
@@ -501,6 +531,7 @@ def build_backend(config: Config) -> Backend:
         scheduler=scheduler,
         reconciler=reconciler,
         readiness=readiness,
+        liveness=liveness,
         http=http,
         grpc=grpc,
         metrics=metrics,

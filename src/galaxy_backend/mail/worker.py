@@ -23,10 +23,12 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from galaxy_backend.backoff import retry_delay
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
 from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
@@ -94,6 +96,7 @@ class MailWorker:
         meter: Meter | None = None,
         depth_interval: timedelta = timedelta(seconds=15),
         stop_grace: timedelta = timedelta(seconds=5),
+        liveness: Liveness | None = None,
     ) -> None:
         """`smtp_endpoint`, when given, is asked for (host, port) at each connect instead of
         smtp_host/smtp_port: the embedded sink knows its port only once it has started."""
@@ -164,7 +167,9 @@ class MailWorker:
         self._task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
         self._wake = asyncio.Event()
-        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
+        liveness = liveness or Liveness()
+        self._heartbeat = liveness.heartbeat(self.name)
+        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake, liveness=liveness)
         self._smtp: aiosmtplib.SMTP | None = None
         self._smtp_used_at = 0.0
         self._connection_failures = 0
@@ -178,11 +183,13 @@ class MailWorker:
     async def start(self) -> None:
         """Listen for new mail, then drain whatever is due in the background."""
         await self._wakeup.ensure()
+        self._heartbeat.start()
         self._task = asyncio.create_task(self._run(), name="mail-worker")
 
     async def stop(self) -> None:
         """Finish the message being sent, hand every other claimed row back, close up."""
         self._stop_requested.set()
+        self._heartbeat.stop()
         self._wake.set()
         task, self._task = self._task, None
         out_of_time = False
@@ -215,6 +222,7 @@ class MailWorker:
                 if self._paused_until > loop.time():
                     # The SMTP server is unreachable: only a stop cuts the pause short.
                     until = min(self._paused_until, self._depth_due)
+                    self._heartbeat.beat(next_in=until - loop.time())
                     await self._wait(self._stop_requested, until - loop.time())
                     continue
                 await self._wakeup.ensure()
@@ -232,9 +240,12 @@ class MailWorker:
                         "mail deliver", attributes={"mail.batch_size": len(batch)}
                     ):
                         await self._deliver(batch, token, claimed_at)
+                    self._heartbeat.beat()
                     continue
                 await self._close_idle_smtp()
-                await self._wait(self._wake, self._idle_seconds())
+                idle = self._idle_seconds()
+                self._heartbeat.beat(next_in=idle)
+                await self._wait(self._wake, idle)
             except DATABASE_ERRORS as exc:
                 _log.warning("mail worker cannot reach the database", error=_describe(exc))
                 await self._wait(self._stop_requested, self._poll_seconds)
@@ -290,11 +301,14 @@ class MailWorker:
                     held = await self._renew(token, held)
                     continue
                 in_flight = held.popleft()
+                # One send may take the whole SMTP timeout.
+                self._heartbeat.extend(self._smtp_timeout)
                 result, unreachable = await self._attempt(in_flight)
                 in_flight = None
                 unrecorded = [result]
                 await self._flush(token, unrecorded)
                 unrecorded = []
+                self._heartbeat.beat()
                 if unreachable:
                     release_after = self._pause()
                     break
@@ -338,13 +352,20 @@ class MailWorker:
         unsent: list[uuid.UUID],
         release_after: timedelta,
     ) -> None:
+        # A mail already sent must be recorded, or it would be sent again once its lease ran
+        # out: keep trying while the database is away, well inside the lease.
+        within = self._lease.total_seconds() / 2
+
+        async def release() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.release(conn, lease_token=token, ids=unsent, delay=release_after)
+
         try:
-            await self._flush(token, results)
+            await retry_while_unavailable(
+                lambda: self._flush(token, results), within=within, give_up=lambda: self.stopping
+            )
             if unsent:
-                async with self._database.pool.acquire() as conn:
-                    await repository.release(
-                        conn, lease_token=token, ids=unsent, delay=release_after
-                    )
+                await retry_while_unavailable(release, within=within, give_up=lambda: self.stopping)
                 if release_after:
                     self._retry_due(release_after.total_seconds())
         except DATABASE_ERRORS as exc:

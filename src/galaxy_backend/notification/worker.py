@@ -22,12 +22,14 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
 from galaxy_backend.backoff import retry_delay
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService, OutgoingMail, usable_address
 from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.repository import ClaimedRoute, Failure
 from galaxy_backend.notification.service import NotificationService
 from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
@@ -64,6 +66,7 @@ class NotificationWorker:
         tracer: Tracer | None = None,
         meter: Meter,
         count_interval: timedelta = timedelta(seconds=15),
+        liveness: Liveness | None = None,
     ) -> None:
         if max_attempts < 1 or batch_size < 1:
             raise ValueError("max_attempts and batch_size must be at least 1")
@@ -85,11 +88,14 @@ class NotificationWorker:
         # Set at start (one may be half written out) and whenever one is queued.
         self._broadcast_due = asyncio.Event()
         self._broadcast_due.set()
+        liveness = liveness or Liveness()
+        self._heartbeat = liveness.heartbeat(self.name)
         self._wakeup = Wakeup(
             database,
             repository.CHANNEL,
             self._wake,
             also={repository.BROADCAST_CHANNEL: (self._broadcast_due, self._wake)},
+            liveness=liveness,
         )
         self._task: asyncio.Task[None] | None = None
         self._dispatches = meter.create_counter(
@@ -121,11 +127,13 @@ class NotificationWorker:
 
     async def start(self) -> None:
         await self._wakeup.ensure()
+        self._heartbeat.start()
         self._task = asyncio.create_task(self._run(), name="notification-worker")
 
     async def stop(self) -> None:
         """Finish the batch in hand (its routes are recorded or handed back), then stop."""
         self._stop.set()
+        self._heartbeat.stop()
         self._wake.set()
         task, self._task = self._task, None
         try:
@@ -162,6 +170,7 @@ class NotificationWorker:
                         if more:
                             self._broadcast_due.set()
                     worked = worked or more
+                self._heartbeat.beat(next_in=0.0 if worked else self._poll)
                 if not worked:
                     await self._wait(self._wake, self._poll)
             except DATABASE_ERRORS as exc:
@@ -221,8 +230,16 @@ class NotificationWorker:
                     },
                     user_ids=[str(route.user_id)],
                 )
-        async with self._database.pool.acquire() as conn:
-            await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+
+        async def mark() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.mark_delivered(conn, lease_token=token, ids=[r.id for r in routes])
+
+        # Published already: recorded as soon as the database answers, not left to the lease
+        # (which would publish them again).
+        await retry_while_unavailable(
+            mark, within=self._lease.total_seconds() / 2, give_up=self._stop.is_set
+        )
         self._measure(routes, [], "push")
 
     # --- email -------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ _log = get_logger(__name__)
 
 # One fixed key serialises migrations across every replica sharing the database.
 MIGRATION_LOCK_KEY = 0x6761_6C61_7879_0001
+# A migration may rewrite a large table, and a replica may wait for another's: the pool's
+# statement bounds are lifted for them, to this (client side; none on the server).
+MIGRATION_STATEMENT_SECONDS = 3600.0
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -50,11 +53,20 @@ async def apply_migrations(pool: asyncpg.Pool) -> list[int]:
     """Apply pending migrations, each in its own transaction; return the versions applied."""
     migrations = load_migrations()
     async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        await conn.execute("SET statement_timeout = 0")
         try:
-            return await _apply_locked(conn, migrations)
+            await conn.execute(
+                "SELECT pg_advisory_lock($1)",
+                MIGRATION_LOCK_KEY,
+                timeout=MIGRATION_STATEMENT_SECONDS,
+            )
+            try:
+                return await _apply_locked(conn, migrations)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+            # Back to the session's own bound before the connection returns to the pool.
+            await conn.execute("RESET statement_timeout")
 
 
 async def _apply_locked(conn: Connection, migrations: list[Migration]) -> list[int]:
@@ -86,7 +98,7 @@ async def _apply_locked(conn: Connection, migrations: list[Migration]) -> list[i
         if migration.version in applied:
             continue
         async with conn.transaction():
-            await conn.execute(migration.sql)
+            await conn.execute(migration.sql, timeout=MIGRATION_STATEMENT_SECONDS)
             await conn.execute(
                 "INSERT INTO backend.schema_migrations (version, name, checksum)"
                 " VALUES ($1, $2, $3)",

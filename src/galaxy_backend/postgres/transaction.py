@@ -8,6 +8,7 @@ here instead of doing it early.
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from galaxy_backend.postgres.faults import breaks_connection
 from galaxy_backend.postgres.pool import Connection, PoolProvider
 from galaxy_backend.telemetry import get_logger
 
@@ -37,9 +38,23 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(database: PoolProvider) -> AsyncIterator[Tx]:
-    """`async with transaction(db) as tx:` — commit on a clean exit, then run tx's actions."""
+    """`async with transaction(db) as tx:` — commit on a clean exit, then run tx's actions.
+
+    A block that failed with its connection in doubt (a statement past its bound, a lost
+    connection) ends the session instead of rolling back over it: the server rolls the
+    transaction back as the session ends, and no ROLLBACK waits on a peer that is gone.
+    """
     async with database.pool.acquire() as conn:
-        async with conn.transaction():
-            tx = Tx(conn)
+        xact = conn.transaction()
+        await xact.start()
+        tx = Tx(conn)
+        try:
             yield tx
-        tx._committed()
+        except BaseException as exc:
+            if breaks_connection(exc):
+                conn.terminate()
+            else:
+                await xact.rollback()
+            raise
+        await xact.commit()
+    tx._committed()

@@ -3,6 +3,11 @@
 The listening connection is borrowed from the pool. When it is lost the worker keeps
 polling and `ensure()` listens again on its next round; work queued while nobody listened
 is picked up by the round that follows (ensure() sets the event after listening).
+
+A listening connection whose peer went silent (the network healed, or a failover, with
+no FIN or RST ever arriving) raises nothing by itself: every `listen_probe` seconds of
+the owner's liveness, `ensure()` makes one round trip on it, and on a timeout drops it and
+listens again on a new one. The listener reports to its own heartbeat, `listen <channel>`.
 """
 
 import asyncio
@@ -12,6 +17,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.postgres.pool import DATABASE_ERRORS, PoolProvider
 from galaxy_backend.telemetry import get_logger
 
@@ -30,6 +36,7 @@ class Wakeup:
         channel: str,
         *events: asyncio.Event,
         also: Mapping[str, Sequence[asyncio.Event]] | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self._database = database
         self._events: dict[str, tuple[asyncio.Event, ...]] = {channel: events}
@@ -37,13 +44,23 @@ class Wakeup:
         self._conn: Any = None
         self._lost = False
         self._broken_logged = False
+        liveness = liveness or Liveness()
+        self._heartbeat = liveness.heartbeat(f"listen {channel}")
+        self._probe_every = liveness.listen_probe
+        self._probe_due = 0.0
+        self._started = False
 
     async def ensure(self) -> None:
-        """Listen, unless already listening; on failure log once and leave polling to the
-        caller."""
-        if self._conn is not None and not self._lost:
+        """Listen, unless already listening on a connection that still answers; on failure
+        log once and leave polling to the caller."""
+        now = asyncio.get_running_loop().time()
+        if not self._started:
+            self._started = True
+            self._heartbeat.start(next_in=self._probe_every)
+        listening = self._conn is not None and not self._lost
+        if listening and (now < self._probe_due or await self._answers()):
             return
-        await self.close()
+        await self._let_go()
         try:
             conn = await self._database.pool.acquire()
         except DATABASE_ERRORS as exc:
@@ -61,8 +78,43 @@ class Wakeup:
             return
         self._conn = conn
         self._broken_logged = False
+        self._proved()
         # Work queued while nobody listened is claimed on the next round.
         self._set()
+
+    async def _answers(self) -> bool:
+        """One bounded round trip on the listening connection; on failure it is dropped."""
+        conn = self._conn
+        try:
+            with suppress_instrumentation():
+                await conn.fetchval("SELECT 1")
+        except (*DATABASE_ERRORS, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                self._drop(conn)
+                raise
+            _log.warning(
+                "LISTEN connection stopped answering; listening on a new one",
+                channels=list(self._events),
+                error=type(exc).__name__,
+            )
+            self._drop(conn)
+            return False
+        self._proved()
+        return True
+
+    def _proved(self) -> None:
+        self._probe_due = asyncio.get_running_loop().time() + self._probe_every
+        self._heartbeat.beat(next_in=self._probe_every)
+
+    def _drop(self, conn: Any) -> None:
+        # Ended, not released: a connection in doubt never goes back to the pool. Its
+        # termination is ours, not a loss to report against the next connection.
+        with suppress(*DATABASE_ERRORS):
+            conn.remove_termination_listener(self._on_lost)
+        with suppress(*DATABASE_ERRORS):
+            conn.terminate()
+        self._conn = None
+        self._lost = False
 
     def _cannot_listen(self, exc: BaseException) -> None:
         if not self._broken_logged:
@@ -84,6 +136,12 @@ class Wakeup:
         self._set()
 
     async def close(self) -> None:
+        """Stop listening (the owner is stopping)."""
+        self._heartbeat.stop()
+        self._started = False
+        await self._let_go()
+
+    async def _let_go(self) -> None:
         conn, self._conn = self._conn, None
         lost, self._lost = self._lost, False
         if conn is None or lost:

@@ -4,8 +4,11 @@ Each game's engine has its own admin token, derived from BACKEND_SECRET_KEY and 
 id, so it is never stored; it travels only in the Authorization header towards that engine
 and never reaches a client or a log. Engine refusals (4xx) keep their status and code;
 an engine that fails or cannot be reached is a 502, one that does not answer in time 504.
+Every call is bounded as a whole (httpx's own timeouts bound each read, not a reply that
+trickles in): a hung engine is a bounded wait, then the reconciler's business.
 """
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -53,8 +56,9 @@ class EngineClient:
 
     def __init__(self, tokens: EngineTokens, *, timeout: float = 30.0) -> None:
         self._tokens = tokens
+        self._timeout = timeout
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
 
@@ -69,8 +73,9 @@ class EngineClient:
 
     async def healthy(self, address: str, *, wait_seconds: float = 2.0) -> bool:
         try:
-            response = await self._http.get(f"http://{address}/healthz", timeout=wait_seconds)
-        except httpx.HTTPError:
+            async with asyncio.timeout(wait_seconds):
+                response = await self._http.get(f"http://{address}/healthz", timeout=wait_seconds)
+        except (httpx.HTTPError, TimeoutError):
             return False
         return response.status_code == 200
 
@@ -85,16 +90,18 @@ class EngineClient:
         params: dict[str, str] | None = None,
         wait_seconds: float | None = None,
     ) -> httpx.Response:
+        seconds = wait_seconds if wait_seconds is not None else self._timeout
         try:
-            response = await self._http.request(
-                method,
-                f"http://{address}{path}",
-                json=json,
-                params=params,
-                headers=self._headers(game_id),
-                timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.TimeoutException:
+            async with asyncio.timeout(seconds):
+                response = await self._http.request(
+                    method,
+                    f"http://{address}{path}",
+                    json=json,
+                    params=params,
+                    headers=self._headers(game_id),
+                    timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)),
+                )
+        except (httpx.TimeoutException, TimeoutError):
             raise GatewayTimeout(
                 "the game's engine did not answer in time", code="engine_timeout"
             ) from None

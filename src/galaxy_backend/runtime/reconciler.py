@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository
@@ -30,6 +31,8 @@ _log = get_logger(__name__)
 
 # One fixed key: a single reconciler round at a time across every replica.
 RECONCILE_LOCK_KEY = 0x6761_6C61_7879_0002
+# How long one engine's health probe may take; a round probes every live engine in turn.
+HEALTH_WAIT_SECONDS = 2.0
 
 
 class Reconciler:
@@ -47,8 +50,10 @@ class Reconciler:
         health_failures: int = 3,
         restart_budget: int = 3,
         meter: Meter,
+        liveness: Liveness | None = None,
     ) -> None:
         self._database = database
+        self._heartbeat = (liveness or Liveness()).heartbeat(self.name)
         self._service = service
         self._clients = clients
         self._engine = engine
@@ -70,9 +75,11 @@ class Reconciler:
         return [Observation(n, {"runtime.status": s}) for s, n in counts.items()]
 
     async def start(self) -> None:
+        self._heartbeat.start()
         self._task = asyncio.create_task(self._run(), name="runtime-reconciler")
 
     async def stop(self) -> None:
+        self._heartbeat.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -82,6 +89,8 @@ class Reconciler:
         while True:
             try:
                 await self.reconcile()
+                # A round another backend ran (its lock held) counts: this loop is alive.
+                self._heartbeat.beat(next_in=self._interval)
             except DATABASE_ERRORS as exc:
                 _log.warning("reconciler cannot reach the database", error=str(exc))
             except Exception as exc:
@@ -110,6 +119,8 @@ class Reconciler:
         async with self._database.pool.acquire() as conn:
             records = await repository.live_records(conn)
             self._by_status = await repository.count_by_status(conn)
+        # One health probe per engine, each bounded, in this round.
+        self._heartbeat.extend(HEALTH_WAIT_SECONDS * len(records))
         recorded = {r.game_id for r in records}
         for game_id, instance in instances.items():
             if game_id not in recorded and instance.state == "running":
@@ -141,7 +152,9 @@ class Reconciler:
 
     async def _check_health(self, record: RuntimeRecord, running: bool) -> None:
         healthy = (
-            running and record.address is not None and await self._engine.healthy(record.address)
+            running
+            and record.address is not None
+            and await self._engine.healthy(record.address, wait_seconds=HEALTH_WAIT_SECONDS)
         )
         if healthy:
             if record.health_failures:

@@ -32,7 +32,9 @@ from opentelemetry.trace import Tracer
 
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.archive import (
     KeptTurn,
@@ -80,10 +82,14 @@ class TurnScheduler:
         engine: EngineClient,
         concurrency: int = 32,
         poll_interval: timedelta = timedelta(milliseconds=200),
+        turn_timeout: timedelta = timedelta(minutes=2),
         tracer: Tracer,
         meter: Meter,
+        liveness: Liveness | None = None,
     ) -> None:
         self._database = database
+        self._turn_timeout = turn_timeout.total_seconds()
+        self._heartbeat = (liveness or Liveness()).heartbeat(self.name)
         self._service = service
         self._engine = engine
         self._slots = asyncio.Semaphore(concurrency)
@@ -114,11 +120,13 @@ class TurnScheduler:
         return len(self._in_flight)
 
     async def start(self) -> None:
+        self._heartbeat.start(next_in=self._poll)
         self._task = asyncio.create_task(self._run(), name="runtime-scheduler")
 
     async def stop(self) -> None:
         """Stop taking ticks; let turns under way finish (their engines are mid-turn)."""
         self._stopping = True
+        self._heartbeat.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -135,6 +143,7 @@ class TurnScheduler:
                 for game_id, due_at in due:
                     if game_id not in self._in_flight:
                         self._spawn(game_id, due_at)
+                self._heartbeat.beat(next_in=self._poll)
             except DATABASE_ERRORS as exc:
                 _log.warning("scheduler cannot reach the database", error=str(exc))
             except Exception as exc:
@@ -163,15 +172,25 @@ class TurnScheduler:
                 await self._take(record, token, due_at)
             except Exception as exc:
                 _log.error("turn failed", game_id=str(game_id), error=str(exc), exc_info=exc)
-                with contextlib.suppress(*DATABASE_ERRORS):
-                    async with self._database.pool.acquire() as conn:
-                        await repository.fail_tick(
-                            conn,
-                            game_id=game_id,
-                            token=token,
-                            backoff=_FAILED_TURN_BACKOFF,
-                            error=str(exc)[:500],
-                        )
+                await self._hand_back(game_id, token, str(exc)[:500])
+
+    async def _hand_back(self, game_id: UUID, token: UUID, error: str) -> None:
+        """Give a failed tick's lease back, trying again while the database is away: left
+        alone, the game would wait out the whole lease once the database is back."""
+
+        async def hand_back() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.fail_tick(
+                    conn, game_id=game_id, token=token, backoff=_FAILED_TURN_BACKOFF, error=error
+                )
+
+        try:
+            await retry_while_unavailable(
+                hand_back, within=_TICK_LEASE.total_seconds(), give_up=lambda: self._stopping
+            )
+        except DATABASE_ERRORS as exc:
+            # The lease runs out by itself; another round or backend takes the tick then.
+            _log.warning("could not hand a failed tick back", game_id=str(game_id), error=str(exc))
 
     async def _take(self, record: RuntimeRecord, token: UUID, due_at: datetime) -> None:
         schedule = parse_schedule(record.turn_schedule, record.turn_time_zone)
@@ -221,7 +240,7 @@ class TurnScheduler:
                 "POST",
                 "/admin/turn",
                 json={"turn": turn},
-                wait_seconds=120,
+                wait_seconds=self._turn_timeout,
             )
         except DomainError as exc:
             if exc.code == "game_finished":

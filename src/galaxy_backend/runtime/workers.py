@@ -24,7 +24,9 @@ from opentelemetry.trace import Tracer
 from galaxy_backend.backoff import retry_delay
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.errors import DomainError
+from galaxy_backend.liveness import Liveness
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
+from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.archive import KeptTurn, fetch_reports, pack
@@ -81,7 +83,10 @@ class RuntimeWorkers:
         rng: random.Random | None = None,
         tracer: Tracer,
         meter: Meter,
+        liveness: Liveness | None = None,
     ) -> None:
+        liveness = liveness or Liveness()
+        self._heartbeat = liveness.heartbeat(self.name)
         self._database = database
         self._service = service
         self._queue = service.queue
@@ -99,7 +104,7 @@ class RuntimeWorkers:
         self._tracer = tracer
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
-        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake)
+        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake, liveness=liveness)
         self._running = 0
         self._jobs_done = meter.create_counter(
             "runtime.jobs", unit="{job}", description="Runtime jobs finished, by kind and outcome"
@@ -121,6 +126,7 @@ class RuntimeWorkers:
         # The bundled engine is always installed, under BACKEND_RUNTIME_ENGINE_IMAGE.
         await self._service.ensure_bundled_version(ENGINE_VERSION)
         await self._wakeup.ensure()
+        self._heartbeat.start()
         self._tasks = [
             asyncio.create_task(self._work(), name=f"runtime-worker-{n}")
             for n in range(self._pool_size)
@@ -129,6 +135,7 @@ class RuntimeWorkers:
 
     async def stop(self) -> None:
         # Jobs are idempotent rows: cut ones are handed back and resume elsewhere or later.
+        self._heartbeat.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -151,6 +158,7 @@ class RuntimeWorkers:
                             due = await repository.due_jobs(conn, limit=room)
                     for job_id in due:
                         self._queue.offer(job_id)
+                self._heartbeat.beat(next_in=self._poll)
             except DATABASE_ERRORS as exc:
                 _log.warning("runtime job poll cannot reach the database", error=str(exc))
             except Exception as exc:
@@ -215,10 +223,15 @@ class RuntimeWorkers:
                     await repository.renew_job(conn, job_id=job_id, token=token, lease=_LEASE)
 
     async def _finish(self, job: Job, token: UUID, status: str, error: str | None) -> None:
-        async with self._database.pool.acquire() as conn:
-            await repository.finish_job(
-                conn, job_id=job.id, token=token, status=status, error=error
-            )
+        async def finish() -> None:
+            async with self._database.pool.acquire() as conn:
+                await repository.finish_job(
+                    conn, job_id=job.id, token=token, status=status, error=error
+                )
+
+        # Done already: recorded as soon as the database answers (the lease is still being
+        # renewed), not left to run out and the job to run again.
+        await retry_while_unavailable(finish, within=_LEASE.total_seconds() / 2)
 
     async def _failed(self, job: Job, token: UUID, exc: BaseException) -> str:
         error = (str(exc) or type(exc).__name__)[:_MAX_ERROR]

@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from galaxy_backend.errors import DomainError
+from galaxy_backend.errors import DatabaseUnavailable, DomainError
+from galaxy_backend.postgres.faults import UNAVAILABLE_ERRORS
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
 from galaxy_backend.server.client_address import ClientAddresses, Network
 from galaxy_backend.server.docs import add_docs
@@ -85,6 +86,17 @@ async def _on_http_error(_: Request, exc: Exception) -> Response:
     return response
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
+    # Answered here, not re-raised: the edge logs it as a warning, not as a bug.
+    _log.warning(
+        "request failed: database unavailable",
+        method=request.method,
+        path=request.url.path,
+        error=type(exc).__name__,
+    )
+    return await _on_domain_error(request, DatabaseUnavailable())
+
+
 async def _on_unexpected(_: Request, exc: Exception) -> Response:
     # The edge logs the exception with its trace once Starlette re-raises it.
     return _json_error(500, "internal_error", "internal error")
@@ -130,6 +142,8 @@ def build_http_app(
     api.add_exception_handler(DomainError, _on_domain_error)
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for kind in UNAVAILABLE_ERRORS:
+        api.add_exception_handler(kind, _on_database_unavailable)
     api.add_exception_handler(Exception, _on_unexpected)
     api.openapi = describe(api, fast_routes=fast_routes, guards=guards)  # type: ignore[method-assign]
     return EdgeMiddleware(

@@ -18,8 +18,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galaxy_backend.errors import DomainError, Unauthenticated, Unavailable
+from galaxy_backend.errors import DatabaseUnavailable, DomainError, Unauthenticated, Unavailable
 from galaxy_backend.fields import clean_header_text
+from galaxy_backend.postgres.faults import database_unavailable
 from galaxy_backend.server.auth import (
     CLIENT_IP_SCOPE_KEY,
     PRINCIPAL_SCOPE_KEY,
@@ -175,14 +176,30 @@ class EdgeMiddleware:
                 await _send_error(send_with_id, Unavailable("server is shutting down"))
         except Exception as exc:
             span.record_exception(exc)
-            _log.error("request failed", method=method, path=path, exc_info=exc)
-            if not response_started:
-                await _send_reply(
-                    send_with_id, 500, error_body("internal_error", "internal error"), JSON_HEADERS
+            if database_unavailable(exc):
+                # Not a bug: the database is away. The client is told to come back.
+                _log.warning(
+                    "request failed: database unavailable",
+                    method=method,
+                    path=path,
+                    error=type(exc).__name__,
                 )
+                if not response_started:
+                    await _send_error(send_with_id, DatabaseUnavailable())
+            else:
+                _log.error("request failed", method=method, path=path, exc_info=exc)
+                if not response_started:
+                    await _send_reply(
+                        send_with_id,
+                        500,
+                        error_body("internal_error", "internal error"),
+                        JSON_HEADERS,
+                    )
         finally:
             template = route.path if route else getattr(scope.get("route"), "path", None)
             failed = status >= 500
+            # A 503 (the database away, a shutdown) is the client's to retry, not a bug.
+            level = logging.WARNING if status == 503 else logging.ERROR
             if recording:
                 if route is None and template is not None:
                     span.update_name(f"{method} {template}")
@@ -194,7 +211,7 @@ class EdgeMiddleware:
             # Logged while the span is still current, so the line carries the trace ids.
             if failed or self._log_requests:
                 _log.log(
-                    logging.ERROR if failed else logging.DEBUG,
+                    level if failed else logging.DEBUG,
                     "request",
                     method=method,
                     path=path,

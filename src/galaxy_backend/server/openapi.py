@@ -18,6 +18,14 @@ _SCHEMES = {
     "admin": ("adminSession", "An operator's session token from /api/v1/admin/auth/login."),
 }
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_DATABASE_UNAVAILABLE = {
+    "description": (
+        "`database_unavailable`: PostgreSQL is gone, restarting or not answering in time;"
+        " try again after `Retry-After` seconds"
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": _ERROR_REF}},
+}
 
 
 def _documentation_only(route: FastRoute) -> Callable[..., Any]:
@@ -95,6 +103,8 @@ def describe(
                         "content": {"application/json": {"schema": _ERROR_REF}},
                     },
                 )
+                if path.startswith("/api/"):
+                    responses.setdefault("503", _DATABASE_UNAVAILABLE)
                 if owner is not None and path not in owner.open_paths:
                     operation["security"] = [{_SCHEMES[owner.audience][0]: []}]
                     responses.setdefault(

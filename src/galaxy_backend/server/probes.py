@@ -20,12 +20,18 @@ class SupportsReady(Protocol):
     def ready(self) -> bool: ...
 
 
+class SupportsReasons(Protocol):
+    def reasons(self) -> list[str]: ...
+
+
 class Readiness:
-    """Every registered check must pass: caches warm, Postgres answering, not shutting down."""
+    """Every registered check must pass: caches warm, Postgres answering, every background
+    loop on time, not shutting down."""
 
     def __init__(self, *, check_timeout: float = 2.0) -> None:
         self._checks: list[tuple[str, Check]] = []
         self._caches: list[SupportsReady] = []
+        self._loops: list[SupportsReasons] = []
         self._check_timeout = check_timeout
         self._shutting_down = False
 
@@ -35,6 +41,10 @@ class Readiness:
     def add_cache(self, cache: SupportsReady) -> None:
         self._caches.append(cache)
 
+    def add_loops(self, loops: SupportsReasons) -> None:
+        """Loops whose `reasons()` name each one overdue (see `galaxy_backend.liveness`)."""
+        self._loops.append(loops)
+
     def mark_shutting_down(self) -> None:
         self._shutting_down = True
 
@@ -42,6 +52,8 @@ class Readiness:
         """Why the process is not ready; empty when it is."""
         found = [] if not self._shutting_down else ["shutting down"]
         found += [f"cache {c.name} is not warm" for c in self._caches if not c.ready()]
+        for loops in self._loops:
+            found += loops.reasons()
         results = await asyncio.gather(*(self._run(name, check) for name, check in self._checks))
         found += [reason for reason in results if reason]
         return found
@@ -88,7 +100,10 @@ def probe_routes(readiness: Readiness) -> list[FastRoute]:
             "/readyz",
             readyz,
             audience=None,
-            summary="Readiness probe: 503 with reasons until caches are warm and Postgres answers",
+            summary=(
+                "Readiness probe: 503 with reasons unless caches are warm, Postgres answers"
+                " and every background loop is on time"
+            ),
             response_model=ProbeStatus,
             responses={503: {"model": ProbeStatus}},
             tags=("probes",),

@@ -1,9 +1,11 @@
 """The `docker` driver: each engine a container `galaxy-game-{id}` with a named volume.
 
 Every Docker Engine API call runs in a thread (the SDK is blocking) inside a client span
-`docker <operation>`. Known to work against Docker and podman's Docker-compatible API
-(4.3+); where podman answers differently (a name conflict is a 500, a failed pull is a
-200 with the error in the stream) the driver accepts both.
+`docker <operation>`, and is waited for at most the SDK's socket timeout (plus a stop's
+grace) and a little more: a daemon that hangs is a transient DriverError, not a hang.
+Known to work against Docker and podman's Docker-compatible API (4.3+); where podman
+answers differently (a name conflict is a 500, a failed pull is a 200 with the error in
+the stream) the driver accepts both.
 """
 
 import asyncio
@@ -41,6 +43,8 @@ _log = get_logger(__name__)
 
 T = TypeVar("T")
 DATA_MOUNT = "/data"
+# Beyond the SDK's socket timeout, before a call's thread is given up on.
+_CALL_MARGIN_SECONDS = 5.0
 _PORT_KEY = f"{ENGINE_PORT}/tcp"
 # Pull errors no retry cures: a wrong name or tag, or no right to it.
 _PERMANENT_PULL_ERRORS = (
@@ -126,7 +130,9 @@ class DockerDriver:
         if found is None or found.get("State", {}).get("Status") not in ("running", "paused"):
             return
         grace = max(0, math.ceil(grace_seconds))
-        await self._call("stop", game_id, _stop_container, client, found["Id"], grace)
+        await self._call(
+            "stop", game_id, _stop_container, client, found["Id"], grace, _extra_wait=grace
+        )
         _log.info("engine stopped", game_id=str(game_id), driver=self.name)
 
     async def remove(self, game_id: UUID, *, keep_data: bool = False) -> None:
@@ -187,9 +193,11 @@ class DockerDriver:
         game_id: UUID | None,
         function: Callable[..., T],
         *args: Any,
+        _extra_wait: float | None = 0.0,
         **kwargs: Any,
     ) -> T:
-        """Run one blocking SDK call in a thread, traced; SDK errors become DriverError."""
+        """Run one blocking SDK call in a thread, traced and bounded (`_extra_wait` None: by
+        the socket timeout of each read only); SDK errors become DriverError."""
         attributes = {"docker.operation": operation}
         if game_id is not None:
             attributes["galaxy.game_id"] = str(game_id)
@@ -200,8 +208,18 @@ class DockerDriver:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            bound = (
+                None if _extra_wait is None else self._timeout + _extra_wait + _CALL_MARGIN_SECONDS
+            )
             try:
-                return await asyncio.to_thread(function, *args, **kwargs)
+                # The thread itself ends at its socket timeout; this bounds the wait for it.
+                async with asyncio.timeout(bound):
+                    return await asyncio.to_thread(function, *args, **kwargs)
+            except TimeoutError as exc:
+                error = DriverError(f"docker {operation}: no answer within {bound:g}s")
+                span.set_attribute("error.type", "TimeoutError")
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                raise error from exc
             except (DockerException, RequestException) as exc:
                 error = driver_error(operation, exc)
                 span.set_attribute("error.type", type(exc).__name__)
@@ -216,7 +234,8 @@ class DockerDriver:
         if await self._call("image inspect", spec.game_id, _has_image, client, spec.image):
             return
         _log.info("pulling engine image", image=spec.image, game_id=str(spec.game_id))
-        await self._call("pull", spec.game_id, _pull, client, spec.image)
+        # A pull may take long as a whole; each of its reads is bounded by the socket timeout.
+        await self._call("pull", spec.game_id, _pull, client, spec.image, _extra_wait=None)
         if not await self._call("image inspect", spec.game_id, _has_image, client, spec.image):
             raise DriverError(f"image {spec.image} is absent after its pull", transient=False)
 

@@ -26,6 +26,7 @@ async def choose_driver(
     data_dir: Path,
     tracer: Tracer | None = None,
     ping_timeout: float = 2.0,
+    docker_timeout: float = 60.0,
 ) -> Driver:
     """The configured driver; unset, docker when a Docker API answers within `ping_timeout`."""
     # Fetched here, not at import: this runs once per process, and tests capture it.
@@ -46,7 +47,12 @@ async def choose_driver(
             log.warning("no Docker API answers yet", docker_host=where, problem=problem)
     log.info("runtime driver chosen", driver=driver, reason=reason)
     if driver == "docker":
-        return DockerDriver(docker_host, network=docker_network, tracer=tracer)
+        return DockerDriver(
+            docker_host,
+            network=docker_network,
+            tracer=tracer,
+            timeout=max(1, math.ceil(docker_timeout)),
+        )
     return ProcessDriver(data_dir)
 
 
