@@ -12,7 +12,6 @@ import orjson
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.exceptions import (
     ConnectError,
-    ConnectTimeoutError,
     PoolTimeoutError,
     PyreqwestError,
     RequestTimeoutError,
@@ -47,8 +46,12 @@ class SessionRefused(Exception):
 
 
 def backend_error(exc: PyreqwestError) -> BackendError:
-    """The client's failure as what the gateway answers: 503 unreachable, 504 too slow."""
-    if isinstance(exc, ConnectError | ConnectTimeoutError | PoolTimeoutError):
+    """The client's failure as what the gateway answers: 503 unreachable, 504 too slow.
+
+    Any timeout is 504: pyreqwest reports a backend that accepted the connection and never
+    answered as a connect timeout, so the two cannot be told apart by class.
+    """
+    if isinstance(exc, ConnectError | PoolTimeoutError):
         return BackendUnavailable("the backend is unavailable")
     if isinstance(exc, RequestTimeoutError):
         return BackendTimeout("the backend did not answer in time")

@@ -108,12 +108,14 @@ class Edge:
         context_token = otel_context.attach(trace.set_span_in_context(span))
         request_id_token = bind_request_id(rid(request_id))
         status = 500
+        responded = False
         rid_header = (b"x-request-id", request_id)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 headers = message.get("headers", ())
                 if not any(name == b"x-request-id" for name, _ in headers):
                     message["headers"] = [*headers, rid_header]
@@ -144,7 +146,10 @@ class Edge:
         except Exception as exc:
             span.record_exception(exc)
             _log.error("request failed", method=method, path=path, exc_info=exc)
-            raise
+            if responded:
+                raise
+            # No stack trace reaches a client: the API's error body instead.
+            await _reply(send_with_id, 500, error_body("internal_error", "internal error"), [])
         finally:
             if span.is_recording():
                 span.update_name(f"{method} {route}")

@@ -183,6 +183,10 @@ class Forwarder:
                     )
                     chunk = following
                 return status
+        except PayloadTooLarge:
+            return await _reply(send, 413, "payload_too_large", "the request body is too large")
+        except ClientGone:
+            return 499
         except PyreqwestError as exc:
             if streamed is not None and streamed.gone:
                 return 499
