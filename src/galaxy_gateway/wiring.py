@@ -85,6 +85,7 @@ def build_gateway(config: Config) -> Gateway:
             token=token,
             gateway_id=config.gateway_id,
             handle=dispatcher,
+            resync=dispatcher.resync,
             reconnect_min=config.push_reconnect_min.total_seconds(),
             reconnect_max=config.push_reconnect_max.total_seconds(),
         )

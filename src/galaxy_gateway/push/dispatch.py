@@ -27,6 +27,12 @@ class Dispatcher:
         self.events: Counter[str] = Counter()
         self.resets = 0
 
+    def resync(self, replica: str) -> None:
+        """The stream from `replica` was broken where the backend cannot say what was lost."""
+        self.resets += 1
+        _log.info("push stream resumed without a cursor: every client resyncs", replica=replica)
+        self._hub.resync()
+
     def __call__(self, replica: str, events: Sequence[PushEvent]) -> None:
         for event in events:
             self._one(replica, event)

@@ -31,6 +31,7 @@ _CHANNEL_OPTIONS = [
 ]
 
 Handler = Callable[[str, Sequence[PushEvent]], None]
+Resync = Callable[[str], None]
 
 
 class PushSubscriber:
@@ -45,6 +46,7 @@ class PushSubscriber:
         token: InternalToken,
         gateway_id: str,
         handle: Handler,
+        resync: Resync,
         reconnect_min: float,
         reconnect_max: float,
     ) -> None:
@@ -53,6 +55,8 @@ class PushSubscriber:
         self._token = token
         self._gateway_id = gateway_id
         self._handle = handle
+        self._resync = resync
+        self._dropped = False
         self._reconnect_min = reconnect_min
         self._reconnect_max = reconnect_max
         self._task: asyncio.Task[None] | None = None
@@ -117,6 +121,7 @@ class PushSubscriber:
                     _log.warning("push stream failed", replica=self.address, error=self.last_error)
             finally:
                 watcher.cancel()
+                self._dropped = self._dropped or self._connected
                 self._connected = False
                 call.cancel()
 
@@ -128,3 +133,7 @@ class PushSubscriber:
         self._connected = True
         self.last_error = None
         _log.info("push stream open", replica=self.address, after_cursor=self.cursor)
+        if self._dropped and self.cursor == 0:
+            # Nothing had arrived before the drop, so the backend cannot tell what was
+            # missed (0 means "from the oldest retained"): the clients resync to be sure.
+            self._resync(self.address)

@@ -120,11 +120,11 @@ class PushEndpoint:
             session_id=session.session_id,
             address=address,
         )
-        # Queued before registering, so `ready` is the first frame and no event precedes it.
-        connection.offer(frames.ready(session.user_id, session.session_id))
         if not self._hub.register(connection, token=token, expires_at=session.expires_at):
-            connection.close(frames.TOO_MANY, "too many connections for this session")
+            await _close(send, frames.TOO_MANY, "too many connections for this session")
             return
+        # Queued in the same step as the registration: no event can come before `ready`.
+        connection.offer(frames.ready(session.user_id, session.session_id))
         try:
             await self._read(connection, receive)
         finally:
