@@ -122,8 +122,6 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
             if self._refused or self.transport.is_closing():
                 return
             self._unset_keepalive_if_required()
-            if self._in_head:
-                self._head_raw += len(data)
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
@@ -138,8 +136,11 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
                 )
                 self._refuse(_HEAD_TOO_LARGE if too_large else _BAD_REQUEST)
                 return
-            if self._in_head and self._head_raw > limits.max_header_bytes:
-                self._refuse(_HEAD_TOO_LARGE)
+            # Counted after parsing: a request that begins in this chunk resets the count.
+            if self._in_head:
+                self._head_raw += len(data)
+                if self._head_raw > limits.max_header_bytes:
+                    self._refuse(_HEAD_TOO_LARGE)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
