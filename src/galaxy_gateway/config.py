@@ -155,7 +155,7 @@ class Config(BaseSettings):
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
     )
-    gateway_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:\-]+$")] = Field(
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:\-]+$")] = Field(
         default_factory=lambda: os.uname().nodename or "gateway"
     )
 

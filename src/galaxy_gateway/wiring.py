@@ -83,7 +83,7 @@ def build_gateway(config: Config) -> Gateway:
         PushSubscriber(
             address,
             token=token,
-            gateway_id=config.gateway_id,
+            gateway_id=config.id,
             handle=dispatcher,
             resync=dispatcher.resync,
             reconnect_min=config.push_reconnect_min.total_seconds(),
