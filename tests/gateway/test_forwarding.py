@@ -162,3 +162,62 @@ async def test_the_web_client_is_served_at_the_root(stack: Stack) -> None:
     assert page.headers["content-type"].startswith("text/html")
     assert "content-security-policy" in page.headers
     assert (await stack.client.get("/no-such-page")).status_code == 404
+
+
+async def test_the_gateways_trace_continues_in_the_backend(
+    start_stack: Callable[..., Awaitable[Stack]],
+) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    stack = await start_stack(
+        {"BACKEND_OTEL_TRACES_EXPORTER": "stdout"}, GATEWAY_OTEL_TRACES_EXPORTER="stdout"
+    )
+    seen = {"gateway": InMemorySpanExporter(), "backend": InMemorySpanExporter()}
+    stack.gateway.telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(seen["gateway"]))
+    stack.backend.telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(seen["backend"]))
+    reply = await stack.client.get("/api/v1/public/games", headers={"X-Request-ID": "traced-1"})
+    assert reply.status_code == 200
+    [outer] = [
+        s
+        for s in seen["gateway"].get_finished_spans()
+        if s.attributes and s.attributes.get("http.request.id") == "traced-1"
+    ]
+    inner = [
+        s
+        for s in seen["backend"].get_finished_spans()
+        if s.attributes and s.attributes.get("http.request.id") == "traced-1"
+    ]
+    assert inner, "the backend recorded no span for the request"
+    assert outer.context is not None and inner[0].parent is not None
+    assert inner[0].context is not None
+    assert inner[0].context.trace_id == outer.context.trace_id
+    assert inner[0].parent.span_id == outer.context.span_id
+
+
+async def test_a_clients_traceparent_is_not_followed(
+    start_stack: Callable[..., Awaitable[Stack]],
+) -> None:
+    """The public cannot pick trace ids or force sampling; only a trusted proxy can."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    stack = await start_stack(
+        GATEWAY_OTEL_TRACES_EXPORTER="stdout", GATEWAY_TRUSTED_PROXIES="192.0.2.0/24"
+    )
+    spans = InMemorySpanExporter()
+    stack.gateway.telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    forged = "0123456789abcdef0123456789abcdef"
+    reply = await stack.client.get(
+        "/api/v1/public/games",
+        headers={"traceparent": f"00-{forged}-0123456789abcdef-01", "X-Request-ID": "forged-1"},
+    )
+    assert reply.status_code == 200
+    [span] = [
+        s
+        for s in spans.get_finished_spans()
+        if s.attributes and s.attributes.get("http.request.id") == "forged-1"
+    ]
+    assert span.context is not None
+    assert format(span.context.trace_id, "032x") != forged
+    assert span.parent is None
