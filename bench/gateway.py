@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import statistics
 import sys
@@ -155,6 +156,7 @@ async def open_many(
 
 
 async def delivery(
+    pids: dict[str, int],
     backend: str,
     ws_url: str,
     users: list[str],
@@ -195,6 +197,7 @@ async def delivery(
             reply.raise_for_status()
 
         began = time.perf_counter()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         for n in range(total):
             delay = began + n / per_second - time.perf_counter()
             if delay > 0:
@@ -208,6 +211,10 @@ async def delivery(
         deadline = time.perf_counter() + 30
         while len(latencies) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        busy = {
+            name: (cpu_seconds(pid) - cpu_before[name]) / (time.perf_counter() - began)
+            for name, pid in pids.items()
+        }
     for task in readers:
         task.cancel()
     for socket in sockets:
@@ -220,6 +227,7 @@ async def delivery(
         f"  backend publish -> client socket: p50 {statistics.median(latencies):.1f} ms,"
         f" p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms"
     )
+    print("  CPU (cores busy): " + ", ".join(f"{k} {v:.2f}" for k, v in busy.items()))
 
 
 async def hold(ws_url: str, tokens: list[str], gateway_pid: int) -> None:
@@ -293,6 +301,7 @@ def main() -> None:
             if "events" not in skip:
                 asyncio.run(
                     delivery(
+                        {"backend": backend.pid, "gateway": gw.pid, "bench": os.getpid()},
                         direct,
                         ws_url,
                         users[: args.players],
