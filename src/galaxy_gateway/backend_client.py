@@ -1,35 +1,37 @@
-"""The gateway's pooled, keep-alive HTTP client to the backend (pyreqwest: Rust's reqwest).
+"""The gateway's client to the backend: forwarded requests, session lookups, its probe.
 
-Chosen by measuring (bench/README.md, "Gateway"): per forwarded request it cost about half
-the CPU of aiohttp's client, and httpx's pool fell over at 64 concurrent requests.
+One pool of keep-alive connections (`upstream.UpstreamPool`) carries all of them.
 """
 
-from collections.abc import AsyncIterable, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import orjson
-from pyreqwest.client import Client, ClientBuilder
-from pyreqwest.exceptions import (
-    ConnectError,
-    PoolTimeoutError,
-    PyreqwestError,
-    RequestTimeoutError,
-)
-from pyreqwest.request import StreamRequest
 
 from galaxy_gateway.errors import BackendError, BackendTimeout, BackendUnavailable
 from galaxy_gateway.internal_token import InternalToken
 from galaxy_gateway.telemetry import get_logger
+from galaxy_gateway.upstream import (
+    Body,
+    Response,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 _log = get_logger(__name__)
 
-RESOLVE_PATH = "/api/v1/internal/sessions/resolve"
+RESOLVE_PATH = b"/api/v1/internal/sessions/resolve"
 # A probe or a session lookup is small: it gets a short budget of its own.
-_SMALL_CALL_TIMEOUT = timedelta(seconds=5)
-# Largest reply of the session lookup that is read.
-_RESOLVE_REPLY_LIMIT = 64 * 1024
-Body = bytes | AsyncIterable[bytes] | None
+_SMALL_CALL_SECONDS = 5.0
+# Largest reply of a session lookup or a probe that is read.
+_SMALL_REPLY_LIMIT = 64 * 1024
+# Below the backend's own keep-alive (30 s), so the gateway lets an idle connection go first.
+_IDLE_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +47,11 @@ class SessionRefused(Exception):
     """The backend does not know the token (revoked, expired or never issued)."""
 
 
-def backend_error(exc: PyreqwestError) -> BackendError:
-    """The client's failure as what the gateway answers: 503 unreachable, 504 too slow.
-
-    Any timeout is 504: pyreqwest reports a backend that accepted the connection and never
-    answered as a connect timeout, so the two cannot be told apart by class.
-    """
-    if isinstance(exc, ConnectError | PoolTimeoutError):
+def backend_error(exc: UpstreamError) -> BackendError:
+    """The client's failure as what the gateway answers: 503 unreachable, 504 too slow."""
+    if isinstance(exc, UpstreamUnavailable):
         return BackendUnavailable("the backend is unavailable")
-    if isinstance(exc, RequestTimeoutError):
+    if isinstance(exc, UpstreamTimeout):
         return BackendTimeout("the backend did not answer in time")
     return BackendError("the backend's answer was cut short")
 
@@ -73,85 +71,84 @@ class BackendClient:
         connect_timeout: timedelta,
         max_connections: int,
     ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or parts.hostname is None:
+            # TLS to the backend is a job for the network (a mesh or a tunnel) here.
+            raise ValueError("the backend URL must be http://host:port")
         self.base_url = base_url
         self._token = token
-        self._timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._max_connections = max_connections
-        self._client: Client | None = None
+        self.timeout = timeout.total_seconds()
+        self._pool_settings = (
+            parts.hostname,
+            parts.port or 80,
+            max_connections,
+            connect_timeout.total_seconds(),
+        )
+        self._pool: UpstreamPool | None = None
 
     async def start(self) -> None:
-        builder = (
-            ClientBuilder()
-            .max_connections(self._max_connections)
-            .connect_timeout(self._connect_timeout)
-            .timeout(self._timeout)
-            # A waiting request is a connection short: it fails as the backend being busy.
-            .pool_timeout(self._connect_timeout)
-            # Below the backend's own 30 s, so the gateway closes an idle connection first.
-            .pool_idle_timeout(timedelta(seconds=20))
-            .follow_redirects(False)
-            .referer(False)
-            # Bodies pass through as they are, compressed or not.
-            .gzip(False)
-            .brotli(False)
-            .zstd(False)
-            .deflate(False)
-            .http1_only()
+        host, port, max_connections, connect_timeout = self._pool_settings
+        self._pool = UpstreamPool(
+            host,
+            port,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+            idle_timeout=_IDLE_SECONDS,
         )
-        self._client = await builder.build().__aenter__()
 
     async def stop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
-    @property
-    def client(self) -> Client:
-        if self._client is None:
-            raise BackendUnavailable("the gateway is not started")
-        return self._client
+    async def request(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body,
+        *,
+        length: int | None,
+        deadline: float,
+    ) -> Response:
+        """Send a request on (UpstreamError when the backend cannot be asked)."""
+        if self._pool is None:
+            raise UpstreamUnavailable("the gateway is not started")
+        return await self._pool.request(
+            method, target, headers, body, length=length, deadline=deadline
+        )
 
-    def request(
-        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: Body
-    ) -> StreamRequest:
-        """A request to forward as it is; the caller enters it and streams the reply."""
-        builder = self.client.request(method, self.base_url + target).headers(headers)
-        if isinstance(body, bytes):
-            builder = builder.body_bytes(body)
-        elif body is not None:
-            builder = builder.body_stream(body)
-        return builder.build_streamed()
+    async def _small(
+        self, method: bytes, path: bytes, headers: Sequence[tuple[bytes, bytes]], body: bytes | None
+    ) -> tuple[int, bytes]:
+        deadline = time.monotonic() + _SMALL_CALL_SECONDS
+        try:
+            reply = await self.request(method, path, headers, body, length=None, deadline=deadline)
+            return reply.status, await reply.read(_SMALL_REPLY_LIMIT)
+        except UpstreamError as exc:
+            raise backend_error(exc) from None
 
     async def resolve_session(self, token: str, request_id: str) -> ResolvedSession:
         """The session behind a player's token; SessionRefused if the backend knows none."""
         internal = self._token.get()
-        request = (
-            self.client.post(self.base_url + RESOLVE_PATH)
-            .headers(
-                [
-                    ("authorization", f"Bearer {internal}"),
-                    ("content-type", "application/json"),
-                    ("x-request-id", request_id),
-                ]
-            )
-            .body_bytes(orjson.dumps({"token": token}))
-            .timeout(_SMALL_CALL_TIMEOUT)
-            .build()
+        status, body = await self._small(
+            b"POST",
+            RESOLVE_PATH,
+            [
+                (b"authorization", b"Bearer " + internal.encode()),
+                (b"content-type", b"application/json"),
+                (b"x-request-id", request_id.encode()),
+            ],
+            orjson.dumps({"token": token}),
         )
-        try:
-            reply = await request.send()
-            body = bytes(await reply.bytes())
-        except PyreqwestError as exc:
-            raise backend_error(exc) from None
-        if reply.status == 404:
+        if status == 404:
             raise SessionRefused
-        if reply.status == 401:
+        if status == 401:
             self._token.refused()
             _log.error("the backend refused the internal token", source=self._token.source)
             raise BackendUnavailable("the gateway's internal token was refused")
-        if reply.status != 200 or len(body) > _RESOLVE_REPLY_LIMIT:
-            raise BackendError(f"session lookup answered {reply.status}")
+        if status != 200:
+            raise BackendError(f"session lookup answered {status}")
         try:
             found = orjson.loads(body)
             expires = datetime.fromisoformat(found["expires_at"])
@@ -166,14 +163,9 @@ class BackendClient:
     async def healthy(self) -> str | None:
         """None when the backend answers its liveness probe, else why not."""
         try:
-            reply = (
-                await self.client.get(self.base_url + "/healthz")
-                .timeout(_SMALL_CALL_TIMEOUT)
-                .build()
-                .send()
-            )
-        except PyreqwestError as exc:
-            return backend_error(exc).message
-        if reply.status != 200:
-            return f"the backend answered /healthz with {reply.status}"
+            status, _ = await self._small(b"GET", b"/healthz", [], None)
+        except BackendError as error:
+            return error.message
+        if status != 200:
+            return f"the backend answered /healthz with {status}"
         return None

@@ -1,20 +1,22 @@
 """Forwarding `/api/v1/public/...` and `/api/v1/user/...` to the backend, bodies streamed."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Final
 
-from opentelemetry import propagate
-from pyreqwest.exceptions import PyreqwestError
+from opentelemetry import trace
 from starlette.types import Receive, Scope, Send
 
-from galaxy_gateway.backend_client import BackendClient, Body, backend_error
-from galaxy_gateway.errors import JSON_HEADERS, BackendError, error_body
+from galaxy_gateway.backend_client import BackendClient, backend_error
+from galaxy_gateway.errors import JSON_HEADERS, error_body
 from galaxy_gateway.telemetry import get_logger
+from galaxy_gateway.upstream import Body, UpstreamError, UpstreamTimeout
 
 _log = get_logger(__name__)
 
 FORWARDED_PREFIXES: Final = ("/api/v1/public/", "/api/v1/user/")
-# Bodies up to this size are read whole and sent in one piece; larger ones stream through.
+# Bodies up to this size are read whole and sent in one write; larger ones stream through.
 _WHOLE_BODY_LIMIT = 64 * 1024
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway writes itself.
 _REQUEST_DROPPED: Final = frozenset(
@@ -40,13 +42,13 @@ _REQUEST_DROPPED: Final = frozenset(
 )
 _RESPONSE_DROPPED: Final = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
 
@@ -79,31 +81,21 @@ async def _read_whole(receive: Receive, limit: int) -> bytes:
             return b"".join(parts)
 
 
-class _StreamedBody:
-    """The client's body as an async iterable for the backend request, within the limit."""
-
-    def __init__(self, receive: Receive, limit: int) -> None:
-        self._receive = receive
-        self._limit = limit
-        self.too_large = False
-        self.gone = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        size = 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                self.gone = True
-                raise ClientGone
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._limit:
-                self.too_large = True
-                raise PayloadTooLarge
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
+async def _streamed(receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    """The client's body as it arrives, within the limit."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
 
 
 class Forwarder:
@@ -122,88 +114,102 @@ class Forwarder:
         request_id: bytes,
         forwarded_for: bytes | None,
     ) -> int:
-        """Forward one request; the status the client got."""
+        """Forward one request; the status the client got (499: it left first)."""
+        deadline = time.monotonic() + self._client.timeout
         headers, length, chunked = _request_headers(scope["headers"])
-        headers.append(("x-request-id", request_id.decode()))
+        headers.append((b"x-request-id", request_id))
         if forwarded_for is not None:
-            headers.append(("x-forwarded-for", forwarded_for.decode()))
-        headers.append(("x-forwarded-proto", str(scope.get("scheme", "http"))))
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        headers.extend(carrier.items())
-
-        streamed: _StreamedBody | None = None
-        body: Body = None
+            headers.append((b"x-forwarded-for", forwarded_for))
+        headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+        traceparent = _traceparent()
+        if traceparent is not None:
+            headers.append((b"traceparent", traceparent))
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        method = scope["method"].encode()
         try:
+            body: Body = None
             if length is not None:
                 if length > self._max_body:
                     raise PayloadTooLarge
                 if length <= _WHOLE_BODY_LIMIT:
-                    body = await _read_whole(receive, length) if length else None
+                    body = await _read_whole(receive, length) if length else b""
                 else:
-                    headers.append(("content-length", str(length)))
-                    body = streamed = _StreamedBody(receive, min(length, self._max_body))
+                    body = _streamed(receive, length)
             elif chunked:
-                body = streamed = _StreamedBody(receive, self._max_body)
+                body = _streamed(receive, self._max_body)
+            reply = await self._client.request(
+                method, target, headers, body, length=length, deadline=deadline
+            )
         except PayloadTooLarge:
             return await _reply(send, 413, "payload_too_large", "the request body is too large")
         except ClientGone:
             return 499
-
-        target = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
-        try:
-            request = self._client.request(scope["method"], target, headers, body)
-        except (PyreqwestError, ValueError):
-            return await _reply(send, 400, "bad_request", "the request could not be forwarded")
-        except BackendError as error:
-            return await _reply(send, error.status, error.code, error.message)
+        except UpstreamError as exc:
+            failure = backend_error(exc)
+            _log.warning("backend unavailable", status=failure.status, error=str(exc))
+            return await _reply(send, failure.status, failure.code, failure.message)
+        out = [(name, value) for name, value in reply.headers if name not in _RESPONSE_DROPPED]
+        chunks = reply.chunks()
         started = False
         try:
-            async with request as reply:
-                status = reply.status
-                out = [
-                    (name.encode("latin-1"), value.encode("latin-1"))
-                    for name, value in reply.headers.items()
-                    if name not in _RESPONSE_DROPPED
-                ]
-                reader = reply.body_reader
-                chunk = await reader.read_chunk()
-                await send({"type": "http.response.start", "status": status, "headers": out})
-                started = True
-                while chunk is not None:
-                    following = await reader.read_chunk()
-                    await send(
-                        {
-                            "type": "http.response.body",
-                            "body": bytes(chunk),
-                            "more_body": following is not None,
-                        }
-                    )
-                    chunk = following
-                return status
-        except PayloadTooLarge:
-            return await _reply(send, 413, "payload_too_large", "the request body is too large")
-        except ClientGone:
-            return 499
-        except PyreqwestError as exc:
-            if streamed is not None and streamed.gone:
-                return 499
-            if streamed is not None and streamed.too_large:
-                return await _reply(send, 413, "payload_too_large", "the request body is too large")
+            first = await _within(chunks, deadline)
+            await send({"type": "http.response.start", "status": reply.status, "headers": out})
+            started = True
+            chunk = first
+            while chunk is not None:
+                following = await _within(chunks, deadline)
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": chunk,
+                        "more_body": following is not None,
+                    }
+                )
+                chunk = following
+        except UpstreamError as exc:
+            reply.close()
             failure = backend_error(exc)
-            if started:
-                # The head is gone already: cutting the connection is the only honest signal.
-                _log.warning("backend reply cut short", error=type(exc).__name__)
-                raise
-            _log.warning("backend unavailable", status=failure.status, error=type(exc).__name__)
-            return await _reply(send, failure.status, failure.code, failure.message)
+            _log.warning("backend reply cut short", status=failure.status, error=str(exc))
+            if not started:
+                return await _reply(send, failure.status, failure.code, failure.message)
+            # The head is gone already: cutting the connection is the only honest signal.
+            raise
+        except BaseException:
+            reply.close()
+            raise
+        if first is None:
+            await send({"type": "http.response.body", "body": b""})
+        return reply.status
+
+
+async def _within(chunks: AsyncIterator[bytes], deadline: float) -> bytes | None:
+    """The next body chunk (None at the end), read before the request's deadline."""
+    try:
+        async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+            return await anext(chunks)
+    except StopAsyncIteration:
+        return None
+    except TimeoutError:
+        raise UpstreamTimeout("the backend's answer did not end in time") from None
+
+
+def _traceparent() -> bytes | None:
+    """The current span as a W3C `traceparent`, so the backend's spans are its children.
+
+    Written here rather than through the global propagator: one format call, where the
+    propagator's carrier and baggage handling cost more than the rest of the forwarding.
+    """
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return b"00-%032x-%016x-%02x" % (context.trace_id, context.span_id, context.trace_flags)
 
 
 def _request_headers(
     raw: list[tuple[bytes, bytes]],
-) -> tuple[list[tuple[str, str]], int | None, bool]:
+) -> tuple[list[tuple[bytes, bytes]], int | None, bool]:
     """Headers to pass on, the declared body length, whether the body is chunked."""
     named_hop: set[bytes] = set()
     length: int | None = None
@@ -211,7 +217,7 @@ def _request_headers(
     for key, value in raw:
         if key == b"connection":
             named_hop.update(token.strip().lower() for token in value.split(b","))
-    headers: list[tuple[str, str]] = []
+    headers: list[tuple[bytes, bytes]] = []
     for key, value in raw:
         if key == b"content-length":
             # The HTTP parser has checked it is one well-formed number.
@@ -220,7 +226,7 @@ def _request_headers(
             chunked = True
         if key in _REQUEST_DROPPED or key in named_hop:
             continue
-        headers.append((key.decode("latin-1"), value.decode("latin-1")))
+        headers.append((key, value))
     return headers, length, chunked
 
 

@@ -9,7 +9,7 @@ cannot be held up by a client that stopped reading.
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,99 @@ _HEAD_TIMEOUT = _canned(
 _BAD_REQUEST = _canned(400, b"Bad Request", "bad_request", "malformed HTTP request")
 
 
+# Bytes held for the end of the turn at most; more is written at once.
+_HOLD_LIMIT = 64 * 1024
+
+
+class _CoalescingTransport(asyncio.Transport):
+    """Sends what is written in one turn of the event loop in one write.
+
+    uvicorn writes a response's head and its body with two `write()` calls: two syscalls
+    and, with TCP_NODELAY, two packets for the client to read (the backend's listener does
+    the same; measured there, it took 12-17 us off each request). Held until the end of the
+    turn (never longer), they leave together. Past `_HOLD_LIMIT` bytes the data leaves at
+    once, so a large body meets the socket's own flow control as before. Everything else
+    is the socket's transport.
+    """
+
+    __slots__ = ("_held", "_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._held = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        chunk = bytes(data)
+        self._pending.append(chunk)
+        self._held += len(chunk)
+        if self._held >= _HOLD_LIMIT:
+            self._flush()
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._held = 0
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._held = 0
+        self._transport.abort()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + self._held
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+
 class _HeadTooLarge(Exception):
     pass
 
@@ -90,7 +183,8 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
                 transport.write(_TOO_MANY)
                 transport.close()
                 return
-            super().connection_made(transport)
+            # uvloop's transports have asyncio.Transport's methods without being its subclass.
+            super().connection_made(_CoalescingTransport(transport, self.loop))
             self._start_head_timer()
 
         def connection_lost(self, exc: Exception | None) -> None:

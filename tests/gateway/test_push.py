@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket as net
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -208,8 +209,13 @@ async def test_a_client_that_stops_reading_is_closed_with_4408_and_slows_no_one(
     stack = await start_stack(GATEWAY_WS_QUEUE_SIZE="8")
     signed = await stack.sign_in("slow@example.org")
     user_id = signed["user"]["id"]
-    # A client whose socket buffers stay tiny and who never reads after `ready`.
-    stalled = await stack.subscribe(signed["token"])
+    # A client with a small receive buffer that never reads after `ready`.
+    small = net.socket()
+    small.setsockopt(net.SOL_SOCKET, net.SO_RCVBUF, 4096)
+    small.connect(("127.0.0.1", stack.gateway.http.port))
+    stalled = await stack.connect(sock=small)
+    await stalled.send(json.dumps({"type": "auth", "token": signed["token"]}))
+    assert json.loads(await stalled.recv(decode=True))["type"] == "ready"
     stalled.transport.pause_reading()
     lively = await stack.subscribe(signed["token"])
     payload = {"blob": "x" * 60_000}
@@ -224,9 +230,10 @@ async def test_a_client_that_stops_reading_is_closed_with_4408_and_slows_no_one(
 
     reader = asyncio.create_task(lively_reads())
     try:
-        for _ in range(200):
+        # Until the gateway's socket buffers are full and the queue overflows (bounded).
+        for _ in range(2000):
             stack.backend.push.publish("notification", payload, user_ids=[user_id])
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.002)
             if stack.gateway.hub.close_codes[4408]:
                 break
         await eventually(lambda: stack.gateway.hub.close_codes[4408] == 1, message="4408")
