@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 from galaxy_gateway.backend_client import BackendClient, backend_error
 from galaxy_gateway.errors import JSON_HEADERS, error_body
 from galaxy_gateway.telemetry import get_logger
-from galaxy_gateway.upstream import Body, UpstreamError, UpstreamTimeout
+from galaxy_gateway.upstream import Body, Response, UpstreamError, UpstreamTimeout
 
 _log = get_logger(__name__)
 
@@ -154,12 +154,12 @@ class Forwarder:
         chunks = reply.chunks()
         started = False
         try:
-            first = await _within(chunks, deadline)
+            first = await _within(reply, chunks, deadline)
             await send({"type": "http.response.start", "status": reply.status, "headers": out})
             started = True
             chunk = first
             while chunk is not None:
-                following = await _within(chunks, deadline)
+                following = await _within(reply, chunks, deadline)
                 await send(
                     {
                         "type": "http.response.body",
@@ -184,9 +184,12 @@ class Forwarder:
         return reply.status
 
 
-async def _within(chunks: AsyncIterator[bytes], deadline: float) -> bytes | None:
+async def _within(reply: Response, chunks: AsyncIterator[bytes], deadline: float) -> bytes | None:
     """The next body chunk (None at the end), read before the request's deadline."""
     try:
+        if reply.buffered:
+            # Already here (a small answer arrives with its head): no timer needed.
+            return await anext(chunks)
         async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
             return await anext(chunks)
     except StopAsyncIteration:

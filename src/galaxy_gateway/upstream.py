@@ -66,6 +66,11 @@ class Response:
                 return
             yield chunk
 
+    @property
+    def buffered(self) -> bool:
+        """The next step of `chunks()` will not wait (a chunk, the end or a failure is here)."""
+        return self._connection.buffered
+
     async def read(self, limit: int) -> bytes:
         """The whole body, up to `limit` bytes (UpstreamBroken past it)."""
         parts: list[bytes] = []
@@ -236,6 +241,10 @@ class _Connection(asyncio.Protocol):
             yield b"0\r\n\r\n"
 
         return await self.send(method, head, framed())
+
+    @property
+    def buffered(self) -> bool:
+        return bool(self._chunks) or self._complete or self._failure is not None
 
     async def next_chunk(self) -> bytes | None:
         while True:

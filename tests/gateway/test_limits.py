@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from galaxy_gateway.wiring import Gateway
+from tests.support import eventually
 
 StartGateway = Callable[..., Awaitable[Gateway]]
 # Nothing behind it: the limits answer before any request would be forwarded.
@@ -94,10 +95,7 @@ async def test_connections_past_the_maximum_are_refused(
     assert b"too_many_connections" in body
     # A slot freed is a slot for the next client.
     held[0].writer.close()
-    for _ in range(200):
-        if gateway.http.connections < 3:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: gateway.http.connections < 3, message="a slot freed")
     later = await raw(gateway.http.port)
     await later.send(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
     assert (await later.answer())[0] == 200

@@ -13,6 +13,7 @@ from galaxy_gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.support import eventually
 
 Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]
 
@@ -204,8 +205,9 @@ async def test_nobody_listening_and_a_full_pool_are_unavailable(
 
     server.reply = held
     client = pool(server, max_connections=1, connect_timeout=0.3)
+    before = len(server.heads)
     first = asyncio.create_task(get(client))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: len(server.heads) > before, message="the first request arrived")
     with pytest.raises(UpstreamUnavailable):
         await get(client)
     hold.set()
