@@ -315,11 +315,15 @@ class UpstreamPool:
                 self._slots.release()
 
     async def _acquire(self) -> _Connection:
-        try:
-            async with asyncio.timeout(self._connect_timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise UpstreamUnavailable("every connection to the upstream is busy") from None
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise UpstreamUnavailable("every connection to the upstream is busy") from None
+        else:
+            # A free slot is taken at once: no timer for the common case.
+            await self._slots.acquire()
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
