@@ -10,6 +10,7 @@ import re
 import time
 from collections import Counter
 
+import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -67,9 +68,8 @@ class Edge:
             return
         if path == "/readyz":
             reasons = await self._readiness.reasons()
-            body = b'{"status":"ready","reasons":[]}'
-            if reasons:
-                body = error_body("not_ready", "not ready", {"reasons": reasons})
+            # The backend's probe body, so one check reads both.
+            body = orjson.dumps({"status": "not_ready" if reasons else "ready", "reasons": reasons})
             await _reply(send, 503 if reasons else 200, body, [])
             return
         await self._traced(scope, receive, send, path)

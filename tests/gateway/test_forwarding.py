@@ -121,6 +121,8 @@ async def test_a_stopped_backend_is_503_at_once(stack: Stack) -> None:
     assert time.monotonic() - began < 5  # bounded by the connect timeout, not a hang
     ready = await stack.client.get("/readyz")
     assert ready.status_code == 503
+    assert ready.json()["status"] == "not_ready"
+    assert "the backend is unavailable" in ready.json()["reasons"]
 
 
 @pytest.fixture
