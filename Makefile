@@ -1,4 +1,5 @@
-# Galaxy backend: `make run` starts it with embedded defaults, `make test` runs every check.
+# Galaxy: `make run` starts the backend and the gateway with embedded defaults, `make test`
+# runs every check.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,14 +16,20 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
-# Embedded PostgreSQL and SMTP sink, bundled GeoIP data; no collector on a laptop, so no
-# telemetry export unless asked for. The backend runs as the terminal's foreground job, so
-# Ctrl-C stops it alone and make reports its clean exit rather than an interrupt.
+# The backend and the gateway in front of it (open the address it prints, :8000). Embedded
+# PostgreSQL and SMTP sink, bundled GeoIP data; the gateway reads the internal token the
+# backend writes to BACKEND_DATA_DIR and the backend trusts its X-Forwarded-For (loopback);
+# no collector on a laptop, so no telemetry export unless asked for. Both run as the
+# terminal's foreground job, so Ctrl-C stops them alone and make reports a clean exit.
 run: setup
 	BACKEND_OTEL_TRACES_EXPORTER=$${BACKEND_OTEL_TRACES_EXPORTER:-none} \
 	BACKEND_OTEL_METRICS_EXPORTER=$${BACKEND_OTEL_METRICS_EXPORTER:-none} \
 	BACKEND_LOG_FORMAT=$${BACKEND_LOG_FORMAT:-console} \
-	$(BIN)/python scripts/foreground.py $(BIN)/galaxy-backend serve
+	BACKEND_TRUSTED_PROXIES=$${BACKEND_TRUSTED_PROXIES:-127.0.0.1/8,::1} \
+	GATEWAY_OTEL_TRACES_EXPORTER=$${GATEWAY_OTEL_TRACES_EXPORTER:-none} \
+	GATEWAY_OTEL_METRICS_EXPORTER=$${GATEWAY_OTEL_METRICS_EXPORTER:-none} \
+	GATEWAY_LOG_FORMAT=$${GATEWAY_LOG_FORMAT:-console} \
+	$(BIN)/python scripts/foreground.py $(BIN)/python scripts/run_stack.py $(BIN)
 
 test: lint typecheck pytest
 

@@ -34,8 +34,8 @@ from support import (
     serving,
 )
 
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 
 ADMIN, PASSWORD = "bench-operator", "bench operator password"
 TOKEN = "bench-internal-token-" + "t" * 32

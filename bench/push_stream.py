@@ -55,9 +55,9 @@ import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from galaxy_backend.push.grpc_api import SERVICE_NAME
-from galaxy_backend.push.pb.push_pb2 import PushBatch, PushEvent, SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from galaxy_backend.push.service import RESET_KIND
+from galaxy_proto.push_pb2 import PushBatch, PushEvent, SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 
 if TYPE_CHECKING:
     from galaxy_backend.wiring import Backend

@@ -13,6 +13,7 @@ import yaml
 
 from galaxy_backend.config import Config, known_variables, load_from_env
 from galaxy_backend.runtime.drivers.base import ENGINE_PORT
+from galaxy_gateway import config as gateway_config
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy"
@@ -73,7 +74,7 @@ def test_a_required_compose_variable_says_what_to_set() -> None:
 
 
 def test_the_platform_has_its_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "backend", "mail", "otel-collector"}
+    assert set(compose["services"]) == {"postgres", "backend", "gateway", "mail", "otel-collector"}
     backend = compose["services"]["backend"]
     assert backend["build"]["dockerfile"] == "deploy/backend.Dockerfile"
     assert (DEPLOY / backend["build"]["context"]).resolve() == REPO
@@ -97,6 +98,43 @@ def test_the_backend_environment_is_a_valid_configuration(
     assert config.runtime_driver == "docker"
     assert config.runtime_docker_network is not None
     assert config.postgres_dsn is not None
+
+
+def test_only_the_gateway_is_published(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["gateway"]["ports"] == ["8000:8000"]
+    # The mail catcher's web view, on loopback only, is the one other port.
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"gateway", "mail"}
+    assert all(p.startswith("127.0.0.1:") for p in services["mail"]["ports"])
+
+
+def test_the_gateway_environment_is_a_valid_configuration(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    gateway = services["gateway"]
+    env: dict[str, str] = gateway["environment"]
+    assert {k for k in env if k.startswith("GATEWAY_")} <= gateway_config.known_variables()
+    for name in list(os.environ):
+        if name.startswith(("GATEWAY_", "BACKEND_")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    config = gateway_config.load_from_env()
+    # It reaches the backend service on the ports the backend listens on.
+    backend_env = services["backend"]["environment"]
+    assert config.backend_url == "http://backend:8080"
+    assert [str(a) for a in config.backend_push_addrs] == ["backend:8081"]
+    assert "BACKEND_HTTP_ADDR" not in backend_env and "BACKEND_GRPC_PUSH_ADDR" not in backend_env
+    # Unset, the token is the one the backend keeps in its data volume, mounted read-only.
+    token_dir = str(config.internal_token_file.parent)
+    assert f"backend-data:{token_dir}:ro" in gateway["volumes"]
+    assert "backend-data:/var/lib/galaxy" in services["backend"]["volumes"]
+    assert config.internal_token_file.name == gateway_config.TOKEN_FILE_NAME
+    assert gateway["depends_on"]["backend"]["condition"] == "service_healthy"
+    # The backend believes the gateway's X-Forwarded-For (compose's private networks).
+    assert "172.16.0.0/12" in backend_env["BACKEND_TRUSTED_PROXIES"]
 
 
 def test_names_line_up_across_the_services(compose: dict[str, Any]) -> None:
@@ -173,6 +211,22 @@ def test_the_backend_image_installs_the_locked_project() -> None:
     assert keywords["CMD"] == '["serve"]'
 
 
+def test_the_gateway_image_installs_the_locked_project() -> None:
+    steps = instructions(DEPLOY / "gateway.Dockerfile")
+    assert steps[0] == ("ARG", "PYTHON=python:3.11-slim")
+    runs = " ".join(args for keyword, args in steps if keyword == "RUN")
+    assert "-c requirements.lock" in runs
+    # The backend's user id, so the token file the backend wrote is readable.
+    assert "--uid 10001" in runs
+    assert "--uid 10001" in " ".join(a for k, a in instructions(DEPLOY / "backend.Dockerfile"))
+    keywords = dict(steps)
+    assert keywords["USER"] == "galaxy"
+    assert keywords["EXPOSE"] == "8000"
+    assert "127.0.0.1:8000/healthz" in keywords["HEALTHCHECK"]
+    assert keywords["ENTRYPOINT"] == '["galaxy-gateway"]'
+    assert keywords["CMD"] == '["serve"]'
+
+
 def test_the_build_context_holds_what_the_dockerfiles_copy() -> None:
     patterns = [
         line.strip()
@@ -181,7 +235,7 @@ def test_the_build_context_holds_what_the_dockerfiles_copy() -> None:
     ]
     assert patterns[0] == "*"
     allowed = {p.removeprefix("!") for p in patterns if p.startswith("!")}
-    for dockerfile in ("engine.Dockerfile", "backend.Dockerfile"):
+    for dockerfile in ("engine.Dockerfile", "backend.Dockerfile", "gateway.Dockerfile"):
         for keyword, args in instructions(DEPLOY / dockerfile):
             if keyword == "COPY" and not args.startswith("--from"):
                 for source in args.split()[:-1]:

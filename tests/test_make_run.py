@@ -1,4 +1,4 @@
-"""Ctrl-C on `make run`: the backend stops cleanly and make reports no interrupt.
+"""Ctrl-C on `make run`: the backend and the gateway stop cleanly, make reports no interrupt.
 
 Each test runs make on a real pseudo-terminal, as a person does, and types Ctrl-C.
 """
@@ -30,6 +30,14 @@ print({WAITING!r}, flush=True)
 signal.sigwait({{signal.SIGINT}})
 print({STOPPED!r}, flush=True)
 """
+GATEWAY_WAITING = "gateway waiting for SIGINT"
+GATEWAY_STOPPED = "gateway stopped by SIGINT"
+SECOND_SIGINT = "gateway got a second SIGINT"
+# The gateway's stand-in also reports a second SIGINT, which would force a real stop.
+FAKE_GATEWAY = FAKE_BACKEND.replace("backend", "gateway") + (
+    f"if signal.sigtimedwait({{signal.SIGINT}}, 0.5) is not None:\n"
+    f"    print({SECOND_SIGINT!r}, flush=True)\n"
+)
 DEADLINE = 30.0
 
 
@@ -66,8 +74,10 @@ def _wait_exit(pid: int, deadline: float) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def ctrl_c_on_make(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run make on a new terminal, type Ctrl-C once the backend waits; (exit code, screen)."""
+def ctrl_c_on_make(
+    args: list[str], cwd: Path, waiting: tuple[str, ...] = (WAITING,)
+) -> tuple[int, str]:
+    """Run make on a new terminal, type Ctrl-C once everything waits; (exit code, screen)."""
     make = shutil.which("make")
     assert make is not None
     env = {**os.environ, "MAKEFLAGS": ""}
@@ -80,7 +90,7 @@ def ctrl_c_on_make(args: list[str], cwd: Path) -> tuple[int, str]:
             os._exit(127)
     deadline = time.monotonic() + DEADLINE
     try:
-        screen = _read_until(fd, lambda out: WAITING.encode() in out, deadline)
+        screen = _read_until(fd, lambda out: all(w.encode() in out for w in waiting), deadline)
         os.write(fd, b"\x03")
         screen += _read_until(fd, lambda _: False, deadline)
         code = _wait_exit(pid, deadline)
@@ -90,13 +100,15 @@ def ctrl_c_on_make(args: list[str], cwd: Path) -> tuple[int, str]:
 
 
 def _fake_venv(tmp_path: Path) -> Path:
-    """A venv for the real Makefile: up to date, its `galaxy-backend` the stand-in."""
+    """A venv for the real Makefile: up to date, its `galaxy-backend` and `galaxy-gateway`
+    the stand-ins."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)
-    backend = venv / "bin" / "galaxy-backend"
-    backend.write_text(f"#!{sys.executable}\n{FAKE_BACKEND}")
-    backend.chmod(0o755)
+    for name, fake in (("galaxy-backend", FAKE_BACKEND), ("galaxy-gateway", FAKE_GATEWAY)):
+        command = venv / "bin" / name
+        command.write_text(f"#!{sys.executable}\n{fake}")
+        command.chmod(0o755)
     (venv / ".installed").touch()
     return venv
 
@@ -128,10 +140,14 @@ def test_with_the_launcher_ctrl_c_stops_the_backend_and_make_exits_0(tmp_path: P
     assert code == 0, screen
 
 
-def test_make_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_make_run_stops_backend_and_gateway_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     venv = _fake_venv(tmp_path)
-    code, screen = ctrl_c_on_make(["-C", str(REPO), f"VENV={venv}", "run"], tmp_path)
+    code, screen = ctrl_c_on_make(
+        ["-C", str(REPO), f"VENV={venv}", "run"], tmp_path, waiting=(WAITING, GATEWAY_WAITING)
+    )
     assert STOPPED in screen
+    assert GATEWAY_STOPPED in screen
+    assert SECOND_SIGINT not in screen
     assert "Interrupt" not in screen
     assert code == 0, screen
 

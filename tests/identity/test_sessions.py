@@ -6,8 +6,8 @@ import asyncpg
 import grpc
 
 from galaxy_backend.auth.credentials import token_hash
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, bearer
 from tests.support import eventually
 

@@ -9,9 +9,9 @@ import grpc
 import pytest
 
 from galaxy_backend.config import load_from_env
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from galaxy_backend.wiring import build_backend
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, bearer
 from tests.support import eventually
 

@@ -13,8 +13,8 @@ import grpc
 import httpx
 import pytest
 
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, bearer, smtp, start_api  # noqa: F401 - fixtures
 
 LOBBY_ENV = {

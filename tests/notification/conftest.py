@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 import pytest
 
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from galaxy_backend.wiring import Backend
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 from tests.identity.conftest import Api, api, smtp, start_api
 
 __all__ = ["Gateway", "api", "gateway", "smtp", "start_api"]

@@ -14,8 +14,8 @@ def test_generated_code_matches_the_proto(tmp_path: Path) -> None:
     sys.modules["gen_proto"] = module
     spec.loader.exec_module(module)
     module.generate(tmp_path)
-    generated = tmp_path / "galaxy_backend" / "push" / "pb"
-    committed = REPO / "src" / "galaxy_backend" / "push" / "pb"
+    generated = tmp_path / "galaxy_proto"
+    committed = REPO / "src" / "galaxy_proto"
     names = sorted(p.name for p in generated.iterdir())
     assert names == ["push_pb2.py", "push_pb2.pyi", "push_pb2_grpc.py"]
     for name in names:

@@ -7,10 +7,10 @@ import grpc
 import orjson
 import pytest
 
-from galaxy_backend.push.pb.push_pb2 import PushBatch, SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
 from galaxy_backend.push.service import RESET_KIND
 from galaxy_backend.wiring import Backend
+from galaxy_proto.push_pb2 import PushBatch, SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 from tests.support import eventually
 
 

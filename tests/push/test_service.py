@@ -7,8 +7,8 @@ import orjson
 from opentelemetry.sdk.metrics import MeterProvider
 
 from galaxy_backend.push import PushEvent, PushService
-from galaxy_backend.push.pb.push_pb2 import PushBatch
 from galaxy_backend.push.service import RESET_KIND
+from galaxy_proto.push_pb2 import PushBatch
 from tests.support import eventually
 
 

@@ -8,8 +8,8 @@ import grpc
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
 from galaxy_backend.push.service import PushService
+from galaxy_proto.push_pb2 import SubscribePushRequest
 
 SERVICE_NAME = "galaxy.push.v1.Push"
 SUBSCRIBE_METHOD = f"/{SERVICE_NAME}/SubscribePush"

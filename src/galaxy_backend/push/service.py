@@ -10,9 +10,9 @@ import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from galaxy_backend.push.pb.push_pb2 import PushEvent as PushEventMessage
 from galaxy_backend.push.ring import PushEvent, PushRing
 from galaxy_backend.telemetry import get_logger
+from galaxy_proto.push_pb2 import PushEvent as PushEventMessage
 
 _log = get_logger(__name__)
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from galaxy_backend.push.pb import push_pb2 as galaxy__backend_dot_push_dot_pb_dot_push__pb2
+from galaxy_proto import push_pb2 as galaxy__proto_dot_push__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in galaxy_backend/push/pb/push_pb2_grpc.py depends on'
+        + ' but the generated code in galaxy_proto/push_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,8 +36,8 @@ class PushStub:
         """
         self.SubscribePush = channel.unary_stream(
                 '/galaxy.push.v1.Push/SubscribePush',
-                request_serializer=galaxy__backend_dot_push_dot_pb_dot_push__pb2.SubscribePushRequest.SerializeToString,
-                response_deserializer=galaxy__backend_dot_push_dot_pb_dot_push__pb2.PushBatch.FromString,
+                request_serializer=galaxy__proto_dot_push__pb2.SubscribePushRequest.SerializeToString,
+                response_deserializer=galaxy__proto_dot_push__pb2.PushBatch.FromString,
                 _registered_method=True)
 
 
@@ -57,8 +57,8 @@ def add_PushServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'SubscribePush': grpc.unary_stream_rpc_method_handler(
                     servicer.SubscribePush,
-                    request_deserializer=galaxy__backend_dot_push_dot_pb_dot_push__pb2.SubscribePushRequest.FromString,
-                    response_serializer=galaxy__backend_dot_push_dot_pb_dot_push__pb2.PushBatch.SerializeToString,
+                    request_deserializer=galaxy__proto_dot_push__pb2.SubscribePushRequest.FromString,
+                    response_serializer=galaxy__proto_dot_push__pb2.PushBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,8 +86,8 @@ class Push:
             request,
             target,
             '/galaxy.push.v1.Push/SubscribePush',
-            galaxy__backend_dot_push_dot_pb_dot_push__pb2.SubscribePushRequest.SerializeToString,
-            galaxy__backend_dot_push_dot_pb_dot_push__pb2.PushBatch.FromString,
+            galaxy__proto_dot_push__pb2.SubscribePushRequest.SerializeToString,
+            galaxy__proto_dot_push__pb2.PushBatch.FromString,
             options,
             channel_credentials,
             insecure,

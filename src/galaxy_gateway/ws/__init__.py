@@ -1,0 +1,1 @@
+"""WebSocket push at `/ws`: first-frame auth, connections by user and session, delivery."""
