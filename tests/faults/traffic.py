@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import grpc
 import httpx
 
-from galaxy_backend.push.pb.push_pb2 import SubscribePushRequest
-from galaxy_backend.push.pb.push_pb2_grpc import PushStub
+from galaxy_proto.push_pb2 import SubscribePushRequest
+from galaxy_proto.push_pb2_grpc import PushStub
 
 Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
