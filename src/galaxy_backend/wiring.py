@@ -87,7 +87,8 @@ def mail_delivery(
         smtp_endpoint=sink.endpoint if sink else None,
         smtp_username=config.smtp_username,
         smtp_password=config.smtp_password.get_secret_value() if config.smtp_password else None,
-        smtp_starttls=config.smtp_starttls,
+        # The embedded sink listens on loopback only, without TLS.
+        smtp_tls="none" if sink else config.smtp_tls,
         mail_from=config.mail_from,
         max_attempts=config.mail_max_attempts,
         backoff_min=config.mail_backoff_min,
