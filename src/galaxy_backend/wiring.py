@@ -254,6 +254,7 @@ def build_backend(config: Config) -> Backend:
         users=users,
         engines=BundledEngine(),
         pending_registration_ttl=config.lobby_pending_registration_ttl,
+        min_turn_interval=config.lobby_min_turn_interval,
         cache_limits=cache_limits,
     )
     sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule)
@@ -280,6 +281,7 @@ def build_backend(config: Config) -> Backend:
         driver_name=runtime_clients.driver_name,
         default_image=config.runtime_engine_image,
         finished_retention=config.runtime_finished_retention,
+        force_turn_cooldown=config.runtime_force_turn_cooldown,
     )
     runtime_control.patch(runtime)
     runtime_workers = RuntimeWorkers(

@@ -190,3 +190,41 @@ async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: Sta
     assert audit.status_code == 200, audit.text
     actions = [e["action"] for e in audit.json()["items"] if e["target_id"] == table.game_id]
     assert sorted(actions) == ["runtime.force_turn", "runtime.pause", "runtime.resume"]
+
+
+async def test_an_owner_forces_turns_at_most_once_per_cooldown_and_operators_are_exempt(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        env={"BACKEND_RUNTIME_FORCE_TURN_COOLDOWN": "5m"},
+    )
+    force = f"/api/v1/user/games/{table.game_id}/force-next-turn"
+    first = await table.lobby.client.post(force, headers=table.owner.headers)
+    assert first.status_code == 202, first.text
+    await table.wait_turn(1)
+    again = await table.lobby.client.post(force, headers=table.owner.headers)
+    assert again.status_code == 429, again.text
+    assert again.json()["error"]["code"] == "force_turn_cooldown"
+    retry_after = int(again.headers["Retry-After"])
+    assert 240 < retry_after <= 300
+    assert again.json()["error"]["details"]["retry_after_seconds"] == retry_after
+    # An operator is not held to it, and does not start the owner's cooldown either.
+    admin = bearer(await table.api.admin_token())
+    for turn in (2, 3):
+        operator = await table.lobby.client.post(
+            f"/api/v1/admin/games/{table.game_id}/force-next-turn", headers=admin
+        )
+        assert operator.status_code == 202, operator.text
+        await table.wait_turn(turn)
+    assert (await table.lobby.client.post(force, headers=table.owner.headers)).status_code == 429
+    # Once the cooldown has passed (the clock moved on), the owner may again.
+    await table.lobby.sql(
+        "UPDATE runtime_records SET owner_forced_at = now() - interval '5 minutes'"
+        " WHERE game_id = $1",
+        UUID(table.game_id),
+    )
+    assert (await table.lobby.client.post(force, headers=table.owner.headers)).status_code == 202
+    await table.wait_turn(4)
+    assert await table.turns() == [1, 2, 3, 4]

@@ -299,19 +299,43 @@ async def claim_tick(
     return to_record(row) if row else None
 
 
-async def request_turn(conn: Connection, game_id: UUID, trigger: str, *, replace: bool) -> bool:
-    """Ask for a running game's next turn now; unless `replace`, only if none is asked."""
+async def request_turn(
+    conn: Connection, game_id: UUID, trigger: str, *, replace: bool, by_owner: bool = False
+) -> bool:
+    """Ask for a running game's next turn now; unless `replace`, only if none is asked.
+    `by_owner` starts the owner's cooldown."""
     requested = await conn.fetchval(
         """
-        UPDATE runtime_records SET turn_requested = $2, updated_at = now()
+        UPDATE runtime_records
+        SET turn_requested = $2, updated_at = now(),
+            owner_forced_at = CASE WHEN $4 THEN now() ELSE owner_forced_at END
         WHERE game_id = $1 AND status = 'running' AND ($3 OR turn_requested IS NULL)
         RETURNING true
         """,
         game_id,
         trigger,
         replace,
+        by_owner,
     )
     return bool(requested)
+
+
+async def owner_force_wait(
+    conn: Connection, game_id: UUID, *, cooldown: timedelta
+) -> timedelta | None:
+    """How long the owner must still wait to force a turn (the row is locked until the
+    transaction ends, so two requests at once cannot both pass); None when they may."""
+    wait: timedelta | None = await conn.fetchval(
+        """
+        SELECT CASE WHEN owner_forced_at + $2::interval > now()
+                    THEN owner_forced_at + $2::interval - now() END
+        FROM runtime_records WHERE game_id = $1
+        FOR UPDATE
+        """,
+        game_id,
+        cooldown,
+    )
+    return wait
 
 
 async def fail_tick(

@@ -7,6 +7,7 @@ that rolled back. The lobby's handler is idempotent.
 """
 
 import asyncio
+import math
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,8 @@ from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unavailable
+from galaxy_backend.durations import format_duration
+from galaxy_backend.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
@@ -124,8 +126,10 @@ class RuntimeService:
         driver_name: Callable[[], str],
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
+        force_turn_cooldown: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._force_turn_cooldown = force_turn_cooldown
         self._database = database
         self._engine = engine
         self.queue = queue
@@ -443,10 +447,27 @@ class RuntimeService:
     async def force_next_turn(
         self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
     ) -> None:
-        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7)."""
+        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7).
+
+        An owner may do it once per BACKEND_RUNTIME_FORCE_TURN_COOLDOWN (each turn mails
+        every player and keeps a report); operators are not bound by it.
+        """
         found = await self._owned(game_id, by_owner)
         async with transaction(self._database) as tx:
-            forced = await repository.request_turn(tx.conn, game_id, "forced", replace=True)
+            if by_owner is not None:
+                wait = await repository.owner_force_wait(
+                    tx.conn, game_id, cooldown=self._force_turn_cooldown
+                )
+                if wait is not None:
+                    raise RateLimited(
+                        "the game's owner may force a turn once every"
+                        f" {format_duration(self._force_turn_cooldown)}",
+                        retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
+                        code="force_turn_cooldown",
+                    )
+            forced = await repository.request_turn(
+                tx.conn, game_id, "forced", replace=True, by_owner=by_owner is not None
+            )
             if forced and actor is not None:
                 await _audit(tx, actor, "runtime.force_turn", game_id)
         if not forced:
