@@ -106,9 +106,11 @@ class EdgeMiddleware:
         rid = request_id.decode()
         scope[REQUEST_ID_SCOPE_KEY] = rid
         peer = scope.get("client")
-        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(
-            peer[0] if peer else None, forwarded_for
-        )
+        peer_host = peer[0] if peer else None
+        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(peer_host, forwarded_for)
+        if propagated is not None and not self._addresses.trusts_peer(peer_host):
+            # Anyone else's traceparent could force a sampled trace: only our proxies' count.
+            propagated = None
 
         route = self._fast.get((method, path))
         if route is not None and not route.traced:
