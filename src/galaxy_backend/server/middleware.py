@@ -32,6 +32,7 @@ from galaxy_backend.server.auth import (
 from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
+from galaxy_backend.server.html import NOSNIFF, with_page_headers
 from galaxy_backend.telemetry import (
     DurationRecorder,
     DurationSeries,
@@ -119,7 +120,10 @@ class EdgeMiddleware:
                 FastRequest(scope, receive, principal=None, request_id=rid, max_body=self._max_body)
             )
             await _send_reply(
-                send, reply.status, reply.body, [*reply.headers, (b"x-request-id", request_id)]
+                send,
+                reply.status,
+                reply.body,
+                [*reply.headers, (b"x-request-id", request_id), NOSNIFF],
             )
             return
         # The sampler decides first; only a span it records gets attributes built for it.
@@ -148,7 +152,7 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                message["headers"] = with_page_headers([*message.get("headers", ()), rid_header])
             await send(message)
 
         try:
