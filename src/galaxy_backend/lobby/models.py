@@ -30,7 +30,9 @@ class RuntimeState:
     """What the runtime last reported about the game's engine."""
 
     status: str | None = None
+    # A plain sentence for players; `detail` (what failed, where) is for operators only.
     message: str | None = None
+    detail: str | None = None
     updated_at: datetime | None = None
 
 

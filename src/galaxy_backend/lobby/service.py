@@ -822,6 +822,7 @@ class LobbyService:
         message: str | None = None,
         turn: int | None = None,
         ranking: Sequence[Mapping[str, Any]] | None = None,
+        detail: str | None = None,
     ) -> Game:
         """The seed's OnRuntimeJobResult: the runtime reports what became of a job.
 
@@ -829,6 +830,8 @@ class LobbyService:
         enrollment_closed (the owner may start again), `paused` -> paused, `finished` ->
         finished with the engine's final `ranking`. A repeated report changes nothing and
         tells nobody twice; a report the game's status does not allow is 409 wrong_status.
+        `message` is shown to players (and sent in the status notice); `detail`, what
+        failed and where, only to operators.
         """
         target = _OUTCOME_STATUS[outcome]
         async with transaction(self._database) as tx:
@@ -840,6 +843,7 @@ class LobbyService:
                 message=message,
                 turn=turn,
                 ranking=ranking if outcome == "finished" else None,
+                detail=detail,
             )
             if game.status == target:
                 return await self._changed(tx, game_id)

@@ -50,6 +50,7 @@ class LobbyResults(Protocol):
         message: str | None = None,
         turn: int | None = None,
         ranking: Sequence[Mapping[str, Any]] | None = None,
+        detail: str | None = None,
     ) -> object: ...
 
 
@@ -105,6 +106,14 @@ class GameStatus:
     players: list[dict[str, Any]]
     winner: str | None
 
+
+# What players read when something went wrong with a game's engine; operators see why.
+_PLAYER_MESSAGES: dict[RuntimeOutcome, str] = {
+    "start_failed": "The game's engine could not be started. The owner may try again;"
+    " the operators can see what went wrong.",
+    "paused": "The game's engine stopped working, so the game is paused until an operator"
+    " looks at it. Nothing of the game is lost.",
+}
 
 # What the lobby is told for each record status (no entry: nothing for the lobby to do).
 _OUTCOMES: dict[str, RuntimeOutcome] = {
@@ -263,12 +272,17 @@ class RuntimeService:
         if record.reported_status == record.status:
             return
         outcome = self._outcome(record)
+        # Only an engine that failed or vanished has something to explain.
+        broken = record.status in ("failed", "removed")
         if outcome is not None:
             try:
                 await self._lobby.on_runtime_job_result(
                     record.game_id,
                     outcome,
-                    message=record.last_error,
+                    # Players get a plain sentence; the error (paths, driver text) stays
+                    # with operators.
+                    message=_PLAYER_MESSAGES.get(outcome) if broken else None,
+                    detail=record.last_error if broken else None,
                     turn=record.current_turn,
                     ranking=record.final_ranking,
                 )
