@@ -58,7 +58,7 @@ from galaxy_backend.server.auth import (
 )
 from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
 from galaxy_backend.server.http_app import build_http_app
-from galaxy_backend.server.http_server import HttpListener
+from galaxy_backend.server.http_server import HttpListener, ListenerLimits
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
 from galaxy_backend.server_secrets import ServerSecrets
@@ -410,6 +410,12 @@ def build_backend(config: Config) -> Backend:
         app=http_app,
         shutdown_timeout=config.http_shutdown_timeout.total_seconds(),
         on_failure=report_failure,
+        limits=ListenerLimits(
+            max_header_bytes=config.http_max_header_bytes,
+            header_timeout=config.http_header_timeout.total_seconds(),
+            keepalive_timeout=config.http_keepalive_timeout.total_seconds(),
+            max_connections=config.http_max_connections,
+        ),
     )
     grpc = GrpcListener(
         address=config.grpc_push_addr,
