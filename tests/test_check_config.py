@@ -109,6 +109,8 @@ def non_defaults(tmp_path: Path) -> dict[str, str]:
         "BACKEND_RUNTIME_MAX_ENGINES": "40",
         "BACKEND_RUNTIME_ENGINE_PIDS_LIMIT": "64",
         "BACKEND_RUNTIME_ENGINE_CPU_SECONDS": "600",
+        "BACKEND_AUTH_EMAIL_DAILY_LIMIT": "20",
+        "BACKEND_AUTH_EMAIL_GUESS_LIMIT": "5",
     }
 
 

@@ -110,6 +110,8 @@ BAD_VALUES = [
     ("BACKEND_RUNTIME_MAX_ENGINES", "0", "greater than or equal to 1"),
     ("BACKEND_RUNTIME_ENGINE_PIDS_LIMIT", "4", "greater than or equal to 16"),
     ("BACKEND_RUNTIME_ENGINE_CPU_SECONDS", "0", "greater than or equal to 1"),
+    ("BACKEND_AUTH_EMAIL_DAILY_LIMIT", "0", "greater than or equal to 1"),
+    ("BACKEND_AUTH_EMAIL_GUESS_LIMIT", "none", "valid integer"),
 ]
 
 

@@ -255,6 +255,8 @@ class Config(BaseSettings):
     runtime_max_engines: PositiveInt | None = None
     runtime_engine_pids_limit: Annotated[int, Field(ge=16)] = 256
     runtime_engine_cpu_seconds: PositiveInt = 3600
+    auth_email_daily_limit: PositiveInt = 10
+    auth_email_guess_limit: PositiveInt = 10
 
 
 @dataclass(frozen=True, slots=True)

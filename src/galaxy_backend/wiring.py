@@ -220,6 +220,8 @@ def build_backend(config: Config) -> Backend:
         ip_guess_limit=config.auth_ip_guess_limit,
         rate_window=config.auth_rate_window,
         session_ttl=config.session_ttl,
+        email_daily_limit=config.auth_email_daily_limit,
+        email_guess_limit=config.auth_email_guess_limit,
         cache_limits=cache_limits,
     )
     revoker.patch(auth)
