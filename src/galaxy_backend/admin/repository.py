@@ -1,5 +1,6 @@
 """SQL for operator accounts, their sessions, and reading the audit trail."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -73,19 +74,47 @@ async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccou
 ANY_USERNAME = ""
 
 
-async def login_locked_until(conn: Connection, *, client_ip: str, username: str) -> datetime | None:
-    """The end of a lock on this address, or on this username tried from it, if one holds."""
-    locked: datetime | None = await conn.fetchval(
+@dataclass(frozen=True, slots=True)
+class LoginStanding:
+    """What a network's past says about a login from it."""
+
+    # A lock on the network, or on the username tried from it, and its end.
+    locked_until: datetime | None
+    # It failed a login (any username) within the lockout window.
+    failed: bool
+    # An operator signed in from it within KNOWN_NETWORK_DAYS.
+    known: bool
+
+
+KNOWN_NETWORK_DAYS = 90
+
+
+async def login_standing(
+    conn: Connection, *, network: str, username: str, window: timedelta
+) -> LoginStanding:
+    row = await conn.fetchrow(
         """
-        SELECT max(locked_until) FROM admin_login_failures
-        WHERE client_ip = $1::inet AND username_normalized IN ($2, lower($3))
-          AND locked_until > now()
+        SELECT
+            (SELECT max(locked_until) FROM admin_login_failures
+             WHERE client_ip = $1::inet AND username_normalized IN ($2, lower($3))
+               AND locked_until > now()) AS locked_until,
+            EXISTS (SELECT 1 FROM admin_login_failures
+                    WHERE client_ip = $1::inet AND username_normalized = $2
+                      AND last_failure_at > now() - $4::interval) AS failed,
+            EXISTS (SELECT 1 FROM admin_sessions
+                    WHERE client_ip <<= $1::inet
+                      AND created_at > now() - make_interval(days => $5)) AS known
         """,
-        client_ip,
+        network,
         ANY_USERNAME,
         username,
+        window,
+        KNOWN_NETWORK_DAYS,
     )
-    return locked
+    assert row is not None
+    return LoginStanding(
+        locked_until=row["locked_until"], failed=bool(row["failed"]), known=bool(row["known"])
+    )
 
 
 async def record_login_failure(

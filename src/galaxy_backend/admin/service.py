@@ -11,12 +11,13 @@ import asyncpg
 from galaxy_backend.admin import repository
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession, AuditEntry
-from galaxy_backend.admin.passwords import Passwords
+from galaxy_backend.admin.passwords import Lane, Passwords
 from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
 from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
 from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from galaxy_backend.networks import limit_key
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
@@ -50,6 +51,8 @@ class AdminService:
         self._address_lockout_threshold = address_lockout_threshold
         self._lockout_duration = lockout_duration
         self._clock = clock
+        # Networks whose login is being checked now (one at a time each).
+        self._checking: set[str] = set()
         self.cache: WriteThroughCache[bytes, AdminSession] = WriteThroughCache(
             "admin_sessions", self._load_recent, cache_limits
         )
@@ -94,25 +97,50 @@ class AdminService:
     ) -> AdminLogin:
         """Exchange a good password for an admin session.
 
-        Failures are counted per client address and per (address, username as typed), so a
-        stranger's guesses lock only the stranger out, and an unknown username is answered
-        and throttled exactly like a wrong password. No connection or row lock is held while
-        argon2 runs (tens of milliseconds, on a bounded number of threads).
+        Everything is counted per network (an IPv6 /64, an IPv4 address), before the
+        password is checked: one check at a time per network (a second at once is 429),
+        failures per network and per (network, username as typed), so a stranger's
+        guesses lock only the stranger out, and an unknown username is answered and
+        throttled exactly like a wrong password. The check waits in the lane of its
+        network's standing (see admin.passwords), so a flood of failing networks cannot
+        crowd out an operator from one that has not failed. No connection or row lock is
+        held while argon2 runs (tens of milliseconds, on a bounded number of threads).
         """
-        address = client_ip or _NO_ADDRESS
-        async with self._database.pool.acquire() as conn:
-            locked_until = await repository.login_locked_until(
-                conn, client_ip=address, username=username
+        network = limit_key(client_ip) or _NO_ADDRESS
+        if network in self._checking:
+            raise RateLimited(
+                "a login from this address is being checked; try again in a moment",
+                retry_after_seconds=1,
+                code="too_many_attempts",
             )
-            self._refuse_if_locked(locked_until)
+        self._checking.add(network)
+        try:
+            return await self._login(username, password, network, client_ip, user_agent)
+        finally:
+            self._checking.discard(network)
+
+    async def _login(
+        self,
+        username: str,
+        password: str,
+        network: str,
+        client_ip: str | None,
+        user_agent: str | None,
+    ) -> AdminLogin:
+        async with self._database.pool.acquire() as conn:
+            standing = await repository.login_standing(
+                conn, network=network, username=username, window=self._lockout_duration
+            )
+            self._refuse_if_locked(standing.locked_until)
             found = await repository.account_for_login(conn, username)
         account, stored = found if found else (None, None)
-        ok = await self._passwords.verify(stored, password)
+        lane: Lane = "trusted" if standing.known else "suspect" if standing.failed else "clean"
+        ok = await self._passwords.verify(stored, password, lane=lane)
         if account is None or account.disabled_at is not None or not ok:
             async with self._database.pool.acquire() as conn:
                 await repository.record_login_failure(
                     conn,
-                    client_ip=address,
+                    client_ip=network,
                     username=username,
                     pair_threshold=self._lockout_threshold,
                     address_threshold=self._address_lockout_threshold,
@@ -125,7 +153,7 @@ class AdminService:
         )
         token = new_token(ADMIN_TOKEN_PREFIX)
         async with self._database.pool.acquire() as conn, conn.transaction():
-            await repository.clear_login_failures(conn, client_ip=address, username=username)
+            await repository.clear_login_failures(conn, client_ip=network, username=username)
             await repository.record_login(conn, account.id, rehashed)
             session = await repository.insert_session(
                 conn,

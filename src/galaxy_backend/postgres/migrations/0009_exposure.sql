@@ -30,3 +30,6 @@ CREATE TABLE backend.auth_email_failures (
     PRIMARY KEY (email_normalized, day)
 );
 CREATE INDEX auth_email_failures_day_idx ON backend.auth_email_failures (day);
+
+-- Operator logins from a network an operator signed in from before are checked first.
+CREATE INDEX admin_sessions_client_idx ON backend.admin_sessions (client_ip, created_at);
