@@ -58,6 +58,91 @@ async def insert_account(
     return to_account(row)
 
 
+async def accounts(
+    conn: Connection, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[AdminAccount]:
+    """Operators, newest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts
+        WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
+        ORDER BY created_at DESC, id DESC LIMIT $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [to_account(row) for row in rows]
+
+
+async def lock_accounts(conn: Connection) -> list[AdminAccount]:
+    """Every operator, locked until the transaction ends: changes that could leave no
+    enabled admin are decided one at a time."""
+    rows = await conn.fetch(f"SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts ORDER BY id FOR UPDATE")
+    return [to_account(row) for row in rows]
+
+
+async def account_by_username(conn: Connection, username: str) -> AdminAccount | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts WHERE username_normalized = lower($1)",
+        username,
+    )
+    return to_account(row) if row else None
+
+
+async def update_account(
+    conn: Connection,
+    admin_id: UUID,
+    *,
+    disabled: bool | None = None,
+    role: str | None = None,
+    password_hash: str | None = None,
+) -> AdminAccount:
+    """Change what is given (None keeps it)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE admin_accounts
+        SET disabled_at = CASE WHEN $2::boolean IS NULL THEN disabled_at
+                               WHEN $2 THEN coalesce(disabled_at, now()) END,
+            role = coalesce($3, role),
+            password_hash = coalesce($4, password_hash)
+        WHERE id = $1
+        RETURNING {_ACCOUNT_COLUMNS}
+        """,
+        admin_id,
+        disabled,
+        role,
+        password_hash,
+    )
+    assert row is not None
+    return to_account(row)
+
+
+async def revoke_sessions_of(
+    conn: Connection, admin_id: UUID, *, keep: UUID | None = None
+) -> list[bytes]:
+    """End every live session of the operator (but `keep`); their token hashes."""
+    rows = await conn.fetch(
+        """
+        UPDATE admin_sessions SET revoked_at = now()
+        WHERE admin_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+        RETURNING token_hash
+        """,
+        admin_id,
+        keep,
+    )
+    return [bytes(row["token_hash"]) for row in rows]
+
+
+async def live_session_hashes_of(conn: Connection, admin_id: UUID) -> list[bytes]:
+    rows = await conn.fetch(
+        "SELECT token_hash FROM admin_sessions"
+        " WHERE admin_id = $1 AND revoked_at IS NULL AND expires_at > now()",
+        admin_id,
+    )
+    return [bytes(row["token_hash"]) for row in rows]
+
+
 async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccount, str] | None:
     """The account and its password hash."""
     row = await conn.fetchrow(

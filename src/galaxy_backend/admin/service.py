@@ -16,7 +16,8 @@ from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token
 from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
-from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from galaxy_backend.cursors import decode_cursor, page_of
+from galaxy_backend.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
 from galaxy_backend.networks import limit_key
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.principal import CallerInfo, Principal
@@ -63,24 +64,120 @@ class AdminService:
         async with self._database.pool.acquire() as conn:
             return [(s.token_hash, s) for s in await repository.recent_live_sessions(conn, limit)]
 
-    async def create_admin(self, username: str, password: str, role: str) -> AdminAccount:
+    async def create_admin(
+        self, username: str, password: str, role: str, *, actor: Actor | None = None
+    ) -> AdminAccount:
+        """A new operator; audited when an operator (or the CLI) makes it."""
         name = username.strip()
         if not name or len(name) > 64 or not name.isprintable():
             raise InvalidInput("1 to 64 printable characters", field="username")
-        if role not in ROLES:
-            raise InvalidInput(f"one of {', '.join(ROLES)}", field="role")
-        if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"at least {MIN_ADMIN_PASSWORD_LENGTH} characters", field="password")
+        _check_role(role)
+        _check_password(password)
         hashed = await self._passwords.hash(password)
         try:
-            async with self._database.pool.acquire() as conn:
+            async with self._database.pool.acquire() as conn, conn.transaction():
                 account = await repository.insert_account(
                     conn, admin_id=uuid.uuid4(), username=name, password_hash=hashed, role=role
                 )
+                if actor is not None:
+                    await record(
+                        conn,
+                        actor,
+                        "admin.operator.create",
+                        target_type="operator",
+                        target_id=str(account.id),
+                        details={"username": name, "role": role},
+                    )
         except asyncpg.UniqueViolationError:
             raise Conflict("that username is taken", code="username_taken") from None
         _log.info("admin created", admin_id=str(account.id), username=name, role=role)
         return account
+
+    # --- managing operators -----------------------------------------------------------------
+
+    async def operators(
+        self, *, cursor: str | None, limit: int
+    ) -> tuple[list[AdminAccount], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            rows = await repository.accounts(conn, after=after, limit=limit + 1)
+        return page_of(rows, limit)
+
+    async def operator_named(self, username: str) -> AdminAccount:
+        async with self._database.pool.acquire() as conn:
+            found = await repository.account_by_username(conn, username)
+        if found is None:
+            raise NotFound("no such operator", code="operator_not_found")
+        return found
+
+    async def disable(self, admin_id: UUID, actor: Actor) -> AdminAccount:
+        """Disable the operator and end every session of theirs at once, on every replica."""
+        return await self._change(admin_id, actor, "admin.operator.disable", disabled=True)
+
+    async def enable(self, admin_id: UUID, actor: Actor) -> AdminAccount:
+        return await self._change(admin_id, actor, "admin.operator.enable", disabled=False)
+
+    async def set_role(self, admin_id: UUID, role: str, actor: Actor) -> AdminAccount:
+        _check_role(role)
+        return await self._change(admin_id, actor, "admin.operator.role", role=role)
+
+    async def set_password(
+        self, admin_id: UUID, password: str, actor: Actor, *, keep_session: UUID | None = None
+    ) -> AdminAccount:
+        """A new password; every session of the operator ends, but `keep_session` (the one
+        that made the change, when operators change their own)."""
+        _check_password(password)
+        hashed = await self._passwords.hash(password)
+        return await self._change(
+            admin_id, actor, "admin.operator.password", password_hash=hashed, keep=keep_session
+        )
+
+    async def _change(
+        self,
+        admin_id: UUID,
+        actor: Actor,
+        action: str,
+        *,
+        disabled: bool | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        keep: UUID | None = None,
+    ) -> AdminAccount:
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            accounts = {a.id: a for a in await repository.lock_accounts(conn)}
+            before = accounts.get(admin_id)
+            if before is None:
+                raise NotFound("no such operator", code="operator_not_found")
+            after = await repository.update_account(
+                conn, admin_id, disabled=disabled, role=role, password_hash=password_hash
+            )
+            accounts[admin_id] = after
+            if not any(a.role == "admin" and a.disabled_at is None for a in accounts.values()):
+                raise Conflict("at least one enabled admin must remain", code="last_admin")
+            details: dict[str, object] = {"username": after.username}
+            if disabled or password_hash is not None:
+                ended = await repository.revoke_sessions_of(conn, admin_id, keep=keep)
+                details["sessions_ended"] = len(ended)
+            elif role is not None and role != before.role:
+                # Still valid, but every replica must read the new role.
+                ended = await repository.live_session_hashes_of(conn, admin_id)
+                details.update(role=role, previous_role=before.role)
+            else:
+                ended = []
+            if ended:
+                await self._bus.notify(conn, ADMIN_SESSION_TOPIC, *(h.hex() for h in ended))
+            await record(
+                conn,
+                actor,
+                action,
+                target_type="operator",
+                target_id=str(admin_id),
+                details=details,
+            )
+        for digest in ended:
+            self.cache.discard(digest)
+        _log.info(action, admin_id=str(admin_id), sessions=len(ended))
+        return after
 
     async def bootstrap(self, username: str, password: str) -> AdminAccount | None:
         """Create the first admin when there is none; replicas starting together create one."""
@@ -218,6 +315,16 @@ class AdminService:
     async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
         async with self._database.pool.acquire() as conn:
             return await repository.audit_entries(conn, before=before, limit=limit)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"one of {', '.join(ROLES)}", field="role")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"at least {MIN_ADMIN_PASSWORD_LENGTH} characters", field="password")
 
 
 class AdminBootstrap:
