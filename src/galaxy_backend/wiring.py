@@ -298,6 +298,7 @@ def build_backend(config: Config) -> Backend:
             cpus=config.runtime_engine_cpus,
         ),
         start_timeout=config.runtime_start_timeout,
+        max_engines=config.runtime_max_engines,
         tracer=telemetry.tracer("galaxy_backend.runtime"),
         meter=telemetry.meter("galaxy_backend.runtime"),
     )

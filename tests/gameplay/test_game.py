@@ -228,3 +228,51 @@ async def test_an_owner_forces_turns_at_most_once_per_cooldown_and_operators_are
     assert (await table.lobby.client.post(force, headers=table.owner.headers)).status_code == 202
     await table.wait_turn(4)
     assert await table.turns() == [1, 2, 3, 4]
+
+
+async def test_a_start_beyond_the_platforms_engines_waits_visibly_then_proceeds(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h", turn_time_zone="UTC", env={"BACKEND_RUNTIME_MAX_ENGINES": "1"}
+    )
+    lobby = table.lobby
+    owner, *seated = await lobby.players(3)
+    second = await lobby.create(owner, turn_schedule="@every 1h", turn_time_zone="UTC")
+    for n, player in enumerate(seated):
+        await lobby.enrol(owner, second["id"], player, f"Waiting {chr(65 + n)}{n}x")
+    started = await lobby.client.post(
+        f"/api/v1/user/games/{second['id']}/start", headers=owner.headers
+    )
+    assert started.status_code == 202, started.text
+
+    async def waiting() -> bool:
+        return (await lobby.game(owner, second["id"]))["runtime"]["status"] == "start_waiting"
+
+    await eventually(waiting, timeout=30, message="the start waits")
+    page = await lobby.game(seated[0], second["id"])
+    assert page["status"] == "starting"
+    assert "Every engine of the platform is busy" in page["runtime"]["message"]
+    admin = bearer(await table.api.admin_token())
+    record = await lobby.client.get(f"/api/v1/admin/runtime/records/{second['id']}", headers=admin)
+    assert record.json()["status"] == "starting"
+    assert record.json()["waiting_since"] is not None
+    # Its start job waits in the queue; waiting uses up none of its attempts.
+    jobs = await lobby.client.get(
+        "/api/v1/admin/runtime/jobs", params={"game_id": second["id"]}, headers=admin
+    )
+    [job] = jobs.json()["items"]
+    assert (job["kind"], job["last_error"]) == ("start", None)
+    assert job["status"] in ("queued", "running") and job["attempts"] <= 1
+
+    # The first game's engine stops: its slot goes to the waiting game.
+    stopped = await lobby.client.post(f"/api/v1/admin/games/{table.game_id}/stop", headers=admin)
+    assert stopped.status_code == 202, stopped.text
+
+    async def running() -> bool:
+        return (await lobby.game(owner, second["id"]))["status"] == "running"
+
+    await eventually(running, timeout=60, interval=0.2, message="the waiting game started")
+    record = await lobby.client.get(f"/api/v1/admin/runtime/records/{second['id']}", headers=admin)
+    assert record.json()["waiting_since"] is None
+    await table.api.backend.runtime_clients.driver.remove(UUID(second["id"]))

@@ -122,5 +122,12 @@ class GameStart:
 
 
 RuntimeOutcome = Literal[
-    "started", "start_failed", "start_withdrawn", "paused", "resumed", "finished"
+    "started",
+    "start_failed",
+    "start_withdrawn",
+    "paused",
+    "resumed",
+    "finished",
+    # Still starting: every engine slot of the platform is taken; it starts when one frees.
+    "start_waiting",
 ]

@@ -140,6 +140,7 @@ _OUTCOME_STATUS: dict[str, GameStatus] = {
     "paused": "paused",
     "resumed": "running",
     "finished": "finished",
+    "start_waiting": "starting",
 }
 
 

@@ -208,7 +208,13 @@ class RuntimeService:
         if record is None:
             # A start after a failed one: the record is reused from scratch.
             await repository.update_record(
-                tx.conn, request.game_id, status="starting", last_error=None, reported_status=None
+                tx.conn,
+                request.game_id,
+                status="starting",
+                last_error=None,
+                reported_status=None,
+                slot_taken=False,
+                waiting_since=None,
             )
         await self._queue_job(tx, request.game_id, "start", reason="game started")
 
@@ -314,6 +320,22 @@ class RuntimeService:
         for record in owed:
             await self.report(record)
         return len(owed)
+
+    async def start_waiting(self, game_id: UUID, *, ahead: int) -> None:
+        """The game's page says why it is still starting."""
+        queue = f" ({ahead} started before it wait too)" if ahead else ""
+        try:
+            await self._lobby.on_runtime_job_result(
+                game_id,
+                "start_waiting",
+                message="Every engine of the platform is busy; the game starts as soon as"
+                f" one is free{queue}.",
+            )
+        except Exception as exc:
+            # Only the page's note is late: the wait itself is in the record.
+            _log.warning(
+                "could not tell the lobby a start waits", game_id=str(game_id), error=str(exc)
+            )
 
     async def lobby_turn(self, game_id: UUID, turn: int) -> None:
         """The game's page shows its turn: a repeated 'started' report that only says so."""

@@ -33,3 +33,9 @@ CREATE INDEX auth_email_failures_day_idx ON backend.auth_email_failures (day);
 
 -- Operator logins from a network an operator signed in from before are checked first.
 CREATE INDEX admin_sessions_client_idx ON backend.admin_sessions (client_ip, created_at);
+
+-- BACKEND_RUNTIME_MAX_ENGINES: a starting game holds an engine slot once its start is
+-- admitted (`slot_taken`); until then it waits, first come first served (`waiting_since`).
+ALTER TABLE backend.runtime_records
+    ADD COLUMN slot_taken boolean NOT NULL DEFAULT false,
+    ADD COLUMN waiting_since timestamptz;
