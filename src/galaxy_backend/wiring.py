@@ -296,6 +296,8 @@ def build_backend(config: Config) -> Backend:
         limits=Limits(
             memory_bytes=config.runtime_engine_memory_mb * 1024 * 1024,
             cpus=config.runtime_engine_cpus,
+            pids=config.runtime_engine_pids_limit,
+            cpu_seconds=config.runtime_engine_cpu_seconds,
         ),
         start_timeout=config.runtime_start_timeout,
         max_engines=config.runtime_max_engines,
