@@ -84,7 +84,7 @@ async def run_worker(dsn: str, port: int, otlp_endpoint: str) -> None:
         smtp_port=port,
         smtp_username=None,
         smtp_password=None,
-        smtp_starttls=False,
+        smtp_tls="none",
         mail_from=MAIL_FROM,
         max_attempts=8,
         backoff_min=timedelta(seconds=10),

@@ -139,6 +139,9 @@ async def start_backend(
             "BACKEND_SHUTDOWN_TIMEOUT": "10s",
             # Engines as local processes unless a test asks for docker.
             "BACKEND_RUNTIME_DRIVER": "process",
+            # Turns within seconds and forced turns at will, unless a test checks the bounds.
+            "BACKEND_LOBBY_MIN_TURN_INTERVAL": "1s",
+            "BACKEND_RUNTIME_FORCE_TURN_COOLDOWN": "0s",
             **overrides,
         }
         for name in list(os.environ):

@@ -63,7 +63,7 @@ def non_defaults(tmp_path: Path) -> dict[str, str]:
         "BACKEND_SMTP_ADDR": "smtp.example.org:587",
         "BACKEND_SMTP_USERNAME": "mailer",
         "BACKEND_SMTP_PASSWORD": "it's a $ecret",
-        "BACKEND_SMTP_STARTTLS": "true",
+        "BACKEND_SMTP_TLS": "starttls",
         "BACKEND_MAIL_FROM": "Galaxy Ops <ops@example.org>",
         "BACKEND_SMTP_TIMEOUT": "10s",
         "BACKEND_MAIL_LEASE": "1m",
@@ -106,6 +106,18 @@ def non_defaults(tmp_path: Path) -> dict[str, str]:
         "BACKEND_OTEL_TRACES_SAMPLE_RATIO": "0.25",
         "BACKEND_LOG_LEVEL": "debug",
         "BACKEND_LOG_FORMAT": "console",
+        "BACKEND_ENV": "production",
+        "BACKEND_HTTP_MAX_HEADER_BYTES": "16384",
+        "BACKEND_HTTP_HEADER_TIMEOUT": "5s",
+        "BACKEND_HTTP_KEEPALIVE_TIMEOUT": "10s",
+        "BACKEND_HTTP_MAX_CONNECTIONS": "500",
+        "BACKEND_LOBBY_MIN_TURN_INTERVAL": "10m",
+        "BACKEND_RUNTIME_FORCE_TURN_COOLDOWN": "0s",
+        "BACKEND_RUNTIME_MAX_ENGINES": "40",
+        "BACKEND_RUNTIME_ENGINE_PIDS_LIMIT": "64",
+        "BACKEND_RUNTIME_ENGINE_CPU_SECONDS": "600",
+        "BACKEND_AUTH_EMAIL_DAILY_LIMIT": "20",
+        "BACKEND_AUTH_EMAIL_GUESS_LIMIT": "5",
     }
 
 
@@ -188,7 +200,10 @@ def test_values_read_as_a_user_writes_them() -> None:
     assert lines["BACKEND_SHUTDOWN_TIMEOUT"] == "30s"
     assert lines["BACKEND_TRUSTED_PROXIES"] == "127.0.0.0/8,::1/128"
     assert lines["BACKEND_LOBBY_SWEEP_SCHEDULE"] == "'@every 1m'"
-    assert lines["BACKEND_SMTP_STARTTLS"] == "false"
+    assert lines["BACKEND_SMTP_TLS"] == "auto"
+    assert lines["BACKEND_ENV"] == "development"
+    assert lines["BACKEND_RUNTIME_MAX_ENGINES"] == ""
+    assert lines["BACKEND_RUNTIME_FORCE_TURN_COOLDOWN"] == "5m0s"
     assert lines["BACKEND_DATA_DIR"] == ".galaxy"
     assert lines["BACKEND_MAIL_FROM"] == "'Galaxy <noreply@galaxy.localhost>'"
 

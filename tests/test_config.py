@@ -40,6 +40,11 @@ def test_defaults_match_the_design() -> None:
     assert config.otel_metrics_exporter == "otlp"
     assert config.log_level == "info"
     assert config.log_format == "json"
+    assert config.env == "development"
+    assert config.smtp_tls == "auto"
+    assert config.lobby_min_turn_interval == timedelta(minutes=1)
+    assert config.runtime_force_turn_cooldown == timedelta(minutes=5)
+    assert config.runtime_max_engines is None
 
 
 def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,7 +53,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKEND_SHUTDOWN_TIMEOUT", "1m30s")
     monkeypatch.setenv("BACKEND_LOBBY_SWEEP_SCHEDULE", "*/5 * * * *")
     monkeypatch.setenv("BACKEND_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1")
-    monkeypatch.setenv("BACKEND_SMTP_STARTTLS", "true")
+    monkeypatch.setenv("BACKEND_SMTP_TLS", "starttls")
     monkeypatch.setenv("BACKEND_METRICS_ADDR", "")  # empty means unset
     config = load_from_env()
     assert config.http_addr == Address("127.0.0.1", 9000)
@@ -56,7 +61,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.shutdown_timeout == timedelta(seconds=90)
     assert config.lobby_sweep_schedule.text == "*/5 * * * *"
     assert [str(n) for n in config.trusted_proxies] == ["10.0.0.0/8", "192.168.1.1/32"]
-    assert config.smtp_starttls is True
+    assert config.smtp_tls == "starttls"
     assert config.metrics_addr is None
 
 
@@ -94,10 +99,22 @@ BAD_VALUES = [
     ("BACKEND_LOG_LEVEL", "verbose", "'debug'"),
     ("BACKEND_LOG_FORMAT", "xml", "'json' or 'console'"),
     ("BACKEND_GEOIP_DB_PATH", "/nonexistent/geo.mmdb", "is not a readable file"),
-    ("BACKEND_SMTP_STARTTLS", "perhaps", "valid boolean"),
     ("BACKEND_POSTGRES_STATEMENT_TIMEOUT", "0s", "longer than 0s"),
     ("BACKEND_POSTGRES_ACQUIRE_TIMEOUT", "soon", "is not a duration"),
     ("BACKEND_DOCKER_TIMEOUT", "-1s", "is negative"),
+    ("BACKEND_SMTP_TLS", "perhaps", "'auto', 'starttls', 'implicit' or 'none'"),
+    ("BACKEND_ENV", "staging", "'development' or 'production'"),
+    ("BACKEND_HTTP_MAX_HEADER_BYTES", "100", "greater than or equal to 1024"),
+    ("BACKEND_HTTP_HEADER_TIMEOUT", "0s", "longer than 0s"),
+    ("BACKEND_HTTP_KEEPALIVE_TIMEOUT", "soon", "is not a duration"),
+    ("BACKEND_HTTP_MAX_CONNECTIONS", "0", "greater than or equal to 1"),
+    ("BACKEND_LOBBY_MIN_TURN_INTERVAL", "0s", "longer than 0s"),
+    ("BACKEND_RUNTIME_FORCE_TURN_COOLDOWN", "-1m", "negative"),
+    ("BACKEND_RUNTIME_MAX_ENGINES", "0", "greater than or equal to 1"),
+    ("BACKEND_RUNTIME_ENGINE_PIDS_LIMIT", "4", "greater than or equal to 16"),
+    ("BACKEND_RUNTIME_ENGINE_CPU_SECONDS", "0", "greater than or equal to 1"),
+    ("BACKEND_AUTH_EMAIL_DAILY_LIMIT", "0", "greater than or equal to 1"),
+    ("BACKEND_AUTH_EMAIL_GUESS_LIMIT", "none", "valid integer"),
 ]
 
 
@@ -147,6 +164,10 @@ CROSS_FIELD = [
         "BACKEND_LOOP_DEADLINE",
     ),
     ({"BACKEND_RUNTIME_TURN_TIMEOUT": "10s"}, "BACKEND_RUNTIME_TURN_TIMEOUT"),
+    (
+        {"BACKEND_SMTP_TLS": "none", "BACKEND_SMTP_USERNAME": "u", "BACKEND_SMTP_PASSWORD": "p"},
+        "BACKEND_SMTP_TLS",
+    ),
 ]
 
 
@@ -210,3 +231,55 @@ def test_check_config_prints_the_effective_configuration_without_secrets() -> No
     assert "BACKEND_HTTP_ADDR=:9999" in result.stdout
     assert "BACKEND_INTERNAL_TOKEN=(set)" in result.stdout
     assert "x" * 40 not in result.stdout
+
+
+# What production needs set: no secret of its own making, a real PostgreSQL and SMTP relay.
+PRODUCTION = {
+    "BACKEND_ENV": "production",
+    "BACKEND_SECRET_KEY": "k" * 40,
+    "BACKEND_INTERNAL_TOKEN": "t" * 40,
+    "BACKEND_POSTGRES_DSN": "postgresql://galaxy:pw@db.internal:5432/galaxy",
+    "BACKEND_SMTP_ADDR": "smtp.example.org:587",
+}
+
+
+def test_production_refuses_generated_secrets_and_embedded_services() -> None:
+    port = free_port()
+    result = run_cli(
+        "serve",
+        env={"BACKEND_ENV": "production", "BACKEND_HTTP_ADDR": f"127.0.0.1:{port}"},
+        timeout=30,
+    )
+    assert result.returncode == 2, result.stderr
+    for variable in (
+        "BACKEND_SECRET_KEY",
+        "BACKEND_INTERNAL_TOKEN",
+        "BACKEND_POSTGRES_DSN",
+        "BACKEND_SMTP_ADDR",
+    ):
+        assert f"{variable}: must be set in production" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not port_is_bound(port)
+
+
+@pytest.mark.parametrize("missing", sorted(set(PRODUCTION) - {"BACKEND_ENV"}))
+def test_production_names_the_one_thing_missing(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    for name, value in PRODUCTION.items():
+        if name != missing:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_from_env()
+    assert [p.variable for p in caught.value.problems] == [missing]
+
+
+def test_production_with_everything_set_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert load_from_env().env == "production"
+    # Development (the default) makes up what is missing, as before.
+    monkeypatch.delenv("BACKEND_ENV")
+    for name in PRODUCTION:
+        monkeypatch.delenv(name, raising=False)
+    assert load_from_env().env == "development"

@@ -20,7 +20,14 @@ DEPLOY = REPO / "deploy"
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, as compose interpolates them.
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?([-?])([^}]*))?\}")
 # What a deployer sets for the required ones.
-DEPLOYER = {"DOCKER_GID": "998"}
+DEPLOYER = {
+    "DOCKER_GID": "998",
+    "POSTGRES_PASSWORD": "db0secret0password",
+    "BACKEND_INTERNAL_TOKEN": "i" * 64,
+    "BACKEND_SECRET_KEY": "k" * 64,
+    "BACKEND_PUBLIC_URL": "https://galaxy.example.org",
+    "BACKEND_SMTP_ADDR": "mail:1025",
+}
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -66,11 +73,17 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
 
 def test_a_required_compose_variable_says_what_to_set() -> None:
     text = (DEPLOY / "compose.yaml").read_text()
+    required = set()
     for name, kind, rest in VARIABLE.findall(text):
         if kind == "?":
             assert rest.strip(), f"${{{name}:?}} should say what to set"
-    with pytest.raises(AssertionError, match="DOCKER_GID"):
-        interpolated(yaml.safe_load(text), {})
+            required.add(name)
+    # Production: the secrets, the database password, the relay and the public URL, none
+    # with a default.
+    assert required == set(DEPLOYER)
+    for name in required:
+        with pytest.raises(AssertionError, match=name):
+            interpolated(yaml.safe_load(text), {k: v for k, v in DEPLOYER.items() if k != name})
 
 
 def test_the_platform_has_its_services(compose: dict[str, Any]) -> None:
@@ -95,6 +108,7 @@ def test_the_backend_environment_is_a_valid_configuration(
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
     config: Config = load_from_env()
+    assert config.env == "production"
     assert config.runtime_driver == "docker"
     assert config.runtime_docker_network is not None
     assert config.postgres_dsn is not None
@@ -169,10 +183,26 @@ def test_names_line_up_across_the_services(compose: dict[str, Any]) -> None:
     [key] = [
         k
         for k, n in compose["networks"].items()
-        if n["name"] == env["BACKEND_RUNTIME_DOCKER_NETWORK"]
+        if n.get("name") == env["BACKEND_RUNTIME_DOCKER_NETWORK"]
     ]
     assert key in backend["networks"]
     assert compose["networks"][key]["external"] is True
+
+
+def test_nothing_of_the_backend_is_published_and_only_the_edge_is_trusted(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in ("backend", "postgres", "otel-collector"):
+        assert "ports" not in services[name], name
+    # The mail catcher's web view, if kept, on the host's loopback only.
+    assert all(p.startswith("127.0.0.1:") for p in services["mail"].get("ports", []))
+    backend = services["backend"]
+    edge = compose["networks"]["edge"]
+    assert edge["internal"] is True
+    [subnet] = [c["subnet"] for c in edge["ipam"]["config"]]
+    assert backend["environment"]["BACKEND_TRUSTED_PROXIES"] == subnet
+    assert "edge" in backend["networks"]
 
 
 def test_the_engine_image_is_python_and_the_engine_only() -> None:

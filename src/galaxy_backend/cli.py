@@ -1,4 +1,4 @@
-"""`galaxy-backend serve | migrate | check-config | admin create | engines stop`."""
+"""`galaxy-backend serve | migrate | check-config | admin <verb> | engines stop`."""
 
 import argparse
 import getpass
@@ -86,18 +86,59 @@ def migrate(config: Config) -> int:
     return uvloop.run(main())
 
 
-def admin_create(config: Config, username: str, role: str) -> int:
-    """Create an operator; the password is read from stdin so it never sits in shell history."""
+def _read_password() -> str:
+    """From stdin, so that it never sits in shell history or a process listing."""
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _cli_operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def admin_command(config: Config, args: argparse.Namespace) -> int:
+    """`admin create|list|disable|enable|role|password`, audited as the CLI's user."""
+    from galaxy_backend.admin.audit import Actor  # noqa: PLC0415
     from galaxy_backend.admin.passwords import Passwords  # noqa: PLC0415
     from galaxy_backend.admin.service import AdminService  # noqa: PLC0415
     from galaxy_backend.cachebus import CacheBus  # noqa: PLC0415
     from galaxy_backend.errors import DomainError  # noqa: PLC0415
     from galaxy_backend.postgres import apply_migrations  # noqa: PLC0415
 
-    if sys.stdin.isatty():
-        password = getpass.getpass("password: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    command = args.admin_command
+    password = _read_password() if command in ("create", "password") else ""
+    actor = Actor(admin_id=None, username=_cli_operator(), client_ip=None)
+
+    async def run(service: AdminService) -> str:
+        if command == "create":
+            made = await service.create_admin(args.username, password, args.role, actor=actor)
+            return f"created {made.role} {made.username} ({made.id})"
+        if command == "list":
+            lines, cursor = [], None
+            while True:
+                page, cursor = await service.operators(cursor=cursor, limit=200)
+                lines += [
+                    f"{a.username}\t{a.role}\t{'disabled' if a.disabled_at else 'enabled'}"
+                    f"\t{a.last_login_at.isoformat() if a.last_login_at else '-'}"
+                    for a in page
+                ]
+                if cursor is None:
+                    return "\n".join(lines)
+        target = await service.operator_named(args.username)
+        if command == "disable":
+            changed = await service.disable(target.id, actor)
+        elif command == "enable":
+            changed = await service.enable(target.id, actor)
+        elif command == "role":
+            changed = await service.set_role(target.id, args.role, actor)
+        else:
+            changed = await service.set_password(target.id, password, actor)
+        state = "disabled" if changed.disabled_at else "enabled"
+        return f"{command}: {changed.username} is an {state} {changed.role}"
 
     async def main() -> int:
         database = small_database(config)
@@ -114,11 +155,10 @@ def admin_create(config: Config, username: str, role: str) -> int:
                 lockout_duration=config.admin_lockout_duration,
             )
             try:
-                account = await service.create_admin(username, password, role)
+                print(await run(service))
             except DomainError as exc:
                 print(f"galaxy-backend: {exc.message}", file=sys.stderr)
                 return 1
-            print(f"created {account.role} {account.username} ({account.id})")
             return 0
         finally:
             await database.stop()
@@ -193,11 +233,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="run the backend until SIGINT/SIGTERM")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="validate BACKEND_* variables and print them")
-    admin = commands.add_parser("admin", help="operator accounts")
+    admin = commands.add_parser("admin", help="operator accounts (every change audited)")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an operator (password on stdin)")
     create.add_argument("--username", required=True)
     create.add_argument("--role", choices=ROLES, default="admin")
+    admin_commands.add_parser("list", help="every operator, newest first")
+    for verb, text in (
+        ("disable", "disable an operator: every session of theirs ends at once"),
+        ("enable", "enable an operator again"),
+        ("password", "set an operator's password (on stdin); their sessions end"),
+    ):
+        admin_commands.add_parser(verb, help=text).add_argument("--username", required=True)
+    role = admin_commands.add_parser("role", help="change an operator's role")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", choices=ROLES, required=True)
     engines = commands.add_parser("engines", help="the game engines on this machine")
     engines_commands = engines.add_subparsers(dest="engines_command", required=True)
     stop = engines_commands.add_parser(
@@ -218,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return migrate(config)
     if args.command == "admin":
-        return admin_create(config, args.username, args.role)
+        return admin_command(config, args)
     if args.command == "engines":
         return engines_stop(config, args.game_ids)
     return check_config(config)

@@ -99,6 +99,12 @@ def _secret_min_length(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("must not be negative")
+    return value
+
+
 def _public_url(value: str) -> str:
     text = value.strip()
     parts = urlsplit(text)
@@ -128,6 +134,10 @@ Networks = Annotated[
     tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode, BeforeValidator(_networks)
 ]
 PositiveInt = Annotated[int, Field(ge=1)]
+# A duration that may be 0s (turning the bound it sets off).
+NonNegativeDuration = Annotated[
+    timedelta, BeforeValidator(_duration), AfterValidator(_not_negative)
+]
 
 
 class Config(BaseSettings):
@@ -190,7 +200,6 @@ class Config(BaseSettings):
     smtp_addr: ListenAddress | None = None
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
     mail_from: str = "Galaxy <noreply@galaxy.localhost>"
     smtp_timeout: Duration = timedelta(seconds=30)
     mail_lease: Duration = timedelta(minutes=2)
@@ -243,6 +252,21 @@ class Config(BaseSettings):
     otel_traces_sample_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+
+    # --- Exposure: production, abuse limits, listener limits, mail over TLS -----------------
+    env: Literal["development", "production"] = "development"
+    smtp_tls: Literal["auto", "starttls", "implicit", "none"] = "auto"
+    http_max_header_bytes: Annotated[int, Field(ge=1024, le=1 << 20)] = 32 * 1024
+    http_header_timeout: Duration = timedelta(seconds=10)
+    http_keepalive_timeout: Duration = timedelta(seconds=30)
+    http_max_connections: PositiveInt = 2048
+    lobby_min_turn_interval: Duration = timedelta(minutes=1)
+    runtime_force_turn_cooldown: NonNegativeDuration = timedelta(minutes=5)
+    runtime_max_engines: PositiveInt | None = None
+    runtime_engine_pids_limit: Annotated[int, Field(ge=16)] = 256
+    runtime_engine_cpu_seconds: PositiveInt = 3600
+    auth_email_daily_limit: PositiveInt = 10
+    auth_email_guess_limit: PositiveInt = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +379,29 @@ def _cross_field_problems(config: Config) -> list[Problem]:
         problems.append(
             Problem("BACKEND_OTEL_METRICS_EXPORTER", "'prometheus' needs BACKEND_METRICS_ADDR")
         )
+    problems.extend(_exposure_problems(config))
+    return problems
+
+
+# What production refuses to make up, and why (DESIGN section 4).
+_PRODUCTION_REQUIRES = {
+    "secret_key": "a generated key would be kept in the database it protects",
+    "internal_token": "a generated token would be kept in the database it protects",
+    "postgres_dsn": "the embedded PostgreSQL is for development",
+    "smtp_addr": "the embedded SMTP sink delivers no mail; name your relay",
+}
+
+
+def _exposure_problems(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    if config.smtp_tls == "none" and config.smtp_username is not None:
+        problems.append(
+            Problem("BACKEND_SMTP_TLS", "'none' would send the SMTP credentials in plaintext")
+        )
+    if config.env == "production":
+        for field, why in _PRODUCTION_REQUIRES.items():
+            if getattr(config, field) is None:
+                problems.append(Problem(env_name(field), f"must be set in production: {why}"))
     return problems
 
 

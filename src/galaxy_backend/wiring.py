@@ -60,7 +60,7 @@ from galaxy_backend.server.auth import (
 )
 from galaxy_backend.server.grpc_server import GrpcListener, InternalTokenInterceptor
 from galaxy_backend.server.http_app import build_http_app
-from galaxy_backend.server.http_server import HttpListener
+from galaxy_backend.server.http_server import HttpListener, ListenerLimits
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
 from galaxy_backend.server_secrets import ServerSecrets
@@ -89,7 +89,8 @@ def mail_delivery(
         smtp_endpoint=sink.endpoint if sink else None,
         smtp_username=config.smtp_username,
         smtp_password=config.smtp_password.get_secret_value() if config.smtp_password else None,
-        smtp_starttls=config.smtp_starttls,
+        # The embedded sink listens on loopback only, without TLS.
+        smtp_tls="none" if sink else config.smtp_tls,
         mail_from=config.mail_from,
         max_attempts=config.mail_max_attempts,
         backoff_min=config.mail_backoff_min,
@@ -241,6 +242,8 @@ def build_backend(config: Config) -> Backend:
         ip_guess_limit=config.auth_ip_guess_limit,
         rate_window=config.auth_rate_window,
         session_ttl=config.session_ttl,
+        email_daily_limit=config.auth_email_daily_limit,
+        email_guess_limit=config.auth_email_guess_limit,
         cache_limits=cache_limits,
     )
     revoker.patch(auth)
@@ -275,6 +278,7 @@ def build_backend(config: Config) -> Backend:
         users=users,
         engines=BundledEngine(),
         pending_registration_ttl=config.lobby_pending_registration_ttl,
+        min_turn_interval=config.lobby_min_turn_interval,
         cache_limits=cache_limits,
     )
     sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule, liveness=liveness)
@@ -303,6 +307,7 @@ def build_backend(config: Config) -> Backend:
         driver_name=runtime_clients.driver_name,
         default_image=config.runtime_engine_image,
         finished_retention=config.runtime_finished_retention,
+        force_turn_cooldown=config.runtime_force_turn_cooldown,
     )
     runtime_control.patch(runtime)
     runtime_workers = RuntimeWorkers(
@@ -315,8 +320,11 @@ def build_backend(config: Config) -> Backend:
         limits=Limits(
             memory_bytes=config.runtime_engine_memory_mb * 1024 * 1024,
             cpus=config.runtime_engine_cpus,
+            pids=config.runtime_engine_pids_limit,
+            cpu_seconds=config.runtime_engine_cpu_seconds,
         ),
         start_timeout=config.runtime_start_timeout,
+        max_engines=config.runtime_max_engines,
         tracer=telemetry.tracer("galaxy_backend.runtime"),
         meter=telemetry.meter("galaxy_backend.runtime"),
         liveness=liveness,
@@ -437,6 +445,12 @@ def build_backend(config: Config) -> Backend:
         app=http_app,
         shutdown_timeout=config.http_shutdown_timeout.total_seconds(),
         on_failure=report_failure,
+        limits=ListenerLimits(
+            max_header_bytes=config.http_max_header_bytes,
+            header_timeout=config.http_header_timeout.total_seconds(),
+            keepalive_timeout=config.http_keepalive_timeout.total_seconds(),
+            max_connections=config.http_max_connections,
+        ),
     )
     grpc = GrpcListener(
         address=config.grpc_push_addr,

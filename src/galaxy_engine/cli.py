@@ -35,6 +35,7 @@ from galaxy_engine.store import DEFAULT_KEEP_STATES, StoreBusy
 from galaxy_engine.version import ENGINE_VERSION
 
 TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
+TOKEN_FILE_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN_FILE"  # noqa: S105 - a variable name
 DELAY_VARIABLE = "GALAXY_ENGINE_TEST_TURN_DELAY"
 KEEP_VARIABLE = "GALAXY_ENGINE_KEEP_STATES"
 TOKEN_MIN = 16
@@ -108,12 +109,28 @@ def _service(args: argparse.Namespace) -> GameService:
     return service
 
 
+def _admin_token() -> str:
+    """The token from the file GALAXY_ENGINE_ADMIN_TOKEN_FILE names (kept out of the
+    environment, which a container's config shows), else GALAXY_ENGINE_ADMIN_TOKEN."""
+    path = os.environ.get(TOKEN_FILE_VARIABLE)
+    if not path:
+        return os.environ.get(TOKEN_VARIABLE, "")
+    try:
+        return Path(path).read_text().strip()
+    except OSError as problem:
+        raise Refusal(f"cannot read {TOKEN_FILE_VARIABLE} ({path}): {problem}") from None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
-    token = os.environ.get(TOKEN_VARIABLE, "")
+    try:
+        token = _admin_token()
+    except Refusal as refusal:
+        sys.stderr.write(f"galaxy-engine: {refusal}\n")
+        return 2
     if len(token) < TOKEN_MIN:
         sys.stderr.write(
-            f"galaxy-engine: set {TOKEN_VARIABLE} to a secret of at least {TOKEN_MIN} "
-            "characters; the engine does not start without one\n"
+            f"galaxy-engine: set {TOKEN_VARIABLE} (or {TOKEN_FILE_VARIABLE}) to a secret of at"
+            f" least {TOKEN_MIN} characters; the engine does not start without one\n"
         )
         return 2
     try:

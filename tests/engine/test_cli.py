@@ -9,7 +9,7 @@ import pytest
 
 from galaxy_engine.cli import main
 
-from .helpers import cli_command, engine_env, players
+from .helpers import TOKEN, cli_command, engine_env, players, running
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -163,3 +163,26 @@ def test_the_console_entry_point_runs_as_a_module(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "GALAXY_ENGINE_ADMIN_TOKEN" in done.stderr
+
+
+def test_serve_reads_its_token_from_the_file_it_is_told_of(tmp_path: Path) -> None:
+    # How containers get it: a file in their volume, not a variable `docker inspect` shows.
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("token-from-a-file-0123456789\n")
+    with running(
+        tmp_path / "g", tmp_path / "log", GALAXY_ENGINE_ADMIN_TOKEN_FILE=str(token_file)
+    ) as engine:
+        status, _, _ = engine.request("GET", "/admin/status", token="token-from-a-file-0123456789")
+        assert status != 401
+        status, _, _ = engine.request("GET", "/admin/status", token=TOKEN)
+        assert status == 401
+    missing = subprocess.run(
+        cli_command("serve", "--data", str(tmp_path / "g"), "--port", "0"),
+        env=engine_env(GALAXY_ENGINE_ADMIN_TOKEN_FILE=str(tmp_path / "nowhere")),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert missing.returncode == 2
+    assert "GALAXY_ENGINE_ADMIN_TOKEN_FILE" in missing.stderr

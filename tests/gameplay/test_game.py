@@ -230,3 +230,89 @@ async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: Sta
     assert audit.status_code == 200, audit.text
     actions = [e["action"] for e in audit.json()["items"] if e["target_id"] == table.game_id]
     assert sorted(actions) == ["runtime.force_turn", "runtime.pause", "runtime.resume"]
+
+
+async def test_an_owner_forces_turns_at_most_once_per_cooldown_and_operators_are_exempt(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        env={"BACKEND_RUNTIME_FORCE_TURN_COOLDOWN": "5m"},
+    )
+    force = f"/api/v1/user/games/{table.game_id}/force-next-turn"
+    first = await table.lobby.client.post(force, headers=table.owner.headers)
+    assert first.status_code == 202, first.text
+    await table.wait_turn(1)
+    again = await table.lobby.client.post(force, headers=table.owner.headers)
+    assert again.status_code == 429, again.text
+    assert again.json()["error"]["code"] == "force_turn_cooldown"
+    retry_after = int(again.headers["Retry-After"])
+    assert 240 < retry_after <= 300
+    assert again.json()["error"]["details"]["retry_after_seconds"] == retry_after
+    # An operator is not held to it, and does not start the owner's cooldown either.
+    admin = bearer(await table.api.admin_token())
+    for turn in (2, 3):
+        operator = await table.lobby.client.post(
+            f"/api/v1/admin/games/{table.game_id}/force-next-turn", headers=admin
+        )
+        assert operator.status_code == 202, operator.text
+        await table.wait_turn(turn)
+    assert (await table.lobby.client.post(force, headers=table.owner.headers)).status_code == 429
+    # Once the cooldown has passed (the clock moved on), the owner may again.
+    await table.lobby.sql(
+        "UPDATE runtime_records SET owner_forced_at = now() - interval '5 minutes'"
+        " WHERE game_id = $1",
+        UUID(table.game_id),
+    )
+    assert (await table.lobby.client.post(force, headers=table.owner.headers)).status_code == 202
+    await table.wait_turn(4)
+    assert await table.turns() == [1, 2, 3, 4]
+
+
+async def test_a_start_beyond_the_platforms_engines_waits_visibly_then_proceeds(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(
+        turn_schedule="@every 1h", turn_time_zone="UTC", env={"BACKEND_RUNTIME_MAX_ENGINES": "1"}
+    )
+    lobby = table.lobby
+    owner, *seated = await lobby.players(3)
+    second = await lobby.create(owner, turn_schedule="@every 1h", turn_time_zone="UTC")
+    for n, player in enumerate(seated):
+        await lobby.enrol(owner, second["id"], player, f"Waiting {chr(65 + n)}{n}x")
+    started = await lobby.client.post(
+        f"/api/v1/user/games/{second['id']}/start", headers=owner.headers
+    )
+    assert started.status_code == 202, started.text
+
+    async def waiting() -> bool:
+        return (await lobby.game(owner, second["id"]))["runtime"]["status"] == "start_waiting"
+
+    await eventually(waiting, timeout=30, message="the start waits")
+    page = await lobby.game(seated[0], second["id"])
+    assert page["status"] == "starting"
+    assert "Every engine of the platform is busy" in page["runtime"]["message"]
+    admin = bearer(await table.api.admin_token())
+    record = await lobby.client.get(f"/api/v1/admin/runtime/records/{second['id']}", headers=admin)
+    assert record.json()["status"] == "starting"
+    assert record.json()["waiting_since"] is not None
+    # Its start job waits in the queue; waiting uses up none of its attempts.
+    jobs = await lobby.client.get(
+        "/api/v1/admin/runtime/jobs", params={"game_id": second["id"]}, headers=admin
+    )
+    [job] = jobs.json()["items"]
+    assert (job["kind"], job["last_error"]) == ("start", None)
+    assert job["status"] in ("queued", "running") and job["attempts"] <= 1
+
+    # The first game's engine stops: its slot goes to the waiting game.
+    stopped = await lobby.client.post(f"/api/v1/admin/games/{table.game_id}/stop", headers=admin)
+    assert stopped.status_code == 202, stopped.text
+
+    async def running() -> bool:
+        return (await lobby.game(owner, second["id"]))["status"] == "running"
+
+    await eventually(running, timeout=60, interval=0.2, message="the waiting game started")
+    record = await lobby.client.get(f"/api/v1/admin/runtime/records/{second['id']}", headers=admin)
+    assert record.json()["waiting_since"] is None
+    await table.api.backend.runtime_clients.driver.remove(UUID(second["id"]))

@@ -165,5 +165,24 @@ async def test_a_start_that_keeps_failing_is_tried_three_times_then_start_failed
         record = await lobby.runtime_record(created["id"])
         assert record["status"] == "failed"
         assert record["last_error"] == jobs[0]["last_error"]
+        # Players read a plain sentence, on the game's page and in the notice; what failed,
+        # with its paths, is for operators.
+        error = str(jobs[0]["last_error"])
+        stranger = await lobby.player("stranger")
+        for viewer in (owner, seated[0], stranger):
+            runtime = (await lobby.game(viewer, created["id"]))["runtime"]
+            assert runtime["message"].startswith("The game's engine could not be started")
+            assert runtime["detail"] is None
+            assert str(runtime_dir) not in str(runtime)
+        [notice] = [
+            n
+            for n in await lobby.notices("lobby.game.status_changed")
+            if n.payload["status"] == "start_failed"
+        ]
+        assert str(runtime_dir) not in f"{notice.body} {notice.payload}"
+        admin = await lobby.client.get(
+            f"/api/v1/admin/games/{created['id']}", headers=await lobby.admin_headers()
+        )
+        assert admin.json()["runtime"]["detail"] == error
     finally:
         runtime_dir.unlink()

@@ -44,6 +44,16 @@ async def test_a_user_lists_and_revokes_their_own_sessions(api: Api) -> None:
     ).status_code == 200
 
 
+async def test_the_client_is_read_from_the_right_of_the_gateways_chain(api: Api) -> None:
+    # The test client is 127.0.0.1, a trusted proxy; the player wrote the junk on the left.
+    signed = await api.sign_in(
+        "chain@example.org", **{"X-Forwarded-For": "junk, 203.0.113.9", "User-Agent": "t"}
+    )
+    listed = await api.client.get("/api/v1/user/me/sessions", headers=bearer(signed["token"]))
+    [session] = listed.json()["items"]
+    assert session["client_ip"] == "203.0.113.9"
+
+
 async def test_nobody_revokes_someone_elses_session(api: Api) -> None:
     alice = await api.sign_in("alice@example.org")
     mallory = await api.sign_in("mallory@example.org")

@@ -22,7 +22,7 @@ def worker_options(port: int, **overrides: Any) -> dict[str, Any]:
         "smtp_port": port,
         "smtp_username": None,
         "smtp_password": None,
-        "smtp_starttls": False,
+        "smtp_tls": "auto",
         "mail_from": MAIL_FROM,
         "max_attempts": 5,
         "backoff_min": timedelta(milliseconds=20),

@@ -8,6 +8,7 @@ import email
 import functools
 import re
 import ssl
+import warnings
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -30,6 +31,8 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes
     peer: Any
+    # Whether the mail travelled over TLS (STARTTLS or implicit).
+    tls: bool = False
 
     @functools.cached_property
     def message(self) -> EmailMessage:
@@ -80,6 +83,7 @@ class Handler:
                 rcpt_tos=list(envelope.rcpt_tos),
                 raw=raw,
                 peer=session.peer,
+                tls=server.transport.get_extra_info("ssl_object") is not None,
             )
         )
         return "250 OK queued"
@@ -104,9 +108,19 @@ class Receiver:
         *,
         tls_context: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        require_starttls: bool | None = None,
+        implicit_tls: bool = False,
+        auth_without_tls: bool = False,
     ) -> None:
+        """With `tls_context`: STARTTLS offered (and required unless `require_starttls` is
+        False), or TLS from the first byte with `implicit_tls`."""
         self.handler = Handler(credentials=credentials)
         self._tls_context = tls_context
+        self._require_starttls = (
+            tls_context is not None if require_starttls is None else require_starttls
+        )
+        self._implicit_tls = implicit_tls
+        self._auth_without_tls = auth_without_tls
         self._server: asyncio.Server | None = None
         self._connections: set[SMTP] = set()
         self.port = 0
@@ -143,22 +157,29 @@ class Receiver:
 
     async def start(self, port: int = 0) -> None:
         loop = asyncio.get_running_loop()
-        secure = self._tls_context is not None
         handler = self.handler
+        implicit = self._implicit_tls
+        auth_require_tls = not (implicit or self._auth_without_tls)
 
         def protocol() -> SMTP:
-            return TrackedSMTP(
-                handler,
-                self._connections,
-                hostname="receiver.test",
-                tls_context=self._tls_context,
-                require_starttls=secure,
-                auth_required=handler.credentials is not None,
-                authenticator=handler.authenticate,
-                loop=loop,
-            )
+            with warnings.catch_warnings():
+                # It warns about AUTH without STARTTLS: implicit TLS, or a careless relay.
+                warnings.simplefilter("ignore", UserWarning)
+                return TrackedSMTP(
+                    handler,
+                    self._connections,
+                    hostname="receiver.test",
+                    tls_context=None if implicit else self._tls_context,
+                    require_starttls=self._require_starttls and not implicit,
+                    auth_required=handler.credentials is not None,
+                    auth_require_tls=auth_require_tls,
+                    authenticator=handler.authenticate,
+                    loop=loop,
+                )
 
-        self._server = await loop.create_server(protocol, "127.0.0.1", port)
+        self._server = await loop.create_server(
+            protocol, "127.0.0.1", port, ssl=self._tls_context if implicit else None
+        )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:

@@ -63,7 +63,7 @@ async def test_the_worker_upgrades_with_starttls_and_logs_in(
     ids = await enqueue_many(service, database, 2)
     await make_worker(
         smtp_port=secure_receiver.port,
-        smtp_starttls=True,
+        smtp_tls="starttls",
         smtp_username=CREDENTIALS[0],
         smtp_password=CREDENTIALS[1],
         tls_context=client_context(certificate),
@@ -88,7 +88,7 @@ async def test_refused_credentials_pause_the_worker_without_failing_the_mail(
     [delivery_id] = await enqueue_many(service, database, 1)
     await make_worker(
         smtp_port=secure_receiver.port,
-        smtp_starttls=True,
+        smtp_tls="starttls",
         smtp_username=CREDENTIALS[0],
         smtp_password="wrong",
         tls_context=client_context(certificate),

@@ -162,10 +162,12 @@ class DockerKit(Kit):
         logs: bytes = self.api.logs(instance_name(game_id))
         return logs.decode(errors="replace")
 
-    def network(self) -> str:
-        """A new network, removed after the test."""
+    def network(self, *, internal: bool = True) -> str:
+        """A new network (internal, as engines need), removed after the test."""
         name = f"galaxy-test-{uuid4().hex[:12]}"
-        self.api.create_network(name, driver="bridge", labels={"galaxy.test": "1"})
+        self.api.create_network(
+            name, driver="bridge", internal=internal, labels={"galaxy.test": "1"}
+        )
         self.networks.append(name)
         return name
 

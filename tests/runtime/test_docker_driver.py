@@ -20,7 +20,7 @@ from galaxy_backend.runtime.drivers.base import (
 from galaxy_backend.runtime.drivers.docker import DockerDriver, _is_name_conflict, volume_name
 from galaxy_backend.runtime.drivers.selection import choose_driver
 from tests.runtime.conftest import TEST_LIMITS, DockerKit
-from tests.runtime.engines import TOKEN, wait_healthy
+from tests.runtime.engines import TOKEN, EngineClient, wait_healthy
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -32,10 +32,15 @@ async def test_the_container_is_made_as_the_spec_says(docker_kit: DockerKit) -> 
     attrs = docker_kit.api.inspect_container(created.handle)
     assert attrs["Name"].lstrip("/") == instance_name(spec.game_id)
     assert attrs["Config"]["Labels"].items() >= labels_for(spec.game_id).items()
-    assert f"GALAXY_ENGINE_ADMIN_TOKEN={TOKEN}" in attrs["Config"]["Env"]
+    # The token is a file in the engine's volume, never in its configuration.
+    assert not [v for v in attrs["Config"]["Env"] if TOKEN in v]
+    assert "GALAXY_ENGINE_ADMIN_TOKEN_FILE=/data/.admin-token" in attrs["Config"]["Env"]
     assert "GALAXY_ENGINE_TEST_TURN_DELAY=0" in attrs["Config"]["Env"]
     host = attrs["HostConfig"]
     assert host["Memory"] == TEST_LIMITS.memory_bytes
+    # No swap beyond the memory, and a bound on processes.
+    assert host["MemorySwap"] == TEST_LIMITS.memory_bytes
+    assert host["PidsLimit"] == TEST_LIMITS.pids
     assert host["NanoCpus"] == 500_000_000
     assert host["Init"] is True
     assert host["ReadonlyRootfs"] is True
@@ -49,6 +54,8 @@ async def test_the_container_is_made_as_the_spec_says(docker_kit: DockerKit) -> 
     assert running.address is not None
     assert running.address.startswith("127.0.0.1:")
     await wait_healthy(running.address)
+    async with EngineClient(running.address) as engine:
+        assert (await engine.init(spec.game_id))["turn"] == 0
 
 
 async def test_the_engine_image_runs_unprivileged_with_a_health_check(
@@ -103,6 +110,23 @@ async def test_on_a_network_engines_are_reached_by_name(docker_kit: DockerKit) -
         assert '{"status":"ok"}' in output
     finally:
         docker_kit.api.remove_container(client["Id"], force=True, v=True)
+
+
+async def test_engines_join_only_an_internal_network(docker_kit: DockerKit) -> None:
+    # A network with a way out is refused, before anything is made.
+    open_network = docker_kit.network(internal=False)
+    spec = docker_kit.spec()
+    with pytest.raises(DriverError, match="not internal") as raised:
+        await docker_kit.make_on(open_network).create(spec)
+    assert not raised.value.transient
+    assert (await docker_kit.make().inspect(spec.game_id)).state == "missing"
+    # One that does not exist yet is made, internal.
+    missing = f"galaxy-test-{uuid4().hex[:12]}"
+    docker_kit.networks.append(missing)
+    await docker_kit.make_on(missing).create(docker_kit.spec())
+    made = docker_kit.api.inspect_network(missing)
+    assert made["Internal"] is True
+    assert made["Labels"]["galaxy.backend"] == "1"
 
 
 async def test_a_failed_pull_of_an_absent_image_is_a_driver_error(docker_kit: DockerKit) -> None:

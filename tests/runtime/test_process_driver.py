@@ -43,7 +43,34 @@ async def test_the_state_directory_keeps_the_token_apart(
     # The engine inherits none of the backend's own variables (its secrets among them).
     environ = (Path("/proc") / str(state["pid"]) / "environ").read_bytes().split(b"\0")
     assert not [v for v in environ if v.startswith(b"BACKEND_")]
-    assert f"GALAXY_ENGINE_ADMIN_TOKEN={TOKEN}".encode() in environ
+    # Nor its own token: it reads that from the owner-only file.
+    assert not [v for v in environ if TOKEN.encode() in v]
+    token_file = str((directory / "admin-token").resolve())
+    assert f"GALAXY_ENGINE_ADMIN_TOKEN_FILE={token_file}".encode() in environ
+
+
+async def test_an_engine_process_is_bounded_in_address_space_and_cpu_time(
+    process_kit: ProcessKit,
+) -> None:
+    driver = process_kit.make()
+    spec = process_kit.spec()
+    await driver.create(spec)
+    running = await driver.start(spec.game_id)
+    assert running.address is not None
+    # The engine works within them (set before it was exec'd), its token read from the file.
+    await wait_healthy(running.address)
+    async with EngineClient(running.address) as client:
+        assert (await client.init(spec.game_id))["turn"] == 0
+    pid = process_kit.state(spec.game_id)["pid"]
+    limits = {
+        line[:26].strip(): line[26:].split()
+        for line in (Path("/proc") / str(pid) / "limits").read_text().splitlines()[1:]
+    }
+    memory = str(spec.limits.memory_bytes)
+    assert limits["Max address space"][:2] == [memory, memory]
+    cpu = spec.limits.cpu_seconds
+    assert limits["Max cpu time"][:2] == [str(cpu), str(cpu + 5)]
+    assert "galaxy_engine" in (Path("/proc") / str(pid) / "cmdline").read_text()
 
 
 async def test_a_reused_pid_is_not_taken_for_the_engine(process_kit: ProcessKit) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 
 from fastapi import APIRouter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -115,6 +116,8 @@ def build_stack(shutdown_timeout: float = 5.0) -> EdgeStack:
         tracer=provider.get_tracer("test"),
         meter=MeterProvider().get_meter("test"),
         max_body_bytes=MAX_BODY,
+        # The backend's default: the tests' client on loopback stands for the gateway.
+        trusted_proxies=(ip_network("127.0.0.0/8"), ip_network("::1/128")),
     )
     listener = HttpListener(
         name="http", address=Address("127.0.0.1", 0), app=app, shutdown_timeout=shutdown_timeout

@@ -58,6 +58,22 @@ def test_junk_in_the_chain_falls_back_to_the_peer(junk: bytes) -> None:
     assert LOOPBACK.resolve("::ffff:127.0.0.1", junk) == "127.0.0.1"
 
 
+@pytest.mark.parametrize(
+    ("chain", "client"),
+    [
+        (b"junk, 203.0.113.9", "203.0.113.9"),
+        (b"unknown, 198.51.100.4, 127.0.0.2", "198.51.100.4"),
+        (b"\xff\xfe, 203.0.113.9", "203.0.113.9"),
+        (b"junk, 127.0.0.5", "127.0.0.5"),
+        (b"203.0.113.9, junk, 127.0.0.5", "127.0.0.5"),
+    ],
+)
+def test_the_chain_is_read_from_the_right_as_far_as_it_holds_addresses(
+    chain: bytes, client: str
+) -> None:
+    assert LOOPBACK.resolve("127.0.0.1", chain) == client
+
+
 def test_a_peer_that_is_no_address_gives_none() -> None:
     assert LOOPBACK.resolve("/run/backend.sock", b"198.51.100.4") is None
     assert LOOPBACK.resolve(None, b"198.51.100.4") is None

@@ -1,9 +1,10 @@
 """The HTTP edge on a real listener with the real telemetry runtime, exporting over OTLP."""
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from ipaddress import ip_network
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from galaxy_backend.config import Address
 from galaxy_backend.postgres import Database
 from galaxy_backend.server.auth import AudienceGuard, InternalTokenAuthenticator
+from galaxy_backend.server.client_address import Network
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router, build_http_app
 from galaxy_backend.server.http_server import HttpListener
@@ -20,6 +22,8 @@ from galaxy_backend.telemetry.runtime import TracesExporter
 from tests.telemetry.otlp import Received, otlp_receiver
 
 TOKEN = "t" * 40
+# The tests' requests come from here: a gateway, whose traceparent is followed.
+LOOPBACK = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 # One stream for the whole session: structlog keeps a logger bound to the stream it was
 # first used with, so a stream closed after one test would break that logger in the next.
 _LOGS = io.TextIOWrapper(io.BytesIO(), write_through=True)
@@ -52,6 +56,7 @@ async def traced_stack(
     *,
     traces_exporter: TracesExporter = "otlp",
     sample_ratio: float = 1.0,
+    trusted_proxies: Sequence[Network] = LOOPBACK,
 ) -> AsyncIterator[TracedStack]:
     """Each work route runs a query, calls /healthz over httpx and logs a line."""
     with otlp_receiver() as (endpoint, received):
@@ -101,6 +106,7 @@ async def traced_stack(
             meter=runtime.meter("galaxy_backend.http"),
             durations=runtime.http_server_durations(),
             max_body_bytes=4096,
+            trusted_proxies=trusted_proxies,
         )
         listener = HttpListener(
             name="http", address=Address("127.0.0.1", 0), app=app, shutdown_timeout=5.0

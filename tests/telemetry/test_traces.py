@@ -110,6 +110,24 @@ async def test_an_unsampled_request_records_nothing_yet_its_log_lines_carry_the_
         assert lines[kept["x-request-id"]]["otel_trace_id"] == "1" * 32
 
 
+async def test_a_traceparent_from_an_untrusted_peer_is_not_followed(
+    monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    # Nothing sampled of our own accord: only a followed traceparent could record a span.
+    async with traced_stack(monkeypatch, database, sample_ratio=0.0, trusted_proxies=()) as stack:
+        stranger = await gateway_get(
+            stack, WORK_PATHS[0], f"00-{INCOMING_TRACE}-00f067aa0ba902b7-01"
+        )
+        stack.runtime.tracer_provider.force_flush()
+        assert stack.received.span_list() == []
+        [line] = [
+            line
+            for line in log_lines(stack, "work done")
+            if line["request_id"] == stranger["x-request-id"]
+        ]
+        assert line["otel_trace_id"] != INCOMING_TRACE
+
+
 async def test_with_no_traces_exporter_no_span_is_recorded_at_all(
     monkeypatch: pytest.MonkeyPatch, database: Database
 ) -> None:

@@ -9,9 +9,10 @@ from galaxy_backend.principal import Principal
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who did it, from where: built from the admin principal of the request."""
+    """Who did it, from where: built from the admin principal of the request (or, for the
+    CLI on the server itself, no account)."""
 
-    admin_id: str
+    admin_id: str | None
     username: str
     client_ip: str | None
 

@@ -1,5 +1,6 @@
 """SQL for operator accounts, their sessions, and reading the audit trail."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -57,6 +58,91 @@ async def insert_account(
     return to_account(row)
 
 
+async def accounts(
+    conn: Connection, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[AdminAccount]:
+    """Operators, newest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts
+        WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
+        ORDER BY created_at DESC, id DESC LIMIT $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [to_account(row) for row in rows]
+
+
+async def lock_accounts(conn: Connection) -> list[AdminAccount]:
+    """Every operator, locked until the transaction ends: changes that could leave no
+    enabled admin are decided one at a time."""
+    rows = await conn.fetch(f"SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts ORDER BY id FOR UPDATE")
+    return [to_account(row) for row in rows]
+
+
+async def account_by_username(conn: Connection, username: str) -> AdminAccount | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM admin_accounts WHERE username_normalized = lower($1)",
+        username,
+    )
+    return to_account(row) if row else None
+
+
+async def update_account(
+    conn: Connection,
+    admin_id: UUID,
+    *,
+    disabled: bool | None = None,
+    role: str | None = None,
+    password_hash: str | None = None,
+) -> AdminAccount:
+    """Change what is given (None keeps it)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE admin_accounts
+        SET disabled_at = CASE WHEN $2::boolean IS NULL THEN disabled_at
+                               WHEN $2 THEN coalesce(disabled_at, now()) END,
+            role = coalesce($3, role),
+            password_hash = coalesce($4, password_hash)
+        WHERE id = $1
+        RETURNING {_ACCOUNT_COLUMNS}
+        """,
+        admin_id,
+        disabled,
+        role,
+        password_hash,
+    )
+    assert row is not None
+    return to_account(row)
+
+
+async def revoke_sessions_of(
+    conn: Connection, admin_id: UUID, *, keep: UUID | None = None
+) -> list[bytes]:
+    """End every live session of the operator (but `keep`); their token hashes."""
+    rows = await conn.fetch(
+        """
+        UPDATE admin_sessions SET revoked_at = now()
+        WHERE admin_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+        RETURNING token_hash
+        """,
+        admin_id,
+        keep,
+    )
+    return [bytes(row["token_hash"]) for row in rows]
+
+
+async def live_session_hashes_of(conn: Connection, admin_id: UUID) -> list[bytes]:
+    rows = await conn.fetch(
+        "SELECT token_hash FROM admin_sessions"
+        " WHERE admin_id = $1 AND revoked_at IS NULL AND expires_at > now()",
+        admin_id,
+    )
+    return [bytes(row["token_hash"]) for row in rows]
+
+
 async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccount, str] | None:
     """The account and its password hash."""
     row = await conn.fetchrow(
@@ -73,19 +159,47 @@ async def account_for_login(conn: Connection, username: str) -> tuple[AdminAccou
 ANY_USERNAME = ""
 
 
-async def login_locked_until(conn: Connection, *, client_ip: str, username: str) -> datetime | None:
-    """The end of a lock on this address, or on this username tried from it, if one holds."""
-    locked: datetime | None = await conn.fetchval(
+@dataclass(frozen=True, slots=True)
+class LoginStanding:
+    """What a network's past says about a login from it."""
+
+    # A lock on the network, or on the username tried from it, and its end.
+    locked_until: datetime | None
+    # It failed a login (any username) within the lockout window.
+    failed: bool
+    # An operator signed in from it within KNOWN_NETWORK_DAYS.
+    known: bool
+
+
+KNOWN_NETWORK_DAYS = 90
+
+
+async def login_standing(
+    conn: Connection, *, network: str, username: str, window: timedelta
+) -> LoginStanding:
+    row = await conn.fetchrow(
         """
-        SELECT max(locked_until) FROM admin_login_failures
-        WHERE client_ip = $1::inet AND username_normalized IN ($2, lower($3))
-          AND locked_until > now()
+        SELECT
+            (SELECT max(locked_until) FROM admin_login_failures
+             WHERE client_ip = $1::inet AND username_normalized IN ($2, lower($3))
+               AND locked_until > now()) AS locked_until,
+            EXISTS (SELECT 1 FROM admin_login_failures
+                    WHERE client_ip = $1::inet AND username_normalized = $2
+                      AND last_failure_at > now() - $4::interval) AS failed,
+            EXISTS (SELECT 1 FROM admin_sessions
+                    WHERE client_ip <<= $1::inet
+                      AND created_at > now() - make_interval(days => $5)) AS known
         """,
-        client_ip,
+        network,
         ANY_USERNAME,
         username,
+        window,
+        KNOWN_NETWORK_DAYS,
     )
-    return locked
+    assert row is not None
+    return LoginStanding(
+        locked_until=row["locked_until"], failed=bool(row["failed"]), known=bool(row["known"])
+    )
 
 
 async def record_login_failure(

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from galaxy_backend.admin.audit import Actor
+from galaxy_backend.admin.models import Role
 from galaxy_backend.admin.service import AdminService
-from galaxy_backend.fields import INT64_MAX, Secret, Text
-from galaxy_backend.server.auth import AdminReader, client_ip, user_agent
+from galaxy_backend.fields import INT64_MAX, Cursor, Secret, Text
+from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip, user_agent
 from galaxy_backend.server.http_app import audience_router
 
 
@@ -41,6 +42,38 @@ class AdminMeOut(BaseModel):
     id: UUID
     username: str
     role: str
+
+
+class OperatorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    username: str
+    role: Role
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+
+class OperatorPage(BaseModel):
+    items: list[OperatorOut]
+    next_cursor: str | None
+
+
+class OperatorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Text(64)]
+    password: Annotated[str, Secret(1024)]
+    role: Role = "admin"
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, Secret(1024)]
 
 
 class AuditOut(BaseModel):
@@ -89,6 +122,68 @@ def admin_router(service: AdminService) -> APIRouter:
             "username": principal.attributes["username"],
             "role": next(iter(principal.roles)),
         }
+
+    @router.get("/operators", summary="Operators, newest first")
+    async def operators(
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> OperatorPage:
+        items, following = await service.operators(cursor=cursor, limit=limit)
+        return OperatorPage(
+            items=[OperatorOut.model_validate(a) for a in items], next_cursor=following
+        )
+
+    @router.post("/operators", status_code=201, summary="Create an operator (audited)")
+    async def create_operator(
+        body: OperatorIn, principal: AdminWriter, request: Request
+    ) -> OperatorOut:
+        account = await service.create_admin(
+            body.username,
+            body.password,
+            body.role,
+            actor=Actor.of(principal, client_ip(request)),
+        )
+        return OperatorOut.model_validate(account)
+
+    @router.post(
+        "/operators/{admin_id}/disable",
+        summary="Disable an operator: every session of theirs ends at once (audited)",
+    )
+    async def disable(admin_id: UUID, principal: AdminWriter, request: Request) -> OperatorOut:
+        account = await service.disable(admin_id, Actor.of(principal, client_ip(request)))
+        return OperatorOut.model_validate(account)
+
+    @router.post("/operators/{admin_id}/enable", summary="Enable an operator again (audited)")
+    async def enable(admin_id: UUID, principal: AdminWriter, request: Request) -> OperatorOut:
+        account = await service.enable(admin_id, Actor.of(principal, client_ip(request)))
+        return OperatorOut.model_validate(account)
+
+    @router.put("/operators/{admin_id}/role", summary="Change an operator's role (audited)")
+    async def role(
+        admin_id: UUID, body: RoleIn, principal: AdminWriter, request: Request
+    ) -> OperatorOut:
+        account = await service.set_role(
+            admin_id, body.role, Actor.of(principal, client_ip(request))
+        )
+        return OperatorOut.model_validate(account)
+
+    @router.post(
+        "/operators/{admin_id}/password",
+        summary="Set an operator's password; their other sessions end (audited)",
+    )
+    async def password(
+        admin_id: UUID, body: PasswordIn, principal: AdminWriter, request: Request
+    ) -> OperatorOut:
+        # Changing one's own password keeps the session it was changed from.
+        own = principal.subject == str(admin_id) and principal.session_id is not None
+        account = await service.set_password(
+            admin_id,
+            body.password,
+            Actor.of(principal, client_ip(request)),
+            keep_session=UUID(str(principal.session_id)) if own else None,
+        )
+        return OperatorOut.model_validate(account)
 
     @router.get("/audit", response_model=AuditList)
     async def audit(

@@ -11,12 +11,14 @@ import asyncpg
 from galaxy_backend.admin import repository
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession, AuditEntry
-from galaxy_backend.admin.passwords import Passwords
+from galaxy_backend.admin.passwords import Lane, Passwords
 from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
 from galaxy_backend.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
-from galaxy_backend.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from galaxy_backend.cursors import decode_cursor, page_of
+from galaxy_backend.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
+from galaxy_backend.networks import limit_key
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
@@ -50,6 +52,8 @@ class AdminService:
         self._address_lockout_threshold = address_lockout_threshold
         self._lockout_duration = lockout_duration
         self._clock = clock
+        # Networks whose login is being checked now (one at a time each).
+        self._checking: set[str] = set()
         self.cache: WriteThroughCache[bytes, AdminSession] = WriteThroughCache(
             "admin_sessions", self._load_recent, cache_limits
         )
@@ -60,24 +64,120 @@ class AdminService:
         async with self._database.pool.acquire() as conn:
             return [(s.token_hash, s) for s in await repository.recent_live_sessions(conn, limit)]
 
-    async def create_admin(self, username: str, password: str, role: str) -> AdminAccount:
+    async def create_admin(
+        self, username: str, password: str, role: str, *, actor: Actor | None = None
+    ) -> AdminAccount:
+        """A new operator; audited when an operator (or the CLI) makes it."""
         name = username.strip()
         if not name or len(name) > 64 or not name.isprintable():
             raise InvalidInput("1 to 64 printable characters", field="username")
-        if role not in ROLES:
-            raise InvalidInput(f"one of {', '.join(ROLES)}", field="role")
-        if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"at least {MIN_ADMIN_PASSWORD_LENGTH} characters", field="password")
+        _check_role(role)
+        _check_password(password)
         hashed = await self._passwords.hash(password)
         try:
-            async with self._database.pool.acquire() as conn:
+            async with self._database.pool.acquire() as conn, conn.transaction():
                 account = await repository.insert_account(
                     conn, admin_id=uuid.uuid4(), username=name, password_hash=hashed, role=role
                 )
+                if actor is not None:
+                    await record(
+                        conn,
+                        actor,
+                        "admin.operator.create",
+                        target_type="operator",
+                        target_id=str(account.id),
+                        details={"username": name, "role": role},
+                    )
         except asyncpg.UniqueViolationError:
             raise Conflict("that username is taken", code="username_taken") from None
         _log.info("admin created", admin_id=str(account.id), username=name, role=role)
         return account
+
+    # --- managing operators -----------------------------------------------------------------
+
+    async def operators(
+        self, *, cursor: str | None, limit: int
+    ) -> tuple[list[AdminAccount], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            rows = await repository.accounts(conn, after=after, limit=limit + 1)
+        return page_of(rows, limit)
+
+    async def operator_named(self, username: str) -> AdminAccount:
+        async with self._database.pool.acquire() as conn:
+            found = await repository.account_by_username(conn, username)
+        if found is None:
+            raise NotFound("no such operator", code="operator_not_found")
+        return found
+
+    async def disable(self, admin_id: UUID, actor: Actor) -> AdminAccount:
+        """Disable the operator and end every session of theirs at once, on every replica."""
+        return await self._change(admin_id, actor, "admin.operator.disable", disabled=True)
+
+    async def enable(self, admin_id: UUID, actor: Actor) -> AdminAccount:
+        return await self._change(admin_id, actor, "admin.operator.enable", disabled=False)
+
+    async def set_role(self, admin_id: UUID, role: str, actor: Actor) -> AdminAccount:
+        _check_role(role)
+        return await self._change(admin_id, actor, "admin.operator.role", role=role)
+
+    async def set_password(
+        self, admin_id: UUID, password: str, actor: Actor, *, keep_session: UUID | None = None
+    ) -> AdminAccount:
+        """A new password; every session of the operator ends, but `keep_session` (the one
+        that made the change, when operators change their own)."""
+        _check_password(password)
+        hashed = await self._passwords.hash(password)
+        return await self._change(
+            admin_id, actor, "admin.operator.password", password_hash=hashed, keep=keep_session
+        )
+
+    async def _change(
+        self,
+        admin_id: UUID,
+        actor: Actor,
+        action: str,
+        *,
+        disabled: bool | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        keep: UUID | None = None,
+    ) -> AdminAccount:
+        async with self._database.pool.acquire() as conn, conn.transaction():
+            accounts = {a.id: a for a in await repository.lock_accounts(conn)}
+            before = accounts.get(admin_id)
+            if before is None:
+                raise NotFound("no such operator", code="operator_not_found")
+            after = await repository.update_account(
+                conn, admin_id, disabled=disabled, role=role, password_hash=password_hash
+            )
+            accounts[admin_id] = after
+            if not any(a.role == "admin" and a.disabled_at is None for a in accounts.values()):
+                raise Conflict("at least one enabled admin must remain", code="last_admin")
+            details: dict[str, object] = {"username": after.username}
+            if disabled or password_hash is not None:
+                ended = await repository.revoke_sessions_of(conn, admin_id, keep=keep)
+                details["sessions_ended"] = len(ended)
+            elif role is not None and role != before.role:
+                # Still valid, but every replica must read the new role.
+                ended = await repository.live_session_hashes_of(conn, admin_id)
+                details.update(role=role, previous_role=before.role)
+            else:
+                ended = []
+            if ended:
+                await self._bus.notify(conn, ADMIN_SESSION_TOPIC, *(h.hex() for h in ended))
+            await record(
+                conn,
+                actor,
+                action,
+                target_type="operator",
+                target_id=str(admin_id),
+                details=details,
+            )
+        for digest in ended:
+            self.cache.discard(digest)
+        _log.info(action, admin_id=str(admin_id), sessions=len(ended))
+        return after
 
     async def bootstrap(self, username: str, password: str) -> AdminAccount | None:
         """Create the first admin when there is none; replicas starting together create one."""
@@ -94,25 +194,50 @@ class AdminService:
     ) -> AdminLogin:
         """Exchange a good password for an admin session.
 
-        Failures are counted per client address and per (address, username as typed), so a
-        stranger's guesses lock only the stranger out, and an unknown username is answered
-        and throttled exactly like a wrong password. No connection or row lock is held while
-        argon2 runs (tens of milliseconds, on a bounded number of threads).
+        Everything is counted per network (an IPv6 /64, an IPv4 address), before the
+        password is checked: one check at a time per network (a second at once is 429),
+        failures per network and per (network, username as typed), so a stranger's
+        guesses lock only the stranger out, and an unknown username is answered and
+        throttled exactly like a wrong password. The check waits in the lane of its
+        network's standing (see admin.passwords), so a flood of failing networks cannot
+        crowd out an operator from one that has not failed. No connection or row lock is
+        held while argon2 runs (tens of milliseconds, on a bounded number of threads).
         """
-        address = client_ip or _NO_ADDRESS
-        async with self._database.pool.acquire() as conn:
-            locked_until = await repository.login_locked_until(
-                conn, client_ip=address, username=username
+        network = limit_key(client_ip) or _NO_ADDRESS
+        if network in self._checking:
+            raise RateLimited(
+                "a login from this address is being checked; try again in a moment",
+                retry_after_seconds=1,
+                code="too_many_attempts",
             )
-            self._refuse_if_locked(locked_until)
+        self._checking.add(network)
+        try:
+            return await self._login(username, password, network, client_ip, user_agent)
+        finally:
+            self._checking.discard(network)
+
+    async def _login(
+        self,
+        username: str,
+        password: str,
+        network: str,
+        client_ip: str | None,
+        user_agent: str | None,
+    ) -> AdminLogin:
+        async with self._database.pool.acquire() as conn:
+            standing = await repository.login_standing(
+                conn, network=network, username=username, window=self._lockout_duration
+            )
+            self._refuse_if_locked(standing.locked_until)
             found = await repository.account_for_login(conn, username)
         account, stored = found if found else (None, None)
-        ok = await self._passwords.verify(stored, password)
+        lane: Lane = "trusted" if standing.known else "suspect" if standing.failed else "clean"
+        ok = await self._passwords.verify(stored, password, lane=lane)
         if account is None or account.disabled_at is not None or not ok:
             async with self._database.pool.acquire() as conn:
                 await repository.record_login_failure(
                     conn,
-                    client_ip=address,
+                    client_ip=network,
                     username=username,
                     pair_threshold=self._lockout_threshold,
                     address_threshold=self._address_lockout_threshold,
@@ -125,7 +250,7 @@ class AdminService:
         )
         token = new_token(ADMIN_TOKEN_PREFIX)
         async with self._database.pool.acquire() as conn, conn.transaction():
-            await repository.clear_login_failures(conn, client_ip=address, username=username)
+            await repository.clear_login_failures(conn, client_ip=network, username=username)
             await repository.record_login(conn, account.id, rehashed)
             session = await repository.insert_session(
                 conn,
@@ -190,6 +315,16 @@ class AdminService:
     async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
         async with self._database.pool.acquire() as conn:
             return await repository.audit_entries(conn, before=before, limit=limit)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"one of {', '.join(ROLES)}", field="role")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"at least {MIN_ADMIN_PASSWORD_LENGTH} characters", field="password")
 
 
 class AdminBootstrap:

@@ -9,6 +9,9 @@ import asyncpg
 from galaxy_backend.auth.models import Session
 from galaxy_backend.postgres import Connection
 
+# A network an email signed in from stays known this long after the last sign-in there.
+KNOWN_NETWORK_KEPT = timedelta(days=90)
+
 _SESSION_COLUMNS = """
     id, user_id, token_hash, device_name, host(client_ip) AS client_ip, user_agent,
     created_at, expires_at, last_seen_at
@@ -30,25 +33,69 @@ def to_session(row: asyncpg.Record) -> Session:
 
 
 async def recent_challenges(
-    conn: Connection, *, email_normalized: str, client_ip: str | None, window: timedelta
+    conn: Connection,
+    *,
+    email_normalized: str,
+    network: str | None,
+    window: timedelta,
+    day: timedelta,
 ) -> asyncpg.Record:
-    """How many codes this email and this address asked for within the window, and when first."""
+    """Codes asked for within the window: for this email from this network (`here`), from
+    this network (`network`); and within `day`, for this email from networks it had not
+    signed in from (`strangers`). With when the first of each was."""
     row = await conn.fetchrow(
         """
-        SELECT count(*) FILTER (WHERE email_normalized = $1) AS by_email,
-               min(created_at) FILTER (WHERE email_normalized = $1) AS first_by_email,
-               count(*) FILTER (WHERE client_ip = $2::inet) AS by_ip,
-               min(created_at) FILTER (WHERE client_ip = $2::inet) AS first_by_ip
-        FROM auth_challenges
-        WHERE created_at > now() - $3::interval
-          AND (email_normalized = $1 OR client_ip = $2::inet)
+        WITH here AS (
+            SELECT created_at FROM auth_challenges
+            WHERE email_normalized = $1 AND created_at > now() - $3::interval
+              AND CASE WHEN $2::inet IS NULL THEN client_ip IS NULL
+                       ELSE client_ip <<= $2::inet END
+        ), network AS (
+            SELECT created_at FROM auth_challenges
+            WHERE client_ip <<= $2::inet AND created_at > now() - $3::interval
+        ), strangers AS (
+            SELECT created_at FROM auth_challenges
+            WHERE email_normalized = $1 AND NOT from_known AND created_at > now() - $4::interval
+        )
+        SELECT (SELECT count(*) FROM here) AS by_email_here,
+               (SELECT min(created_at) FROM here) AS first_by_email_here,
+               (SELECT count(*) FROM network) AS by_network,
+               (SELECT min(created_at) FROM network) AS first_by_network,
+               (SELECT count(*) FROM strangers) AS by_strangers,
+               (SELECT min(created_at) FROM strangers) AS first_by_strangers
         """,
         email_normalized,
-        client_ip,
+        network,
         window,
+        day,
     )
     assert row is not None
     return row
+
+
+async def known_network(conn: Connection, *, email_normalized: str, network: str | None) -> bool:
+    """Whether this email has signed in from this network (its player, most likely)."""
+    if network is None:
+        return False
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM auth_known_networks"
+            " WHERE email_normalized = $1 AND network = $2::inet)",
+            email_normalized,
+            network,
+        )
+    )
+
+
+async def remember_network(conn: Connection, *, email_normalized: str, network: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO auth_known_networks (email_normalized, network) VALUES ($1, $2::inet)
+        ON CONFLICT (email_normalized, network) DO UPDATE SET last_signed_in_at = now()
+        """,
+        email_normalized,
+        network,
+    )
 
 
 async def insert_challenge(
@@ -61,12 +108,14 @@ async def insert_challenge(
     max_attempts: int,
     client_ip: str | None,
     ttl: timedelta,
+    from_known: bool = False,
 ) -> datetime:
     expires_at: datetime = await conn.fetchval(
         """
         INSERT INTO auth_challenges
-            (id, email, email_normalized, code_hash, max_attempts, client_ip, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6::inet, now() + $7::interval)
+            (id, email, email_normalized, code_hash, max_attempts, client_ip, expires_at,
+             from_known)
+        VALUES ($1, $2, $3, $4, $5, $6::inet, now() + $7::interval, $8)
         RETURNING expires_at
         """,
         challenge_id,
@@ -76,6 +125,7 @@ async def insert_challenge(
         max_attempts,
         client_ip,
         ttl,
+        from_known,
     )
     return expires_at
 
@@ -93,6 +143,9 @@ class CodeAttempt:
     exhausted: bool
     email: str | None
     email_normalized: str | None
+    # Wrong codes for this email today from networks it has not signed in from, when this
+    # guess was one of them.
+    email_failures: int | None = None
 
 
 async def attempt_code(
@@ -100,30 +153,47 @@ async def attempt_code(
     *,
     challenge_id: UUID,
     code_hash: bytes,
-    client_ip: str | None,
+    network: str | None,
     address_limit: int,
     window: timedelta,
+    email_limit: int,
 ) -> CodeAttempt:
-    """Count one guess, in one statement: on the challenge and, when wrong, on the address.
+    """Count one guess, in one statement: on the challenge and, when wrong, on the network
+    and (from a network the email has not signed in from) on the email's day.
 
-    An address past `address_limit` wrong guesses in the current window is refused before
-    its guess is even looked at. A challenge that is unknown, expired, used or out of
-    attempts is not live.
+    A network past `address_limit` wrong guesses in the current window, or a stranger's
+    guess at an email past `email_limit` wrong guesses today, is refused before it is even
+    looked at. A challenge that is unknown, expired, used or out of attempts is not live.
     """
     row = await conn.fetchrow(
         """
         WITH bucket AS (
-            SELECT date_bin($5::interval, now(), timestamptz 'epoch') AS start
+            SELECT date_bin($5::interval, now(), timestamptz 'epoch') AS start,
+                   (now() AT TIME ZONE 'UTC')::date AS day
+        ), challenge AS (
+            SELECT email_normalized FROM auth_challenges WHERE id = $1
+        ), known AS (
+            SELECT EXISTS (
+                SELECT 1 FROM auth_known_networks k, challenge c
+                WHERE k.email_normalized = c.email_normalized AND k.network = $3::inet
+            ) AS known
         ), guard AS (
-            SELECT coalesce(sum(f.failures), 0) >= $4 AS throttled
-            FROM auth_address_failures f, bucket
-            WHERE f.client_ip = $3::inet AND f.window_start = bucket.start
+            SELECT coalesce((
+                       SELECT sum(f.failures) FROM auth_address_failures f, bucket
+                       WHERE f.client_ip = $3::inet AND f.window_start = bucket.start
+                   ), 0) >= $4 AS by_network,
+                   NOT known.known AND coalesce((
+                       SELECT e.failures FROM auth_email_failures e, challenge c, bucket
+                       WHERE e.email_normalized = c.email_normalized AND e.day = bucket.day
+                   ), 0) >= $6 AS by_email
+            FROM known
         ), attempt AS (
             UPDATE auth_challenges
             SET attempts = attempts + 1,
                 consumed_at = CASE WHEN code_hash = $2 THEN now() END
             WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
-              AND attempts < max_attempts AND NOT (SELECT throttled FROM guard)
+              AND attempts < max_attempts
+              AND NOT (SELECT by_network OR by_email FROM guard)
             RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
                       max_attempts - attempts AS attempts_left
         ), failed AS (
@@ -132,8 +202,18 @@ async def attempt_code(
             WHERE NOT attempt.matched AND $3::inet IS NOT NULL
             ON CONFLICT (client_ip, window_start)
                 DO UPDATE SET failures = auth_address_failures.failures + 1
+        ), email_failed AS (
+            INSERT INTO auth_email_failures (email_normalized, day, failures)
+            SELECT attempt.email_normalized, bucket.day, 1 FROM attempt, bucket, known
+            WHERE NOT attempt.matched AND NOT known.known
+            ON CONFLICT (email_normalized, day)
+                DO UPDATE SET failures = auth_email_failures.failures + 1
+            RETURNING failures
         )
-        SELECT guard.throttled, bucket.start + $5::interval - now() AS retry_after,
+        SELECT guard.by_network, guard.by_email,
+               bucket.start + $5::interval - now() AS network_retry_after,
+               (bucket.day + 1)::timestamp AT TIME ZONE 'UTC' - now() AS email_retry_after,
+               (SELECT failures FROM email_failed) AS email_failures,
                attempt.email IS NOT NULL AS live, attempt.*,
                (SELECT c.consumed_at IS NULL AND c.attempts >= c.max_attempts
                 FROM auth_challenges c WHERE c.id = $1) AS exhausted
@@ -141,20 +221,27 @@ async def attempt_code(
         """,
         challenge_id,
         code_hash,
-        client_ip,
+        network,
         address_limit,
         window,
+        email_limit,
     )
     assert row is not None
+    retry_after = None
+    if row["by_email"]:
+        retry_after = row["email_retry_after"]
+    elif row["by_network"]:
+        retry_after = row["network_retry_after"]
     return CodeAttempt(
-        throttled=bool(row["throttled"]),
-        retry_after=row["retry_after"],
+        throttled=bool(row["by_network"] or row["by_email"]),
+        retry_after=retry_after,
         live=bool(row["live"]),
         matched=bool(row["matched"]),
         attempts_left=int(row["attempts_left"] or 0),
         exhausted=bool(row["exhausted"]),
         email=row["email"],
         email_normalized=row["email_normalized"],
+        email_failures=row["email_failures"],
     )
 
 
@@ -189,12 +276,12 @@ async def open_session(
 
 
 async def lock_code_requests(
-    conn: Connection, *, email_normalized: str, client_ip: str | None
+    conn: Connection, *, email_normalized: str, network: str | None
 ) -> None:
-    """Serialise code requests per email and per address until this transaction ends, so a
+    """Serialise code requests per email and per network until this transaction ends, so a
     limit is counted and then kept (check-then-insert is otherwise a race).
 
-    Taken in one fixed order (email, then address) so that two requests never deadlock.
+    Taken in one fixed order (email, then network) so that two requests never deadlock.
     """
     await conn.execute(
         """
@@ -205,7 +292,7 @@ async def lock_code_requests(
         FROM by_email WHERE $2::text IS NOT NULL
         """,
         email_normalized,
-        client_ip,
+        network,
     )
 
 
@@ -218,10 +305,18 @@ async def prune(conn: Connection, *, keep: timedelta) -> int:
         ), failures AS (
             DELETE FROM auth_address_failures WHERE window_start < now() - $1::interval
             RETURNING 1
+        ), email_failures AS (
+            DELETE FROM auth_email_failures
+            WHERE day < ((now() - $1::interval) AT TIME ZONE 'UTC')::date RETURNING 1
+        ), networks AS (
+            DELETE FROM auth_known_networks WHERE last_signed_in_at < now() - $2::interval
+            RETURNING 1
         )
         SELECT (SELECT count(*) FROM challenges) + (SELECT count(*) FROM failures)
+               + (SELECT count(*) FROM email_failures) + (SELECT count(*) FROM networks)
         """,
         keep,
+        KNOWN_NETWORK_KEPT,
     )
     return int(deleted or 0)
 

@@ -1,9 +1,10 @@
 """The auth service: emailed codes, sessions in a write-through cache, revocation."""
 
+import hashlib
 import math
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -17,7 +18,8 @@ from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService
-from galaxy_backend.postgres import Database, transaction
+from galaxy_backend.networks import limit_key
+from galaxy_backend.postgres import Connection, Database, transaction
 from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import get_logger
@@ -30,6 +32,7 @@ SESSION_TOPIC = "session"
 SESSION_REVOKED = "session.revoked"
 # last_seen_at is only worth writing back when it moved by at least this much.
 _TOUCH_GRANULARITY = timedelta(seconds=60)
+_DAY = timedelta(days=1)
 
 
 class GeoRecorder(Protocol):
@@ -58,6 +61,8 @@ class AuthService:
         ip_guess_limit: int,
         rate_window: timedelta,
         session_ttl: timedelta,
+        email_daily_limit: int = 10,
+        email_guess_limit: int = 10,
         cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -74,6 +79,8 @@ class AuthService:
         self._ip_rate_limit = ip_rate_limit
         self._ip_guess_limit = ip_guess_limit
         self._rate_window = rate_window
+        self._email_daily_limit = email_daily_limit
+        self._email_guess_limit = email_guess_limit
         self._session_ttl = session_ttl
         self._clock = clock
         self.cache: WriteThroughCache[bytes, Session] = WriteThroughCache(
@@ -91,24 +98,45 @@ class AuthService:
     # --- sign-in ----------------------------------------------------------------------------
 
     async def request_code(self, email: str, *, client_ip: str | None) -> Challenge:
-        """Mail a fresh code to `email`; rate-limited per address and per client address."""
+        """Mail a fresh code to `email`.
+
+        Limits count per network (an IPv6 /64, an IPv4 address): codes for this email from
+        this network, codes from this network, and, per day, codes for this email from
+        networks it has never signed in from. A stranger spending the first locks out only
+        the stranger; the last bounds what strangers can mail to someone, without locking
+        the player out on a network they signed in from before.
+        """
         normalized = email.strip().lower()
+        network = limit_key(client_ip)
         challenge_id = uuid.uuid4()
         code = new_code()
         async with self._database.pool.acquire() as conn, conn.transaction():
-            await repository.lock_code_requests(
-                conn, email_normalized=normalized, client_ip=client_ip
+            await repository.lock_code_requests(conn, email_normalized=normalized, network=network)
+            known = await repository.known_network(
+                conn, email_normalized=normalized, network=network
             )
             recent = await repository.recent_challenges(
-                conn, email_normalized=normalized, client_ip=client_ip, window=self._rate_window
+                conn,
+                email_normalized=normalized,
+                network=network,
+                window=self._rate_window,
+                day=_DAY,
             )
-            if recent["by_email"] >= self._email_rate_limit:
+            if recent["by_email_here"] >= self._email_rate_limit:
                 raise self._limited(
-                    "too many codes requested for this email", recent["first_by_email"]
+                    "too many codes requested for this email from this address",
+                    recent["first_by_email_here"],
                 )
-            if client_ip is not None and recent["by_ip"] >= self._ip_rate_limit:
+            if network is not None and recent["by_network"] >= self._ip_rate_limit:
                 raise self._limited(
-                    "too many codes requested from this address", recent["first_by_ip"]
+                    "too many codes requested from this address", recent["first_by_network"]
+                )
+            if not known and recent["by_strangers"] >= self._email_daily_limit:
+                raise self._limited(
+                    "too many codes were asked for this email today; sign in from where you"
+                    " signed in before, or try again later",
+                    recent["first_by_strangers"],
+                    window=_DAY,
                 )
             expires_at = await repository.insert_challenge(
                 conn,
@@ -119,6 +147,7 @@ class AuthService:
                 max_attempts=self._code_max_attempts,
                 client_ip=client_ip,
                 ttl=self._code_ttl,
+                from_known=known,
             )
             # Same transaction: the code is mailed if and only if the challenge exists.
             await self._mail.enqueue(
@@ -134,9 +163,12 @@ class AuthService:
         _log.info("sign-in code mailed", challenge_id=str(challenge_id))
         return Challenge(id=challenge_id, expires_at=expires_at)
 
-    def _limited(self, message: str, first: datetime | None) -> RateLimited:
+    def _limited(
+        self, message: str, first: datetime | None, *, window: timedelta | None = None
+    ) -> RateLimited:
         elapsed = self._clock() - first if first else timedelta(0)
-        retry = max(1, math.ceil((self._rate_window - elapsed).total_seconds()))
+        span = window or self._rate_window
+        retry = max(1, math.ceil((span - elapsed).total_seconds()))
         return RateLimited(message, retry_after_seconds=retry)
 
     async def confirm(
@@ -156,6 +188,7 @@ class AuthService:
         """
         token = new_token(USER_TOKEN_PREFIX)
         digest = hash_token(token)
+        network = limit_key(client_ip)
         user: User | None = None
         created = False
         session: Session | None = None
@@ -164,10 +197,17 @@ class AuthService:
                 tx.conn,
                 challenge_id=challenge_id,
                 code_hash=code_hash(self._secret_key(), challenge_id, code),
-                client_ip=client_ip,
+                network=network,
                 address_limit=self._ip_guess_limit,
                 window=self._rate_window,
+                email_limit=self._email_guess_limit,
             )
+            if attempt.email_failures == self._email_guess_limit and attempt.email:
+                await self._warn_of_guessing(tx.conn, attempt.email, attempt.email_normalized)
+            if attempt.matched and network is not None:
+                await repository.remember_network(
+                    tx.conn, email_normalized=str(attempt.email_normalized), network=network
+                )
             if attempt.matched:
                 user, created = await self._users.record_sign_in(
                     tx,
@@ -189,7 +229,7 @@ class AuthService:
         if attempt.throttled:
             retry = attempt.retry_after or self._rate_window
             raise RateLimited(
-                "too many wrong codes from this address; try again later",
+                "too many wrong codes; try again later",
                 retry_after_seconds=max(1, math.ceil(retry.total_seconds())),
                 code="too_many_guesses",
             )
@@ -218,6 +258,22 @@ class AuthService:
         self._geo.record_activity(user.id, user.country)
         _log.info("signed in", user_id=str(user.id), session_id=str(session.id), created=created)
         return SignIn(token=token, session=session, user=user, created=created)
+
+    async def _warn_of_guessing(
+        self, conn: Connection, email: str, email_normalized: str | None
+    ) -> None:
+        """Tell the player, once a day, that strangers' codes for them are refused now."""
+        day = self._clock().astimezone(UTC).date()
+        until = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+        subject = hashlib.sha256(str(email_normalized).encode()).hexdigest()
+        await self._mail.enqueue(
+            conn,
+            to=email,
+            mail=templates.sign_in_guessing(until=until, limit=self._email_guess_limit),
+            kind="sign_in_guessing",
+            idempotency_key=f"sign-in-guessing:{subject}:{day.isoformat()}",
+        )
+        _log.warning("sign-in guesses for one email hit the daily limit")
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -328,7 +384,8 @@ class AuthService:
     async def prune(self, *, keep: timedelta) -> int:
         """Drop challenges and guess counts older than `keep` (they only served the limits)."""
         async with self._database.pool.acquire() as conn:
-            deleted = await repository.prune(conn, keep=max(keep, self._rate_window))
+            # The daily budgets look back a day; the windows, one window.
+            deleted = await repository.prune(conn, keep=max(keep, self._rate_window, _DAY))
         if deleted:
             _log.info("old sign-in challenges pruned", rows=deleted)
         return deleted

@@ -14,6 +14,7 @@ Vixie cron, as cron users expect:
 `@every <duration>` is a fixed period of real time, whatever the zone says.
 """
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -42,6 +43,8 @@ _DST_MARGIN = timedelta(hours=3)
 # A schedule that matches no day in this many years never fires (`0 0 30 2 *`).
 _SEARCH_YEARS = 9
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+# Fire times looked at for a cron schedule's shortest gap (see Schedule.shortest_gap).
+_GAP_SAMPLES = 400
 
 
 @cache
@@ -173,6 +176,17 @@ class Schedule:
             moment = self.next_after(moment)
             times.append(moment)
         return times
+
+    def shortest_gap(self, moment: datetime, samples: int = _GAP_SAMPLES) -> timedelta:
+        """The shortest time between two turns from `moment` on: the period of `@every`,
+        else the least gap among the next `samples` fire times (months of them for any
+        schedule that fires more often than daily)."""
+        if self.every is not None:
+            return self.every
+        times = [self.next_after(moment)]
+        for _ in range(samples - 1):
+            times.append(self.next_after(times[-1]))
+        return min(b - a for a, b in itertools.pairwise(times))
 
     def _next_cron(self, moment: datetime) -> datetime | None:
         cron = self._cron

@@ -30,7 +30,9 @@ class RuntimeState:
     """What the runtime last reported about the game's engine."""
 
     status: str | None = None
+    # A plain sentence for players; `detail` (what failed, where) is for operators only.
     message: str | None = None
+    detail: str | None = None
     updated_at: datetime | None = None
 
 
@@ -120,5 +122,13 @@ class GameStart:
 
 
 RuntimeOutcome = Literal[
-    "started", "start_failed", "start_withdrawn", "paused", "stopped", "resumed", "finished"
+    "started",
+    "start_failed",
+    "start_withdrawn",
+    "paused",
+    "stopped",
+    "resumed",
+    "finished",
+    # Still starting: every engine slot of the platform is taken; it starts when one frees.
+    "start_waiting",
 ]

@@ -20,7 +20,7 @@ GAME_COLUMNS = """
     g.id, g.owner_id, g.name, g.description, g.status, g.status_seq, g.visibility,
     g.invite_code, g.min_players, g.max_players, g.approved_count, g.enrollment_deadline,
     g.turn_schedule, g.turn_time_zone, g.run_when_all_orders_in, g.engine_version, g.settings,
-    g.current_turn, g.runtime_status, g.runtime_message, g.runtime_updated_at,
+    g.current_turn, g.runtime_status, g.runtime_message, g.runtime_detail, g.runtime_updated_at,
     g.final_ranking, g.version, g.created_at, g.updated_at, g.started_at, g.finished_at
 """
 # A game's players (approved applications) in approval order, as one JSON column.
@@ -92,6 +92,7 @@ def to_game(row: asyncpg.Record, players: tuple[Player, ...] | None = None) -> G
         runtime=RuntimeState(
             status=row["runtime_status"],
             message=row["runtime_message"],
+            detail=row["runtime_detail"],
             updated_at=row["runtime_updated_at"],
         ),
         final_ranking=row["final_ranking"],
@@ -387,6 +388,7 @@ async def record_runtime(
     message: str | None,
     turn: int | None,
     ranking: Sequence[Mapping[str, Any]] | None,
+    detail: str | None = None,
 ) -> None:
     await conn.execute(
         """
@@ -394,6 +396,7 @@ async def record_runtime(
         SET runtime_status = $2, runtime_message = $3, runtime_updated_at = now(),
             current_turn = coalesce($4, current_turn),
             final_ranking = coalesce($5, final_ranking),
+            runtime_detail = $6,
             updated_at = now(), version = version + 1
         WHERE id = $1
         """,
@@ -402,6 +405,7 @@ async def record_runtime(
         message,
         turn,
         list(ranking) if ranking is not None else None,
+        detail,
     )
 
 

@@ -18,8 +18,9 @@ from uuid import UUID
 from galaxy_backend.admin.audit import Actor, record
 from galaxy_backend.cache import CacheLimits
 from galaxy_backend.cachebus import CacheBus
-from galaxy_backend.cronutil import parse_schedule, parse_time_zone
+from galaxy_backend.cronutil import Schedule, parse_schedule, parse_time_zone
 from galaxy_backend.cursors import decode_cursor, encode_cursor, page_of
+from galaxy_backend.durations import format_duration
 from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
@@ -143,6 +144,7 @@ _OUTCOME_STATUS: dict[str, GameStatus] = {
     "stopped": "paused",
     "resumed": "running",
     "finished": "finished",
+    "start_waiting": "starting",
 }
 
 
@@ -166,9 +168,11 @@ class LobbyService:
         users: UserEntitlements,
         engines: EngineCatalog,
         pending_registration_ttl: timedelta,
+        min_turn_interval: timedelta = timedelta(minutes=1),
         cache_limits: CacheLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._min_turn_interval = min_turn_interval
         self._database = database
         self._bus = bus
         self._push = push
@@ -373,7 +377,12 @@ class LobbyService:
     # --- games --------------------------------------------------------------------------------
 
     def _checked_fields(
-        self, values: Mapping[str, Any], *, now: datetime, check_deadline: bool = True
+        self,
+        values: Mapping[str, Any],
+        *,
+        now: datetime,
+        check_deadline: bool = True,
+        check_interval: bool = True,
     ) -> dict[str, Any]:
         """Validate a game's settable fields together; the normalised values to store."""
         checked = dict(values)
@@ -389,6 +398,8 @@ class LobbyService:
             schedule = parse_schedule(checked["turn_schedule"], time_zone)
         except ValueError as exc:
             raise InvalidInput(str(exc), field="turn_schedule", code="invalid_schedule") from None
+        if check_interval:
+            self._check_interval(schedule, now)
         checked["turn_schedule"] = schedule.text
         if checked["min_players"] > checked["max_players"]:
             raise InvalidInput(
@@ -409,6 +420,23 @@ class LobbyService:
                 code="deadline_passed",
             )
         return checked
+
+    def _check_interval(self, schedule: Schedule, now: datetime) -> None:
+        """Turns no closer than BACKEND_LOBBY_MIN_TURN_INTERVAL: each one mails every player
+        and keeps a report on disk."""
+        gap = schedule.shortest_gap(now)
+        if gap < self._min_turn_interval:
+            minimum = format_duration(self._min_turn_interval)
+            raise InvalidInput(
+                f"turns may come no closer than {minimum}; this schedule has"
+                f" {format_duration(gap)} between two of them",
+                field="turn_schedule",
+                code="schedule_too_frequent",
+                details={
+                    "min_interval_seconds": int(self._min_turn_interval.total_seconds()),
+                    "shortest_gap_seconds": int(gap.total_seconds()),
+                },
+            )
 
     async def create_game(self, owner_id: UUID, draft: GameDraft) -> Game:
         now = self._clock()
@@ -533,7 +561,11 @@ class LobbyService:
             }
             merged = {**current, **changes}
             checked = self._checked_fields(
-                merged, now=now, check_deadline="enrollment_deadline" in changes
+                merged,
+                now=now,
+                check_deadline="enrollment_deadline" in changes,
+                # A schedule accepted before the minimum was raised stays as long as kept.
+                check_interval=bool({"turn_schedule", "turn_time_zone"} & set(changes)),
             )
             if checked["max_players"] < game.approved_count:
                 raise Conflict(
@@ -855,6 +887,7 @@ class LobbyService:
         message: str | None = None,
         turn: int | None = None,
         ranking: Sequence[Mapping[str, Any]] | None = None,
+        detail: str | None = None,
     ) -> Game:
         """The seed's OnRuntimeJobResult: the runtime reports what became of a job.
 
@@ -863,7 +896,8 @@ class LobbyService:
         stopped the engine) -> paused, `finished` -> finished with the engine's final
         `ranking`. A repeated report changes nothing and tells nobody twice, nor does one
         about a game that is over; a report the game's status does not allow is 409
-        wrong_status.
+        wrong_status. `message` is shown to players (and sent in the status notice);
+        `detail`, what failed and where, only to operators.
         """
         target = _OUTCOME_STATUS[outcome]
         async with transaction(self._database) as tx:
@@ -875,6 +909,7 @@ class LobbyService:
                 message=message,
                 turn=turn,
                 ranking=ranking if outcome == "finished" else None,
+                detail=detail,
             )
             if game.status == target or game.status in TERMINAL:
                 # Over already (an engine stopped after a cancellation): recorded, no move.

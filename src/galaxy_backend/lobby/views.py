@@ -18,6 +18,8 @@ class RuntimeOut(BaseModel):
     status: str | None
     message: str | None
     updated_at: datetime | None
+    # Operators' views only: what failed and where (paths, driver errors).
+    detail: str | None = None
 
 
 class PlayerOut(BaseModel):
@@ -181,6 +183,7 @@ def game_view(
                 "status": game.runtime.status,
                 "message": game.runtime.message,
                 "updated_at": game.runtime.updated_at,
+                "detail": game.runtime.detail if full else None,
             },
             "final_ranking": list(game.final_ranking) if game.final_ranking is not None else None,
             "updated_at": game.updated_at,

@@ -2,6 +2,7 @@
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
 
 MAX_SUBJECT_LENGTH = 200
 
@@ -83,6 +84,33 @@ def sign_in_code(code: str, *, ttl_minutes: int) -> RenderedMail:
         subject=SIGN_IN_SUBJECT,
         text=_SIGN_IN_TEXT.format(code=code, ttl=ttl_minutes),
         html=_SIGN_IN_HTML.format(subject=SIGN_IN_SUBJECT, code=html.escape(code), ttl=ttl_minutes),
+    )
+
+
+GUESSING_SUBJECT = "Someone is trying to sign in to your Galaxy account"
+
+_GUESSING_TEXT = """\
+Today someone sent {limit} wrong sign-in codes for your Galaxy account, from places you
+have not signed in from.
+
+Until {until} (UTC), codes for your account are refused from such places; from where you
+signed in before, you can sign in as usual. Nobody can sign in without a code mailed to
+you: if you did not ask for codes, you need not do anything.
+"""
+
+
+def sign_in_guessing(*, until: datetime, limit: int) -> RenderedMail:
+    """The player's warning that strangers' guesses at their codes hit the daily limit."""
+    text = _GUESSING_TEXT.format(limit=limit, until=until.strftime("%Y-%m-%d %H:%M"))
+    paragraphs = "\n".join(
+        f"<p>{html.escape(' '.join(p.split()))}</p>" for p in text.split("\n\n") if p.strip()
+    )
+    return RenderedMail(
+        subject=GUESSING_SUBJECT,
+        text=text,
+        html=_NOTIFICATION_HTML.format(
+            title=html.escape(GUESSING_SUBJECT), paragraphs=paragraphs, footer=""
+        ),
     )
 
 

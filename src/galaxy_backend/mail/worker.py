@@ -27,6 +27,7 @@ from galaxy_backend.liveness import Liveness
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus
+from galaxy_backend.mail.tls import SmtpTls, tls_options
 from galaxy_backend.postgres import DATABASE_ERRORS, PoolProvider
 from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup
@@ -79,7 +80,7 @@ class MailWorker:
         smtp_port: int,
         smtp_username: str | None,
         smtp_password: str | None,
-        smtp_starttls: bool,
+        smtp_tls: SmtpTls,
         mail_from: str,
         max_attempts: int,
         backoff_min: timedelta,
@@ -115,7 +116,7 @@ class MailWorker:
             "port": smtp_port,
             "username": smtp_username,
             "password": smtp_password,
-            "start_tls": smtp_starttls,
+            **tls_options(smtp_tls, port=smtp_port, with_credentials=smtp_username is not None),
             "timeout": smtp_timeout.total_seconds(),
             "tls_context": tls_context,
             # socket.getfqdn() can stall on DNS; the sender's domain names us well enough.

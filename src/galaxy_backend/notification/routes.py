@@ -27,6 +27,7 @@ from galaxy_backend.server.auth import (
     CurrentUser,
     client_ip,
 )
+from galaxy_backend.server.html import CSP_HEADER, inline_style_hashes, page_policy
 from galaxy_backend.server.http_app import audience_router
 
 ChannelName = Literal["push", "email"]
@@ -266,13 +267,18 @@ def user_router(service: NotificationService) -> APIRouter:
 
 
 _CONFIRM_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title></head>
-<body style="font-family: sans-serif">
+<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title>
+<style>body {{ font-family: sans-serif }}</style></head>
+<body>
 <p>Stop the mails about: {description}?</p>
 <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">Unsubscribe</button></form>
 </body></html>
 """
+
+
+# No script at all; its one style block by hash; the form posts back here.
+_CONFIRM_POLICY = page_policy(styles=inline_style_hashes(_CONFIRM_PAGE.format(description="")))
 
 
 def public_router(service: NotificationService) -> APIRouter:
@@ -287,7 +293,10 @@ def public_router(service: NotificationService) -> APIRouter:
     async def unsubscribe_page(token: Annotated[Token, Query()]) -> HTMLResponse:
         _, name = service.verify_unsubscribe(token)
         kind = catalogue.BY_NAME[name]
-        return HTMLResponse(_CONFIRM_PAGE.format(description=html.escape(kind.description)))
+        return HTMLResponse(
+            _CONFIRM_PAGE.format(description=html.escape(kind.description)),
+            headers={CSP_HEADER: _CONFIRM_POLICY},
+        )
 
     @router.post(
         "/notifications/unsubscribe",

@@ -50,6 +50,8 @@ class RuntimeRecord:
     final_ranking: list[dict[str, Any]] | None
     winner: str | None
     reported_status: str | None
+    # Waiting for a free engine slot (BACKEND_RUNTIME_MAX_ENGINES) since then.
+    waiting_since: datetime | None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None

@@ -1,6 +1,7 @@
 """SQL for runtime records, jobs, turns and engine versions."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -49,6 +50,7 @@ def to_record(row: Any) -> RuntimeRecord:
         final_ranking=row["final_ranking"],
         winner=row["winner"],
         reported_status=row["reported_status"],
+        waiting_since=row["waiting_since"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         finished_at=row["finished_at"],
@@ -192,6 +194,8 @@ _UPDATABLE = frozenset(
         "finished_at",
         "tick_token",
         "tick_until",
+        "slot_taken",
+        "waiting_since",
     }
 )
 
@@ -300,19 +304,43 @@ async def claim_tick(
     return to_record(row) if row else None
 
 
-async def request_turn(conn: Connection, game_id: UUID, trigger: str, *, replace: bool) -> bool:
-    """Ask for a running game's next turn now; unless `replace`, only if none is asked."""
+async def request_turn(
+    conn: Connection, game_id: UUID, trigger: str, *, replace: bool, by_owner: bool = False
+) -> bool:
+    """Ask for a running game's next turn now; unless `replace`, only if none is asked.
+    `by_owner` starts the owner's cooldown."""
     requested = await conn.fetchval(
         """
-        UPDATE runtime_records SET turn_requested = $2, updated_at = now()
+        UPDATE runtime_records
+        SET turn_requested = $2, updated_at = now(),
+            owner_forced_at = CASE WHEN $4 THEN now() ELSE owner_forced_at END
         WHERE game_id = $1 AND status = 'running' AND ($3 OR turn_requested IS NULL)
         RETURNING true
         """,
         game_id,
         trigger,
         replace,
+        by_owner,
     )
     return bool(requested)
+
+
+async def owner_force_wait(
+    conn: Connection, game_id: UUID, *, cooldown: timedelta
+) -> timedelta | None:
+    """How long the owner must still wait to force a turn (the row is locked until the
+    transaction ends, so two requests at once cannot both pass); None when they may."""
+    wait: timedelta | None = await conn.fetchval(
+        """
+        SELECT CASE WHEN owner_forced_at + $2::interval > now()
+                    THEN owner_forced_at + $2::interval - now() END
+        FROM runtime_records WHERE game_id = $1
+        FOR UPDATE
+        """,
+        game_id,
+        cooldown,
+    )
+    return wait
 
 
 async def fail_tick(
@@ -374,6 +402,59 @@ async def try_advisory_lock(conn: Connection, key: int) -> bool:
 
 async def advisory_unlock(conn: Connection, key: int) -> None:
     await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+# --- engine slots (BACKEND_RUNTIME_MAX_ENGINES) ------------------------------------------------
+
+# One fixed key: slots are counted and taken one start at a time across every replica.
+SLOTS_LOCK_KEY = 0x6761_6C61_7879_0003
+
+
+@dataclass(frozen=True, slots=True)
+class SlotAnswer:
+    taken: bool
+    # Starts waiting ahead of this one, and whether this one has only now begun to wait.
+    ahead: int
+    began_waiting: bool
+
+
+async def take_engine_slot(conn: Connection, game_id: UUID, *, max_engines: int) -> SlotAnswer:
+    """Admit a starting game's engine if a slot is free and no start waits ahead of it
+    (first come, first served); else keep it waiting. Call inside a transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", SLOTS_LOCK_KEY)
+    row = await conn.fetchrow(
+        """
+        WITH me AS (
+            SELECT game_id, coalesce(waiting_since, now()) AS since,
+                   waiting_since IS NULL AS fresh
+            FROM runtime_records WHERE game_id = $1 AND status = 'starting' FOR UPDATE
+        ), holding AS (
+            SELECT count(*) AS n FROM runtime_records
+            WHERE status IN ('running', 'paused', 'stopping')
+               OR (status = 'starting' AND slot_taken)
+        ), ahead AS (
+            SELECT count(*) AS n FROM runtime_records r, me
+            WHERE r.status = 'starting' AND NOT r.slot_taken AND r.waiting_since IS NOT NULL
+              AND (r.waiting_since, r.game_id) < (me.since, me.game_id)
+        )
+        UPDATE runtime_records r
+        SET slot_taken = holding.n + ahead.n < $2,
+            waiting_since = CASE WHEN holding.n + ahead.n < $2 THEN NULL ELSE me.since END,
+            updated_at = now()
+        FROM me, holding, ahead
+        WHERE r.game_id = me.game_id
+        RETURNING r.slot_taken, ahead.n AS ahead, me.fresh AS fresh
+        """,
+        game_id,
+        max_engines,
+    )
+    if row is None:  # not starting any more: nothing to admit
+        return SlotAnswer(taken=True, ahead=0, began_waiting=False)
+    return SlotAnswer(
+        taken=bool(row["slot_taken"]),
+        ahead=int(row["ahead"]),
+        began_waiting=bool(row["fresh"]) and not row["slot_taken"],
+    )
 
 
 # --- jobs ------------------------------------------------------------------------------------
@@ -489,6 +570,23 @@ async def retry_job(
         token,
         delay,
         error,
+    )
+    return bool(done)
+
+
+async def defer_job(conn: Connection, *, job_id: UUID, token: UUID, delay: timedelta) -> bool:
+    """Hand a job back to run later without counting the attempt (it waits, not fails)."""
+    done = await conn.fetchval(
+        """
+        UPDATE runtime_jobs
+        SET status = 'queued', attempts = greatest(attempts - 1, 0), lease_token = NULL,
+            lease_until = NULL, not_before = now() + $3::interval, updated_at = now()
+        WHERE id = $1 AND lease_token = $2 AND status = 'running'
+        RETURNING true
+        """,
+        job_id,
+        token,
+        delay,
     )
     return bool(done)
 

@@ -92,6 +92,8 @@ class RecordOut(BaseModel):
     restarts: int
     last_error: str | None
     winner: str | None
+    # Waiting for a free engine slot (BACKEND_RUNTIME_MAX_ENGINES) since then.
+    waiting_since: datetime | None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None

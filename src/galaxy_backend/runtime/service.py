@@ -7,6 +7,7 @@ that rolled back. The lobby's handler is idempotent.
 """
 
 import asyncio
+import math
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,12 +20,14 @@ from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.audit import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.cursors import decode_cursor, page_of
+from galaxy_backend.durations import format_duration
 from galaxy_backend.errors import (
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unavailable,
 )
 from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
@@ -61,6 +64,7 @@ class LobbyResults(Protocol):
         message: str | None = None,
         turn: int | None = None,
         ranking: Sequence[Mapping[str, Any]] | None = None,
+        detail: str | None = None,
     ) -> object: ...
 
 
@@ -127,6 +131,14 @@ class GameStatus:
     engine_answered: bool
 
 
+# What players read when something went wrong with a game's engine; operators see why.
+_PLAYER_MESSAGES: dict[RuntimeOutcome, str] = {
+    "start_failed": "The game's engine could not be started. The owner may try again;"
+    " the operators can see what went wrong.",
+    "paused": "The game's engine stopped working, so the game is paused until an operator"
+    " looks at it. Nothing of the game is lost.",
+}
+
 # What the lobby is told for each record status (no entry: nothing for the lobby to do).
 _OUTCOMES: dict[str, RuntimeOutcome] = {
     "running": "started",
@@ -148,8 +160,10 @@ class RuntimeService:
         driver_name: Callable[[], str],
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
+        force_turn_cooldown: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._force_turn_cooldown = force_turn_cooldown
         self._database = database
         self._engine = engine
         self.queue = queue
@@ -220,7 +234,13 @@ class RuntimeService:
         if record is None:
             # A start after a failed one: the record is reused from scratch.
             await repository.update_record(
-                tx.conn, request.game_id, status="starting", last_error=None, reported_status=None
+                tx.conn,
+                request.game_id,
+                status="starting",
+                last_error=None,
+                reported_status=None,
+                slot_taken=False,
+                waiting_since=None,
             )
         await self._queue_job(tx, request.game_id, "start", reason="game started")
 
@@ -293,12 +313,19 @@ class RuntimeService:
         if record.reported_status == record.status:
             return
         outcome = self._outcome(record)
+        # Only an engine that failed or vanished has something to explain.
+        broken = record.status in ("failed", "removed")
         if outcome is not None:
             try:
                 await self._lobby.on_runtime_job_result(
                     record.game_id,
                     outcome,
-                    message=_STOPPED if outcome == "stopped" else record.last_error,
+                    # Players get a plain sentence; the error (paths, driver text) stays
+                    # with operators.
+                    message=_STOPPED
+                    if outcome == "stopped"
+                    else (_PLAYER_MESSAGES.get(outcome) if broken else None),
+                    detail=record.last_error if broken else None,
                     turn=record.current_turn,
                     ranking=record.final_ranking,
                 )
@@ -333,6 +360,22 @@ class RuntimeService:
         for record in owed:
             await self.report(record)
         return len(owed)
+
+    async def start_waiting(self, game_id: UUID, *, ahead: int) -> None:
+        """The game's page says why it is still starting."""
+        queue = f" ({ahead} started before it wait too)" if ahead else ""
+        try:
+            await self._lobby.on_runtime_job_result(
+                game_id,
+                "start_waiting",
+                message="Every engine of the platform is busy; the game starts as soon as"
+                f" one is free{queue}.",
+            )
+        except Exception as exc:
+            # Only the page's note is late: the wait itself is in the record.
+            _log.warning(
+                "could not tell the lobby a start waits", game_id=str(game_id), error=str(exc)
+            )
 
     async def lobby_turn(self, game_id: UUID, turn: int) -> None:
         """The game's page shows its turn: a repeated 'started' report that only says so."""
@@ -525,10 +568,27 @@ class RuntimeService:
     async def force_next_turn(
         self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
     ) -> None:
-        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7)."""
+        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7).
+
+        An owner may do it once per BACKEND_RUNTIME_FORCE_TURN_COOLDOWN (each turn mails
+        every player and keeps a report); operators are not bound by it.
+        """
         found = await self._owned(game_id, by_owner)
         async with transaction(self._database) as tx:
-            forced = await repository.request_turn(tx.conn, game_id, "forced", replace=True)
+            if by_owner is not None:
+                wait = await repository.owner_force_wait(
+                    tx.conn, game_id, cooldown=self._force_turn_cooldown
+                )
+                if wait is not None:
+                    raise RateLimited(
+                        "the game's owner may force a turn once every"
+                        f" {format_duration(self._force_turn_cooldown)}",
+                        retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
+                        code="force_turn_cooldown",
+                    )
+            forced = await repository.request_turn(
+                tx.conn, game_id, "forced", replace=True, by_owner=by_owner is not None
+            )
             if forced and actor is not None:
                 await _audit(tx, actor, "runtime.force_turn", game_id)
         if not forced:

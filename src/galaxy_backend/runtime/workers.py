@@ -51,6 +51,10 @@ def engine_game_id(record: RuntimeRecord) -> str:
     return label[:128] or str(record.game_id)
 
 
+class _WaitForSlot(Exception):
+    """Every engine slot is taken: the start job goes back to the queue, not counted."""
+
+
 class JobFailed(Exception):
     """A step of a job failed; `transient` if another attempt may pass."""
 
@@ -75,6 +79,8 @@ class RuntimeWorkers:
         tokens: EngineTokens,
         pool_size: int,
         limits: Limits,
+        max_engines: int | None = None,
+        slot_recheck: timedelta = timedelta(seconds=5),
         start_attempts: int = 3,
         start_timeout: timedelta = timedelta(seconds=60),
         retry_min: timedelta = timedelta(seconds=2),
@@ -95,6 +101,8 @@ class RuntimeWorkers:
         self._tokens = tokens
         self._pool_size = pool_size
         self._limits = limits
+        self._max_engines = max_engines
+        self._slot_recheck = slot_recheck
         self._start_attempts = start_attempts
         self._start_timeout = start_timeout.total_seconds()
         self._retry_min = retry_min
@@ -198,6 +206,12 @@ class RuntimeWorkers:
             ):
                 await self._handle(job)
             await self._finish(job, token, "done", None)
+        except _WaitForSlot:
+            outcome = "waiting"
+            async with self._database.pool.acquire() as conn:
+                await repository.defer_job(
+                    conn, job_id=job.id, token=token, delay=self._slot_recheck
+                )
         except asyncio.CancelledError:
             outcome = "interrupted"
             with contextlib.suppress(*DATABASE_ERRORS):
@@ -284,6 +298,8 @@ class RuntimeWorkers:
     async def _start(self, record: RuntimeRecord) -> None:
         if record.status != "starting":
             return  # stopped or failed meanwhile: nothing to start
+        if self._max_engines is not None and not await self._slot_for(record):
+            raise _WaitForSlot
         await self._clients.driver.create(self._spec(record))
         address = await self._bring_up(record)
         await self._engine.json(
@@ -320,6 +336,19 @@ class RuntimeWorkers:
         status = await self._engine.json(record.game_id, address, "GET", "/admin/status")
         reports = await fetch_reports(self._engine, record.game_id, address, record.player_ids(), 0)
         return KeptTurn(0, status, await asyncio.to_thread(pack, reports))
+
+    async def _slot_for(self, record: RuntimeRecord) -> bool:
+        """An engine slot for this start, or its place in the queue (told to the lobby once,
+        so the game's page and the operators see why it waits)."""
+        assert self._max_engines is not None
+        async with transaction(self._database) as tx:
+            answer = await repository.take_engine_slot(
+                tx.conn, record.game_id, max_engines=self._max_engines
+            )
+        if answer.began_waiting:
+            _log.info("engine start waits for a slot", game_id=str(record.game_id))
+            await self._service.start_waiting(record.game_id, ahead=answer.ahead)
+        return answer.taken
 
     def _spec(self, record: RuntimeRecord) -> EngineSpec:
         return EngineSpec(

@@ -53,27 +53,30 @@ class ClientAddresses:
                 self._peers[peer] = known
         return known
 
+    def trusts_peer(self, peer: str | None) -> bool:
+        """Whether the peer is one of BACKEND_TRUSTED_PROXIES (whose headers are believed)."""
+        return peer is not None and self._peer(peer)[1]
+
     def resolve(self, peer: str | None, forwarded_for: bytes | None) -> str | None:
         """The address to believe: the nearest untrusted hop of a trusted peer's chain.
 
-        A chain with anything that is not an address in it is ignored as a whole (the
-        peer is believed), so junk never reaches SQL or the rate limits.
+        The chain is read from the right, as each proxy appends the address it saw, and
+        only as far as it holds addresses: what lies left of an entry that is not one was
+        written by whoever sent the request, so `junk, 203.0.113.9` from the gateway names
+        203.0.113.9, and junk never reaches SQL or the rate limits.
         """
         if peer is None:
             return None
         address, trusted = self._peer(peer)
         if not trusted or not forwarded_for:
             return address
-        try:
-            entries = forwarded_for.decode("ascii").split(",")
-        except UnicodeDecodeError:
-            return address
-        hops = [parse_address(entry) for entry in entries]
-        if not hops or any(hop is None for hop in hops):
-            return address
-        for hop in reversed(hops):
-            assert hop is not None
+        believed = address
+        for entry in reversed(forwarded_for.decode("latin-1").split(",")):
+            hop = parse_address(entry)
+            if hop is None:
+                break
             if not self._trusts(hop):
                 return str(hop)
-        # Every hop is a proxy of ours: the first one is the closest thing to a client.
-        return str(hops[0])
+            # Another proxy of ours: the next hop to the left is what it saw.
+            believed = str(hop)
+        return believed

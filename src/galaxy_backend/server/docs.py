@@ -13,6 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from galaxy_backend.server.html import CSP_HEADER, inline_script_hashes, page_policy
+
 ASSETS_PACKAGE = "fastapi_swagger.resources"
 ASSETS_PATH = "/docs/assets"
 ASSETS = {
@@ -36,7 +38,7 @@ def add_docs(api: FastAPI, *, docs_url: str, title: str) -> None:
     async def page(request: Request) -> HTMLResponse:
         # Behind a proxy that strips a prefix, every URL on the page keeps that prefix.
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
+        generated = get_swagger_ui_html(
             openapi_url=root + openapi_url,
             title=title,
             swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -44,6 +46,16 @@ def add_docs(api: FastAPI, *, docs_url: str, title: str) -> None:
             swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon-32x32.png",
             swagger_ui_parameters=api.swagger_ui_parameters,
         )
+        body = bytes(generated.body)
+        policy = page_policy(
+            # The page's one inline script (it starts Swagger UI), by its hash.
+            scripts=inline_script_hashes(body.decode()),
+            # Swagger UI sets style attributes from its script, and draws icons as data: URIs.
+            styles=["'unsafe-inline'"],
+            images=["data:"],
+            connect_self=True,
+        )
+        return HTMLResponse(body, headers={CSP_HEADER: policy})
 
     api.add_route(docs_url, page, include_in_schema=False)
     for name, media_type in ASSETS.items():

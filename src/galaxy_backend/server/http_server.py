@@ -2,15 +2,18 @@
 
 import asyncio
 import contextlib
+import functools
 import socket
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from galaxy_backend.config import Address
+from galaxy_backend.server.errors import error_body
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -108,13 +111,131 @@ class _CoalescingTransport(asyncio.Transport):
         return self._transport.get_write_buffer_limits()
 
 
+@dataclass(frozen=True, slots=True)
+class ListenerLimits:
+    """What one client may hold of the listener (BACKEND_HTTP_* limits)."""
+
+    # A request's line and headers together; more is 431 (httptools has no bound).
+    max_header_bytes: int = 32 * 1024
+    # From a connection's first byte (or its opening) to the end of a request's headers.
+    header_timeout: float = 10.0
+    # An idle connection between requests.
+    keepalive_timeout: float = 30.0
+    # Open connections at once; past it a new one gets 503 and is closed.
+    max_connections: int = 2048
+
+
+# After a refusal, what the client still sends is read and dropped for this long (at most
+# this much of it), so that the refusal reaches it before the close (nginx's lingering close).
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 1 << 20
+
+
 class _HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, writing each response in one go (see above)."""
+    """uvicorn's httptools protocol, writing each response in one go (see above), with the
+    listener's limits on headers, on the time to send them, and on connections."""
+
+    def __init__(self, *args: Any, limits: ListenerLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits = limits
+        self._reading_head = True
+        self._head_bytes = 0
+        # Ends of heads and of messages seen so far.
+        self._boundaries = 0
+        # Whether any byte of the current request has come (a silent connection has none).
+        self._head_started = False
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._lingering = -1  # bytes dropped since a refusal; -1: none
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have asyncio.Transport's methods without being its subclass.
         socket_transport = cast(asyncio.Transport, transport)
         super().connection_made(_CoalescingTransport(socket_transport, asyncio.get_running_loop()))
+        if len(self.connections) > self._limits.max_connections:
+            self._refuse(503, "too_many_connections", "the server has too many connections")
+            return
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering >= 0:
+            self._lingering += len(data)
+            if self._lingering > _LINGER_BYTES:
+                self.transport.close()
+            return
+        boundaries = self._boundaries
+        super().data_received(data)
+        # Counted only when the whole chunk was head: a chunk that ended a head or a
+        # message holds body bytes too (and at most one chunk of the next head).
+        if self._reading_head and self._boundaries == boundaries and self._lingering < 0:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_header_bytes:
+                self._refuse(
+                    431,
+                    "headers_too_large",
+                    f"request headers exceed {self._limits.max_header_bytes} bytes",
+                )
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_started = True
+        self._reading_head = True
+        self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._boundaries += 1
+        self._reading_head = False
+        self._head_bytes = 0
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._boundaries += 1
+        self._reading_head = True
+        self._head_started = False
+        self._head_bytes = 0
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self._limits.header_timeout, self._head_late)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if not self._reading_head or self.transport.is_closing():
+            return
+        if self._head_started:
+            self._refuse(408, "request_timeout", "the request's headers came too slowly")
+        else:
+            self.transport.close()
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer in the API's error shape and close, unless a response is under way (a
+        pipelined request): then only close."""
+        self._disarm_head_timer()
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()
+            return
+        body = error_body(code, message)
+        self.transport.write(
+            STATUS_LINE[status]
+            + b"content-type: application/json\r\nconnection: close\r\n"
+            + b"content-length: %d\r\n\r\n" % len(body)
+            + body
+        )
+        self._lingering = 0
+        self.transport.write_eof()
+        self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -152,8 +273,10 @@ class HttpListener:
         app: ASGIApp,
         shutdown_timeout: float,
         on_failure: Callable[[str], None] | None = None,
+        limits: ListenerLimits | None = None,
     ) -> None:
         self.name = name
+        self._limits = limits or ListenerLimits()
         self.stop_timeout: float | None = shutdown_timeout
         self._address = address
         self._app = app
@@ -166,9 +289,11 @@ class HttpListener:
     async def start(self) -> None:
         sock = bind_socket(self._address)
         self.port = sock.getsockname()[1]
+        protocol = functools.partial(_HttpProtocol, limits=self._limits)
         config = uvicorn.Config(
             self._app,
-            http=_HttpProtocol,
+            # uvicorn calls it with its own arguments, as it would the class.
+            http=cast(type[asyncio.Protocol], protocol),
             ws="none",
             lifespan="off",
             access_log=False,
@@ -179,7 +304,7 @@ class HttpListener:
             proxy_headers=False,
             # No graceful timeout of uvicorn's own: the App's deadline for this stop bounds it.
             timeout_graceful_shutdown=None,
-            timeout_keep_alive=30,
+            timeout_keep_alive=max(1, round(self._limits.keepalive_timeout)),
         )
         server = _EmbeddedServer(config)
         self._server = server

@@ -33,6 +33,7 @@ from galaxy_backend.server.auth import (
 from galaxy_backend.server.client_address import ClientAddresses
 from galaxy_backend.server.errors import PayloadTooLarge, error_body, headers_for, status_for
 from galaxy_backend.server.fastpath import JSON_HEADERS, FastRequest, FastRoute
+from galaxy_backend.server.html import NOSNIFF, with_page_headers
 from galaxy_backend.telemetry import (
     DurationRecorder,
     DurationSeries,
@@ -107,9 +108,11 @@ class EdgeMiddleware:
         rid = request_id.decode()
         scope[REQUEST_ID_SCOPE_KEY] = rid
         peer = scope.get("client")
-        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(
-            peer[0] if peer else None, forwarded_for
-        )
+        peer_host = peer[0] if peer else None
+        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(peer_host, forwarded_for)
+        if propagated is not None and not self._addresses.trusts_peer(peer_host):
+            # Anyone else's traceparent could force a sampled trace: only our proxies' count.
+            propagated = None
 
         route = self._fast.get((method, path))
         if route is not None and not route.traced:
@@ -118,7 +121,10 @@ class EdgeMiddleware:
                 FastRequest(scope, receive, principal=None, request_id=rid, max_body=self._max_body)
             )
             await _send_reply(
-                send, reply.status, reply.body, [*reply.headers, (b"x-request-id", request_id)]
+                send,
+                reply.status,
+                reply.body,
+                [*reply.headers, (b"x-request-id", request_id), NOSNIFF],
             )
             return
         # The sampler decides first; only a span it records gets attributes built for it.
@@ -147,7 +153,7 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                message["headers"] = with_page_headers([*message.get("headers", ()), rid_header])
             await send(message)
 
         try:

@@ -16,8 +16,10 @@ LABEL_BACKEND = "galaxy.backend"
 LABEL_GAME_ID = "galaxy.game_id"
 NAME_PREFIX = "galaxy-game-"
 ENGINE_PORT = 8080
-# Where an engine reads its admin token (galaxy_engine.cli reads the same name).
+# Where an engine reads its admin token (galaxy_engine.cli reads the same names): the
+# variable, or (containers) the file the other variable names.
 TOKEN_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
+TOKEN_FILE_VARIABLE = "GALAXY_ENGINE_ADMIN_TOKEN_FILE"  # noqa: S105 - a variable name
 
 InstanceState = Literal["created", "running", "exited", "missing"]
 
@@ -40,10 +42,14 @@ class DriverError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Resource limits of one engine (enforced by docker; advisory for processes)."""
+    """Resource limits of one engine. Docker enforces memory (without swap), CPUs and
+    processes; the process driver enforces memory as address space and CPU time."""
 
     memory_bytes: int = 512 * 1024 * 1024
     cpus: float = 1.0
+    pids: int = 256
+    # CPU seconds one engine process may use in all (process driver).
+    cpu_seconds: int = 3600
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,11 @@ the stream) the driver accepts both.
 """
 
 import asyncio
+import io
 import math
 import os
 import socket
+import tarfile
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
@@ -29,6 +31,7 @@ from galaxy_backend.runtime.drivers.base import (
     ENGINE_PORT,
     LABEL_BACKEND,
     LABEL_GAME_ID,
+    TOKEN_FILE_VARIABLE,
     TOKEN_VARIABLE,
     DriverError,
     EngineInstance,
@@ -45,6 +48,9 @@ T = TypeVar("T")
 DATA_MOUNT = "/data"
 # Beyond the SDK's socket timeout, before a call's thread is given up on.
 _CALL_MARGIN_SECONDS = 5.0
+# The engine's token, a file in its volume (readable by its user, whatever its uid).
+TOKEN_NAME = ".admin-token"  # noqa: S105 - a file name
+TOKEN_PATH = f"{DATA_MOUNT}/{TOKEN_NAME}"
 _PORT_KEY = f"{ENGINE_PORT}/tcp"
 # Pull errors no retry cures: a wrong name or tag, or no right to it.
 _PERMANENT_PULL_ERRORS = (
@@ -86,6 +92,7 @@ class DockerDriver:
         self._timeout = timeout
         self._client: docker.APIClient | None = None
         self._connecting = asyncio.Lock()
+        self._network_checked = False
 
     # --- the interface ----------------------------------------------------------------------
 
@@ -97,8 +104,12 @@ class DockerDriver:
         if found is not None:
             return self._instance(game_id, found)
         await self._ensure_image(client, spec)
+        if self._network:
+            await self._ensure_network(client, game_id)
         await self._call("volume create", game_id, _create_volume, client, game_id)
         await self._call("create", game_id, self._create_container, client, spec)
+        # The token as a file in the engine's volume: the container's config never holds it.
+        await self._call("token", game_id, _put_token, client, game_id, spec.admin_token)
         # Ours or, after a lost race with another replica, theirs: the same container.
         found = await self._call("inspect", game_id, _inspect_container, client, game_id)
         if found is None:
@@ -239,6 +250,21 @@ class DockerDriver:
         if not await self._call("image inspect", spec.game_id, _has_image, client, spec.image):
             raise DriverError(f"image {spec.image} is absent after its pull", transient=False)
 
+    async def _ensure_network(self, client: docker.APIClient, game_id: UUID) -> None:
+        """The engines' network, internal (no way out of it but to its members): made so if
+        it is missing, refused if it lets engines reach the internet."""
+        assert self._network is not None
+        if self._network_checked:
+            return
+        internal = await self._call("network", game_id, _internal_network, client, self._network)
+        if not internal:
+            raise DriverError(
+                f"the engines' network {self._network} is not internal: engines on it could"
+                f" reach the internet (docker network create --internal {self._network})",
+                transient=False,
+            )
+        self._network_checked = True
+
     def _create_container(self, client: docker.APIClient, spec: EngineSpec) -> None:
         network = self._network
         host_config = client.create_host_config(
@@ -246,6 +272,9 @@ class DockerDriver:
             port_bindings=None if network else {_PORT_KEY: {"HostIp": "127.0.0.1", "HostPort": ""}},
             network_mode=network,
             mem_limit=spec.limits.memory_bytes,
+            # As much memory and swap as memory alone: no swap.
+            memswap_limit=spec.limits.memory_bytes,
+            pids_limit=spec.limits.pids,
             nano_cpus=round(spec.limits.cpus * 1e9),
             # An init as PID 1: the engine gets SIGTERM even before its handler is set up.
             init=True,
@@ -257,8 +286,10 @@ class DockerDriver:
                 type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "3"}
             ),
         )
-        environment = {k: v for k, v in spec.env.items() if k != TOKEN_VARIABLE}
-        environment[TOKEN_VARIABLE] = spec.admin_token
+        environment = {
+            k: v for k, v in spec.env.items() if k not in (TOKEN_VARIABLE, TOKEN_FILE_VARIABLE)
+        }
+        environment[TOKEN_FILE_VARIABLE] = TOKEN_PATH
         # The API's own shape (the stubs' type for create_networking_config is off).
         networking: dict[str, Any] | None = {"EndpointsConfig": {network: {}}} if network else None
         try:
@@ -391,6 +422,33 @@ def _create_volume(client: docker.APIClient, game_id: UUID) -> None:
         # Docker returns the existing volume; podman 4 refuses a concurrent create with a 500.
         if "already exists" not in str(exc.explanation or ""):
             raise
+
+
+def _put_token(client: docker.APIClient, game_id: UUID, token: str) -> None:
+    data = token.encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        entry = tarfile.TarInfo(TOKEN_NAME)
+        entry.size = len(data)
+        entry.mode = 0o444
+        tar.addfile(entry, io.BytesIO(data))
+    if not client.put_archive(instance_name(game_id), DATA_MOUNT, archive.getvalue()):
+        raise DriverError(f"cannot write the token of {instance_name(game_id)}")
+
+
+def _internal_network(client: docker.APIClient, name: str) -> bool:
+    """Whether the network is internal, making it (internal) if there is none."""
+    try:
+        found: dict[str, Any] = client.inspect_network(name)
+    except NotFound:
+        try:
+            client.create_network(name, driver="bridge", internal=True, labels={LABEL_BACKEND: "1"})
+        except APIError as exc:
+            # Another replica made it at the same moment: what it made is read below.
+            if not _is_name_conflict(exc) and "already exists" not in str(exc.explanation or ""):
+                raise
+        found = client.inspect_network(name)
+    return bool(found.get("Internal"))
 
 
 def _stop_container(client: docker.APIClient, container: str, grace: int) -> None:

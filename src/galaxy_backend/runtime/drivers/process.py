@@ -2,7 +2,7 @@
 
     BACKEND_DATA_DIR/runtime/{game_id}/
         state.json     pid, port, labels and the spec without its token (replaced whole)
-        admin-token    the engine's token, owner-only (what a container's config is to docker)
+        admin-token    the engine's token, owner-only; the engine reads it from here
         data/          the engine's --data directory: the game itself
         engine.log     the engine's stdout and stderr
 
@@ -28,10 +28,12 @@ from uuid import UUID
 from galaxy_backend.files import write_atomically
 from galaxy_backend.runtime.drivers.base import (
     LABEL_BACKEND,
+    TOKEN_FILE_VARIABLE,
     TOKEN_VARIABLE,
     DriverError,
     EngineInstance,
     EngineSpec,
+    Limits,
     labels_for,
 )
 from galaxy_backend.runtime.drivers.proc import (
@@ -54,6 +56,14 @@ _LISTENING = "listening on "
 # Variables an engine inherits from the backend; nothing else (the backend's secrets stay).
 _INHERITED = ("PATH", "PYTHONPATH", "LANG", "TZ", "TMPDIR", "HOME", "SYSTEMROOT")
 _KILL_WAIT_SECONDS = 5.0
+# Run by the engine's interpreter before the engine: address space (the memory limit) and
+# CPU time (SIGXCPU at the limit, SIGKILL 5 s of CPU later), then exec argv[3:].
+_LIMITED_EXEC = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1]))); "
+    "resource.setrlimit(resource.RLIMIT_CPU, (int(sys.argv[2]), int(sys.argv[2]) + 5)); "
+    "os.execv(sys.argv[3], sys.argv[3:])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +114,12 @@ class _State:
 
 
 class ProcessDriver:
-    """Engines as local processes under `data_dir/runtime/`: the default without Docker.
+    """Engines as local processes under `data_dir/runtime/`: the default without Docker,
+    for development (an engine shares the backend's machine, user and network).
 
     `python` runs `-m galaxy_engine` (the backend's own interpreter, where the engine
-    package is installed). Limits are recorded but not enforced.
+    package is installed), its address space bounded by the memory limit and its CPU time
+    by `cpu_seconds` (RLIMIT_AS, RLIMIT_CPU); CPUs are not bounded.
     """
 
     name = "process"
@@ -164,9 +176,10 @@ class ProcessDriver:
             if not await self._wait_gone(state, _KILL_WAIT_SECONDS):
                 raise DriverError(f"the last engine of game {game_id} is still exiting")
             await self._kill_strays(state)
-            token = await asyncio.to_thread(self._read_token, game_id)
+            # There, or the engine could not start: a clear error rather than its exit.
+            await asyncio.to_thread(self._read_token, game_id)
             offset = await asyncio.to_thread(self._prepare_log, game_id)
-            pid, started = await asyncio.to_thread(self._spawn, state, token)
+            pid, started = await asyncio.to_thread(self._spawn, state)
             state = replace(
                 state, pid=pid, started=started, port=None, log_offset=offset, ever_started=True
             )
@@ -278,9 +291,18 @@ class ProcessDriver:
         os.replace(log, log.with_name(LOG_FILE + ".1"))
         return 0
 
-    def _spawn(self, state: _State, token: str) -> tuple[int, str | None]:
+    def _spawn(self, state: _State) -> tuple[int, str | None]:
         directory = self._dir(state.game_id)
+        limits, defaults = state.spec.get("limits", {}), Limits()
+        memory = int(limits.get("memory_bytes", defaults.memory_bytes))
+        cpu_seconds = int(limits.get("cpu_seconds", defaults.cpu_seconds))
         argv = [
+            self._python,
+            # Limits first, then exec the engine: its pid and command line are the engine's.
+            "-c",
+            _LIMITED_EXEC,
+            str(memory),
+            str(cpu_seconds),
             self._python,
             "-m",
             "galaxy_engine",
@@ -297,7 +319,11 @@ class ProcessDriver:
         ]
         env = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}
         env.update(state.spec.get("env", {}))
-        env[TOKEN_VARIABLE] = token
+        # Few malloc arenas: each reserves address space, which the limit counts.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
+        # The owner-only file, not the token: an engine's environment is easier to read.
+        env.pop(TOKEN_VARIABLE, None)
+        env[TOKEN_FILE_VARIABLE] = str((directory / TOKEN_FILE).resolve())
         log = str(directory / LOG_FILE)
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -519,7 +545,11 @@ def _spec_record(spec: EngineSpec) -> dict[str, Any]:
     """The spec as state.json keeps it: everything but the token."""
     return {
         "image": spec.image,
-        "limits": {"memory_bytes": spec.limits.memory_bytes, "cpus": spec.limits.cpus},
+        "limits": {
+            "memory_bytes": spec.limits.memory_bytes,
+            "cpus": spec.limits.cpus,
+            "cpu_seconds": spec.limits.cpu_seconds,
+        },
         "env": {k: v for k, v in spec.env.items() if k != TOKEN_VARIABLE},
     }
 
