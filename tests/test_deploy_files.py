@@ -141,14 +141,16 @@ def test_the_gateway_environment_is_a_valid_configuration(
     assert config.backend_url == "http://backend:8080"
     assert [str(a) for a in config.backend_push_addrs] == ["backend:8081"]
     assert "BACKEND_HTTP_ADDR" not in backend_env and "BACKEND_GRPC_PUSH_ADDR" not in backend_env
-    # Unset, the token is the one the backend keeps in its data volume, mounted read-only.
-    token_dir = str(config.internal_token_file.parent)
-    assert f"backend-data:{token_dir}:ro" in gateway["volumes"]
-    assert "backend-data:/var/lib/galaxy" in services["backend"]["volumes"]
-    assert config.internal_token_file.name == gateway_config.TOKEN_FILE_NAME
+    # The backend's own token, required like every production secret, and nothing of the
+    # backend's data mounted.
+    assert env["GATEWAY_INTERNAL_TOKEN"] == backend_env["BACKEND_INTERNAL_TOKEN"]
+    assert "volumes" not in gateway
     assert gateway["depends_on"]["backend"]["condition"] == "service_healthy"
-    # The backend believes the gateway's X-Forwarded-For (compose's private networks).
-    assert "172.16.0.0/12" in backend_env["BACKEND_TRUSTED_PROXIES"]
+    # The backend believes X-Forwarded-For from the one network it shares with the gateway.
+    [shared] = set(gateway["networks"]) & set(services["backend"]["networks"])
+    subnets = [c["subnet"] for c in compose["networks"][shared]["ipam"]["config"]]
+    assert backend_env["BACKEND_TRUSTED_PROXIES"] == ",".join(subnets)
+    assert compose["networks"][shared]["internal"] is True
 
 
 def test_names_line_up_across_the_services(compose: dict[str, Any]) -> None:
