@@ -35,8 +35,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = (
-    Path(os.environ.get("GALAXY_TEST_SCREENSHOTS", REPO / ".artifacts" / "screenshots"))
-    / "console"
+    Path(os.environ.get("GALAXY_TEST_SCREENSHOTS", REPO / ".artifacts" / "screenshots")) / "console"
 )
 # How long the page may take to show something: generous, the machine is shared.
 WAIT_MS = 20_000

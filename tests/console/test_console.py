@@ -53,7 +53,7 @@ async def test_an_admin_finds_a_player_blocks_them_and_unblocks_them(
     await operator.testid("player-search").fill("troublemaker")
     await operator.testid("player-search").press("Enter")
     rows = operator.testid("player-row")
-    await eventually(lambda: rows.count(), message="one player found")
+    await rows.first.wait_for()
     assert await rows.count() == 1
     assert await rows.first.get_attribute("data-user-id") == player["user"]["id"]
     await operator.screenshot("players")
@@ -92,10 +92,7 @@ async def test_an_admin_finds_a_player_blocks_them_and_unblocks_them(
     await operator.open("audit")
     await operator.testid("audit-action").fill("user.")
     await operator.testid("audit-filter").click()
-    await eventually(
-        lambda: operator.page.locator('[data-testid="audit-row"][data-action="user.block"]').count(),
-        message="the block in the audit trail",
-    )
+    await operator.page.locator('[data-testid="audit-row"][data-action="user.block"]').wait_for()
     actions = await operator.page.locator('[data-testid="audit-row"]').evaluate_all(
         "rows => rows.map(r => r.dataset.action)"
     )
@@ -142,9 +139,7 @@ async def test_an_admin_forces_a_turn_and_sees_it_move(
     await error.wait_for()
     assert "only a running game's turn can be forced" in await error.inner_text()
     await operator.testid("resume-game").click()
-    await eventually(
-        lambda: operator.testid("action-done").count(), message="resumed", timeout=20
-    )
+    await operator.page.get_by_text("Resumed.").wait_for()
 
     await operator.testid("force-turn").click()
     await operator.testid("confirm").wait_for()
