@@ -52,6 +52,14 @@ async def test_the_console_page_is_served_under_a_strict_policy(api: Api) -> Non
     assert (await api.client.get("/console/assets/js/missing.js")).status_code == 404
 
 
+def test_the_page_preloads_every_module() -> None:
+    files = console_files()
+    index = files["index.html"].decode()
+    modules = {n for n in files if n.endswith(".js")}
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/console/([^"]+)">', index))
+    assert preloaded == modules - {"assets/js/main.js"}
+
+
 def test_the_console_fetches_nothing_from_elsewhere() -> None:
     # Offline: no CDN, no third-party origin, no inline script or style, no HTML strings.
     for name, body in console_files().items():
