@@ -2,6 +2,7 @@
 player, forcing a turn of a running game, a notification to a player's inbox, a dead letter
 requeued, a viewer who sees every page and no action. Each main page is photographed."""
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -302,4 +303,124 @@ async def test_a_viewer_sees_every_page_and_no_action(
         assert answer["body"]["error"]["code"] == "insufficient_role"
     me = await api.client.get("/api/v1/user/me", headers=player.headers)
     assert me.status_code == 200
+    await operator.clean()
+
+
+async def test_the_rest_of_an_admins_actions(
+    start_api: StartApi, new_operator: NewOperator
+) -> None:
+    api = await start_api(**LOBBY_ENV, BACKEND_MAIL_MAX_ATTEMPTS="1")
+    lobby = Lobby(api=api)
+    owner, player = await lobby.players(2)
+    game = await lobby.create(owner, name="Perseus Gap", owner_race_name="Perseans")
+    operator = await new_operator(api)
+    await operator.sign_in()
+
+    # The status page refreshes itself.
+    updated = operator.testid("status-updated")
+    first = await updated.get_attribute("data-generated-at")
+
+    async def refreshed() -> bool:
+        return await updated.get_attribute("data-generated-at") != first
+
+    await eventually(refreshed, timeout=20, interval=0.5, message="the status page refreshes")
+
+    # Entitlements, and one session ended at once.
+    await operator.page.goto(f"{operator.base}/console/#/players/{player.user_id}")
+    await operator.testid("edit-entitlements").click()
+    await operator.testid("entitlement-tier").fill("patron")
+    await operator.testid("entitlement-max-owned").fill("7")
+    await operator.testid("entitlements-save").click()
+    await operator.page.get_by_text("Entitlements saved.").wait_for()
+    assert await operator.testid("entitlement-tier-value").inner_text() == "patron"
+    mine = await api.client.get("/api/v1/user/me/entitlements", headers=player.headers)
+    assert mine.json()["tier"] == "patron"
+    assert mine.json()["max_owned_games"] == 7
+    await operator.testid("revoke-session").click()
+    await operator.confirm()
+    await operator.page.get_by_text("Session ended.").wait_for()
+    me = await api.client.get("/api/v1/user/me", headers=player.headers)
+    assert me.status_code == 401
+
+    # A failed mail, sent again from its page.
+    api.inbox.handler.refuse[owner.email] = deque(["550 5.1.1 no such user"])
+    await api.client.post(
+        "/api/v1/admin/notifications",
+        json={"user_ids": [owner.user_id], "title": "Bounce", "body": "b", "channels": ["email"]},
+        headers=bearer(await api.admin_token()),
+    )
+    await operator.page.goto(f"{operator.base}/console/#/mail?status=failed")
+
+    async def failed_shown() -> bool:
+        await operator.page.reload()
+        await operator.testid("mail-list").wait_for()
+        return bool(await operator.testid("mail-row").count())
+
+    await eventually(failed_shown, timeout=30, interval=0.5, message="the failed mail listed")
+    await operator.testid("mail-row").first.locator("a").click()
+    assert "no such user" in await operator.testid("mail-last-error").inner_text()
+    await operator.testid("retry-mail").click()
+    await operator.page.get_by_text("Queued again").wait_for()
+    await eventually(lambda: api.inbox.to(owner.email)[1:], message="the mail is sent at last")
+
+    # Everyone, with the broadcast's progress shown until it is written out.
+    await operator.open("notifications")
+    await operator.testid("send-notification").click()
+    await operator.testid("notification-audience-all").check()
+    await operator.testid("notification-title").fill("Season two")
+    await operator.testid("notification-body").fill("It starts on Monday.")
+    await operator.testid("notification-email").uncheck()
+    await operator.testid("notification-send").click()
+    await operator.confirm()
+    progress = operator.page.locator('[data-testid="broadcast-progress"]', has_text="finished")
+    await progress.wait_for()
+    assert "2 player(s)" in await progress.inner_text()
+
+    # A race name released, then the game cancelled with a reason.
+    await operator.open("race-names")
+    await operator.testid("race-name-search").fill("perseans")
+    await operator.testid("race-name-search").press("Enter")
+    await operator.testid("release-race-name").click()
+    await operator.testid("release-reason").fill("Impersonates a staff race")
+    await operator.testid("release-submit").click()
+    await operator.confirm()
+    await operator.page.get_by_text("“Perseans” released.").wait_for()
+    assert await lobby.available("Perseans")
+    await operator.page.goto(f"{operator.base}/console/#/games/{game['id']}")
+    await operator.testid("cancel-game").click()
+    await operator.testid("cancel-reason").fill("Abandoned")
+    await operator.testid("cancel-submit").click()
+    await operator.confirm()
+    await operator.page.get_by_text("Game cancelled.").wait_for()
+    assert "cancelled" in await operator.testid("game-status").inner_text()
+
+    # Operators: one made a viewer, then an admin, its password reset, then disabled.
+    await operator.open("operators")
+    await operator.testid("operator-create").click()
+    await operator.testid("operator-username").fill(VIEWER_USER)
+    await operator.testid("operator-password").fill(VIEWER_PASSWORD)
+    await operator.testid("operator-submit").click()
+    row = operator.page.locator('[data-testid="operator-row"]', has_text=VIEWER_USER)
+    await row.wait_for()
+    token = await api.admin_token(VIEWER_USER, VIEWER_PASSWORD)
+    assert (await api.client.get("/api/v1/admin/me", headers=bearer(token))).json()["role"] == (
+        "viewer"
+    )
+    await row.get_by_test_id("operator-role-select").select_option("admin")
+    await row.get_by_test_id("operator-role-save").click()
+    await operator.page.get_by_text("Role changed.").wait_for()
+    assert (await api.client.get("/api/v1/admin/me", headers=bearer(token))).json()["role"] == (
+        "admin"
+    )
+    await row.get_by_test_id("operator-password-reset").click()
+    await operator.testid("operator-new-password").fill("another long password")
+    await operator.testid("operator-password-submit").click()
+    await operator.confirm()
+    await operator.page.get_by_text("Password set.").wait_for()
+    assert (await api.client.get("/api/v1/admin/me", headers=bearer(token))).status_code == 401
+    token = await api.admin_token(VIEWER_USER, "another long password")
+    await row.get_by_test_id("operator-disable").click()
+    await operator.confirm()
+    await operator.page.get_by_text("Operator disabled.").wait_for()
+    assert (await api.client.get("/api/v1/admin/me", headers=bearer(token))).status_code == 401
     await operator.clean()

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, the navigation, and the page the fragment names.
 
-import { post, whenSignedOut } from "./api.js";
+import { get, post, whenSignedOut } from "./api.js";
 import { clear, h, replace } from "./dom.js";
 import { renderAudit } from "./pages/audit.js";
 import { renderGame } from "./pages/game.js";
@@ -13,7 +13,7 @@ import { renderPlayers } from "./pages/players.js";
 import { renderRaceNames } from "./pages/racenames.js";
 import { renderSignIn } from "./pages/signin.js";
 import { renderStatus } from "./pages/status.js";
-import { canWrite, clearSession, getSession } from "./session.js";
+import { canWrite, clearSession, getSession, saveSession } from "./session.js";
 import { clearFlash, closeConfirm, mountRegions } from "./ui.js";
 
 const UUID = "([0-9a-fA-F-]{36})";
@@ -109,13 +109,24 @@ let layout = null;
 
 async function route() {
   stopPage();
-  const session = getSession();
+  let session = getSession();
   if (!session) {
     layout = null;
     renderSignIn(root, { note: signedOutNote, signedIn: () => { signedOutNote = ""; route(); } });
     return;
   }
-  if (!layout || !root.contains(layout.main)) layout = shell(session);
+  if (!layout || !root.contains(layout.main)) {
+    // The role may have changed since this tab signed in: asked once per shell.
+    try {
+      const me = await get("/me");
+      session = { ...session, role: me.role, username: me.username, id: me.id };
+      saveSession(session);
+    } catch {
+      // A 401 has signed this tab out already; anything else, the pages will show.
+      if (!getSession()) return;
+    }
+    layout = shell(session);
+  }
   const { path, query } = parseHash();
   const found = ROUTES.map(([pattern, render, key]) => [path.match(pattern), render, key])
     .find(([match]) => match);

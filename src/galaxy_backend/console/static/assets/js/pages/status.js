@@ -96,6 +96,11 @@ export async function renderStatus(ctx) {
     clearTimeout(timer);
   });
   async function refresh() {
+    if (document.hidden) {
+      // Nobody is looking: no query until the tab is seen again.
+      timer = setTimeout(refresh, REFRESH_MS);
+      return;
+    }
     try {
       const status = await get("/status");
       if (stopped) return;
