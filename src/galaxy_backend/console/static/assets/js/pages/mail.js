@@ -21,7 +21,7 @@ export async function renderMail(ctx) {
       h("td", null, h("a", { href: `#/mail/${d.id}` }, when(d.created_at))),
       h("td", null, d.kind), h("td", null, d.to), h("td", null, d.subject),
       h("td", null, statusBadge(d.status)), h("td", { class: "num" }, d.attempts),
-      h("td", { class: "clip" }, d.last_error || "—")),
+      h("td", { class: "clip", title: d.last_error || "" }, d.last_error || "—")),
   });
   replace(ctx.main, h("h1", null, "Mail"), h("div", { class: "search" }, select), list.element);
   await list.ready;
@@ -58,7 +58,7 @@ export async function renderDelivery(ctx) {
         d.attempts_made.map((a) => h("tr", null, h("td", { class: "num" }, a.attempt),
           h("td", null, when(a.started_at)), h("td", null, when(a.finished_at)),
           h("td", null, statusBadge(a.outcome === "sent" ? "sent" : "failed"), ` ${a.outcome}`),
-          h("td", null, a.smtp_code ?? "—"), h("td", { class: "clip" }, a.error || "—"))),
+          h("td", null, a.smtp_code ?? "—"), h("td", { class: "clip", title: a.error || "" }, a.error || "—"))),
         "mail-attempts")
       : h("p", { class: "muted" }, "No attempt yet.")));
 }

@@ -124,7 +124,7 @@ export async function renderNotifications(ctx) {
     row: (d) => h("tr", { testid: "dead-letter-row", dataset: { deadLetterId: d.id } },
       h("td", null, when(d.created_at)), h("td", null, d.kind), h("td", null, d.channel),
       h("td", null, h("a", { href: `#/players/${d.user_id}` }, d.user_id)),
-      h("td", { class: "num" }, d.attempts), h("td", { class: "clip" }, d.last_error || "—"),
+      h("td", { class: "num" }, d.attempts), h("td", { class: "clip", title: d.last_error || "" }, d.last_error || "—"),
       h("td", null, actionButton(ctx, {
         label: "Requeue", testid: "requeue-dead-letter",
         onclick: (event) => runAction(event.currentTarget,
