@@ -294,8 +294,8 @@ def api_refreshes(base: str, count: int) -> tuple[list[float], list[float], dict
     return database, replies, body
 
 
-def figures(values: list[float]) -> str:
-    return f"median {statistics.median(values):.1f}, worst {max(values):.1f}"
+def figures(values: list[float], digits: int = 1) -> str:
+    return f"median {statistics.median(values):.{digits}f}, worst {max(values):.{digits}f}"
 
 
 async def hold_reconciler(dsn: str) -> asyncpg.Connection:
@@ -342,7 +342,9 @@ def main() -> int:
         f" dead letters {body['dead_letters']}"
     )
     print(f"page shows: {shown}")
-    print(f"status page open in Chromium (s): first {first:.3f} (with sign-in), {figures(opens)}")
+    print(
+        f"status page open in Chromium (s): first {first:.3f} (with sign-in), {figures(opens, 3)}"
+    )
     print(
         f"database time per refresh, EXPLAIN ANALYZE (ms): {figures([sum(e) for e in explained])}"
     )
