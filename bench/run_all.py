@@ -18,6 +18,7 @@ SCRIPTS = [
     "report_archive.py",
     "startup_rss.py",
     "db_faults.py",
+    "console.py",
 ]
 
 

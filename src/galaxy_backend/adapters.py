@@ -8,6 +8,7 @@ and do nothing while the target is still unset (the state during boot).
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from galaxy_backend.console.status import ComponentStates
 from galaxy_backend.lobby.models import GameStart
 from galaxy_backend.lobby.service import RuntimeControl
 from galaxy_backend.notification.models import Notice
@@ -80,3 +81,18 @@ class RuntimeControlAdapter(Forwarder[RuntimeControl]):
         target = self.target
         if target is not None:
             await target.stop_game(tx, game_id, reason=reason)
+
+
+class ComponentStatesAdapter(Forwarder[ComponentStates]):
+    """console → app: the components and which have started (the App is built last, from
+    the listener that serves the console)."""
+
+    @property
+    def names(self) -> list[str]:
+        target = self.target
+        return [] if target is None else target.names
+
+    @property
+    def started(self) -> list[str]:
+        target = self.target
+        return [] if target is None else target.started

@@ -66,6 +66,11 @@ class App:
         return [c.name for c in reversed(self._components)]
 
     @property
+    def names(self) -> list[str]:
+        """Component names in the order they start."""
+        return [c.name for c in self._components]
+
+    @property
     def started(self) -> list[str]:
         return [c.name for c in self._started]
 

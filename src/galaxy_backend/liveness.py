@@ -11,6 +11,7 @@ database is back and it completes one again.
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
@@ -18,6 +19,15 @@ Clock = Callable[[], float]
 
 DEFAULT_DEADLINE = 60.0
 DEFAULT_LISTEN_PROBE = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoopState:
+    name: str
+    rounds: int
+    # Seconds since its last completed round (or its start).
+    age: float
+    overdue: bool
 
 
 class Heartbeat:
@@ -91,6 +101,14 @@ class Liveness:
 
     def names(self) -> list[str]:
         return sorted(self._beats)
+
+    def snapshot(self) -> list[LoopState]:
+        """Every loop as it stands now, by name."""
+        now = self._clock()
+        return [
+            LoopState(beat.name, beat.rounds, beat.age(now), beat.overdue(now))
+            for beat in sorted(self._beats.values(), key=lambda b: b.name)
+        ]
 
     def reasons(self) -> list[str]:
         """Why the process is not ready as far as its loops go: each overdue one, named."""

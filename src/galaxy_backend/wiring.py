@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from galaxy_backend import __version__
 from galaxy_backend.adapters import (
+    ComponentStatesAdapter,
     FailureReporterAdapter,
     NotifierAdapter,
     RuntimeControlAdapter,
@@ -22,6 +23,10 @@ from galaxy_backend.auth.service import AuthService
 from galaxy_backend.cache import CacheLimits, CacheWarmer, Warmable
 from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
+from galaxy_backend.console import routes as console_routes
+from galaxy_backend.console.pages import add_console
+from galaxy_backend.console.service import ConsoleReads
+from galaxy_backend.console.status import StatusBoard
 from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
@@ -388,6 +393,23 @@ def build_backend(config: Config) -> Backend:
     readiness.add_check("postgres", postgres_answers)
     readiness.add_loops(liveness)
 
+    # The console's status page reads every component; the App exists only at the end.
+    component_states = ComponentStatesAdapter()
+    status_board = StatusBoard(
+        database=database,
+        readiness=readiness,
+        liveness=liveness,
+        caches=[bus, *service_caches],
+        push=push,
+        components=component_states,
+        pool_max=config.postgres_pool_size,
+        driver_name=runtime_clients.driver_name,
+        max_engines=config.runtime_max_engines,
+    )
+    console_reads = ConsoleReads(
+        database=database, users=users, auth=auth, lobby=lobby, runtime=runtime
+    )
+
     # 8. HTTP handlers.
     guards = [
         AudienceGuard(
@@ -418,6 +440,7 @@ def build_backend(config: Config) -> Backend:
         lobby_routes.public_router(lobby),
         lobby_routes.user_router(lobby, clock=lambda: datetime.now(UTC)),
         lobby_routes.admin_router(lobby, clock=lambda: datetime.now(UTC)),
+        console_routes.admin_router(status_board, console_reads),
     ]
     http_app = build_http_app(
         version=__version__,
@@ -435,6 +458,7 @@ def build_backend(config: Config) -> Backend:
         durations=telemetry.http_server_durations(),
         max_body_bytes=config.http_max_body_bytes,
         trusted_proxies=config.trusted_proxies,
+        pages=[add_console],
     )
 
     # 9. Listeners and workers.
@@ -523,6 +547,7 @@ def build_backend(config: Config) -> Backend:
         on_stopping=[readiness.mark_shutting_down],
     )
     report_failure.patch(app)
+    component_states.patch(app)
     return Backend(
         app=app,
         config=config,

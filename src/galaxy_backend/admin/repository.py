@@ -340,18 +340,40 @@ async def revoke_session(conn: Connection, session_id: UUID) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
-async def audit_entries(conn: Connection, *, before: int | None, limit: int) -> list[AuditEntry]:
+async def audit_entries(
+    conn: Connection,
+    *,
+    before: int | None,
+    limit: int,
+    operator: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditEntry]:
+    """Newest first; by operator (their username), action (a prefix: `user.` is every
+    action on players) and time (`since` inclusive, `until` exclusive)."""
+    prefix = None
+    if action:
+        prefix = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await conn.fetch(
         """
         SELECT id, admin_username, action, target_type, target_id, details,
                host(client_ip) AS client_ip, created_at
         FROM admin_audit
-        WHERE $1::bigint IS NULL OR id < $1
+        WHERE ($1::bigint IS NULL OR id < $1)
+          AND ($3::text IS NULL OR lower(admin_username) = lower($3))
+          AND ($4::text IS NULL OR action LIKE $4)
+          AND ($5::timestamptz IS NULL OR created_at >= $5)
+          AND ($6::timestamptz IS NULL OR created_at < $6)
         ORDER BY id DESC
         LIMIT $2
         """,
         before,
         limit,
+        operator,
+        prefix,
+        since,
+        until,
     )
     return [
         AuditEntry(

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.models import Role
 from galaxy_backend.admin.service import AdminService
-from galaxy_backend.fields import INT64_MAX, Cursor, Secret, Text
+from galaxy_backend.fields import INT64_MAX, Cursor, Moment, Secret, Text
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip, user_agent
 from galaxy_backend.server.http_app import audience_router
 
@@ -185,13 +185,29 @@ def admin_router(service: AdminService) -> APIRouter:
         )
         return OperatorOut.model_validate(account)
 
-    @router.get("/audit", response_model=AuditList)
+    @router.get(
+        "/audit",
+        response_model=AuditList,
+        summary="Operators' actions, newest first: by operator, action (a prefix) and time",
+    )
     async def audit(
         _: AdminReader,
+        *,
+        operator: Annotated[Annotated[str, Text(64)] | None, Query()] = None,
+        action: Annotated[Annotated[str, Text(64)] | None, Query()] = None,
+        since: Annotated[Moment | None, Query()] = None,
+        until: Annotated[Moment | None, Query()] = None,
         cursor: Annotated[AuditCursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
-        entries = await service.audit(before=int(cursor) if cursor else None, limit=limit + 1)
+        entries = await service.audit(
+            before=int(cursor) if cursor else None,
+            limit=limit + 1,
+            operator=operator,
+            action=action,
+            since=since,
+            until=until,
+        )
         following = str(entries[limit - 1].id) if len(entries) > limit else None
         return {"items": [asdict(e) for e in entries[:limit]], "next_cursor": following}
 

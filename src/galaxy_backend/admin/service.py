@@ -312,9 +312,26 @@ class AdminService:
         if digest is not None:
             self.cache.discard(digest)
 
-    async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+    async def audit(
+        self,
+        *,
+        before: int | None,
+        limit: int,
+        operator: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEntry]:
         async with self._database.pool.acquire() as conn:
-            return await repository.audit_entries(conn, before=before, limit=limit)
+            return await repository.audit_entries(
+                conn,
+                before=before,
+                limit=limit,
+                operator=operator,
+                action=action,
+                since=since,
+                until=until,
+            )
 
 
 def _check_role(role: str) -> None:

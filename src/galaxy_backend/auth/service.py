@@ -337,8 +337,10 @@ class AuthService:
         async with self._database.pool.acquire() as conn:
             return await repository.live_sessions_of(conn, user_id)
 
-    async def revoke_session(self, user_id: UUID, session_id: UUID, *, reason: str) -> None:
-        revoked = await self._revoke(user_id, session_id, reason)
+    async def revoke_session(
+        self, user_id: UUID, session_id: UUID, *, reason: str, actor: Actor | None = None
+    ) -> None:
+        revoked = await self._revoke(user_id, session_id, reason, actor)
         if not revoked:
             raise NotFound("no such session", code="session_not_found")
 
@@ -357,14 +359,16 @@ class AuthService:
             )
             if revoked:
                 await self._bus.notify(conn, SESSION_TOPIC, *(s.token_hash.hex() for s in revoked))
-            if actor is not None:
+            # One session that was not live changed nothing: a 404, not an audited action.
+            if actor is not None and (revoked or session_id is None):
                 await record(
                     conn,
                     actor,
                     "user.sessions.revoke",
                     target_type="user",
                     target_id=str(user_id),
-                    details={"revoked": len(revoked)},
+                    details={"revoked": len(revoked)}
+                    | ({"session_id": str(session_id)} if session_id else {}),
                 )
         for session in revoked:
             self.cache.discard(session.token_hash)

@@ -58,3 +58,15 @@ class AttemptResult:
     started_at: datetime
     finished_at: datetime
     retry_in_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at sending a delivery, as operators see it."""
+
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: AttemptOutcome
+    smtp_code: int | None
+    error: str | None

@@ -5,7 +5,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.mail.models import AttemptResult, ClaimedMail, Delivery, DeliveryStatus
+from galaxy_backend.mail.models import (
+    Attempt,
+    AttemptResult,
+    ClaimedMail,
+    Delivery,
+    DeliveryStatus,
+)
 from galaxy_backend.postgres import Connection
 
 CHANNEL = "galaxy_mail"
@@ -400,3 +406,56 @@ async def status_of(conn: Connection, delivery_id: UUID) -> DeliveryStatus | Non
         "SELECT status FROM mail_deliveries WHERE id = $1", delivery_id
     )
     return status
+
+
+# --- the operator console --------------------------------------------------------------------
+
+
+async def get_delivery(conn: Connection, delivery_id: UUID) -> Delivery | None:
+    row = await conn.fetchrow(
+        f"SELECT {_DELIVERY_COLUMNS} FROM mail_deliveries WHERE id = $1", delivery_id
+    )
+    return _delivery(row) if row else None
+
+
+async def attempts_of(conn: Connection, delivery_id: UUID) -> list[Attempt]:
+    """Every attempt made to send a delivery, the first first (a few at most: the budget)."""
+    rows = await conn.fetch(
+        """
+        SELECT attempt, started_at, finished_at, outcome, smtp_code, error
+        FROM mail_attempts WHERE delivery_id = $1 ORDER BY attempt
+        """,
+        delivery_id,
+    )
+    return [
+        Attempt(
+            attempt=row["attempt"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            outcome=row["outcome"],
+            smtp_code=row["smtp_code"],
+            error=row["error"],
+        )
+        for row in rows
+    ]
+
+
+async def queue_depths(conn: Connection, *, cap: int) -> dict[str, int]:
+    """Mails waiting, being sent, waiting to be retried and failed for good, each counted up
+    to `cap`: one short index scan per status, whatever the table holds."""
+    row = await conn.fetchrow(
+        """
+        SELECT
+          (SELECT count(*) FROM (SELECT 1 FROM mail_deliveries
+                                 WHERE status = 'pending' LIMIT $1) q) AS pending,
+          (SELECT count(*) FROM (SELECT 1 FROM mail_deliveries
+                                 WHERE status = 'sending' LIMIT $1) q) AS sending,
+          (SELECT count(*) FROM (SELECT 1 FROM mail_deliveries
+                                 WHERE status = 'retrying' LIMIT $1) q) AS retrying,
+          (SELECT count(*) FROM (SELECT 1 FROM mail_deliveries
+                                 WHERE status = 'failed' LIMIT $1) q) AS failed
+        """,
+        cap,
+    )
+    assert row is not None
+    return {key: int(value) for key, value in row.items()}

@@ -610,3 +610,120 @@ async def advance_broadcast(
         added,
         finished,
     )
+
+
+# --- the operator console --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SentNotification:
+    """A notification as operators see it: whether it was read, and how far each of its
+    channels got."""
+
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+    routes: tuple[RouteState, ...]
+
+
+async def sent_to_user(
+    conn: Connection, user_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[SentNotification]:
+    """What a player's inbox holds, newest first, with how far each channel got (on the
+    inbox's index: what the player deleted is not listed)."""
+    rows = await conn.fetch(
+        """
+        SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
+               coalesce((SELECT jsonb_agg(jsonb_build_object(
+                            'channel', r.channel, 'status', r.status, 'attempts', r.attempts,
+                            'last_error', r.last_error, 'delivered_at', r.delivered_at)
+                          ORDER BY r.channel)
+                         FROM notification_routes r WHERE r.notification_id = n.id),
+                        '[]'::jsonb) AS routes
+        FROM notifications n
+        WHERE n.user_id = $1 AND n.deleted_at IS NULL
+          AND ($2::timestamptz IS NULL OR (n.created_at, n.id) < ($2, $3))
+        ORDER BY n.created_at DESC, n.id DESC
+        LIMIT $4
+        """,
+        user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [
+        SentNotification(
+            id=row["id"],
+            kind=row["kind"],
+            title=row["title"],
+            body=row["body"],
+            created_at=row["created_at"],
+            read_at=row["read_at"],
+            routes=tuple(
+                RouteState(
+                    channel=r["channel"],
+                    status=r["status"],
+                    attempts=r["attempts"],
+                    last_error=r["last_error"],
+                    delivered_at=(
+                        datetime.fromisoformat(r["delivered_at"]) if r["delivered_at"] else None
+                    ),
+                )
+                for r in row["routes"]
+            ),
+        )
+        for row in rows
+    ]
+
+
+async def broadcasts(
+    conn: Connection, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[Broadcast]:
+    """Broadcasts, newest first."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM notification_broadcasts
+        WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
+        ORDER BY created_at DESC, id DESC
+        LIMIT $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [_broadcast(row) for row in rows]
+
+
+async def queue_depths(conn: Connection, *, cap: int) -> dict[str, int]:
+    """Routes waiting and being delivered per channel, and dead letters, each counted up to
+    `cap` (`push.pending`, ..., `dead_letters`): short scans of partial indexes."""
+    row = await conn.fetchrow(
+        """
+        SELECT
+          (SELECT count(*) FROM (SELECT 1 FROM notification_routes
+            WHERE channel = 'push' AND status = 'pending' LIMIT $1) q) AS "push.pending",
+          (SELECT count(*) FROM (SELECT 1 FROM notification_routes
+            WHERE channel = 'push' AND status = 'delivering' LIMIT $1) q) AS "push.delivering",
+          (SELECT count(*) FROM (SELECT 1 FROM notification_routes
+            WHERE channel = 'email' AND status = 'pending' LIMIT $1) q) AS "email.pending",
+          (SELECT count(*) FROM (SELECT 1 FROM notification_routes
+            WHERE channel = 'email' AND status = 'delivering' LIMIT $1) q) AS "email.delivering",
+          (SELECT count(*) FROM (SELECT 1 FROM notification_dead_letters LIMIT $1) q)
+            AS dead_letters
+        """,
+        cap,
+    )
+    assert row is not None
+    return {key: int(value) for key, value in row.items()}

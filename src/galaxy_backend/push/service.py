@@ -36,6 +36,13 @@ class PushStatus:
     subscribers: int
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriberLag:
+    gateway_id: str
+    cursor: int
+    lag: int
+
+
 class _Subscription:
     __slots__ = ("cursor", "gateway_id")
 
@@ -140,6 +147,14 @@ class PushService:
             capacity=ring.capacity,
             subscribers=len(self._subscriptions),
         )
+
+    def subscribers(self) -> list[SubscriberLag]:
+        """Each open subscription: its gateway, its cursor and the events it has yet to get."""
+        last, floor = self._ring.last_cursor, self._ring.oldest_cursor - 1
+        return [
+            SubscriberLag(s.gateway_id, s.cursor, max(last - max(s.cursor, floor), 0))
+            for s in tuple(self._subscriptions)
+        ]
 
     def publish(
         self, kind: str, payload: Mapping[str, Any] | bytes, *, user_ids: Sequence[str] = ()

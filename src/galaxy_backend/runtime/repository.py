@@ -681,3 +681,74 @@ async def last_summary(conn: Connection, game_id: UUID) -> tuple[int, dict[str, 
         game_id,
     )
     return (row["turn"], row["summary"]) if row else None
+
+
+# --- the operator console --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The runtime at a glance: records by status, the job queue, the turn schedule's lag."""
+
+    records: dict[str, int]
+    engines_running: int
+    jobs_queued: int
+    jobs_running: int
+    # Running games whose scheduled turn is due and not run yet, and the oldest one's due time.
+    ticks_due: int
+    oldest_due_at: datetime | None
+    now: datetime
+
+
+async def overview(conn: Connection, *, cap: int) -> Overview:
+    """One statement: records are one per game (kept a while after the game ends), jobs and
+    due ticks are read from their partial indexes and counted up to `cap`."""
+    row = await conn.fetchrow(
+        """
+        SELECT
+          (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb) FROM (
+              SELECT status, count(*) AS n FROM runtime_records GROUP BY status) s) AS records,
+          (SELECT count(*) FROM runtime_records
+           WHERE status IN ('running', 'paused', 'stopping')
+              OR (status = 'starting' AND slot_taken)) AS engines_running,
+          (SELECT count(*) FROM (SELECT 1 FROM runtime_jobs
+                                 WHERE status = 'queued' LIMIT $1) q) AS jobs_queued,
+          (SELECT count(*) FROM (SELECT 1 FROM runtime_jobs
+                                 WHERE status = 'running' LIMIT $1) q) AS jobs_running,
+          (SELECT count(*) FROM (SELECT 1 FROM runtime_records
+                                 WHERE status = 'running' AND next_tick_at <= now()
+                                 LIMIT $1) q) AS ticks_due,
+          (SELECT min(next_tick_at) FROM runtime_records
+           WHERE status = 'running' AND next_tick_at <= now()) AS oldest_due_at,
+          now() AS now
+        """,
+        cap,
+    )
+    assert row is not None
+    return Overview(
+        records={str(k): int(v) for k, v in row["records"].items()},
+        engines_running=int(row["engines_running"]),
+        jobs_queued=int(row["jobs_queued"]),
+        jobs_running=int(row["jobs_running"]),
+        ticks_due=int(row["ticks_due"]),
+        oldest_due_at=row["oldest_due_at"],
+        now=row["now"],
+    )
+
+
+async def turns_page(
+    conn: Connection, game_id: UUID, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A game's turns, the newest first, before turn `before` when given."""
+    rows = await conn.fetch(
+        """
+        SELECT turn, trigger, scheduled_at, started_at, finished_at FROM runtime_turns
+        WHERE game_id = $1 AND ($2::integer IS NULL OR turn < $2)
+        ORDER BY turn DESC
+        LIMIT $3
+        """,
+        game_id,
+        before,
+        limit,
+    )
+    return [dict(r) for r in rows]

@@ -496,6 +496,12 @@ class RuntimeService:
         record = await self._player_record(game_id, user_id)
         return await self._status(record)
 
+    async def standing(self, game_id: UUID) -> tuple[RuntimeRecord, GameStatus]:
+        """An operator's view of a game's engine: its record, and the standing with who has
+        sent orders (asked of the engine, when it runs and answers in time)."""
+        record = await self.record(game_id)
+        return record, await self._status(record)
+
     async def _status(self, record: RuntimeRecord) -> GameStatus:
         """The game's standing from what the backend keeps; who has sent orders from the
         engine, when it runs and answers in time."""

@@ -1,6 +1,6 @@
 """The HTTP application: the four audience routers under one FastAPI app behind the edge."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -113,11 +113,13 @@ def build_http_app(
     max_body_bytes: int,
     trusted_proxies: Sequence[Network] = (),
     durations: DurationRecorder | None = None,
+    pages: Sequence[Callable[[FastAPI], None]] = (),
 ) -> ASGIApp:
     """FastAPI for the routes, wrapped by the edge middleware that runs before it.
 
     Request durations go to `durations` (the runtime's in-process histogram) when given,
-    else to an SDK histogram on `meter`.
+    else to an SDK histogram on `meter`. Each of `pages` adds pages outside the audiences
+    (the operator console).
     """
     prefixes = tuple(p + "/" for p in AUDIENCE_PREFIXES.values())
     for router in routers:
@@ -139,6 +141,8 @@ def build_http_app(
     for router in routers:
         api.include_router(router)
     add_docs(api, docs_url="/docs", title=f"{api.title} - Swagger UI")
+    for add_pages in pages:
+        add_pages(api)
     api.add_exception_handler(DomainError, _on_domain_error)
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)

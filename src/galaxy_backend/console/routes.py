@@ -1,0 +1,547 @@
+"""Admin routes the console needs beyond each domain's own: the platform's status, a
+player's sessions, games, race names and inbox, a game's applications, engine and turns,
+a mail's attempts and the broadcasts. Reads are open to every operator; revoking a
+session needs the admin role and is audited."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from galaxy_backend.admin.audit import Actor
+from galaxy_backend.console.service import ConsoleReads
+from galaxy_backend.console.status import StatusBoard
+from galaxy_backend.fields import Cursor
+from galaxy_backend.lobby.views import (
+    AdminRaceNameList,
+    ApplicationList,
+    Role,
+    application_view,
+    race_name_view,
+)
+from galaxy_backend.mail.routes import DeliveryOut
+from galaxy_backend.runtime.routes import GameStatusOut, PlayerStatusOut, RankOut, RecordOut
+from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip
+from galaxy_backend.server.http_app import audience_router
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+# The last turn of a page: the next page holds the turns before it.
+TurnCursor = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+class ComponentOut(BaseModel):
+    name: str
+    started: bool
+
+
+class LoopOut(BaseModel):
+    name: str
+    rounds: int
+    seconds_since_round: float
+    overdue: bool
+
+
+class CacheOut(BaseModel):
+    name: str
+    warm: bool
+
+
+class PoolOut(BaseModel):
+    size: int
+    idle: int
+    max_size: int
+    embedded: bool
+
+
+class MailQueueOut(BaseModel):
+    pending: int
+    sending: int
+    retrying: int
+    failed: int
+
+
+class RouteQueueOut(BaseModel):
+    channel: str
+    pending: int
+    delivering: int
+
+
+class QueuesOut(BaseModel):
+    mail: MailQueueOut
+    notification_routes: list[RouteQueueOut]
+    runtime_jobs: dict[str, int]
+
+
+class DeadLettersOut(BaseModel):
+    notifications: int
+    mail_failed: int
+
+
+class SubscriberOut(BaseModel):
+    gateway_id: str
+    cursor: int
+    lag: int
+
+
+class PushOut(BaseModel):
+    last_cursor: int
+    oldest_cursor: int
+    retained: int
+    capacity: int
+    subscribers: list[SubscriberOut]
+
+
+class SchedulerOut(BaseModel):
+    ticks_due: int
+    lag_seconds: float
+
+
+class RuntimeOut(BaseModel):
+    driver: str
+    records: dict[str, int]
+    engines_running: int
+    max_engines: int | None
+    scheduler: SchedulerOut
+
+
+class StatusOut(BaseModel):
+    """The platform at a glance. Queue figures are counted up to `count_cap`; `database_ms`
+    is how long this answer's statements took."""
+
+    generated_at: datetime
+    ready: bool
+    reasons: list[str]
+    components: list[ComponentOut]
+    loops: list[LoopOut]
+    caches: list[CacheOut]
+    database_pool: PoolOut
+    queues: QueuesOut
+    dead_letters: DeadLettersOut
+    push: PushOut
+    runtime: RuntimeOut
+    count_cap: int
+    database_ms: float
+
+
+# --- a player --------------------------------------------------------------------------------
+
+
+class PlayerSessionOut(BaseModel):
+    id: UUID
+    device_name: str | None
+    client_ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+class PlayerSessionList(BaseModel):
+    items: list[PlayerSessionOut]
+
+
+class PlayerGameOut(BaseModel):
+    id: UUID
+    name: str
+    status: str
+    current_turn: int
+    # owner, player (approved), or applicant (a live application).
+    role: Role | None
+    race_name: str | None
+    created_at: datetime
+
+
+class PlayerGamePage(BaseModel):
+    items: list[PlayerGameOut]
+    next_cursor: str | None
+
+
+class RouteStateOut(BaseModel):
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class SentNotificationOut(BaseModel):
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+    routes: list[RouteStateOut]
+
+
+class SentNotificationPage(BaseModel):
+    items: list[SentNotificationOut]
+    next_cursor: str | None
+
+
+# --- a game ----------------------------------------------------------------------------------
+
+
+class EngineStateOut(BaseModel):
+    """The runtime record of a game and its standing; `standing.engine_answered` says
+    whether the engine itself answered (who has sent orders)."""
+
+    record: RecordOut
+    standing: GameStatusOut
+
+
+class TurnOut(BaseModel):
+    turn: int
+    trigger: str
+    scheduled_at: datetime | None
+    started_at: datetime
+    finished_at: datetime
+
+
+class TurnPage(BaseModel):
+    items: list[TurnOut]
+    next_cursor: str | None
+
+
+# --- mail, broadcasts ------------------------------------------------------------------------
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    smtp_code: int | None
+    error: str | None
+
+
+class DeliveryDetailOut(DeliveryOut):
+    attempts_made: list[AttemptOut]
+
+
+class BroadcastSummaryOut(BaseModel):
+    id: UUID
+    kind: str
+    title: str
+    channels: list[str]
+    created_by: str
+    created_at: datetime
+    recipients: int
+    finished_at: datetime | None
+
+
+class BroadcastPage(BaseModel):
+    items: list[BroadcastSummaryOut]
+    next_cursor: str | None
+
+
+def _not_found(what: str, code: str) -> dict[int | str, dict[str, Any]]:
+    return {404: {"description": f"No such {what} (`{code}`)"}}
+
+
+def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
+    router = audience_router("admin", tags=["console"])
+
+    @router.get("/status", summary="The platform at a glance (the console's status page)")
+    async def status(_: AdminReader) -> StatusOut:
+        found = await board.status()
+        notifications = found.notifications
+        return StatusOut(
+            generated_at=found.generated_at,
+            ready=found.ready,
+            reasons=found.reasons,
+            components=[ComponentOut(name=c.name, started=c.started) for c in found.components],
+            loops=[
+                LoopOut(
+                    name=loop.name,
+                    rounds=loop.rounds,
+                    seconds_since_round=round(loop.age, 3),
+                    overdue=loop.overdue,
+                )
+                for loop in found.loops
+            ],
+            caches=[CacheOut(name=c.name, warm=c.warm) for c in found.caches],
+            database_pool=PoolOut(
+                size=found.pool.size,
+                idle=found.pool.idle,
+                max_size=found.pool.max_size,
+                embedded=found.pool.embedded,
+            ),
+            queues=QueuesOut(
+                mail=MailQueueOut(
+                    pending=found.mail["pending"],
+                    sending=found.mail["sending"],
+                    retrying=found.mail["retrying"],
+                    failed=found.mail["failed"],
+                ),
+                notification_routes=[
+                    RouteQueueOut(
+                        channel=channel,
+                        pending=notifications[f"{channel}.pending"],
+                        delivering=notifications[f"{channel}.delivering"],
+                    )
+                    for channel in ("push", "email")
+                ],
+                runtime_jobs={
+                    "queued": found.runtime.jobs_queued,
+                    "running": found.runtime.jobs_running,
+                },
+            ),
+            dead_letters=DeadLettersOut(
+                notifications=notifications["dead_letters"], mail_failed=found.mail["failed"]
+            ),
+            push=PushOut(
+                last_cursor=found.push.last_cursor,
+                oldest_cursor=found.push.oldest_cursor,
+                retained=found.push.retained,
+                capacity=found.push.capacity,
+                subscribers=[
+                    SubscriberOut(gateway_id=s.gateway_id, cursor=s.cursor, lag=s.lag)
+                    for s in found.subscribers
+                ],
+            ),
+            runtime=RuntimeOut(
+                driver=found.runtime.driver,
+                records=found.runtime.records,
+                engines_running=found.runtime.engines_running,
+                max_engines=found.runtime.max_engines,
+                scheduler=SchedulerOut(
+                    ticks_due=found.runtime.ticks_due,
+                    lag_seconds=round(found.runtime.scheduler_lag_seconds, 3),
+                ),
+            ),
+            count_cap=found.count_cap,
+            database_ms=found.database_ms,
+        )
+
+    @router.get(
+        "/users/{user_id}/sessions",
+        summary="A player's live sessions",
+        tags=["users"],
+        responses=_not_found("user", "user_not_found"),
+    )
+    async def sessions(user_id: UUID, _: AdminReader) -> PlayerSessionList:
+        found = await reads.sessions_of(user_id)
+        return PlayerSessionList(
+            items=[
+                PlayerSessionOut(
+                    id=s.id,
+                    device_name=s.device_name,
+                    client_ip=s.client_ip,
+                    user_agent=s.user_agent,
+                    created_at=s.created_at,
+                    last_seen_at=s.last_seen_at,
+                    expires_at=s.expires_at,
+                )
+                for s in found
+            ]
+        )
+
+    @router.post(
+        "/users/{user_id}/sessions/{session_id}/revoke",
+        status_code=204,
+        summary="End one of a player's sessions at once (audited)",
+        tags=["users"],
+        responses=_not_found("live session", "session_not_found"),
+    )
+    async def revoke_session(
+        user_id: UUID, session_id: UUID, principal: AdminWriter, request: Request
+    ) -> Response:
+        await reads.revoke_session(user_id, session_id, Actor.of(principal, client_ip(request)))
+        return Response(status_code=204)
+
+    @router.get(
+        "/users/{user_id}/games",
+        summary="Games a player owns, plays or applied to, newest first",
+        tags=["users"],
+        responses=_not_found("user", "user_not_found"),
+    )
+    async def games(
+        user_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> PlayerGamePage:
+        found, following = await reads.games_of(user_id, cursor=cursor, limit=limit)
+        return PlayerGamePage(
+            items=[
+                PlayerGameOut(
+                    id=game.id,
+                    name=game.name,
+                    status=game.status,
+                    current_turn=game.current_turn,
+                    role=role,
+                    race_name=next(
+                        (p.race_name for p in game.players if p.user_id == user_id), None
+                    ),
+                    created_at=game.created_at,
+                )
+                for game, role in found
+            ],
+            next_cursor=following,
+        )
+
+    @router.get(
+        "/users/{user_id}/race-names",
+        response_model=AdminRaceNameList,
+        summary="The race names a player holds (pending or reserved)",
+        tags=["users"],
+        responses=_not_found("user", "user_not_found"),
+    )
+    async def race_names(user_id: UUID, _: AdminReader) -> dict[str, Any]:
+        found = await reads.race_names_of(user_id)
+        return {"items": [race_name_view(e, admin=True) for e in found]}
+
+    @router.get(
+        "/users/{user_id}/notifications",
+        summary="What a player's inbox holds, newest first, with each channel's delivery",
+        tags=["users"],
+        responses=_not_found("user", "user_not_found"),
+    )
+    async def notifications(
+        user_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> SentNotificationPage:
+        found, following = await reads.notifications_of(user_id, cursor=cursor, limit=limit)
+        return SentNotificationPage(
+            items=[
+                SentNotificationOut(
+                    id=n.id,
+                    kind=n.kind,
+                    title=n.title,
+                    body=n.body,
+                    created_at=n.created_at,
+                    read_at=n.read_at,
+                    routes=[
+                        RouteStateOut(
+                            channel=r.channel,
+                            status=r.status,
+                            attempts=r.attempts,
+                            last_error=r.last_error,
+                            delivered_at=r.delivered_at,
+                        )
+                        for r in n.routes
+                    ],
+                )
+                for n in found
+            ],
+            next_cursor=following,
+        )
+
+    @router.get(
+        "/games/{game_id}/applications",
+        response_model=ApplicationList,
+        summary="Every application to a game, the oldest first",
+        tags=["lobby"],
+        responses=_not_found("game", "game_not_found"),
+    )
+    async def applications(
+        game_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        found, following = await reads.applications_of(game_id, cursor=cursor, limit=limit)
+        return {"items": [application_view(a) for a in found], "next_cursor": following}
+
+    @router.get(
+        "/games/{game_id}/engine",
+        summary="A game's runtime record and standing, with who has sent orders",
+        tags=["runtime"],
+        responses=_not_found("runtime", "runtime_not_found"),
+    )
+    async def engine(game_id: UUID, _: AdminReader) -> EngineStateOut:
+        record, standing = await reads.engine_of(game_id)
+        return EngineStateOut(
+            record=RecordOut.model_validate(record),
+            standing=GameStatusOut(
+                turn=standing.turn,
+                finished=standing.finished,
+                status=standing.status,
+                next_turn_at=standing.next_turn_at,
+                winner=standing.winner,
+                players=[PlayerStatusOut.model_validate(p) for p in standing.players],
+                ranking=[RankOut.model_validate(r) for r in standing.ranking],
+                engine_answered=standing.engine_answered,
+            ),
+        )
+
+    @router.get(
+        "/games/{game_id}/turns",
+        summary="A game's turns, the newest first",
+        tags=["runtime"],
+        responses=_not_found("runtime", "runtime_not_found"),
+    )
+    async def turns(
+        game_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[TurnCursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> TurnPage:
+        found, following = await reads.turns_of(
+            game_id, before=int(cursor) if cursor else None, limit=limit
+        )
+        return TurnPage(
+            items=[TurnOut.model_validate(t) for t in found],
+            next_cursor=str(following) if following is not None else None,
+        )
+
+    @router.get(
+        "/mail/deliveries/{delivery_id}",
+        summary="A mail delivery with every attempt made",
+        tags=["mail"],
+        responses=_not_found("delivery", "delivery_not_found"),
+    )
+    async def delivery(delivery_id: UUID, _: AdminReader) -> DeliveryDetailOut:
+        found, attempts = await reads.delivery(delivery_id)
+        return DeliveryDetailOut(
+            **DeliveryOut.of(found).model_dump(),
+            attempts_made=[
+                AttemptOut(
+                    attempt=a.attempt,
+                    started_at=a.started_at,
+                    finished_at=a.finished_at,
+                    outcome=a.outcome,
+                    smtp_code=a.smtp_code,
+                    error=a.error,
+                )
+                for a in attempts
+            ],
+        )
+
+    @router.get(
+        "/notifications/broadcasts",
+        summary="Broadcasts to every player, newest first, with how far each got",
+        tags=["notifications"],
+    )
+    async def broadcasts(
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> BroadcastPage:
+        found, following = await reads.broadcasts(cursor=cursor, limit=limit)
+        return BroadcastPage(
+            items=[
+                BroadcastSummaryOut(
+                    id=b.id,
+                    kind=b.kind,
+                    title=b.title,
+                    channels=b.channels,
+                    created_by=b.created_by,
+                    created_at=b.created_at,
+                    recipients=b.recipients,
+                    finished_at=b.finished_at,
+                )
+                for b in found
+            ],
+            next_cursor=following,
+        )
+
+    return router
