@@ -17,7 +17,7 @@ from galaxy_backend.admin.models import ROLES
 from galaxy_backend.config import SECRET_FIELDS, Config, ConfigError, env_name, load_from_env
 from galaxy_backend.config import unknown_variables as find_unknown_variables
 from galaxy_backend.cronutil import Schedule
-from galaxy_backend.durations import format_duration
+from galaxy_backend.kernel.durations import format_duration
 from galaxy_backend.telemetry import configure_logging, get_logger
 
 if TYPE_CHECKING:
@@ -102,11 +102,11 @@ def _cli_operator() -> str:
 
 def admin_command(config: Config, args: argparse.Namespace) -> int:
     """`admin create|list|disable|enable|role|password`, audited as the CLI's user."""
-    from galaxy_backend.admin.audit import Actor  # noqa: PLC0415
     from galaxy_backend.admin.passwords import Passwords  # noqa: PLC0415
     from galaxy_backend.admin.service import AdminService  # noqa: PLC0415
-    from galaxy_backend.cachebus import CacheBus  # noqa: PLC0415
-    from galaxy_backend.errors import DomainError  # noqa: PLC0415
+    from galaxy_backend.audit.trail import Actor  # noqa: PLC0415
+    from galaxy_backend.kernel.cachebus import CacheBus  # noqa: PLC0415
+    from galaxy_backend.kernel.errors import DomainError  # noqa: PLC0415
     from galaxy_backend.postgres import apply_migrations  # noqa: PLC0415
 
     command = args.admin_command

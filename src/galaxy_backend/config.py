@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, Validati
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from galaxy_backend.cronutil import Schedule, parse_schedule
-from galaxy_backend.durations import parse_duration
+from galaxy_backend.kernel.durations import parse_duration
 
 ENV_PREFIX = "BACKEND_"
 MIN_INTERNAL_TOKEN_LENGTH = 32

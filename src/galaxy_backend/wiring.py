@@ -20,8 +20,6 @@ from galaxy_backend.admin.service import AdminBootstrap, AdminService
 from galaxy_backend.app import App, Component
 from galaxy_backend.auth import routes as auth_routes
 from galaxy_backend.auth.service import AuthService
-from galaxy_backend.cache import CacheLimits, CacheWarmer, Warmable
-from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import Config
 from galaxy_backend.console import routes as console_routes
 from galaxy_backend.console.pages import add_console
@@ -30,8 +28,11 @@ from galaxy_backend.console.status import StatusBoard
 from galaxy_backend.geo import routes as geo_routes
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.service import GeoService
-from galaxy_backend.housekeeping import Chore, Housekeeping
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.cache import CacheLimits, CacheWarmer, Warmable
+from galaxy_backend.kernel.cachebus import CacheBus
+from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
+from galaxy_backend.kernel.liveness import Liveness
+from galaxy_backend.kernel.server_secrets import ServerSecrets
 from galaxy_backend.lobby import routes as lobby_routes
 from galaxy_backend.lobby.engines import BundledEngine
 from galaxy_backend.lobby.service import LobbyService
@@ -68,7 +69,6 @@ from galaxy_backend.server.http_app import build_http_app
 from galaxy_backend.server.http_server import HttpListener, ListenerLimits
 from galaxy_backend.server.metrics_app import build_metrics_app
 from galaxy_backend.server.probes import Readiness, probe_routes
-from galaxy_backend.server_secrets import ServerSecrets
 from galaxy_backend.telemetry import TelemetryRuntime, get_logger
 from galaxy_backend.user import routes as user_routes
 from galaxy_backend.user.models import Entitlements
@@ -188,7 +188,7 @@ def build_backend(config: Config) -> Backend:
         deadline=config.loop_deadline.total_seconds(),
         listen_probe=bounds.dead_peer_timeout / 3,
     )
-    liveness.observe(telemetry.meter("galaxy_backend.liveness"))
+    liveness.observe(telemetry.meter("galaxy_backend.kernel.liveness"))
     migrations = Migrations(database)
     secrets = ServerSecrets(
         database=database,

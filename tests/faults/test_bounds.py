@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from galaxy_backend.housekeeping import Chore, Housekeeping
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres import Database, transaction
 from galaxy_backend.postgres.bounds import DatabaseBounds, connection_socket
 from galaxy_backend.postgres.wakeup import Wakeup

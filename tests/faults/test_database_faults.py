@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 import pytest
 
-from galaxy_backend.errors import DATABASE_RETRY_AFTER_SECONDS
+from galaxy_backend.kernel.errors import DATABASE_RETRY_AFTER_SECONDS
 from galaxy_backend.wiring import Backend
 from tests.faults.cluster import PrivateCluster
 from tests.faults.conftest import FAULT_ENV, REQUEST_BOUND_SECONDS

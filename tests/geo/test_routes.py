@@ -9,9 +9,9 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from galaxy_backend.errors import Unauthenticated
 from galaxy_backend.geo import GeoReader, GeoService
 from galaxy_backend.geo.routes import admin_router
+from galaxy_backend.kernel.errors import Unauthenticated
 from galaxy_backend.postgres import Database
 from galaxy_backend.server.auth import AudienceGuard, CallerInfo, Principal
 from galaxy_backend.server.http_app import build_http_app

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from structlog.testing import capture_logs
 
-from galaxy_backend.errors import InvalidInput
 from galaxy_backend.geo import CountryDay, GeoReader, GeoService
 from galaxy_backend.geo.service import MAX_STATS_DAYS
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.postgres import Database
 from tests.geo.conftest import Clock, PoolHolder
 from tests.support import eventually

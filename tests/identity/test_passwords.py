@@ -5,7 +5,7 @@ import asyncio
 from argon2 import PasswordHasher
 
 from galaxy_backend.admin.passwords import Passwords
-from galaxy_backend.errors import Unavailable
+from galaxy_backend.kernel.errors import Unavailable
 
 # The cheapest parameters argon2 allows: the bound is what is tested, not the hash.
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

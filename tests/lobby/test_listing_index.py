@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.cache import CacheLimits
+from galaxy_backend.kernel.cache import CacheLimits
 from galaxy_backend.lobby.cache import ListingFilter, PublicListing, sort_key
 from galaxy_backend.lobby.models import Game, RuntimeState
 from galaxy_backend.lobby.views import summary_view

@@ -5,7 +5,7 @@ from uuid import UUID
 
 import pytest
 
-from galaxy_backend.errors import Conflict
+from galaxy_backend.kernel.errors import Conflict
 from tests.identity.conftest import Api
 from tests.lobby.conftest import LOBBY_ENV, Lobby
 

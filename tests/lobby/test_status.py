@@ -2,7 +2,7 @@
 
 import pytest
 
-from galaxy_backend.errors import Conflict
+from galaxy_backend.kernel.errors import Conflict
 from galaxy_backend.lobby.status import (
     GAME_STATUSES,
     TERMINAL,

@@ -8,8 +8,8 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from galaxy_backend.mail import MailService
 from galaxy_backend.mail.routes import admin_router
 from galaxy_backend.postgres import Database

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from galaxy_backend.backoff import retry_delay
+from galaxy_backend.kernel.backoff import retry_delay
 
 LOW = timedelta(seconds=10)
 HIGH = timedelta(hours=1)

@@ -5,7 +5,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from galaxy_backend.errors import InvalidInput
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.mail import MailService, RenderedMail
 from galaxy_backend.mail.repository import CHANNEL
 from galaxy_backend.mail.templates import sign_in_code

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import pytest
 
-from galaxy_backend.errors import GatewayTimeout
+from galaxy_backend.kernel.errors import GatewayTimeout
 from galaxy_backend.runtime.drivers.base import DriverError
 from galaxy_backend.runtime.drivers.docker import DockerDriver
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens

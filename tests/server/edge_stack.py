@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel, ConfigDict
 
 from galaxy_backend.config import Address
-from galaxy_backend.errors import Conflict
+from galaxy_backend.kernel.errors import Conflict
 from galaxy_backend.server.auth import AudienceGuard, InternalTokenAuthenticator, NoSessions
 from galaxy_backend.server.http_app import audience_router, build_http_app
 from galaxy_backend.server.http_server import HttpListener

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import asyncpg
 import httpx
 
-from galaxy_backend.cache import WriteThroughCache
+from galaxy_backend.kernel.cache import WriteThroughCache
 from galaxy_backend.wiring import Backend
 from tests.support import eventually
 

@@ -20,7 +20,7 @@ from galaxy_backend.telemetry import (
     TelemetryRuntime,
     http_server_durations,
 )
-from galaxy_backend.telemetry.durations import SdkDurationHistogram
+from galaxy_backend.telemetry.histograms import SdkDurationHistogram
 from tests.telemetry.otlp import Received, otlp_receiver
 from tests.telemetry.stack import TOKEN, WORK_PATHS, traced_stack
 

@@ -33,15 +33,3 @@ class AdminSession:
 class AdminLogin:
     token: str
     session: AdminSession
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    admin_username: str
-    action: str
-    target_type: str | None
-    target_id: str | None
-    details: dict[str, object]
-    client_ip: str | None
-    created_at: datetime

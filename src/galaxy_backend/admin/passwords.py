@@ -18,7 +18,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from galaxy_backend.errors import Unavailable
+from galaxy_backend.kernel.errors import Unavailable
 
 Lane = Literal["trusted", "clean", "suspect"]
 _ORDER: dict[Lane, int] = {"trusted": 0, "clean": 1, "suspect": 2}

@@ -1,4 +1,4 @@
-"""SQL for operator accounts, their sessions, and reading the audit trail."""
+"""SQL for operator accounts and their sessions."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from galaxy_backend.admin.models import AdminAccount, AdminSession, AuditEntry
+from galaxy_backend.admin.models import AdminAccount, AdminSession
 from galaxy_backend.postgres import Connection
 
 _ACCOUNT_COLUMNS = """
@@ -338,53 +338,3 @@ async def revoke_session(conn: Connection, session_id: UUID) -> bytes | None:
         session_id,
     )
     return bytes(value) if value is not None else None
-
-
-async def audit_entries(
-    conn: Connection,
-    *,
-    before: int | None,
-    limit: int,
-    operator: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[AuditEntry]:
-    """Newest first; by operator (their username), action (a prefix: `user.` is every
-    action on players) and time (`since` inclusive, `until` exclusive)."""
-    prefix = None
-    if action:
-        prefix = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = await conn.fetch(
-        """
-        SELECT id, admin_username, action, target_type, target_id, details,
-               host(client_ip) AS client_ip, created_at
-        FROM admin_audit
-        WHERE ($1::bigint IS NULL OR id < $1)
-          AND ($3::text IS NULL OR lower(admin_username) = lower($3))
-          AND ($4::text IS NULL OR action LIKE $4)
-          AND ($5::timestamptz IS NULL OR created_at >= $5)
-          AND ($6::timestamptz IS NULL OR created_at < $6)
-        ORDER BY id DESC
-        LIMIT $2
-        """,
-        before,
-        limit,
-        operator,
-        prefix,
-        since,
-        until,
-    )
-    return [
-        AuditEntry(
-            id=row["id"],
-            admin_username=row["admin_username"],
-            action=row["action"],
-            target_type=row["target_type"],
-            target_id=row["target_id"],
-            details=row["details"],
-            client_ip=row["client_ip"],
-            created_at=row["created_at"],
-        )
-        for row in rows
-    ]

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from galaxy_backend.admin.audit import Actor
 from galaxy_backend.admin.models import Role
 from galaxy_backend.admin.service import AdminService
-from galaxy_backend.fields import INT64_MAX, Cursor, Moment, Secret, Text
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import INT64_MAX, Cursor, Moment, Secret, Text
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip, user_agent
 from galaxy_backend.server.http_app import audience_router
 

@@ -9,18 +9,25 @@ from uuid import UUID
 import asyncpg
 
 from galaxy_backend.admin import repository
-from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession, AuditEntry
+from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession
 from galaxy_backend.admin.passwords import Lane, Passwords
+from galaxy_backend.audit.trail import Actor, AuditEntry, record
+from galaxy_backend.audit.trail import entries as audit_entries
 from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
-from galaxy_backend.cache import CacheLimits, WriteThroughCache
-from galaxy_backend.cachebus import CacheBus
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
-from galaxy_backend.networks import limit_key
+from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
+from galaxy_backend.kernel.cachebus import CacheBus
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from galaxy_backend.kernel.networks import limit_key
+from galaxy_backend.kernel.principal import CallerInfo, Principal
 from galaxy_backend.postgres.pool import Database
-from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -323,7 +330,7 @@ class AdminService:
         until: datetime | None = None,
     ) -> list[AuditEntry]:
         async with self._database.pool.acquire() as conn:
-            return await repository.audit_entries(
+            return await audit_entries(
                 conn,
                 before=before,
                 limit=limit,

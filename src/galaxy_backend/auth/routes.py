@@ -7,9 +7,9 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
-from galaxy_backend.admin.audit import Actor
+from galaxy_backend.audit.trail import Actor
 from galaxy_backend.auth.service import AuthService
-from galaxy_backend.fields import Text
+from galaxy_backend.kernel.fields import Text
 from galaxy_backend.server.auth import (
     AdminWriter,
     CurrentUser,

@@ -8,19 +8,19 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor, record
+from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.auth import repository
 from galaxy_backend.auth.credentials import USER_TOKEN_PREFIX, code_hash, new_code, new_token
 from galaxy_backend.auth.credentials import token_hash as hash_token
 from galaxy_backend.auth.models import Challenge, Session, SignIn
-from galaxy_backend.cache import CacheLimits, WriteThroughCache
-from galaxy_backend.cachebus import CacheBus
-from galaxy_backend.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
+from galaxy_backend.kernel.cachebus import CacheBus
+from galaxy_backend.kernel.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from galaxy_backend.kernel.networks import limit_key
+from galaxy_backend.kernel.principal import CallerInfo, Principal
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService
-from galaxy_backend.networks import limit_key
 from galaxy_backend.postgres import Connection, Database, transaction
-from galaxy_backend.principal import CallerInfo, Principal
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import Block, User

@@ -10,10 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from galaxy_backend.admin.audit import Actor
+from galaxy_backend.audit.trail import Actor
 from galaxy_backend.console.service import ConsoleReads
 from galaxy_backend.console.status import StatusBoard
-from galaxy_backend.fields import Cursor
+from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.lobby.views import (
     AdminRaceNameList,
     ApplicationList,

@@ -7,11 +7,11 @@ domain's own repository. The one change here (revoking one session) goes to `aut
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor
+from galaxy_backend.audit.trail import Actor
 from galaxy_backend.auth.models import Session
 from galaxy_backend.auth.service import AuthService
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import NotFound
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.lobby import repository as lobby_repository
 from galaxy_backend.lobby.models import Application, Game, RaceName
 from galaxy_backend.lobby.service import LobbyService

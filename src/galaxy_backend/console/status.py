@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from galaxy_backend.liveness import Liveness, LoopState
+from galaxy_backend.kernel.liveness import Liveness, LoopState
 from galaxy_backend.mail import repository as mail_repository
 from galaxy_backend.notification import repository as notification_repository
 from galaxy_backend.postgres import Database

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
 
-from galaxy_backend.durations import format_duration, parse_duration
+from galaxy_backend.kernel.durations import format_duration, parse_duration
 
 _MIN_EVERY = timedelta(seconds=1)
 _MAX_EVERY = timedelta(days=3660)

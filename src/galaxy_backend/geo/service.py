@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
-from galaxy_backend.errors import InvalidInput
 from galaxy_backend.geo import repository
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.repository import UNKNOWN_COUNTRY, CountryDay
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.postgres import PoolProvider
 from galaxy_backend.telemetry import get_logger
 

@@ -35,7 +35,7 @@ from uuid import UUID
 
 import orjson
 
-from galaxy_backend.cache import CacheLimits, WriteThroughCache
+from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.lobby.models import Game, RaceName
 from galaxy_backend.lobby.status import GameStatus
 from galaxy_backend.telemetry import get_logger

@@ -8,7 +8,7 @@ reference engine bundled with the backend; its settings are data in `galaxy_engi
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from galaxy_backend.errors import InvalidInput
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_engine import settings as engine_settings
 from galaxy_engine.version import ENGINE_VERSION
 

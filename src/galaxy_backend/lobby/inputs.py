@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from galaxy_backend.fields import Cursor, Moment, Text
+from galaxy_backend.kernel.fields import Cursor, Moment, Text
 from galaxy_backend.lobby.status import GameStatus
 
 # At most the engine's own player limit; the service checks the map's capacity.

@@ -10,8 +10,8 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import TypeAdapter
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import Cursor, Text
 from galaxy_backend.lobby.inputs import (
     ApplicationIn,
     CancelIn,

@@ -15,13 +15,13 @@ from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cache import CacheLimits
-from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.cronutil import Schedule, parse_schedule, parse_time_zone
-from galaxy_backend.cursors import decode_cursor, encode_cursor, page_of
-from galaxy_backend.durations import format_duration
-from galaxy_backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from galaxy_backend.kernel.cache import CacheLimits
+from galaxy_backend.kernel.cachebus import CacheBus
+from galaxy_backend.kernel.cursors import decode_cursor, encode_cursor, page_of
+from galaxy_backend.kernel.durations import format_duration
+from galaxy_backend.kernel.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import repository
 from galaxy_backend.lobby.cache import (
     GAME_TOPIC,

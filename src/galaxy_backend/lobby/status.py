@@ -2,7 +2,7 @@
 
 from typing import Literal, get_args
 
-from galaxy_backend.errors import Conflict
+from galaxy_backend.kernel.errors import Conflict
 
 GameStatus = Literal[
     "enrollment_open",

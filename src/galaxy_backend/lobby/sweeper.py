@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from galaxy_backend.cronutil import Schedule
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

@@ -7,8 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import Cursor
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.mail.models import Delivery, DeliveryStatus
 from galaxy_backend.mail.service import MAX_LIST_LIMIT, MailService
 from galaxy_backend.server.auth import (

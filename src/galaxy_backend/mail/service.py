@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import Conflict, InvalidInput, NotFound
+from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.errors import Conflict, InvalidInput, NotFound
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.models import STATUSES, Delivery
 from galaxy_backend.mail.templates import RenderedMail

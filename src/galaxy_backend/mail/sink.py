@@ -8,7 +8,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from galaxy_backend.files import write_atomically
+from galaxy_backend.kernel.files import write_atomically
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

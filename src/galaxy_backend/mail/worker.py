@@ -22,8 +22,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from galaxy_backend.backoff import retry_delay
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.backoff import retry_delay
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.mail import repository
 from galaxy_backend.mail.message import Sender, compose, needs_smtputf8
 from galaxy_backend.mail.models import AttemptOutcome, AttemptResult, ClaimedMail, DeliveryStatus

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import INT64_MAX, INT64_MIN, Cursor, Text, refused_character
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import INT64_MAX, INT64_MIN, Cursor, Text, refused_character
 from galaxy_backend.notification import catalogue
 from galaxy_backend.notification.repository import Broadcast, DeadLetter
 from galaxy_backend.notification.service import (

@@ -10,9 +10,9 @@ from uuid import UUID
 
 from opentelemetry import propagate
 
-from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import InvalidInput, NotFound
+from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.errors import InvalidInput, NotFound
 from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.catalogue import CHANNELS, Kind
 from galaxy_backend.notification.models import Notice

@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Callable
 from uuid import UUID
 
-from galaxy_backend.errors import InvalidInput
+from galaxy_backend.kernel.errors import InvalidInput
 
 _PURPOSE = b"galaxy notification unsubscribe v1"
 _MAC_BYTES = 16

@@ -21,8 +21,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
-from galaxy_backend.backoff import retry_delay
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.backoff import retry_delay
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService, OutgoingMail, usable_address
 from galaxy_backend.notification import catalogue, repository

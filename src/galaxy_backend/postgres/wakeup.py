@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres.pool import DATABASE_ERRORS, PoolProvider
 from galaxy_backend.telemetry import get_logger
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import zstandard
 
-from galaxy_backend.errors import NotFound
+from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.runtime.engine_client import EngineClient
 
 # Requests to one engine at a time for a turn's reports (two per player: JSON and text).

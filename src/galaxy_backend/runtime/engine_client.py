@@ -17,7 +17,7 @@ from uuid import UUID
 
 import httpx
 
-from galaxy_backend.errors import (
+from galaxy_backend.kernel.errors import (
     BadGateway,
     Conflict,
     DomainError,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import Cursor, Text
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip

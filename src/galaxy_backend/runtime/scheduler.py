@@ -31,8 +31,8 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import Tracer
 
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.errors import DomainError
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.errors import DomainError
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.runtime import repository

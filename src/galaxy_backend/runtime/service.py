@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.admin.audit import record as record_audit
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.audit.trail import record as record_audit
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.durations import format_duration
-from galaxy_backend.errors import (
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.durations import format_duration
+from galaxy_backend.kernel.errors import (
     Conflict,
     DomainError,
     Forbidden,

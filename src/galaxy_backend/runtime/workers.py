@@ -21,10 +21,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import Tracer
 
-from galaxy_backend.backoff import retry_delay
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.errors import DomainError
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.backoff import retry_delay
+from galaxy_backend.kernel.errors import DomainError
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.postgres.retry import retry_while_unavailable
 from galaxy_backend.postgres.wakeup import Wakeup

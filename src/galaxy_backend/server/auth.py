@@ -9,9 +9,9 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import Scope
 
-from galaxy_backend.errors import Forbidden, Unauthenticated
-from galaxy_backend.fields import clean_header_text
-from galaxy_backend.principal import Audience, Authenticator, CallerInfo, Principal
+from galaxy_backend.kernel.errors import Forbidden, Unauthenticated
+from galaxy_backend.kernel.fields import clean_header_text
+from galaxy_backend.kernel.principal import Audience, Authenticator, CallerInfo, Principal
 
 __all__ = [
     "ADMIN_READ",

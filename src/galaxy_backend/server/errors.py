@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from galaxy_backend.errors import (
+from galaxy_backend.kernel.errors import (
     BadGateway,
     Conflict,
     DomainError,

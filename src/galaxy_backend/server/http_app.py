@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from galaxy_backend.errors import DatabaseUnavailable, DomainError
+from galaxy_backend.kernel.errors import DatabaseUnavailable, DomainError
 from galaxy_backend.postgres.faults import UNAVAILABLE_ERRORS
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, Audience, AudienceGuard
 from galaxy_backend.server.client_address import ClientAddresses, Network

@@ -18,8 +18,13 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galaxy_backend.errors import DatabaseUnavailable, DomainError, Unauthenticated, Unavailable
-from galaxy_backend.fields import clean_header_text
+from galaxy_backend.kernel.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    Unauthenticated,
+    Unavailable,
+)
+from galaxy_backend.kernel.fields import clean_header_text
 from galaxy_backend.postgres.faults import database_unavailable
 from galaxy_backend.server.auth import (
     CLIENT_IP_SCOPE_KEY,

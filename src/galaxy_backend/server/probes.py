@@ -42,7 +42,7 @@ class Readiness:
         self._caches.append(cache)
 
     def add_loops(self, loops: SupportsReasons) -> None:
-        """Loops whose `reasons()` name each one overdue (see `galaxy_backend.liveness`)."""
+        """Loops whose `reasons()` name each one overdue (see `galaxy_backend.kernel.liveness`)."""
         self._loops.append(loops)
 
     def mark_shutting_down(self) -> None:

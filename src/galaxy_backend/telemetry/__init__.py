@@ -1,6 +1,6 @@
 """Structured logging and the OpenTelemetry runtime (traces, metrics, trace fields)."""
 
-from galaxy_backend.telemetry.durations import DurationHistogram, DurationRecorder, DurationSeries
+from galaxy_backend.telemetry.histograms import DurationHistogram, DurationRecorder, DurationSeries
 from galaxy_backend.telemetry.logging import (
     bind_request_id,
     configure_logging,
@@ -12,8 +12,8 @@ from galaxy_backend.telemetry.runtime import (
     HTTP_SERVER_DURATION,
     TelemetryRuntime,
     http_server_durations,
-    trace_fields_from_context,
 )
+from galaxy_backend.telemetry.trace_fields import trace_fields_from_context
 
 __all__ = [
     "DURATION_BUCKETS_SECONDS",

@@ -9,6 +9,8 @@ import orjson
 import structlog
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
+from galaxy_backend.telemetry.trace_fields import trace_fields_from_context
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["json", "console"]
 
@@ -40,8 +42,6 @@ def unbind_request_id(token: Token[str | None]) -> None:
 
 
 def _add_trace_fields(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    from galaxy_backend.telemetry.runtime import trace_fields_from_context  # noqa: PLC0415
-
     request_id = _request_id.get()
     if request_id is not None:
         event.setdefault("request_id", request_id)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import grpc
-from opentelemetry import trace
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -30,12 +29,13 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
-from galaxy_backend.telemetry.durations import (
+from galaxy_backend.telemetry.histograms import (
     DurationHistogram,
     DurationRecorder,
     SdkDurationHistogram,
 )
 from galaxy_backend.telemetry.logging import get_logger
+from galaxy_backend.telemetry.trace_fields import trace_fields_from_context
 
 TracesExporter = Literal["otlp", "none", "stdout"]
 MetricsExporter = Literal["otlp", "none", "stdout", "prometheus"]
@@ -65,17 +65,6 @@ def http_server_durations(meter: Meter) -> DurationRecorder:
         description=HTTP_SERVER_DURATION_DESCRIPTION,
         boundaries=DURATION_BUCKETS_SECONDS,
     )
-
-
-def trace_fields_from_context() -> dict[str, str]:
-    """`otel_trace_id`/`otel_span_id` of the current span, or nothing outside a trace."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return {}
-    return {
-        "otel_trace_id": format(context.trace_id, "032x"),
-        "otel_span_id": format(context.span_id, "016x"),
-    }
 
 
 def _batch(exporter: SpanExporter) -> BatchSpanProcessor:
@@ -210,7 +199,7 @@ class TelemetryRuntime:
 
     def duration_histogram(self, scope: str, name: str, *, description: str) -> DurationRecorder:
         """A histogram of durations in seconds (DURATION_BUCKETS_SECONDS) for a hot path:
-        aggregated in-process and handed to every reader (see telemetry.durations)."""
+        aggregated in-process and handed to every reader (see telemetry.histograms)."""
         if not self._aggregate_here:
             return SdkDurationHistogram(
                 self.meter(scope),

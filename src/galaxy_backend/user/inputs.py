@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from galaxy_backend.fields import Moment, Text
+from galaxy_backend.kernel.fields import Moment, Text
 
 
 @cache

@@ -7,8 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from galaxy_backend.admin.audit import Actor
-from galaxy_backend.fields import Cursor, Text
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.kernel.fields import Cursor, Text
 from galaxy_backend.server.auth import (
     AdminReader,
     AdminWriter,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
-from galaxy_backend.admin.audit import Actor, record
-from galaxy_backend.cache import CacheLimits, WriteThroughCache
-from galaxy_backend.cachebus import CacheBus
-from galaxy_backend.cursors import decode_cursor, page_of
-from galaxy_backend.errors import InvalidInput, NotFound
+from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
+from galaxy_backend.kernel.cachebus import CacheBus
+from galaxy_backend.kernel.cursors import decode_cursor, page_of
+from galaxy_backend.kernel.errors import InvalidInput, NotFound
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx, transaction
 from galaxy_backend.postgres.pool import Database

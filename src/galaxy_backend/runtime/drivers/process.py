@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.files import write_atomically
+from galaxy_backend.kernel.files import write_atomically
 from galaxy_backend.runtime.drivers.base import (
     LABEL_BACKEND,
     TOKEN_FILE_VARIABLE,

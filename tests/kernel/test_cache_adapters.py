@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from galaxy_backend.adapters import FailureReporterAdapter
-from galaxy_backend.cache import CacheLimits, CacheWarmer, WriteThroughCache
+from galaxy_backend.kernel.cache import CacheLimits, CacheWarmer, WriteThroughCache
 
 
 def rows_loader(rows: list[tuple[str, int]]):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from galaxy_backend.liveness import Heartbeat, Liveness
+from galaxy_backend.kernel.liveness import Heartbeat, Liveness
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)

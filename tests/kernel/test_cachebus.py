@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import pytest
 
-from galaxy_backend.cache import WriteThroughCache
-from galaxy_backend.cachebus import CacheBus
+from galaxy_backend.kernel.cache import WriteThroughCache
+from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.postgres import Connection
 from tests.support import eventually
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.durations import format_duration, parse_duration
+from galaxy_backend.kernel.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

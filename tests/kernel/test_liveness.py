@@ -7,7 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.server.probes import Readiness
 
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 
-from galaxy_backend.liveness import Liveness
+from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres import Connection
 from galaxy_backend.telemetry import get_logger
 

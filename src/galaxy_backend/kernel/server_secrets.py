@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from galaxy_backend.config import MIN_INTERNAL_TOKEN_LENGTH
-from galaxy_backend.files import write_atomically
+from galaxy_backend.kernel.files import write_atomically
 from galaxy_backend.postgres import PoolProvider
 from galaxy_backend.telemetry import get_logger
 

@@ -4,9 +4,9 @@ import asyncio
 import stat
 from pathlib import Path
 
-from galaxy_backend.files import write_atomically
+from galaxy_backend.kernel.files import write_atomically
+from galaxy_backend.kernel.server_secrets import TOKEN_FILE, ServerSecrets
 from galaxy_backend.postgres import Database
-from galaxy_backend.server_secrets import TOKEN_FILE, ServerSecrets
 
 
 def secrets_on(database: Database, data_dir: Path, **configured: str) -> ServerSecrets:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
-from galaxy_backend.errors import InvalidInput
+from galaxy_backend.kernel.errors import InvalidInput
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:

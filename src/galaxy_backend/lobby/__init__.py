@@ -1,0 +1,1 @@
+"""The lobby: games, applications, race names and the start of a game."""
