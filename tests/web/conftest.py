@@ -19,10 +19,10 @@ import pytest
 
 from tests.console.conftest import _WATCH, SCREENSHOTS, WAIT_MS, console_browser
 from tests.gameplay.conftest import TABLE_ENV
-from tests.gateway.conftest import Stack, smtp, start_gateway, start_stack
+from tests.gateway.conftest import Stack, smtp, stack, start_gateway, start_stack
 from tests.support import eventually
 
-__all__ = ["console_browser", "smtp", "start_gateway", "start_stack"]
+__all__ = ["console_browser", "smtp", "stack", "start_gateway", "start_stack"]
 
 WEB_SCREENSHOTS = SCREENSHOTS.parent / "web"
 # Turns at will (forced), engines as processes, many sign-ins from one address.

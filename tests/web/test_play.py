@@ -77,13 +77,17 @@ async def test_two_players_play_a_turn_in_their_browsers(
         await player.wait_text("game-status", "running")
         await player.testid("game-play").click()
         await player.testid("galaxy-map").wait_for()
+        await player.testid("map-planet").first.wait_for()
         assert await player.testid("map-planet").count() > 10
 
-    # A planet's details on click.
-    home = bob.page.locator('[data-testid="map-planet"].planet-yours').first
+    # A planet's details on click (the last drawn of one's own is on top of the others),
+    # and from the list, for the keyboard.
+    home = bob.page.locator('[data-testid="map-planet"].planet-yours').last
     number = await home.get_attribute("data-planet-number")
     await home.click()
     await bob.wait_text("planet-details", f"(#{number})")
+    await bob.testid("map-find").select_option("3")
+    await bob.wait_text("planet-details", "(#3)")
 
     # Alice's mistake is named next to its line before anything is sent.
     await alice.testid("orders-editor").fill(ALICE_ORDERS)
@@ -156,4 +160,14 @@ async def test_the_pages_fit_a_phone(
     await carol.screenshot("lobby-phone")
     width = await carol.page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"]
+    # Her session ended elsewhere: the socket closes with 4401 and the page asks to sign in.
+    await carol.page.locator('.live-state[data-state="live"]').wait_for()
+    token = await carol.token()
+    ended = await stack.client.post(
+        "/api/v1/user/auth/logout", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ended.status_code == 204
+    await carol.testid("signin-email").wait_for()
+    await carol.wait_text("signin-message", "sign in again")
+    assert await carol.page.evaluate("() => sessionStorage.getItem('galaxy.session')") is None
     await carol.clean()
