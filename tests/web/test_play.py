@@ -32,7 +32,7 @@ async def create_game(alice: WebPlayer) -> str:
     await alice.testid("game-max-players").fill("2")
     await alice.testid("game-submit").click()
     await alice.testid("game-status").wait_for()
-    game_id = alice.page.url.rsplit("/", 1)[-1]
+    game_id = str(alice.page.url).rsplit("/", 1)[-1]
     assert await alice.text("game-status") == "enrollment open"
     return game_id
 
@@ -160,6 +160,13 @@ async def test_the_pages_fit_a_phone(
     await carol.screenshot("lobby-phone")
     width = await carol.page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"]
+    await carol.page.get_by_role("link", name="Account").click()
+    await carol.testid("session-row").first.wait_for()
+    assert "this tab" in await carol.testid("session-row").first.inner_text()
+    await carol.screenshot("account-phone")
+    await carol.page.get_by_role("link", name="Inbox").click()
+    await carol.testid("notification-preferences").locator("input").first.wait_for()
+    await carol.screenshot("inbox-phone")
     # Her session ended elsewhere: the socket closes with 4401 and the page asks to sign in.
     await carol.page.locator('.live-state[data-state="live"]').wait_for()
     token = await carol.token()

@@ -8,6 +8,11 @@ const LABEL_PX = 11;
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 40;
 
+// Runs `fn` once the next frame has been painted.
+export function afterPaint(fn) {
+  requestAnimationFrame(() => setTimeout(fn, 0));
+}
+
 export function ownerColour(name) {
   let hash = 0;
   for (const ch of String(name)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
@@ -101,13 +106,16 @@ export class GalaxyMap {
     this.labels = labels;
     this.layer.replaceChildren(routes, dots, labels);
     this.apply();
-    this.lastDrawMs = performance.now() - started;
-    performance.measure("map-draw", { start: started, end: performance.now() });
+    performance.measure("map-build", { start: started, end: performance.now() });
+    // On the timeline: from the report to the frame that shows it (built, laid out, painted).
+    afterPaint(() => performance.measure("map-drawn", { start: started, end: performance.now() }));
     return planets;
   }
 
   apply() {
     this.frame = 0;
+    this.applied = (this.applied || 0) + 1;
+    this.svg.dataset.applied = String(this.applied);
     const v = this.view;
     this.svg.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
     const width = this.svg.clientWidth || 600;
@@ -165,7 +173,13 @@ export class GalaxyMap {
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
       if (!drag.moved && Math.hypot(dx, dy) < 4) return;
-      if (!drag.moved) this.svg.setPointerCapture(drag.id);
+      if (!drag.moved && this.svg.hasPointerCapture && !this.svg.hasPointerCapture(drag.id)) {
+        try {
+          this.svg.setPointerCapture(drag.id);
+        } catch {
+          // A pointer the browser no longer tracks: the drag goes on without capture.
+        }
+      }
       drag.moved = true;
       const k = this.scale();
       this.pan(-dx * k, -dy * k);
