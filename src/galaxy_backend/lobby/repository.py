@@ -14,7 +14,11 @@ from galaxy_backend.lobby.models import (
     RaceName,
     RuntimeState,
 )
-from galaxy_backend.postgres import Connection
+from galaxy_backend.postgres import Connection, Tx
+
+# Kinds of change the unit of work carries (`Tx.changed`); the lobby's flushes handle them.
+GAMES = "lobby.games"
+NAMES = "lobby.race_names"
 
 GAME_COLUMNS = """
     g.id, g.owner_id, g.name, g.description, g.status, g.status_seq, g.visibility,
@@ -145,15 +149,14 @@ async def lock_user(conn: Connection, user_id: UUID) -> None:
     )
 
 
-async def insert_game(
-    conn: Connection, game_id: UUID, owner_id: UUID, fields: Mapping[str, Any]
-) -> Game:
+async def insert_game(tx: Tx, game_id: UUID, owner_id: UUID, fields: Mapping[str, Any]) -> Game:
     names = list(fields)
     if not set(names) <= _UPDATABLE:
         raise ValueError(f"not settable: {sorted(set(names) - _UPDATABLE)}")
     columns = ", ".join(["id", "owner_id", "status", *names])
     values = ", ".join(f"${i}" for i in range(1, len(names) + 4))
-    row = await conn.fetchrow(
+    tx.changed(GAMES, game_id)
+    row = await tx.conn.fetchrow(
         f"""
         WITH g AS (
             INSERT INTO games ({columns}) VALUES ({values}) RETURNING *
@@ -337,13 +340,14 @@ async def count_playing(conn: Connection, user_id: UUID) -> int:
     return count
 
 
-async def update_game(conn: Connection, game_id: UUID, changes: Mapping[str, Any]) -> None:
+async def update_game(tx: Tx, game_id: UUID, changes: Mapping[str, Any]) -> None:
     """Set the given columns (names come from code, never from input)."""
     names = list(changes)
     if not set(names) <= _UPDATABLE:
         raise ValueError(f"not updatable: {sorted(set(names) - _UPDATABLE)}")
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    await conn.execute(
+    tx.changed(GAMES, game_id)
+    await tx.conn.execute(
         f"""
         UPDATE games SET {assignments}, updated_at = now(), version = version + 1
         WHERE id = $1
@@ -354,7 +358,7 @@ async def update_game(conn: Connection, game_id: UUID, changes: Mapping[str, Any
 
 
 async def set_status(
-    conn: Connection,
+    tx: Tx,
     game_id: UUID,
     status: str,
     *,
@@ -362,7 +366,8 @@ async def set_status(
     cancel_reason: str | None = None,
 ) -> None:
     """Move the game to `status`; `steps` status changes are counted (one notice each key)."""
-    await conn.execute(
+    tx.changed(GAMES, game_id)
+    await tx.conn.execute(
         """
         UPDATE games
         SET status = $2, status_seq = status_seq + $3, updated_at = now(), version = version + 1,
@@ -381,7 +386,7 @@ async def set_status(
 
 
 async def record_runtime(
-    conn: Connection,
+    tx: Tx,
     game_id: UUID,
     *,
     runtime_status: str,
@@ -390,7 +395,8 @@ async def record_runtime(
     ranking: Sequence[Mapping[str, Any]] | None,
     detail: str | None = None,
 ) -> None:
-    await conn.execute(
+    tx.changed(GAMES, game_id)
+    await tx.conn.execute(
         """
         UPDATE games
         SET runtime_status = $2, runtime_message = $3, runtime_updated_at = now(),
@@ -409,9 +415,10 @@ async def record_runtime(
     )
 
 
-async def add_approved(conn: Connection, game_id: UUID) -> bool:
+async def add_approved(tx: Tx, game_id: UUID) -> bool:
     """One more approved player, unless the game is full (the row lock makes it exact)."""
-    done = await conn.fetchval(
+    tx.changed(GAMES, game_id)
+    done = await tx.conn.fetchval(
         """
         UPDATE games SET approved_count = approved_count + 1, updated_at = now(),
                          version = version + 1
@@ -423,8 +430,9 @@ async def add_approved(conn: Connection, game_id: UUID) -> bool:
     return bool(done)
 
 
-async def drop_approved(conn: Connection, game_id: UUID) -> None:
-    await conn.execute(
+async def drop_approved(tx: Tx, game_id: UUID) -> None:
+    tx.changed(GAMES, game_id)
+    await tx.conn.execute(
         """
         UPDATE games SET approved_count = approved_count - 1, updated_at = now(),
                          version = version + 1
@@ -504,10 +512,11 @@ async def try_lock_application(conn: Connection, application_id: UUID) -> bool:
 
 
 async def insert_application(
-    conn: Connection, application_id: UUID, game_id: UUID, user_id: UUID, race_name: str
+    tx: Tx, application_id: UUID, game_id: UUID, user_id: UUID, race_name: str
 ) -> Application | None:
-    """None when the player already has a live application to this game."""
-    row = await conn.fetchrow(
+    """None when the player already has a live application to this game (an application
+    alone leaves the game as it is: counted when it is decided)."""
+    row = await tx.conn.fetchrow(
         f"""
         INSERT INTO game_applications (id, game_id, user_id, race_name, status)
         VALUES ($1, $2, $3, $4, 'pending')
@@ -548,10 +557,8 @@ async def live_application_of(
     return to_application(row) if row else None
 
 
-async def set_application_status(
-    conn: Connection, application_id: UUID, status: str
-) -> Application:
-    row = await conn.fetchrow(
+async def set_application_status(tx: Tx, application_id: UUID, status: str) -> Application:
+    row = await tx.conn.fetchrow(
         f"""
         UPDATE game_applications SET status = $2, decided_at = now(), updated_at = now()
         WHERE id = $1
@@ -561,7 +568,9 @@ async def set_application_status(
         status,
     )
     assert row is not None
-    return to_application(row)
+    application = to_application(row)
+    tx.changed(GAMES, application.game_id)
+    return application
 
 
 async def applications_of_game(
@@ -591,9 +600,10 @@ async def applications_of_game(
 
 
 async def close_applications(
-    conn: Connection, game_id: UUID, from_status: str, to_status: str
+    tx: Tx, game_id: UUID, from_status: str, to_status: str
 ) -> list[Application]:
-    rows = await conn.fetch(
+    tx.changed(GAMES, game_id)
+    rows = await tx.conn.fetch(
         f"""
         UPDATE game_applications SET status = $3, decided_at = now(), updated_at = now()
         WHERE game_id = $1 AND status = $2
@@ -610,7 +620,7 @@ async def close_applications(
 
 
 async def claim_race_name(
-    conn: Connection,
+    tx: Tx,
     *,
     entry_id: UUID,
     name: str,
@@ -621,7 +631,7 @@ async def claim_race_name(
     application_id: UUID,
 ) -> RaceName | None:
     """A `pending_registration` entry; None when a live entry has either form."""
-    row = await conn.fetchrow(
+    row = await tx.conn.fetchrow(
         f"""
         INSERT INTO race_names
             (id, name, canonical, skeleton, status, user_id, game_id, application_id)
@@ -637,7 +647,7 @@ async def claim_race_name(
         game_id,
         application_id,
     )
-    return to_race_name(row) if row else None
+    return _name_changed(tx, to_race_name(row)) if row else None
 
 
 async def live_race_name(
@@ -655,8 +665,8 @@ async def live_race_name(
     return to_race_name(row) if row else None
 
 
-async def reserve_race_name(conn: Connection, application_id: UUID) -> RaceName | None:
-    row = await conn.fetchrow(
+async def reserve_race_name(tx: Tx, application_id: UUID) -> RaceName | None:
+    row = await tx.conn.fetchrow(
         f"""
         UPDATE race_names SET status = 'reserved', reserved_at = now()
         WHERE application_id = $1 AND status = 'pending_registration'
@@ -664,13 +674,15 @@ async def reserve_race_name(conn: Connection, application_id: UUID) -> RaceName 
         """,
         application_id,
     )
-    return to_race_name(row) if row else None
+    return _name_changed(tx, to_race_name(row)) if row else None
 
 
 async def release_race_names(
-    conn: Connection, application_ids: Sequence[UUID], reason: str
+    tx: Tx, application_ids: Sequence[UUID], reason: str
 ) -> list[RaceName]:
-    rows = await conn.fetch(
+    if not application_ids:
+        return []
+    rows = await tx.conn.fetch(
         f"""
         UPDATE race_names SET status = 'released', released_at = now(), release_reason = $2
         WHERE application_id = ANY($1::uuid[]) AND status <> 'released'
@@ -679,7 +691,12 @@ async def release_race_names(
         list(application_ids),
         reason,
     )
-    return [to_race_name(row) for row in rows]
+    return [_name_changed(tx, to_race_name(row)) for row in rows]
+
+
+def _name_changed(tx: Tx, entry: RaceName) -> RaceName:
+    tx.changed(NAMES, entry.id, entry)
+    return entry
 
 
 async def get_race_name(conn: Connection, entry_id: UUID, *, lock: bool = False) -> RaceName | None:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -30,9 +29,9 @@ from galaxy_backend.lobby.cache import (
     LobbyCache,
     NameSlot,
     name_key,
-    name_keys,
     sort_key,
 )
+from galaxy_backend.lobby.effects import LobbyEffects
 from galaxy_backend.lobby.engines import EngineCatalog
 from galaxy_backend.lobby.models import (
     Application,
@@ -42,6 +41,7 @@ from galaxy_backend.lobby.models import (
     RuntimeOutcome,
 )
 from galaxy_backend.lobby.racenames import RaceNameError, RaceNameForms, race_name_forms
+from galaxy_backend.lobby.repository import GAMES
 from galaxy_backend.lobby.status import (
     BEFORE_START,
     LIVE,
@@ -53,14 +53,13 @@ from galaxy_backend.lobby.status import (
 )
 from galaxy_backend.lobby.views import Role, summary_view
 from galaxy_backend.notification.models import Notice
-from galaxy_backend.postgres import Database, Tx, transaction
+from galaxy_backend.postgres import Database, Tx
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import Entitlements, User
 
 _log = get_logger(__name__)
 
-GAME_UPDATED = "lobby.game.updated"
 _SWEEP_BATCH = 100
 _INVITE_BYTES = 9  # 12 URL-safe characters
 
@@ -174,8 +173,6 @@ class LobbyService:
     ) -> None:
         self._min_turn_interval = min_turn_interval
         self._database = database
-        self._bus = bus
-        self._push = push
         self._notifier = notifier
         self._runtime = runtime
         self._users = users
@@ -190,6 +187,7 @@ class LobbyService:
             render_listed=summary_view,
             limits=cache_limits,
         )
+        self._effects = LobbyEffects(database=database, bus=bus, push=push, cache=self.cache)
         bus.subscribe(GAME_TOPIC, lambda key: self.cache.discard_game(UUID(key)))
         bus.subscribe(NAME_TOPIC, self.cache.names.discard)
         for cache in self.cache.all():
@@ -466,7 +464,7 @@ class LobbyService:
         entitlements = self._users.entitlements(owner)
         limit = entitlements.max_owned_games
         game_id = uuid.uuid4()
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             await repository.lock_user(tx.conn, owner_id)
             owned = await repository.count_owned_live(tx.conn, owner_id)
             if owned >= limit:
@@ -475,13 +473,11 @@ class LobbyService:
                     code="owned_games_limit",
                     details={"limit": limit},
                 )
-            game = await repository.insert_game(tx.conn, game_id, owner_id, fields)
+            game = await repository.insert_game(tx, game_id, owner_id, fields)
             if forms is not None:
                 await self._seat_owner(tx, game, forms, entitlements.max_active_games)
-                game = await repository.touch_game(tx.conn, game_id)
-            await self._announce(tx, game)
         _log.info("game created", game_id=str(game_id), owner_id=str(owner_id))
-        return game
+        return _final(tx, game_id)
 
     async def _seat_owner(
         self, tx: Tx, game: Game, forms: RaceNameForms, active_limit: int
@@ -497,15 +493,13 @@ class LobbyService:
             )
         application_id = uuid.uuid4()
         application = await repository.insert_application(
-            tx.conn, application_id, game.id, game.owner_id, forms.display
+            tx, application_id, game.id, game.owner_id, forms.display
         )
         assert application is not None, "a new game has no applications"
         await self._claim_name(tx, forms, game.owner_id, game.id, application_id)
-        await repository.add_approved(tx.conn, game.id)
-        await repository.set_application_status(tx.conn, application_id, "approved")
-        entry = await repository.reserve_race_name(tx.conn, application_id)
-        if entry is not None:
-            await self._names_changed(tx, [entry])
+        await repository.add_approved(tx, game.id)
+        await repository.set_application_status(tx, application_id, "approved")
+        await repository.reserve_race_name(tx, application_id)
 
     async def _claim_name(
         self, tx: Tx, forms: RaceNameForms, user_id: UUID, game_id: UUID, application_id: UUID
@@ -513,7 +507,7 @@ class LobbyService:
         """The name's directory entry for this application, or 409 `race_name_taken` (whose
         details say whether the holder is the player themself, and then where)."""
         entry = await repository.claim_race_name(
-            tx.conn,
+            tx,
             entry_id=uuid.uuid4(),
             name=forms.display,
             canonical=forms.canonical,
@@ -542,7 +536,7 @@ class LobbyService:
     async def update_game(self, user_id: UUID, game_id: UUID, changes: Mapping[str, Any]) -> Game:
         """Edit before the start (while enrollment is open); only the owner may."""
         now = self._clock()
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, user_id, game_id)
             if game.status != "enrollment_open":
                 raise wrong_status(game.status, "edit the game")
@@ -580,29 +574,30 @@ class LobbyService:
             delta = {k: v for k, v in checked.items() if k not in current or current[k] != v}
             if not delta:
                 return game
-            await repository.update_game(tx.conn, game_id, delta)
-            return await self._changed(tx, game_id)
+            await repository.update_game(tx, game_id, delta)
+        return _final(tx, game_id)
 
     async def rotate_invite_code(self, user_id: UUID, game_id: UUID) -> Game:
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, user_id, game_id)
             if game.visibility != "private":
                 raise Conflict("only a private game has an invite code", code="not_private")
             if game.status not in LIVE:
                 raise wrong_status(game.status, "change the invite code")
-            await repository.update_game(tx.conn, game_id, {"invite_code": _invite_code()})
-            return await self._changed(tx, game_id)
+            await repository.update_game(tx, game_id, {"invite_code": _invite_code()})
+        return _final(tx, game_id)
 
     async def cancel_game(self, user_id: UUID, game_id: UUID) -> Game:
         """The owner cancels before the game runs."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, user_id, game_id)
             if game.status not in {"enrollment_open", "enrollment_closed", "start_failed"}:
                 raise wrong_status(game.status, "cancel the game")
-            return await self._cancel(tx, game, reason="cancelled by the owner")
+            await self._cancel(tx, game, reason="cancelled by the owner")
+        return _final(tx, game_id)
 
     async def admin_cancel_game(self, game_id: UUID, *, reason: str, actor: Actor) -> Game:
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._locked_game(tx, game_id)
             check_transition(game.status, "cancelled", "cancel the game")
             await record(
@@ -613,18 +608,18 @@ class LobbyService:
                 target_id=str(game_id),
                 details={"reason": reason, "status": game.status},
             )
-            return await self._cancel(tx, game, reason=reason)
+            await self._cancel(tx, game, reason=reason)
+        return _final(tx, game_id)
 
-    async def _cancel(self, tx: Tx, game: Game, *, reason: str) -> Game:
+    async def _cancel(self, tx: Tx, game: Game, *, reason: str) -> None:
         check_transition(game.status, "cancelled", "cancel the game")
         if game.status in {"starting", "running", "paused"}:
             await self._runtime.stop_game(tx, game.id, reason="cancelled")
         await self._close_pending(tx, game, reason="game_cancelled")
         await self._release(tx, [p.application_id for p in game.players], "game_cancelled")
-        await repository.set_status(tx.conn, game.id, "cancelled", cancel_reason=reason)
-        changed = await self._changed(tx, game.id)
+        await repository.set_status(tx, game.id, "cancelled", cancel_reason=reason)
+        changed = await self._locked_game(tx, game.id)
         await self._tell_status(tx, changed, previous=game.status, reason=reason)
-        return changed
 
     async def admin_search(
         self,
@@ -657,7 +652,7 @@ class LobbyService:
         player = await self._users.get(user_id)
         active_limit = self._users.entitlements(player).max_active_games
         application_id = uuid.uuid4()
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await repository.share_game(tx.conn, game_id)
             if game is None:
                 raise NotFound("no such game", code="game_not_found")
@@ -685,12 +680,11 @@ class LobbyService:
                     details={"limit": active_limit},
                 )
             application = await repository.insert_application(
-                tx.conn, application_id, game_id, user_id, forms.display
+                tx, application_id, game_id, user_id, forms.display
             )
             if application is None:
                 raise Conflict("you have applied to this game already", code="already_applied")
-            entry = await self._claim_name(tx, forms, user_id, game_id, application_id)
-            await self._names_changed(tx, [entry])
+            await self._claim_name(tx, forms, user_id, game_id, application_id)
             if user_id != game.owner_id:
                 # The owner applying to their own game knows of it already.
                 await self._tell_application(
@@ -708,16 +702,15 @@ class LobbyService:
 
     async def withdraw(self, user_id: UUID, game_id: UUID, application_id: UUID) -> Application:
         """The applicant takes back a pending application; the name is released at once."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._locked_game(tx, game_id)
             application = await self._application(tx, game, application_id)
             if application.user_id != user_id:
                 raise NotFound("no such application", code="application_not_found")
             if application.status != "pending":
                 raise _application_status(application, "withdraw it")
-            done = await repository.set_application_status(tx.conn, application_id, "withdrawn")
+            done = await repository.set_application_status(tx, application_id, "withdrawn")
             await self._release(tx, [application_id], "withdrawn")
-            await self._changed(tx, game_id)
         return done
 
     async def approve(self, owner_id: UUID, game_id: UUID, application_id: UUID) -> Application:
@@ -730,7 +723,7 @@ class LobbyService:
             raise NotFound("no such application", code="application_not_found")
         applicant = await self._users.get(peek.user_id)
         active_limit = self._users.entitlements(applicant).max_active_games
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             # Player limit first, then the game row: every path takes them in this order.
             await repository.lock_user(tx.conn, peek.user_id)
             game = await self._owned(tx, owner_id, game_id)
@@ -746,13 +739,10 @@ class LobbyService:
                     code="active_games_limit",
                     details={"limit": active_limit},
                 )
-            if not await repository.add_approved(tx.conn, game_id):
+            if not await repository.add_approved(tx, game_id):
                 raise Conflict("the game is full", code="game_full")
-            done = await repository.set_application_status(tx.conn, application_id, "approved")
-            entry = await repository.reserve_race_name(tx.conn, application_id)
-            if entry is not None:
-                await self._names_changed(tx, [entry])
-            await self._changed(tx, game_id)
+            done = await repository.set_application_status(tx, application_id, "approved")
+            await repository.reserve_race_name(tx, application_id)
             await self._tell_application(
                 tx,
                 "lobby.application.approved",
@@ -765,14 +755,13 @@ class LobbyService:
         return done
 
     async def reject(self, owner_id: UUID, game_id: UUID, application_id: UUID) -> Application:
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, owner_id, game_id)
             application = await self._application(tx, game, application_id)
             if application.status != "pending":
                 raise _application_status(application, "reject it")
-            done = await repository.set_application_status(tx.conn, application_id, "rejected")
+            done = await repository.set_application_status(tx, application_id, "rejected")
             await self._release(tx, [application_id], "rejected")
-            await self._changed(tx, game_id)
             await self._tell_application(
                 tx,
                 "lobby.application.rejected",
@@ -787,7 +776,7 @@ class LobbyService:
 
     async def remove_player(self, owner_id: UUID, game_id: UUID, player_id: UUID) -> Application:
         """The owner removes an approved player before the start."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, owner_id, game_id)
             if game.status not in BEFORE_START:
                 raise wrong_status(game.status, "remove players")
@@ -810,7 +799,7 @@ class LobbyService:
 
     async def leave(self, user_id: UUID, game_id: UUID) -> Application:
         """An approved player leaves before the start."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._locked_game(tx, game_id)
             application = await repository.live_application_of(tx.conn, game_id, user_id, lock=True)
             if application is None or application.status != "approved":
@@ -833,21 +822,21 @@ class LobbyService:
     async def _drop_player(
         self, tx: Tx, game: Game, application: Application, status: str
     ) -> Application:
-        done = await repository.set_application_status(tx.conn, application.id, status)
-        await repository.drop_approved(tx.conn, game.id)
+        done = await repository.set_application_status(tx, application.id, status)
+        await repository.drop_approved(tx, game.id)
         await self._release(tx, [application.id], status)
-        await self._changed(tx, game.id)
         return done
 
     # --- start and the runtime ----------------------------------------------------------------
 
     async def start(self, owner_id: UUID, game_id: UUID) -> Game:
         """Close enrollment and ask the runtime to start the game (the owner)."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._owned(tx, owner_id, game_id)
-            return await self._start(tx, game, reason="started by the owner", by="owner")
+            await self._start(tx, game, reason="started by the owner", by="owner")
+        return _final(tx, game_id)
 
-    async def _start(self, tx: Tx, game: Game, *, reason: str, by: str) -> Game:
+    async def _start(self, tx: Tx, game: Game, *, reason: str, by: str) -> None:
         path: tuple[GameStatus, ...] = (
             ("enrollment_closed", "starting") if game.status == "enrollment_open" else ("starting",)
         )
@@ -859,8 +848,8 @@ class LobbyService:
                 details={"approved_count": game.approved_count, "min_players": game.min_players},
             )
         await self._close_pending(tx, game, reason="enrollment_closed")
-        await repository.set_status(tx.conn, game.id, "starting", steps=len(path))
-        changed = await self._changed(tx, game.id)
+        await repository.set_status(tx, game.id, "starting", steps=len(path))
+        changed = await self._locked_game(tx, game.id)
         await self._runtime.start_game(
             tx,
             GameStart(
@@ -877,7 +866,6 @@ class LobbyService:
         )
         await self._tell_status(tx, changed, previous=game.status, reason=reason)
         _log.info("game start queued", game_id=str(game.id), by=by)
-        return changed
 
     async def on_runtime_job_result(
         self,
@@ -900,10 +888,10 @@ class LobbyService:
         `detail`, what failed and where, only to operators.
         """
         target = _OUTCOME_STATUS[outcome]
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             game = await self._locked_game(tx, game_id)
             await repository.record_runtime(
-                tx.conn,
+                tx,
                 game_id,
                 runtime_status=outcome,
                 message=message,
@@ -911,16 +899,17 @@ class LobbyService:
                 ranking=ranking if outcome == "finished" else None,
                 detail=detail,
             )
-            if game.status == target or game.status in TERMINAL:
-                # Over already (an engine stopped after a cancellation): recorded, no move.
-                return await self._changed(tx, game_id)
-            check_transition(game.status, target, f"record a runtime result ({outcome})")
-            if target == "finished":
-                await self._release(tx, [p.application_id for p in game.players], "game_finished")
-            await repository.set_status(tx.conn, game_id, target)
-            changed = await self._changed(tx, game_id)
-            await self._tell_status(tx, changed, previous=game.status, reason=message)
-        return changed
+            if game.status != target and game.status not in TERMINAL:
+                # Else over already (an engine stopped after a cancellation): recorded, no move.
+                check_transition(game.status, target, f"record a runtime result ({outcome})")
+                if target == "finished":
+                    await self._release(
+                        tx, [p.application_id for p in game.players], "game_finished"
+                    )
+                await repository.set_status(tx, game_id, target)
+                changed = await self._locked_game(tx, game_id)
+                await self._tell_status(tx, changed, previous=game.status, reason=message)
+        return _final(tx, game_id)
 
     # --- sweeper --------------------------------------------------------------------------------
 
@@ -957,7 +946,7 @@ class LobbyService:
                 return count
 
     async def _expire_one(self, entry: RaceName) -> bool:
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             # The game's row first, as every decision takes it (an approval in flight would
             # deadlock with this otherwise), then the application, skipping one another
             # sweeper holds.
@@ -973,9 +962,9 @@ class LobbyService:
                 or current.status != "pending_registration"
             ):
                 return False
-            await repository.set_application_status(tx.conn, application.id, "expired")
+            await repository.set_application_status(tx, application.id, "expired")
             await self._release(tx, [application.id], "expired")
-            game = await self._changed(tx, application.game_id)
+            game = await self._locked_game(tx, application.game_id)
             await self._tell_application(
                 tx,
                 "lobby.application.expired",
@@ -1004,7 +993,7 @@ class LobbyService:
         return started, told
 
     async def _sweep_game(self, game_id: UUID, now: datetime) -> str | None:
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             # Another sweeper holding the game deals with it; this one moves on.
             if not await repository.try_lock_game(tx.conn, game_id):
                 return None
@@ -1040,7 +1029,7 @@ class LobbyService:
     ) -> RaceName:
         """Free a name now; an application that held it is closed, an approved player keeps
         their place under the name (the directory no longer protects it)."""
-        async with transaction(self._database) as tx:
+        async with self._effects.unit() as tx:
             entry = await repository.get_race_name(tx.conn, entry_id)
             if entry is None:
                 raise NotFound("no such race name", code="race_name_not_found")
@@ -1049,15 +1038,14 @@ class LobbyService:
             game = await repository.get_game(tx.conn, entry.game_id, lock=True)
             application = await repository.get_application(tx.conn, entry.application_id, lock=True)
             if application is not None and application.status == "pending" and game is not None:
-                await repository.set_application_status(tx.conn, application.id, "closed")
+                await repository.set_application_status(tx, application.id, "closed")
                 await self._tell_closed(tx, game, application, reason="race_name_released")
             released = await repository.release_race_names(
-                tx.conn, [entry.application_id], "released_by_admin"
+                tx, [entry.application_id], "released_by_admin"
             )
             if not released:
                 # Released meanwhile (a withdrawal, a rejection): nothing left to do.
                 raise Conflict("the race name is released already", code="race_name_released")
-            await self._names_changed(tx, released)
             await record(
                 tx.conn,
                 actor,
@@ -1067,7 +1055,7 @@ class LobbyService:
                 details={"name": entry.name, "reason": reason, "game_id": str(entry.game_id)},
             )
             if game is not None:
-                await self._changed(tx, game.id)
+                tx.changed(GAMES, game.id)
         return released[0]
 
     async def admin_find_race_names(self, raw: str) -> list[RaceName]:
@@ -1095,7 +1083,7 @@ class LobbyService:
         return application
 
     async def _close_pending(self, tx: Tx, game: Game, *, reason: str) -> None:
-        closed = await repository.close_applications(tx.conn, game.id, "pending", "closed")
+        closed = await repository.close_applications(tx, game.id, "pending", "closed")
         if not closed:
             return
         await self._release(tx, [a.id for a in closed], reason)
@@ -1125,41 +1113,7 @@ class LobbyService:
     async def _release(self, tx: Tx, application_ids: Sequence[UUID], reason: str) -> None:
         if not application_ids:
             return
-        released = await repository.release_race_names(tx.conn, application_ids, reason)
-        await self._names_changed(tx, released)
-
-    async def _names_changed(self, tx: Tx, entries: Sequence[RaceName]) -> None:
-        if not entries:
-            return
-        await self._bus.notify(tx.conn, NAME_TOPIC, *(key for e in entries for key in name_keys(e)))
-        for entry in entries:
-            tx.after_commit(partial(self.cache.put_name, entry))
-
-    async def _changed(self, tx: Tx, game_id: UUID) -> Game:
-        """The game as this transaction leaves it (one more change counted), announced."""
-        game = await repository.touch_game(tx.conn, game_id)
-        await self._announce(tx, game)
-        return game
-
-    async def _announce(self, tx: Tx, game: Game) -> None:
-        """Other replicas told; after the commit, the game cached and pushed to its people."""
-        await self._bus.notify(tx.conn, GAME_TOPIC, str(game.id))
-
-        def after() -> None:
-            self.cache.put_game(game)
-            self._push.publish(
-                GAME_UPDATED,
-                {
-                    "game_id": str(game.id),
-                    "status": game.status,
-                    "approved_count": game.approved_count,
-                    "current_turn": game.current_turn,
-                    "version": game.version,
-                },
-                user_ids=[str(u) for u in {game.owner_id, *game.player_ids}],
-            )
-
-        tx.after_commit(after)
+        await repository.release_race_names(tx, application_ids, reason)
 
     async def _tell_status(
         self, tx: Tx, game: Game, *, previous: GameStatus, reason: str | None
@@ -1233,6 +1187,13 @@ class LobbyService:
             race_name=application.race_name,
             **details,
         )
+
+
+def _final(tx: Tx, game_id: UUID) -> Game:
+    """The game as the unit of work's flush left it (its change counted)."""
+    game = tx.result(GAMES, game_id)
+    assert isinstance(game, Game)
+    return game
 
 
 def _invite_code() -> str:
