@@ -28,6 +28,10 @@ from galaxy_engine.report_json import dumps
 LOG = logging.getLogger("galaxy_engine.http")
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT = 120.0
+# A body refused unread is drained this long (and this much) before the close, so that the
+# client reads the answer instead of a reset (a lingering close, as nginx does).
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 8 * MAX_BODY
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 
@@ -101,14 +105,14 @@ class EngineApp:
         if not self._authorised(authorization):
             raise HttpError(401, "unauthorized", "a valid bearer token is required")
         parts = [unquote(part) for part in path.split("/")[1:]]
-        route, allowed = self._route(parts)
+        route, allowed = self._route(parts, method)
         if route is None:
             raise HttpError(404, "not_found", f"no route {path}")
         if method != allowed:
             raise HttpError(405, "method_not_allowed", f"use {allowed}", headers={"Allow": allowed})
         return route(parts, parse_qs(url.query), read_body)
 
-    def _route(self, parts: list[str]) -> tuple[_Route | None, str]:
+    def _route(self, parts: list[str], method: str) -> tuple[_Route | None, str]:
         if parts == ["admin", "init"]:
             return self._init, "POST"
         if parts == ["admin", "turn"]:
@@ -116,7 +120,18 @@ class EngineApp:
         if parts == ["admin", "status"]:
             return self._status, "GET"
         if len(parts) == 3 and parts[0] == "players" and parts[1] and parts[2] == "orders":
-            return self._orders, "PUT"
+            return (self._sent_orders, "GET") if method == "GET" else (self._orders, "PUT")
+        if (
+            len(parts) == 4
+            and parts[0] == "players"
+            and parts[1]
+            and parts[2:]
+            == [
+                "orders",
+                "check",
+            ]
+        ):
+            return self._check_orders, "POST"
         if len(parts) == 4 and parts[0] == "players" and parts[1] and parts[2] == "reports":
             return self._report, "GET"
         return None, ""
@@ -173,6 +188,25 @@ class EngineApp:
     def _orders(
         self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
     ) -> Response:
+        turn, orders = self._orders_body(read_body)
+        with self.lock:
+            return _json(200, self.service.submit_orders(parts[1], turn, orders))
+
+    def _check_orders(
+        self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
+    ) -> Response:
+        turn, orders = self._orders_body(read_body)
+        with self.lock:
+            return _json(200, self.service.check_orders(parts[1], turn, orders))
+
+    def _sent_orders(
+        self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
+    ) -> Response:
+        read_body()
+        with self.lock:
+            return _json(200, self.service.sent_orders(parts[1]))
+
+    def _orders_body(self, read_body: Callable[[], bytes]) -> tuple[int | None, str]:
         body = self._object(read_body)
         errors = []
         orders = body.get("orders")
@@ -184,8 +218,7 @@ class EngineApp:
         if errors:
             raise HttpError(422, "validation_error", "invalid orders request", {"errors": errors})
         assert isinstance(orders, str)
-        with self.lock:
-            return _json(200, self.service.submit_orders(parts[1], turn, orders))
+        return turn, orders
 
     def _report(
         self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
@@ -259,11 +292,27 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.mark(self.connection, True)
 
+    unread_body = False
+
     def finish(self) -> None:
         try:
             super().finish()
+            if self.unread_body:
+                self._linger()
         finally:
             self.server.forget(self.connection)
+
+    def _linger(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            drained = 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(64 * 1024)
+                if not chunk:
+                    return
+                drained += len(chunk)
 
     def parse_request(self) -> bool:
         self.server.mark(self.connection, False)
@@ -305,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
         significant = digits.lstrip("0") or "0"
         if len(significant) > len(str(MAX_BODY)) or int(significant) > MAX_BODY:
             self.close_connection = True
+            self.unread_body = True
             raise HttpError(413, "payload_too_large", f"the body is over {MAX_BODY} bytes")
         length = int(significant)
         data = self.rfile.read(length)
