@@ -286,7 +286,7 @@ def build_backend(config: Config) -> Backend:
         min_turn_interval=config.lobby_min_turn_interval,
         cache_limits=cache_limits,
     )
-    sweeper = Sweeper(lobby.sweep, config.lobby_sweep_schedule, liveness=liveness)
+    sweeper = Sweeper(lobby.context, config.lobby_sweep_schedule, liveness=liveness)
 
     # Runtime: engines under the driver chosen at start; the lobby's adapter points at it,
     # and it reports back to the lobby directly (the lobby exists already).
