@@ -245,6 +245,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
+    # socketserver's backlog of 5 drops a burst of players' checks (the client's SYN retry
+    # is a second or more); the backend's pool opens up to its own limit at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: EngineApp, family: int) -> None:
         self.address_family = family
