@@ -32,6 +32,7 @@ from galaxy_backend.kernel.cache import CacheLimits, CacheWarmer, Warmable
 from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
 from galaxy_backend.kernel.liveness import Liveness
+from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.kernel.server_secrets import ServerSecrets
 from galaxy_backend.lobby import routes as lobby_routes
 from galaxy_backend.lobby.engines import BundledEngine
@@ -313,6 +314,15 @@ def build_backend(config: Config) -> Backend:
         default_image=config.runtime_engine_image,
         finished_retention=config.runtime_finished_retention,
         force_turn_cooldown=config.runtime_force_turn_cooldown,
+        orders_check_limit=(
+            TokenBuckets(
+                rate=config.runtime_orders_check_rate,
+                burst=config.runtime_orders_check_burst,
+                what="orders checks",
+            )
+            if config.runtime_orders_check_rate > 0
+            else None
+        ),
     )
     runtime_control.patch(runtime)
     runtime_workers = RuntimeWorkers(

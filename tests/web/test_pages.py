@@ -10,7 +10,7 @@ from typing import Any
 from tests.gateway.conftest import Stack
 from tests.lobby.conftest import game_body
 from tests.support import eventually
-from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
+from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer, running_game
 
 StartStack = Callable[..., Awaitable[Stack]]
 
@@ -201,3 +201,33 @@ async def test_a_resync_refetches_what_the_page_shows(
 
 async def _value_is(locator: Any, expected: str) -> bool:
     return bool(await locator.input_value() == expected)
+
+
+async def test_a_refused_check_is_said_calmly_and_asked_again_when_allowed(
+    start_stack: StartStack, new_player: NewPlayer
+) -> None:
+    # One live check in five seconds: the second one typed is refused (429).
+    env = {
+        **WEB_ENV,
+        "BACKEND_RUNTIME_ORDERS_CHECK_RATE": "0.2",
+        "BACKEND_RUNTIME_ORDERS_CHECK_BURST": "1",
+    }
+    stack = await start_stack(env)
+    gil = await new_player(stack, "gil@example.org")
+    await gil.sign_in()
+    owner = await stack.sign_in("owner@example.org")
+    game_id = await running_game(stack, owner["token"], await gil.token())
+    await gil.page.goto(f"{gil.base}/#/games/{game_id}/play")
+    await gil.wait_text("orders-status", "No orders sent")
+    await gil.testid("orders-editor").fill("d Alpha 1 0 0 0 0\n")
+    await gil.wait_text("orders-forecast", "Alpha")
+    await gil.testid("orders-editor").fill("d Beta 1 0 0 0 0\n")
+    await gil.wait_text("orders-check-pace", "Checking again in")
+    # The last verdict stays meanwhile, and no error is shown for the refusal.
+    assert "Alpha" in await gil.text("orders-forecast")
+    assert "too many" not in (await gil.text("orders-errors")).lower()
+    await gil.page.locator('[data-testid="orders-forecast"]', has_text="Beta").wait_for(
+        timeout=30_000
+    )
+    assert await gil.text("orders-check-pace") == ""
+    await gil.clean()

@@ -173,6 +173,7 @@ _MEANING: dict[int, str] = {
     404: "No such game, or a private game the caller does not play in (`game_not_found`)",
     409: "Refused by the game's state (`engine_not_running`, `game_finished`, `wrong_status`, "
     "`not_owner`) or by the engine",
+    429: "Too many live checks from this player (`too_many_requests`, with Retry-After)",
     502: "The game's engine failed or cannot be reached (`engine_unreachable`, `engine_error`)",
     504: "The game's engine did not answer in time (`engine_timeout`)",
 }
@@ -197,7 +198,7 @@ def user_router(service: RuntimeService) -> APIRouter:
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses=_errors(403, 404, 409, 502, 504),
+        responses=_errors(403, 404, 409, 429, 502, 504),
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.check_orders(game_id, UUID(principal.subject), body.orders)
