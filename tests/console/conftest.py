@@ -18,11 +18,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.gameplay.conftest import driver_env, start_table
-from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER, Api, api, bearer, smtp, start_api
 from tests.support import REPO
-
-__all__ = ["api", "driver_env", "smtp", "start_api", "start_table"]
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER, Api, bearer
 
 REQUIRE_VARIABLE = "GALAXY_TEST_REQUIRE_BROWSER"
 CHROMIUM = Path(os.environ.get("GALAXY_TEST_CHROMIUM", "/usr/bin/chromium"))

@@ -15,18 +15,10 @@ from websockets.asyncio.client import ClientConnection
 from galaxy_backend.wiring import Backend
 from galaxy_gateway.config import load_from_env
 from galaxy_gateway.wiring import Gateway, build_gateway
-from tests.mail.receiver import Receiver
 from tests.support import eventually
+from tests.support.receiver import Receiver
 
 StartBackend = Callable[..., Awaitable[Backend]]
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @dataclass

@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER, Api, bearer
 from tests.support import backend_env, cli
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER, Api, bearer
 
 
 async def audit_actions(dsn: str) -> list[str]:

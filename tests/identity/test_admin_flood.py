@@ -7,7 +7,7 @@ from collections import Counter
 
 import httpx
 
-from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER, Api
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER, Api
 
 LOGIN = "/api/v1/admin/auth/login"
 

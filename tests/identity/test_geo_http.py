@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tests.geo.conftest import write_mmdb
-from tests.identity.conftest import Api, bearer
+from tests.support.api import Api, bearer
 
 
 async def test_country_comes_from_the_forwarded_address_of_a_trusted_proxy(

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.identity.conftest import Api, bearer
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 
 async def read_both(api: Api, token: str, times: int = 3) -> tuple[httpx.Response, httpx.Response]:

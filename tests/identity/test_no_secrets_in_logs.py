@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER
-from tests.mail.receiver import Receiver
 from tests.support import backend_env, cli, eventually, free_port, wait_ready
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER
+from tests.support.receiver import Receiver
 
 
 async def test_codes_tokens_and_passwords_never_reach_the_log(

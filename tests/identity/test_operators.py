@@ -6,8 +6,8 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.identity.conftest import ADMIN_USER, Api, bearer
 from tests.support import backend_env, cli, eventually
+from tests.support.api import ADMIN_USER, Api, bearer
 
 OPERATORS = "/api/v1/admin/operators"
 PASSWORD = "operator password 42"

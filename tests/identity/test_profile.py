@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.identity.conftest import Api, bearer
+from tests.support.api import Api, bearer
 
 
 async def test_profile_changes_are_saved(api: Api) -> None:

@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.identity.conftest import Api, bearer
+from tests.support.api import Api, bearer
 
 
 async def test_a_code_asked_for_on_one_replica_is_accepted_by_another(

@@ -8,8 +8,8 @@ import grpc
 from galaxy_backend.auth.credentials import token_hash
 from galaxy_proto.push_pb2 import SubscribePushRequest
 from galaxy_proto.push_pb2_grpc import PushStub
-from tests.identity.conftest import Api, bearer
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 
 async def test_logout_ends_the_session_at_once(api: Api) -> None:

@@ -8,8 +8,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.identity.conftest import Api, bearer
 from tests.support import eventually, free_port
+from tests.support.api import Api, bearer
 
 
 async def count_rows(dsn: str, table: str) -> int:

@@ -5,7 +5,7 @@ guessing at one player's codes (with a mail to the player when it is hit)."""
 import httpx
 
 from galaxy_backend.mail.templates import GUESSING_SUBJECT
-from tests.identity.conftest import Api
+from tests.support.api import Api
 
 CONFIRM = "/api/v1/public/auth/email-code/confirm"
 # The test client is 127.0.0.1, a trusted proxy: X-Forwarded-For names the client.

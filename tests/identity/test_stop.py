@@ -12,8 +12,8 @@ from galaxy_backend.config import load_from_env
 from galaxy_backend.wiring import build_backend
 from galaxy_proto.push_pb2 import SubscribePushRequest
 from galaxy_proto.push_pb2_grpc import PushStub
-from tests.identity.conftest import Api, bearer
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 
 def test_wiring_stops_components_in_the_seeds_order(

@@ -6,8 +6,8 @@ from uuid import UUID
 import pytest
 
 from galaxy_backend.kernel.errors import Conflict
-from tests.identity.conftest import Api
-from tests.lobby.conftest import LOBBY_ENV, Lobby
+from tests.support.api import Api
+from tests.support.lobby import LOBBY_ENV, Lobby
 
 
 async def started_game(lobby: Lobby) -> tuple[UUID, str]:

@@ -13,9 +13,7 @@ import pytest
 from galaxy_backend.wiring import Backend
 from galaxy_proto.push_pb2 import SubscribePushRequest
 from galaxy_proto.push_pb2_grpc import PushStub
-from tests.identity.conftest import Api, api, smtp, start_api
-
-__all__ = ["Gateway", "api", "gateway", "smtp", "start_api"]
+from tests.support.api import Api
 
 
 class Gateway:

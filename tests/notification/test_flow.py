@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import transaction
-from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 StartGateway = Callable[..., Awaitable[Gateway]]
 

@@ -10,21 +10,9 @@ from uuid import UUID
 import pytest
 
 from galaxy_engine.bots import orders_for
-from tests.identity.conftest import Api, smtp, start_api
-from tests.lobby.conftest import LOBBY_ENV, Lobby, Player, game_body
-from tests.runtime.conftest import docker_api, docker_host, engine_image
 from tests.support import eventually
-
-__all__ = [
-    "Table",
-    "docker_api",
-    "docker_host",
-    "driver_env",
-    "engine_image",
-    "smtp",
-    "start_api",
-    "start_table",
-]
+from tests.support.api import Api
+from tests.support.lobby import LOBBY_ENV, Lobby, Player, game_body
 
 # Short periods, so that what takes minutes in production takes moments here.
 TABLE_ENV = {

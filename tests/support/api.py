@@ -1,4 +1,4 @@
-"""Fixtures for identity flows: a real SMTP server and a running backend that mails to it."""
+"""A real SMTP server and a running backend that mails to it, driven over its HTTP API."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from galaxy_backend.wiring import Backend
-from tests.mail.receiver import Receiver
 from tests.support import eventually
+from tests.support.receiver import Receiver
 
 ADMIN_USER = "root-operator"
 ADMIN_PASSWORD = "correct horse battery staple"
