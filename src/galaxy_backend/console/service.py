@@ -10,8 +10,8 @@ from uuid import UUID
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.auth.models import Session
 from galaxy_backend.auth.service import AuthService
+from galaxy_backend.console.errors import DeliveryNotFound
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.lobby import repository as lobby_repository
 from galaxy_backend.lobby.models import Application, Game, RaceName
 from galaxy_backend.lobby.service import LobbyService
@@ -109,7 +109,7 @@ class ConsoleReads:
         async with self._database.pool.acquire() as conn:
             found = await mail_repository.get_delivery(conn, delivery_id)
             if found is None:
-                raise NotFound("no such delivery", code="delivery_not_found")
+                raise DeliveryNotFound("no such delivery")
             return found, await mail_repository.attempts_of(conn, delivery_id)
 
     async def broadcasts(

@@ -12,9 +12,17 @@ from opentelemetry import propagate
 
 from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import InvalidInput, NotFound
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.notification import catalogue, repository
 from galaxy_backend.notification.catalogue import CHANNELS, Kind
+from galaxy_backend.notification.errors import (
+    BroadcastNotFound,
+    DeadLetterNotFound,
+    InvalidUnsubscribeToken,
+    NotificationNotFound,
+    UnknownKind,
+    UnknownUsers,
+)
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.notification.repository import Broadcast, DeadLetter, InboxItem
 from galaxy_backend.notification.unsubscribe import UnsubscribeTokens
@@ -138,10 +146,9 @@ class NotificationService:
         async with transaction(self._database) as tx:
             unknown = set(recipients) - await repository.live_users(tx.conn, recipients)
             if unknown:
-                raise InvalidInput(
+                raise UnknownUsers(
                     "no such user",
                     field="user_ids",
-                    code="unknown_users",
                     details={"user_ids": sorted(str(u) for u in unknown)},
                 )
             created = await self._create(
@@ -202,7 +209,7 @@ class NotificationService:
         async with self._database.pool.acquire() as conn:
             found = await repository.get_broadcast(conn, broadcast_id)
         if found is None:
-            raise NotFound("no such broadcast", code="broadcast_not_found")
+            raise BroadcastNotFound()
         return found
 
     async def write_out_broadcast(self, batch_size: int) -> bool:
@@ -260,7 +267,7 @@ class NotificationService:
                 conn, user_id=user_id, notification_id=notification_id
             )
         if not found:
-            raise NotFound("no such notification", code="notification_not_found")
+            raise NotificationNotFound("no such notification")
 
     async def mark_all_read(self, user_id: UUID) -> int:
         async with self._database.pool.acquire() as conn:
@@ -270,7 +277,7 @@ class NotificationService:
         async with self._database.pool.acquire() as conn:
             found = await repository.delete(conn, user_id=user_id, notification_id=notification_id)
         if not found:
-            raise NotFound("no such notification", code="notification_not_found")
+            raise NotificationNotFound("no such notification")
 
     # --- preferences -------------------------------------------------------------------------
 
@@ -283,10 +290,8 @@ class NotificationService:
     ) -> list[Preference]:
         unknown = sorted(set(changes) - set(catalogue.BY_NAME))
         if unknown:
-            raise InvalidInput(
-                f"unknown notification kinds: {', '.join(unknown)}",
-                field="preferences",
-                code="unknown_kind",
+            raise UnknownKind(
+                f"unknown notification kinds: {', '.join(unknown)}", field="preferences"
             )
         async with self._database.pool.acquire() as conn:
             if changes:
@@ -301,9 +306,7 @@ class NotificationService:
         """The (user, kind) of a token we signed, for a kind we send; else InvalidInput."""
         user_id, name = self._tokens.verify(token)
         if name not in catalogue.BY_NAME:
-            raise InvalidInput(
-                "this unsubscribe link is not valid", field="token", code="invalid_token"
-            )
+            raise InvalidUnsubscribeToken(field="token")
         return user_id, name
 
     async def unsubscribe(self, token: str) -> Kind:
@@ -341,7 +344,7 @@ class NotificationService:
         async with transaction(self._database) as tx:
             revived = await repository.requeue(tx.conn, dead_letter_id=dead_letter_id, kind=None)
             if not revived:
-                raise NotFound("no such dead letter", code="dead_letter_not_found")
+                raise DeadLetterNotFound()
             await record(
                 tx.conn,
                 actor,
@@ -354,7 +357,7 @@ class NotificationService:
 
     async def requeue_kind(self, kind: str, actor: Actor) -> int:
         if kind not in catalogue.BY_NAME:
-            raise InvalidInput("unknown notification kind", field="kind", code="unknown_kind")
+            raise UnknownKind(field="kind")
         async with transaction(self._database) as tx:
             revived = await repository.requeue(tx.conn, dead_letter_id=None, kind=kind)
             await record(

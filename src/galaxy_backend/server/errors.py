@@ -21,10 +21,17 @@ from galaxy_backend.kernel.errors import (
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
+    summary = "the request body is too large"
+
+
+class InsufficientRole(Forbidden):
+    code = "insufficient_role"
+    summary = "this needs a role the operator does not have"
 
 
 class MalformedJSON(DomainError):
     code = "invalid_json"
+    summary = "request body is not valid JSON"
 
     def __init__(self) -> None:
         super().__init__("request body is not valid JSON")
@@ -34,6 +41,7 @@ class RequestValidationFailed(DomainError):
     """A body that parsed but did not validate; rendered as 422 with the offending fields."""
 
     code = "validation_failed"
+    summary = "request validation failed; `details.fields` names each offending field"
 
     def __init__(self, fields: list[dict[str, str]]) -> None:
         super().__init__("request validation failed", details={"fields": fields})
