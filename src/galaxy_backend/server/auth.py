@@ -64,16 +64,6 @@ class InternalTokenAuthenticator:
         return self._gateway
 
 
-class NoSessions:
-    """Until a session store is wired in, an audience accepts no token at all."""
-
-    def __init__(self, audience: Audience) -> None:
-        self._audience = audience
-
-    async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
-        raise Unauthenticated(f"no {self._audience} sessions are accepted")
-
-
 @dataclass(frozen=True, slots=True)
 class AudienceGuard:
     """One audience's prefix, authenticator and the paths under it that need no token."""
