@@ -369,6 +369,27 @@ class GameService:
 
     def submit_orders(self, player_id: str, turn: int | None, text: str) -> dict[str, Any]:
         """Check orders line by line, keep them for the next turn, forecast the result."""
+        index, verdict = self._verdict(player_id, turn, text)
+        record = {"turn": verdict["turn"], "text": text, "errors": verdict["errors"]}
+        self.store.write_orders(verdict["turn"], index, report_json.dumps(record))
+        self._submitted.add(index)
+        return verdict
+
+    def check_orders(self, player_id: str, turn: int | None, text: str) -> dict[str, Any]:
+        """The verdict `submit_orders` would give, without keeping the orders."""
+        return self._verdict(player_id, turn, text)[1]
+
+    def sent_orders(self, player_id: str) -> dict[str, Any]:
+        """The orders kept for the next turn (null when none were sent) and their errors."""
+        index = self._race_index(player_id)
+        next_turn = self._game().turn + 1
+        data = self.store.read_orders(next_turn, index)
+        if data is None:
+            return {"turn": next_turn, "orders": None, "errors": []}
+        record = json.loads(data)
+        return {"turn": next_turn, "orders": record["text"], "errors": record["errors"]}
+
+    def _verdict(self, player_id: str, turn: int | None, text: str) -> tuple[int, dict[str, Any]]:
         index = self._race_index(player_id)
         game = self._game()
         if game.finished:
@@ -387,10 +408,7 @@ class GameService:
         race = copy.races[index]
         outcome = forecast_turn(copy, race, parse_orders(text))
         errors = [issue.as_dict() for issue in outcome.errors]
-        record = {"turn": next_turn, "text": text, "errors": errors}
-        self.store.write_orders(next_turn, index, report_json.dumps(record))
-        self._submitted.add(index)
-        return {
+        return index, {
             "accepted": not errors,
             "turn": next_turn,
             "errors": errors,

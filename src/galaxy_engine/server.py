@@ -101,14 +101,14 @@ class EngineApp:
         if not self._authorised(authorization):
             raise HttpError(401, "unauthorized", "a valid bearer token is required")
         parts = [unquote(part) for part in path.split("/")[1:]]
-        route, allowed = self._route(parts)
+        route, allowed = self._route(parts, method)
         if route is None:
             raise HttpError(404, "not_found", f"no route {path}")
         if method != allowed:
             raise HttpError(405, "method_not_allowed", f"use {allowed}", headers={"Allow": allowed})
         return route(parts, parse_qs(url.query), read_body)
 
-    def _route(self, parts: list[str]) -> tuple[_Route | None, str]:
+    def _route(self, parts: list[str], method: str) -> tuple[_Route | None, str]:
         if parts == ["admin", "init"]:
             return self._init, "POST"
         if parts == ["admin", "turn"]:
@@ -116,7 +116,18 @@ class EngineApp:
         if parts == ["admin", "status"]:
             return self._status, "GET"
         if len(parts) == 3 and parts[0] == "players" and parts[1] and parts[2] == "orders":
-            return self._orders, "PUT"
+            return (self._sent_orders, "GET") if method == "GET" else (self._orders, "PUT")
+        if (
+            len(parts) == 4
+            and parts[0] == "players"
+            and parts[1]
+            and parts[2:]
+            == [
+                "orders",
+                "check",
+            ]
+        ):
+            return self._check_orders, "POST"
         if len(parts) == 4 and parts[0] == "players" and parts[1] and parts[2] == "reports":
             return self._report, "GET"
         return None, ""
@@ -173,6 +184,25 @@ class EngineApp:
     def _orders(
         self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
     ) -> Response:
+        turn, orders = self._orders_body(read_body)
+        with self.lock:
+            return _json(200, self.service.submit_orders(parts[1], turn, orders))
+
+    def _check_orders(
+        self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
+    ) -> Response:
+        turn, orders = self._orders_body(read_body)
+        with self.lock:
+            return _json(200, self.service.check_orders(parts[1], turn, orders))
+
+    def _sent_orders(
+        self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]
+    ) -> Response:
+        read_body()
+        with self.lock:
+            return _json(200, self.service.sent_orders(parts[1]))
+
+    def _orders_body(self, read_body: Callable[[], bytes]) -> tuple[int | None, str]:
         body = self._object(read_body)
         errors = []
         orders = body.get("orders")
@@ -184,8 +214,7 @@ class EngineApp:
         if errors:
             raise HttpError(422, "validation_error", "invalid orders request", {"errors": errors})
         assert isinstance(orders, str)
-        with self.lock:
-            return _json(200, self.service.submit_orders(parts[1], turn, orders))
+        return turn, orders
 
     def _report(
         self, parts: list[str], query: dict[str, list[str]], read_body: Callable[[], bytes]

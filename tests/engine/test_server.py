@@ -74,6 +74,48 @@ def test_health_auth_and_error_shapes(tmp_path: Path) -> None:
         assert TOKEN not in engine.log_text()
 
 
+def test_orders_checked_without_being_kept_and_the_sent_ones_read_back(tmp_path: Path) -> None:
+    with running(tmp_path / "data", tmp_path / "log") as engine:
+        assert engine.json("POST", "/admin/init", INIT) == (200, {"turn": 0})
+        assert engine.json("GET", "/players/player-0/orders") == (
+            200,
+            {"turn": 1, "orders": None, "errors": []},
+        )
+        status, checked = engine.json(
+            "POST", "/players/player-0/orders/check", {"orders": ORDERS + "k nonsense\n"}
+        )
+        assert status == 200 and checked["accepted"] is False and checked["turn"] == 1
+        assert [e["line"] for e in checked["errors"]] == [5]
+        assert checked["forecast"]["ship_types"][0]["name"] == "Gun"
+        # Only checked: nothing is kept, nobody counts as having sent orders.
+        assert engine.json("GET", "/players/player-0/orders")[1]["orders"] is None
+        state = engine.json("GET", "/admin/status")[1]
+        assert [p["orders_submitted"] for p in state["players"]] == [False, False, False]
+        sent = engine.json("PUT", "/players/player-0/orders", {"orders": ORDERS + "k x\n"})[1]
+        assert engine.json("GET", "/players/player-0/orders") == (
+            200,
+            {"turn": 1, "orders": ORDERS + "k x\n", "errors": sent["errors"]},
+        )
+        status, body = engine.json("POST", "/players/player-0/orders/check", {"orders": 1})
+        assert (status, body["error"]["code"]) == (422, "validation_error")
+        status, body = engine.json("POST", "/players/nobody/orders/check", {"orders": ""})
+        assert (status, body["error"]["code"]) == (404, "unknown_player")
+        status, body = engine.json("GET", "/players/nobody/orders")
+        assert (status, body["error"]["code"]) == (404, "unknown_player")
+        status, body = engine.json(
+            "POST", "/players/player-0/orders/check", {"turn": 3, "orders": ""}
+        )
+        assert (status, body["error"]["code"]) == (409, "wrong_turn")
+        assert engine.json("GET", "/players/player-0/orders/check")[0] == 405
+        assert engine.json("POST", "/admin/turn", {"turn": 1})[0] == 200
+        # A new turn: nothing sent for it yet.
+        assert engine.json("GET", "/players/player-0/orders")[1] == {
+            "turn": 2,
+            "orders": None,
+            "errors": [],
+        }
+
+
 def test_init_orders_turns_and_reports(tmp_path: Path) -> None:
     with running(tmp_path / "data", tmp_path / "log") as engine:
         assert engine.json("POST", "/admin/init", INIT) == (200, {"turn": 0})

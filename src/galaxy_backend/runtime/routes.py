@@ -39,6 +39,14 @@ class OrdersOut(BaseModel):
     forecast: dict[str, Any] = {}
 
 
+class SentOrdersOut(BaseModel):
+    """The orders kept for the next turn: `orders` is null when none were sent."""
+
+    turn: int
+    orders: str | None
+    errors: list[OrderError]
+
+
 class PlayerStatusOut(BaseModel):
     player_id: str | None
     race_name: str | None
@@ -185,6 +193,24 @@ def user_router(service: RuntimeService) -> APIRouter:
     async def orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.submit_orders(game_id, UUID(principal.subject), body.orders)
         return OrdersOut.model_validate(verdict)
+
+    @router.post(
+        "/{game_id}/orders/check",
+        summary="The engine's verdict on orders, without sending them (a live check)",
+        responses=_errors(403, 404, 409, 502, 504),
+    )
+    async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
+        verdict = await service.check_orders(game_id, UUID(principal.subject), body.orders)
+        return OrdersOut.model_validate(verdict)
+
+    @router.get(
+        "/{game_id}/orders",
+        summary="The orders you sent for the next turn (null when none)",
+        responses=_errors(403, 404, 409, 502, 504),
+    )
+    async def sent_orders(game_id: UUID, principal: CurrentUser) -> SentOrdersOut:
+        sent = await service.sent_orders(game_id, UUID(principal.subject))
+        return SentOrdersOut.model_validate(sent)
 
     @router.get(
         "/{game_id}/reports/{turn}",

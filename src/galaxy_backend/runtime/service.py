@@ -460,6 +460,26 @@ class RuntimeService:
             await self._request_turn_if_all_in(record)
         return verdict
 
+    async def check_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
+        """The engine's verdict on orders, which it does not keep (an editor's live check)."""
+        record = await self._player_record(game_id, user_id)
+        if record.status == "finished":
+            raise Conflict("the game has finished", code="game_finished")
+        return await self._engine.json(
+            game_id,
+            self._address(record),
+            "POST",
+            f"/players/{user_id}/orders/check",
+            json={"orders": orders},
+        )
+
+    async def sent_orders(self, game_id: UUID, user_id: UUID) -> dict[str, Any]:
+        """The orders the player sent for the next turn, as the engine keeps them."""
+        record = await self._player_record(game_id, user_id)
+        return await self._engine.json(
+            game_id, self._address(record), "GET", f"/players/{user_id}/orders"
+        )
+
     async def _request_turn_if_all_in(self, record: RuntimeRecord) -> None:
         status = await self._engine.json(
             record.game_id, self._address(record), "GET", "/admin/status"

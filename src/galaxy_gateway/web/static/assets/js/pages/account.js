@@ -1,0 +1,75 @@
+// The player's profile and sessions (each can be ended here).
+
+import { del, get, patch } from "../api.js";
+import { field, h, replace, showFieldErrors, when } from "../dom.js";
+import { getSession, saveSession } from "../session.js";
+import { busy, errorText, showFlash } from "../ui.js";
+
+export async function renderAccount(ctx) {
+  const profile = h("div", null);
+  const sessions = h("div", { testid: "sessions" });
+
+  async function loadProfile() {
+    try {
+      const me = await get("/user/me");
+      const name = h("input", { type: "text", name: "display_name", maxlength: 64,
+        value: me.display_name || "", testid: "profile-name" });
+      const save = h("button", { type: "submit" }, "Save");
+      const message = h("p", { class: "form-message", role: "alert" });
+      const form = h("form", { class: "stack" },
+        h("dl", { class: "facts" }, h("dt", null, "Email"), h("dd", null, me.email),
+          h("dt", null, "Country"), h("dd", null, me.country || "—")),
+        field("Display name", name, { name: "display_name" }), message, save);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        await busy(save, (async () => {
+          try {
+            const updated = await patch("/user/me", { display_name: name.value.trim() });
+            const session = getSession();
+            if (session) saveSession({ ...session, user: { ...session.user, ...updated } });
+            showFlash("Saved.", "good");
+          } catch (error) {
+            if (!showFieldErrors(form, error.fields || {}, message)) message.textContent = errorText(error);
+          }
+        })());
+      });
+      replace(profile, form);
+    } catch (error) {
+      replace(profile, h("p", { class: "form-message" }, errorText(error)));
+    }
+  }
+
+  async function loadSessions() {
+    try {
+      const found = await get("/user/me/sessions");
+      replace(sessions, h("ul", { class: "plain sessions" }, found.items.map((s) => {
+        const end = h("button", { type: "button", class: "secondary" },
+          s.current ? "Sign out here" : "End this session");
+        end.addEventListener("click", async () => {
+          try {
+            await del(`/user/me/sessions/${s.id}`);
+            await loadSessions();
+          } catch (error) {
+            showFlash(errorText(error), "bad");
+          }
+        });
+        return h("li", { class: "session", testid: "session-row" },
+          h("strong", null, s.device_name || s.user_agent || "A browser"),
+          s.current ? h("span", { class: "badge" }, "this tab") : null,
+          h("span", { class: "muted small" },
+            ` signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),
+          end);
+      })));
+    } catch (error) {
+      replace(sessions, h("p", { class: "form-message" }, errorText(error)));
+    }
+  }
+
+  ctx.main.append(h("h1", null, "Account"),
+    h("section", { class: "card", "aria-labelledby": "profile-title" },
+      h("h2", { id: "profile-title" }, "Profile"), profile),
+    h("section", { class: "card", "aria-labelledby": "sessions-title" },
+      h("h2", { id: "sessions-title" }, "Sessions"), sessions));
+  await Promise.all([loadProfile(), loadSessions()]);
+  return { refresh: () => Promise.all([loadProfile(), loadSessions()]) };
+}

@@ -1,0 +1,217 @@
+// A game's page: status, players, schedule, current turn; applying with a race name; the
+// owner's applications, start and forced turn; the way to the map, orders and reports.
+
+import { get, post } from "../api.js";
+import { debounce, field, h, label, num, replace, table, when } from "../dom.js";
+import { busy, errorText, showFlash } from "../ui.js";
+
+// Invite codes stay in memory: never in a URL, where logs and history would keep them.
+const invites = new Map();
+
+export function rememberInvite(gameId, code) {
+  invites.set(gameId, code);
+}
+
+const PLAYING = ["running", "paused", "finished"];
+
+async function loadGame(id) {
+  const code = invites.get(id);
+  if (code) {
+    try {
+      return await post("/user/invites/resolve", { invite_code: code });
+    } catch {
+      // The code may have been changed by the owner; the page itself may still be visible.
+    }
+  }
+  return get(`/user/games/${id}`);
+}
+
+function applyForm(ctx, game, reload) {
+  const name = h("input", { type: "text", name: "race_name", maxlength: 64, required: true,
+    autocomplete: "off", testid: "apply-race-name" });
+  const availability = h("span", { class: "field-hint", testid: "race-name-availability",
+    "aria-live": "polite" });
+  const submit = h("button", { type: "submit", testid: "apply-submit" }, "Apply");
+  const message = h("p", { class: "form-message", role: "alert", testid: "apply-message" });
+  let asked = 0;
+  const check = debounce(async () => {
+    const text = name.value.trim();
+    asked += 1;
+    const mine = asked;
+    if (!text) {
+      availability.textContent = "";
+      return;
+    }
+    try {
+      const found = await get(`/public/race-names/${encodeURIComponent(text)}`);
+      if (mine !== asked) return;
+      availability.textContent = found.available ? `“${found.name}” is free.` : `“${found.name}” is taken.`;
+      availability.dataset.available = String(found.available);
+    } catch (error) {
+      if (mine !== asked) return;
+      availability.textContent = errorText(error);
+      availability.dataset.available = "false";
+    }
+  }, 300);
+  name.addEventListener("input", check);
+  const form = h("form", { class: "inline" },
+    h("div", { class: "field" }, h("label", { for: "race-name" }, "Your race name"),
+      Object.assign(name, { id: "race-name" }), availability),
+    submit, message);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(submit, (async () => {
+      try {
+        const body = { race_name: name.value.trim() };
+        if (invites.has(game.id)) body.invite_code = invites.get(game.id);
+        await post(`/user/games/${game.id}/applications`, body);
+        showFlash("Applied: the owner decides.", "good");
+        await reload();
+      } catch (error) {
+        message.textContent = errorText(error);
+      }
+    })());
+  });
+  return h("section", { class: "card", "aria-labelledby": "apply-title" },
+    h("h2", { id: "apply-title" }, "Join this game"), form);
+}
+
+function applicationsSection(game, applications, reload) {
+  const act = (verdict, application) => async (event) => {
+    await busy(event.currentTarget, (async () => {
+      try {
+        await post(`/user/games/${game.id}/applications/${application.id}/${verdict}`);
+        await reload();
+      } catch (error) {
+        showFlash(errorText(error), "bad");
+      }
+    })());
+  };
+  const rows = applications.filter((a) => a.status === "pending");
+  return h("section", { class: "card", "aria-labelledby": "applications-title" },
+    h("h2", { id: "applications-title" }, "Applications"),
+    table([
+      ["Race name", (a) => a.race_name],
+      ["Applied", (a) => when(a.created_at)],
+      ["Decision", (a) => h("span", { class: "actions" },
+        h("button", { type: "button", testid: "approve", onclick: act("approve", a),
+          "aria-label": `Approve ${a.race_name}` }, "Approve"),
+        h("button", { type: "button", class: "secondary", testid: "reject",
+          onclick: act("reject", a), "aria-label": `Reject ${a.race_name}` }, "Reject"))],
+    ], rows, { rowProps: (a) => ({ testid: "application-row", dataset: { applicationId: a.id } }) }));
+}
+
+function ownerControls(game, reload) {
+  const buttons = [];
+  const action = (text, testid, path, done) => {
+    const button = h("button", { type: "button", testid }, text);
+    button.addEventListener("click", async () => {
+      await busy(button, (async () => {
+        try {
+          await post(`/user/games/${game.id}/${path}`);
+          showFlash(done, "good");
+          await reload();
+        } catch (error) {
+          showFlash(errorText(error), "bad");
+        }
+      })());
+    });
+    buttons.push(button);
+  };
+  if (["enrollment_open", "enrollment_closed"].includes(game.status)) {
+    action("Start the game", "start-game", "start", "Starting: the engine is on its way.");
+  }
+  if (game.status === "running") {
+    action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.");
+  }
+  if (!buttons.length) return null;
+  return h("div", { class: "actions" }, buttons);
+}
+
+function facts(game, standing) {
+  const pairs = [
+    ["Status", h("span", { testid: "game-status", class: `status status-${game.status}` },
+      label(game.status))],
+    ["Turn", h("span", { testid: "current-turn" }, String(game.current_turn))],
+    ["Seats", `${game.approved_count} of ${game.max_players} (at least ${game.min_players})`],
+    ["Schedule", `${game.turn_schedule} (${game.turn_time_zone})`],
+    ["Next turns", game.schedule_preview.length
+      ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
+      : "—"],
+    standing && standing.next_turn_at ? ["Next turn", when(standing.next_turn_at)] : null,
+    ["Enrolment closes", when(game.enrollment_deadline)],
+    game.runtime && game.runtime.message ? ["Engine", game.runtime.message] : null,
+    game.invite_code ? ["Invite code", h("code", { testid: "invite-code-value" }, game.invite_code)] : null,
+    ["Your part", game.viewer_role || "—"],
+  ].filter(Boolean);
+  return h("dl", { class: "facts" }, pairs.flatMap(([t, v]) => [h("dt", null, t), h("dd", null, v)]));
+}
+
+function playersSection(game, standing) {
+  const sent = new Map(((standing && standing.players) || []).map((p) => [p.player_id, p]));
+  return h("section", { class: "card", "aria-labelledby": "players-title" },
+    h("h2", { id: "players-title" }, "Players"),
+    table([
+      ["Race", (p) => p.race_name],
+      ["Joined", (p) => when(p.approved_at)],
+      ["Orders for the next turn", (p) => {
+        const s = sent.get(p.user_id);
+        if (!s || s.orders_submitted === null || s.orders_submitted === undefined) return "—";
+        return s.orders_submitted ? "sent" : "not yet";
+      }],
+    ], game.players || []),
+    standing && standing.ranking && standing.ranking.length ? table([
+      ["#", (r) => r.rank], ["Race", (r) => r.race_name], ["Production", (r) => num(r.production)],
+      ["", (r) => (r.alive === false ? "eliminated" : "")],
+    ], standing.ranking, { caption: "Standing" }) : null);
+}
+
+export async function renderGame(ctx) {
+  const [id] = ctx.params;
+  const body = h("div", { class: "game-page" });
+  ctx.main.append(body);
+
+  async function reload() {
+    let game;
+    try {
+      game = await loadGame(id);
+    } catch (error) {
+      replace(body, h("h1", null, "Game"), h("p", { class: "form-message", role: "alert" },
+        errorText(error)));
+      return;
+    }
+    const member = game.viewer_role === "owner" && (game.players || []).some(
+      (p) => p.user_id === ctx.session.user.id) || game.viewer_role === "player";
+    const playing = member && PLAYING.includes(game.status);
+    const [applications, standing] = await Promise.all([
+      game.viewer_role === "owner" && game.status === "enrollment_open"
+        ? get(`/user/games/${id}/applications`).then((r) => r.items).catch(() => [])
+        : Promise.resolve([]),
+      playing ? get(`/user/games/${id}/status`).catch(() => null) : Promise.resolve(null),
+    ]);
+    replace(body,
+      h("div", { class: "page-head" },
+        h("h1", null, game.name),
+        playing ? h("a", { href: `#/games/${id}/play`, class: "button", testid: "game-play" },
+          "Open the map, orders and reports") : null),
+      game.description ? h("p", { class: "muted" }, game.description) : null,
+      h("section", { class: "card" }, facts(game, standing),
+        game.viewer_role === "owner" ? ownerControls(game, reload) : null),
+      !game.viewer_role && game.status === "enrollment_open" ? applyForm(ctx, game, reload) : null,
+      game.viewer_role === "applicant"
+        ? h("p", { class: "card", testid: "application-pending" }, "Your application waits for the owner.")
+        : null,
+      game.viewer_role === "owner" && game.status === "enrollment_open"
+        ? applicationsSection(game, applications, reload) : null,
+      game.players ? playersSection(game, standing) : null);
+  }
+
+  await reload();
+  return {
+    refresh: reload,
+    onEvent: (kind, payload) => {
+      const gameId = payload.game_id || (payload.payload && payload.payload.game_id);
+      if (gameId === id) reload();
+    },
+  };
+}

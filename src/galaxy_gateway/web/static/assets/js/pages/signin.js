@@ -1,0 +1,60 @@
+// Signing in by a code sent by mail: ask for it, then type it.
+
+import { post } from "../api.js";
+import { field, h, replace } from "../dom.js";
+import { saveSession } from "../session.js";
+import { busy } from "../ui.js";
+
+export function renderSignIn(root, { note, signedIn }) {
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email",
+    testid: "signin-email" });
+  const send = h("button", { type: "submit", testid: "signin-send" }, "Send me a code");
+  const code = h("input", { type: "text", name: "code", inputmode: "numeric", pattern: "[0-9]{6}",
+    maxlength: 6, autocomplete: "one-time-code", required: true, testid: "signin-code" });
+  const confirm = h("button", { type: "submit", testid: "signin-confirm" }, "Sign in");
+  const message = h("p", { class: "form-message", role: "alert", testid: "signin-message" },
+    note || "");
+  let challenge = null;
+
+  const codeForm = h("form", { class: "stack", hidden: true },
+    field("The 6-digit code from the mail", code), confirm);
+  const emailForm = h("form", { class: "stack" }, field("Email", email), send);
+
+  emailForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    await busy(send, (async () => {
+      try {
+        const answer = await post("/public/auth/email-code", { email: email.value.trim() });
+        challenge = answer.challenge_id;
+        codeForm.hidden = false;
+        message.textContent = `A code is on its way to ${email.value.trim()}.`;
+        code.focus();
+      } catch (error) {
+        message.textContent = error.message;
+      }
+    })());
+  });
+  codeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(confirm, (async () => {
+      try {
+        const answer = await post("/public/auth/email-code/confirm",
+          { challenge_id: challenge, code: code.value.trim() });
+        saveSession({ token: answer.token, session_id: answer.session_id,
+          expires_at: answer.expires_at, user: answer.user });
+        signedIn();
+      } catch (error) {
+        message.textContent = error.message;
+        code.select();
+      }
+    })());
+  });
+
+  replace(root, h("main", { class: "signin", id: "main" },
+    h("h1", null, "Galaxy"),
+    h("p", { class: "muted" }, "Turn-based space strategy by mail, in your browser."),
+    h("section", { class: "card", "aria-label": "Sign in" },
+      h("h2", null, "Sign in"), emailForm, codeForm, message)));
+  email.focus();
+}

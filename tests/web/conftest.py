@@ -1,0 +1,127 @@
+"""The player web client in a real browser: Debian's Chromium driven by Playwright, against
+the real gateway in front of the real backend in this process (its own database, a real
+SMTP server, real engines as processes).
+
+Like the console's tests, these skip saying why where Chromium or Playwright is missing,
+unless `GALAXY_TEST_REQUIRE_BROWSER=1` (CI) makes that a failure; they never download a
+browser. Screenshots of the main pages go to `GALAXY_TEST_SCREENSHOTS/web` (default
+`.artifacts/screenshots/web/`, which git ignores).
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import _WATCH, SCREENSHOTS, WAIT_MS, console_browser
+from tests.gameplay.conftest import TABLE_ENV
+from tests.gateway.conftest import Stack, smtp, stack, start_gateway, start_stack
+from tests.support import eventually
+
+__all__ = ["console_browser", "smtp", "stack", "start_gateway", "start_stack"]
+
+WEB_SCREENSHOTS = SCREENSHOTS.parent / "web"
+# Turns at will (forced), engines as processes, many sign-ins from one address.
+# (The stack sets the mail's backoff itself.)
+WEB_ENV = {
+    **{k: v for k, v in TABLE_ENV.items() if not k.startswith("BACKEND_MAIL_")},
+    "BACKEND_RUNTIME_DRIVER": "process",
+}
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@dataclass
+class WebPlayer:
+    """A player at a browser: a context of their own, one page, what the page said."""
+
+    stack: Stack
+    page: Any
+    base: str
+    email: str
+    errors: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def testid(self, name: str) -> Any:
+        return self.page.get_by_test_id(name)
+
+    async def sign_in(self) -> None:
+        """From the sign-in page: the code is read from the mail the backend sent."""
+        inbox = self.stack.inbox
+        before = len(inbox.sign_in_mails(self.email))
+        await self.page.goto(f"{self.base}/")
+        await self.testid("signin-email").fill(self.email)
+        await self.testid("signin-send").click()
+        await eventually(
+            lambda: len(inbox.sign_in_mails(self.email)) > before,
+            timeout=20,
+            message=f"a code to {self.email}",
+        )
+        await self.testid("signin-code").fill(inbox.code_for(self.email))
+        await self.testid("signin-confirm").click()
+        await self.testid("lobby").wait_for()
+
+    async def token(self) -> str:
+        saved: str = await self.page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('galaxy.session')).token"
+        )
+        return saved
+
+    async def text(self, name: str) -> str:
+        found: str = await self.testid(name).inner_text()
+        return found
+
+    async def wait_text(self, name: str, expected: str) -> None:
+        """Until the element shows `expected` (the page updates itself: no reload)."""
+        await self.page.locator(f'[data-testid="{name}"]', has_text=expected).first.wait_for()
+
+    async def screenshot(self, name: str) -> Path:
+        await asyncio.to_thread(WEB_SCREENSHOTS.mkdir, parents=True, exist_ok=True)
+        path = WEB_SCREENSHOTS / f"{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def clean(self) -> None:
+        """No script error, no policy violation, nothing fetched from anywhere but the
+        gateway, and no token in any address the page asked for."""
+        assert self.errors == []
+        assert await self.page.evaluate("() => window.__violations || []") == []
+        assert [u for u in self.urls if not u.startswith(self.base)] == []
+        assert not [u for u in self.urls if "gsu_" in u or "token" in u.lower()]
+
+
+NewPlayer = Callable[..., Awaitable[WebPlayer]]
+
+
+@pytest.fixture
+async def new_player(console_browser: Any) -> AsyncIterator[NewPlayer]:
+    contexts: list[Any] = []
+
+    async def new(stack: Stack, email: str, viewport: dict[str, int] | None = None) -> WebPlayer:
+        base = f"http://127.0.0.1:{stack.gateway.http.port}"
+        context = await console_browser.new_context(viewport=viewport or DESKTOP, base_url=base)
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        await context.add_init_script(_WATCH)
+        page = await context.new_page()
+        player = WebPlayer(stack=stack, page=page, base=base, email=email)
+        page.on("pageerror", lambda error: player.errors.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                player.errors.append(f"console: {message.text}")
+                if message.type == "error" and "status of 4" not in message.text
+                else None
+            ),
+        )
+        page.on("request", lambda request: player.urls.append(request.url))
+        return player
+
+    yield new
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            await context.close()
