@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.support.api",
     "tests.support.docker",
     "tests.support.table",
+    "tests.support.gateway",
+    "tests.support.browser",
 ]

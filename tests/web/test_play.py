@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.gateway.conftest import Stack
+from tests.support.gateway import Stack
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
 
 StartStack = Callable[..., Awaitable[Stack]]

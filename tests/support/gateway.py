@@ -1,4 +1,4 @@
-"""Fixtures: the real backend in this process (real Postgres, SMTP, gRPC push) and the real
+"""The real backend in this process (real Postgres, SMTP, gRPC push) and the real
 gateway in front of it on its own loopback listener; real WebSocket clients talk to it."""
 
 import json
