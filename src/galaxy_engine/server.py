@@ -28,6 +28,10 @@ from galaxy_engine.report_json import dumps
 LOG = logging.getLogger("galaxy_engine.http")
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT = 120.0
+# A body refused unread is drained this long (and this much) before the close, so that the
+# client reads the answer instead of a reset (a lingering close, as nginx does).
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 8 * MAX_BODY
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 
@@ -288,11 +292,27 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.mark(self.connection, True)
 
+    unread_body = False
+
     def finish(self) -> None:
         try:
             super().finish()
+            if self.unread_body:
+                self._linger()
         finally:
             self.server.forget(self.connection)
+
+    def _linger(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            drained = 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(64 * 1024)
+                if not chunk:
+                    return
+                drained += len(chunk)
 
     def parse_request(self) -> bool:
         self.server.mark(self.connection, False)
@@ -334,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
         significant = digits.lstrip("0") or "0"
         if len(significant) > len(str(MAX_BODY)) or int(significant) > MAX_BODY:
             self.close_connection = True
+            self.unread_body = True
             raise HttpError(413, "payload_too_large", f"the body is over {MAX_BODY} bytes")
         length = int(significant)
         data = self.rfile.read(length)
