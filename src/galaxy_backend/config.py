@@ -443,7 +443,7 @@ def _cross_field_problems(config: Config) -> list[Problem]:
     return problems
 
 
-# What production refuses to make up, and why (DESIGN section 4).
+# What production refuses to make up, and why (README, "Production").
 _PRODUCTION_REQUIRES = {
     "secret_key": "a generated key would be kept in the database it protects",
     "internal_token": "a generated token would be kept in the database it protects",

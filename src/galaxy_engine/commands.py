@@ -1,4 +1,4 @@
-"""Carrying out orders (ENGINE-RULES section 10) for one race, with GalaxyNG's messages.
+"""Carrying out orders (docs/rules.md section 10) for one race, with GalaxyNG's messages.
 
 An order either happens (perhaps with a warning, e.g. "all available used") or is
 refused with a reason and changes nothing.

@@ -1,4 +1,4 @@
-"""The order parser: GalaxyNG order syntax (ENGINE-RULES section 10) into order lines.
+"""The order parser: GalaxyNG order syntax (docs/rules.md section 10) into order lines.
 
 One order per line; only the first letter of the first word counts; case-insensitive;
 `;` starts a comment; words are separated by blanks or commas, and `"a name"` is one
