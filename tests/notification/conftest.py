@@ -1,4 +1,4 @@
-"""Fixtures for notifications: the running backend of the identity tests and a real gRPC
+"""Fixtures for notifications: the running backend of tests/support.api and a real gRPC
 subscriber on its push port."""
 
 import asyncio

@@ -159,4 +159,6 @@ async def start_backend(
     for backend in started:
         await backend.app.stop()
     # Engines outlive their backend on purpose (a restart adopts them); not a test's.
-    await ProcessDriver(tmp_path / "data").remove_all()
+    driver = ProcessDriver(tmp_path / "data")
+    for instance in await driver.list_labelled():
+        await driver.remove(instance.game_id)

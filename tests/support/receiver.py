@@ -1,6 +1,6 @@
 """A real SMTP server (aiosmtpd on loopback) that keeps what it gets, refuses or stalls on cue.
 
-Used by the mail tests and, as the inbox players read their codes from, by the identity tests.
+Used by the mail tests and, as the inbox players read their codes from, by tests/support.api.
 """
 
 import asyncio

@@ -18,8 +18,8 @@ from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.views import Role
 from galaxy_backend.mail import repository as mail_repository
 from galaxy_backend.mail.models import Attempt, Delivery
-from galaxy_backend.notification import repository as notification_repository
-from galaxy_backend.notification.repository import Broadcast, SentNotification
+from galaxy_backend.notification import oversight as notification_oversight
+from galaxy_backend.notification.oversight import Broadcast, SentNotification
 from galaxy_backend.postgres import Database
 from galaxy_backend.runtime import repository as runtime_repository
 from galaxy_backend.runtime.models import RuntimeRecord
@@ -69,7 +69,7 @@ class ConsoleReads:
         await self._users.get(user_id)
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            rows = await notification_repository.sent_to_user(
+            rows = await notification_oversight.sent_to_user(
                 conn, user_id, after=after, limit=limit + 1
             )
         return page_of(rows, limit)
@@ -117,5 +117,5 @@ class ConsoleReads:
     ) -> tuple[list[Broadcast], str | None]:
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            rows = await notification_repository.broadcasts(conn, after=after, limit=limit + 1)
+            rows = await notification_oversight.broadcasts(conn, after=after, limit=limit + 1)
         return page_of(rows, limit)

@@ -18,7 +18,8 @@ from galaxy_backend.notification.errors import (
     UnknownKind,
     UnknownUsers,
 )
-from galaxy_backend.notification.repository import Broadcast, DeadLetter
+from galaxy_backend.notification.oversight import Broadcast
+from galaxy_backend.notification.repository import DeadLetter
 from galaxy_backend.notification.schemas import (
     AdminNotificationIn,
     AdminNotificationOut,

@@ -13,7 +13,7 @@ from opentelemetry import propagate
 from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import InvalidInput
-from galaxy_backend.notification import catalogue, repository
+from galaxy_backend.notification import catalogue, oversight, repository
 from galaxy_backend.notification.catalogue import CHANNELS, Kind
 from galaxy_backend.notification.errors import (
     BroadcastNotFound,
@@ -24,7 +24,8 @@ from galaxy_backend.notification.errors import (
     UnknownUsers,
 )
 from galaxy_backend.notification.models import Notice
-from galaxy_backend.notification.repository import Broadcast, DeadLetter, InboxItem
+from galaxy_backend.notification.oversight import Broadcast
+from galaxy_backend.notification.repository import DeadLetter, InboxItem
 from galaxy_backend.notification.unsubscribe import UnsubscribeTokens
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.telemetry import get_logger
@@ -183,7 +184,7 @@ class NotificationService:
         """An operator's message to every active player, written out by the worker in
         batches that survive a restart (each player gets it once)."""
         async with transaction(self._database) as tx:
-            broadcast = await repository.insert_broadcast(
+            broadcast = await oversight.insert_broadcast(
                 tx.conn,
                 broadcast_id=uuid.uuid4(),
                 kind=catalogue.ADMIN_MESSAGE,
@@ -207,7 +208,7 @@ class NotificationService:
 
     async def broadcast_status(self, broadcast_id: UUID) -> Broadcast:
         async with self._database.pool.acquire() as conn:
-            found = await repository.get_broadcast(conn, broadcast_id)
+            found = await oversight.get_broadcast(conn, broadcast_id)
         if found is None:
             raise BroadcastNotFound()
         return found
@@ -216,10 +217,10 @@ class NotificationService:
         """Notify the next batch of one open broadcast's recipients, in one transaction with
         its progress; False when no broadcast is open (or others hold every open one)."""
         async with transaction(self._database) as tx:
-            broadcast = await repository.lock_open_broadcast(tx.conn)
+            broadcast = await oversight.lock_open_broadcast(tx.conn)
             if broadcast is None:
                 return False
-            recipients = await repository.broadcast_recipients(
+            recipients = await oversight.broadcast_recipients(
                 tx.conn, after=broadcast.after_user_id, limit=batch_size
             )
             created = await self._create(
@@ -232,7 +233,7 @@ class NotificationService:
                 key=f"broadcast:{broadcast.id}",
                 channels=broadcast.channels,
             )
-            await repository.advance_broadcast(
+            await oversight.advance_broadcast(
                 tx.conn,
                 broadcast_id=broadcast.id,
                 after=recipients[-1] if recipients else broadcast.after_user_id,
