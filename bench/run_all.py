@@ -19,6 +19,7 @@ SCRIPTS = [
     "startup_rss.py",
     "db_faults.py",
     "console.py",
+    "web_client.py",
 ]
 
 

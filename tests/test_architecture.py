@@ -16,8 +16,6 @@ MAX_FUNCTION_LINES = 80
 # Still over the bounds, inside lobby/ and runtime/, whose state machines are being split
 # (issue 18's other half): each entry goes when its module or function is cut down.
 MODULE_ALLOWLIST = {
-    "galaxy_backend/lobby/service.py",
-    "galaxy_backend/lobby/repository.py",
     "galaxy_backend/runtime/repository.py",
     "galaxy_backend/runtime/service.py",
 }

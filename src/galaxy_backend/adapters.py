@@ -10,7 +10,7 @@ from uuid import UUID
 
 from galaxy_backend.console.status import ComponentStates
 from galaxy_backend.lobby.models import GameStart
-from galaxy_backend.lobby.service import RuntimeControl
+from galaxy_backend.lobby.ports import RuntimeControl
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx
 from galaxy_backend.user.service import Notifier, SessionRevoker

@@ -259,7 +259,7 @@ def build_lobby(
         min_turn_interval=settings.min_turn_interval,
         cache_limits=base.cache_limits,
     )
-    return lobby, Sweeper(lobby.sweep, settings.sweep_schedule, liveness=base.liveness)
+    return lobby, Sweeper(lobby.context, settings.sweep_schedule, liveness=base.liveness)
 
 
 def build_runtime_clients(

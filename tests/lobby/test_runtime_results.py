@@ -6,6 +6,7 @@ from uuid import UUID
 import pytest
 
 from galaxy_backend.kernel.errors import Conflict
+from tests.support import eventually
 from tests.support.api import Api
 from tests.support.lobby import LOBBY_ENV, Lobby
 
@@ -85,9 +86,22 @@ async def test_cancelling_a_running_game_stops_its_engine(lobby: Lobby) -> None:
 async def test_a_started_game_waits_in_starting_for_the_runtime(
     start_api: Callable[..., Awaitable[Api]],
 ) -> None:
-    api = await start_api(**LOBBY_ENV)
-    await api.backend.runtime_workers.stop()  # nothing reports back
+    api = await start_api(**LOBBY_ENV, BACKEND_RUNTIME_DRIVER="process")
+    await api.backend.runtime_workers.stop()  # the runtime cannot act yet
     lobby = Lobby(api=api)
     game_id, _ = await started_game(lobby)
-    page = await api.backend.lobby.game(game_id)
-    assert page.status == "starting"
+    # The runtime holds the start, not yet run: the game waits in starting for it.
+    jobs = await lobby.runtime_jobs("start")
+    assert [(j["game_id"], j["status"]) for j in jobs] == [(game_id, "queued")]
+    assert (await lobby.runtime_record(str(game_id)))["status"] == "starting"
+    assert (await api.backend.lobby.game(game_id)).status == "starting"
+
+    # Once the runtime acts, and only then, the game moves on.
+    await api.backend.runtime_workers.start()
+
+    async def moved_on() -> bool:
+        return (await api.backend.lobby.game(game_id)).status != "starting"
+
+    await eventually(moved_on, timeout=60, message="the game left starting")
+    assert (await api.backend.lobby.game(game_id)).status == "running"
+    await api.backend.runtime_clients.driver.remove(game_id)

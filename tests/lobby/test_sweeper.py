@@ -94,7 +94,7 @@ async def test_two_sweepers_at_once_start_once_and_tell_once(
     await first.sql("UPDATE games SET enrollment_deadline = now() - interval '1 minute'")
     await first.sql("UPDATE race_names SET created_at = created_at - interval '100 hours'")
 
-    services = [first.api.backend.lobby, second.api.backend.lobby]
+    services = [first.api.backend.sweeper, second.api.backend.sweeper]
     reports = await asyncio.gather(*(s.sweep() for s in services * 2))
 
     started = [str(j["game_id"]) for j in await first.runtime_jobs("start")]
@@ -130,7 +130,7 @@ async def test_a_start_the_runtime_refuses_is_tried_again_next_round(
         await lobby.enrol(owner, game["id"], players[2 * i], f"First Ones {i}")
         await lobby.enrol(owner, game["id"], players[2 * i + 1], f"Second Ones {i}")
     await lobby.sql("UPDATE games SET enrollment_deadline = now() - interval '1 minute'")
-    service = lobby.api.backend.lobby
+    service = lobby.api.backend.sweeper
     assert (await service.sweep()).started == 1
     statuses = sorted([(await lobby.game(owner, g["id"]))["status"] for g in games])
     assert statuses == ["enrollment_open", "starting"]
@@ -154,7 +154,7 @@ async def test_expiring_takes_the_game_before_the_application_as_a_decision_does
     applied = await lobby.apply(player, game["id"], "Late Deciders")
     application_id = UUID(applied.json()["id"])
     await lobby.sql("UPDATE race_names SET created_at = created_at - interval '100 hours'")
-    service = lobby.api.backend.lobby
+    service = lobby.api.backend.sweeper
     async with lobby.api.backend.database.pool.acquire() as deciding:
         # A decision in flight (an approval) holds the game's row, then wants the application.
         async with deciding.transaction():

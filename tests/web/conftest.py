@@ -51,7 +51,7 @@ class WebPlayer:
         """From the sign-in page: the code is read from the mail the backend sent."""
         inbox = self.stack.inbox
         before = len(inbox.sign_in_mails(self.email))
-        await self.page.goto(f"{self.base}/")
+        await self.open_signin()
         await self.testid("signin-email").fill(self.email)
         await self.testid("signin-send").click()
         await eventually(
@@ -62,6 +62,19 @@ class WebPlayer:
         await self.testid("signin-code").fill(inbox.code_for(self.email))
         await self.testid("signin-confirm").click()
         await self.testid("lobby").wait_for()
+
+    async def open_signin(self) -> None:
+        """The sign-in page; loaded again once if its load was aborted (Chromium aborts
+        loads when the host's network interfaces change, as containers come and go)."""
+        for attempt in range(2):
+            try:
+                await self.page.goto(f"{self.base}/")
+                await self.testid("signin-email").wait_for(timeout=WAIT_MS // 2)
+            except Exception:
+                if attempt:
+                    raise
+            else:
+                return
 
     async def token(self) -> str:
         saved: str = await self.page.evaluate(

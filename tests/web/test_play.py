@@ -5,9 +5,12 @@ effects. Each main page is photographed."""
 
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 
+from galaxy_gateway.wiring import Gateway
 from tests.support.gateway import Stack
+from tests.support.lobby import game_body
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
 
 StartStack = Callable[..., Awaitable[Stack]]
@@ -32,7 +35,7 @@ async def create_game(alice: WebPlayer) -> str:
     await alice.testid("game-max-players").fill("2")
     await alice.testid("game-submit").click()
     await alice.testid("game-status").wait_for()
-    game_id = alice.page.url.rsplit("/", 1)[-1]
+    game_id = str(alice.page.url).rsplit("/", 1)[-1]
     assert await alice.text("game-status") == "enrollment open"
     return game_id
 
@@ -160,6 +163,13 @@ async def test_the_pages_fit_a_phone(
     await carol.screenshot("lobby-phone")
     width = await carol.page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"]
+    await carol.page.get_by_role("link", name="Account").click()
+    await carol.testid("session-row").first.wait_for()
+    assert "this tab" in await carol.testid("session-row").first.inner_text()
+    await carol.screenshot("account-phone")
+    await carol.page.get_by_role("link", name="Inbox").click()
+    await carol.testid("notification-preferences").locator("input").first.wait_for()
+    await carol.screenshot("inbox-phone")
     # Her session ended elsewhere: the socket closes with 4401 and the page asks to sign in.
     await carol.page.locator('.live-state[data-state="live"]').wait_for()
     token = await carol.token()
@@ -171,3 +181,38 @@ async def test_the_pages_fit_a_phone(
     await carol.wait_text("signin-message", "sign in again")
     assert await carol.page.evaluate("() => sessionStorage.getItem('galaxy.session')") is None
     await carol.clean()
+
+
+async def test_the_page_reconnects_after_a_gateway_restart_and_reloads_what_it_shows(
+    start_stack: StartStack,
+    start_gateway: Callable[..., Awaitable[Gateway]],
+    new_player: NewPlayer,
+    free_tcp_port: int,
+) -> None:
+    address = f"127.0.0.1:{free_tcp_port}"
+    stack = await start_stack(WEB_ENV, GATEWAY_HTTP_ADDR=address)
+    dave = await new_player(stack, "dave@example.org")
+    await dave.sign_in()
+    live = dave.page.locator('.live-state[data-state="live"]')
+    await live.wait_for()
+    await stack.gateway.app.stop()
+    await dave.page.locator('.live-state[data-state="live"]').wait_for(state="detached")
+    # Made while the page could not hear of it: the reconnect's reload shows it.
+    backend = f"http://127.0.0.1:{stack.backend.http.port}"
+    async with httpx.AsyncClient(base_url=backend) as client:
+        made = await client.post(
+            "/api/v1/user/games",
+            json=game_body(name="Made Offline"),
+            headers={"Authorization": f"Bearer {await dave.token()}"},
+        )
+        assert made.status_code == 201, made.text
+    await start_gateway(stack.backend, GATEWAY_HTTP_ADDR=address)
+    await live.wait_for(timeout=60_000)
+    await dave.page.locator(
+        f'[data-testid="my-game"][data-game-id="{made.json()["id"]}"]'
+    ).wait_for()
+    # The browser itself logs each attempt refused while the gateway was away.
+    expected = ("WebSocket connection", "Failed to load resource: net::ERR_")
+    assert all(any(x in e for x in expected) for e in dave.errors), dave.errors
+    dave.errors.clear()
+    await dave.clean()

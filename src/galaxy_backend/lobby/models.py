@@ -6,12 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from galaxy_backend.lobby.status import GameStatus
+from galaxy_backend.lobby.status import ApplicationStatus, GameStatus
 
 Visibility = Literal["public", "private"]
-ApplicationStatus = Literal[
-    "pending", "approved", "rejected", "withdrawn", "removed", "left", "expired", "closed"
-]
 RaceNameStatus = Literal["pending_registration", "reserved", "released"]
 
 

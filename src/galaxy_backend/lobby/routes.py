@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor, Text
+from galaxy_backend.lobby.games import GameDraft
 from galaxy_backend.lobby.inputs import (
     ApplicationIn,
     CancelIn,
@@ -21,7 +22,8 @@ from galaxy_backend.lobby.inputs import (
     ListingQueryIn,
     RaceNameText,
 )
-from galaxy_backend.lobby.service import GameDraft, ListingQuery, LobbyService
+from galaxy_backend.lobby.queries import ListingQuery
+from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.status import GameStatus
 from galaxy_backend.lobby.views import (
     AdminRaceNameList,
@@ -68,7 +70,7 @@ def public_fast_routes(service: LobbyService) -> list[FastRoute]:
 
     async def listing(request: FastRequest) -> Reply:
         query = request.query(_LISTING_QUERY, lists=frozenset({"status"}))
-        result = await service.list_public(
+        result = await service.queries.list_public(
             ListingQuery(
                 statuses=tuple(query.status) if query.status else None,
                 free_seats=query.free_seats,
@@ -110,12 +112,12 @@ def public_router(service: LobbyService) -> APIRouter:
 
     @router.get("/race-names/{name}", response_model=RaceNameCheckOut, responses=_errors(422))
     async def check_race_name(name: Annotated[RaceNameText, Path()]) -> dict[str, Any]:
-        forms, holder = await service.race_name_holder(name)
+        forms, holder = await service.queries.race_name_holder(name)
         return {"name": forms.display, "canonical": forms.canonical, "available": holder is None}
 
     @router.get("/engines", response_model=EngineList)
     async def engines() -> dict[str, Any]:
-        return {"items": service.engines()}
+        return {"items": service.queries.engines()}
 
     return router
 
@@ -128,7 +130,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
 
     @router.post("/games", status_code=201, response_model=GameOut, responses=_errors(409, 422))
     async def create_game(body: GameIn, principal: CurrentUser) -> dict[str, Any]:
-        game = await service.create_game(
+        game = await service.games.create_game(
             me(principal),
             GameDraft(
                 name=body.name,
@@ -154,7 +156,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> dict[str, Any]:
         now = clock()
-        games, following = await service.games_of(me(principal), cursor=cursor, limit=limit)
+        games, following = await service.queries.games_of(me(principal), cursor=cursor, limit=limit)
         return {
             "items": [game_view(game, now, role=role) for game, role in games],
             "next_cursor": following,
@@ -162,7 +164,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
 
     @router.get("/games/{game_id}", response_model=GameOut, responses=_errors(404))
     async def get_game(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        game, role = await service.game_for(me(principal), game_id)
+        game, role = await service.queries.game_for(me(principal), game_id)
         return game_view(game, clock(), role=role)
 
     @router.patch("/games/{game_id}", response_model=GameOut, responses=_errors(403, 404, 409, 422))
@@ -170,26 +172,26 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         game_id: UUID, body: GameChangesIn, principal: CurrentUser
     ) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
-        game = await service.update_game(me(principal), game_id, changes)
+        game = await service.games.update_game(me(principal), game_id, changes)
         return game_view(game, clock(), role="owner")
 
     @router.post(
         "/games/{game_id}/cancel", response_model=GameOut, responses=_errors(403, 404, 409)
     )
     async def cancel_game(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        game = await service.cancel_game(me(principal), game_id)
+        game = await service.games.cancel_game(me(principal), game_id)
         return game_view(game, clock(), role="owner")
 
     @router.post(
         "/games/{game_id}/invite-code", response_model=GameOut, responses=_errors(403, 404, 409)
     )
     async def rotate_invite_code(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        game = await service.rotate_invite_code(me(principal), game_id)
+        game = await service.games.rotate_invite_code(me(principal), game_id)
         return game_view(game, clock(), role="owner")
 
     @router.post("/invites/resolve", response_model=GameOut, responses=_errors(404, 422))
     async def game_by_invite(body: InviteIn, principal: CurrentUser) -> dict[str, Any]:
-        game, role = await service.game_by_invite(me(principal), body.invite_code)
+        game, role = await service.queries.game_by_invite(me(principal), body.invite_code)
         return game_view(game, clock(), role=role)
 
     @router.post(
@@ -199,7 +201,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         responses=_errors(403, 404, 409),
     )
     async def start_game(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        game = await service.start(me(principal), game_id)
+        game = await service.games.start(me(principal), game_id)
         return game_view(game, clock(), role="owner")
 
     @router.post(
@@ -209,7 +211,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         responses=_errors(404, 409, 422),
     )
     async def apply(game_id: UUID, body: ApplicationIn, principal: CurrentUser) -> dict[str, Any]:
-        application = await service.apply(
+        application = await service.applications.apply(
             me(principal), game_id, body.race_name, invite_code=body.invite_code
         )
         return application_view(application)
@@ -225,7 +227,7 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 100,
     ) -> dict[str, Any]:
-        found, following = await service.applications(
+        found, following = await service.queries.applications(
             me(principal), game_id, cursor=cursor, limit=limit
         )
         return {"items": [application_view(a) for a in found], "next_cursor": following}
@@ -238,7 +240,9 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
     async def approve(
         game_id: UUID, application_id: UUID, principal: CurrentUser
     ) -> dict[str, Any]:
-        return application_view(await service.approve(me(principal), game_id, application_id))
+        return application_view(
+            await service.applications.approve(me(principal), game_id, application_id)
+        )
 
     @router.post(
         "/games/{game_id}/applications/{application_id}/reject",
@@ -246,7 +250,9 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         responses=_errors(403, 404, 409),
     )
     async def reject(game_id: UUID, application_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        return application_view(await service.reject(me(principal), game_id, application_id))
+        return application_view(
+            await service.applications.reject(me(principal), game_id, application_id)
+        )
 
     @router.post(
         "/games/{game_id}/applications/{application_id}/withdraw",
@@ -256,7 +262,9 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
     async def withdraw(
         game_id: UUID, application_id: UUID, principal: CurrentUser
     ) -> dict[str, Any]:
-        return application_view(await service.withdraw(me(principal), game_id, application_id))
+        return application_view(
+            await service.applications.withdraw(me(principal), game_id, application_id)
+        )
 
     @router.delete(
         "/games/{game_id}/players/{user_id}",
@@ -264,17 +272,21 @@ def user_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRout
         responses=_errors(403, 404, 409),
     )
     async def remove_player(game_id: UUID, user_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        return application_view(await service.remove_player(me(principal), game_id, user_id))
+        return application_view(
+            await service.applications.remove_player(me(principal), game_id, user_id)
+        )
 
     @router.post(
         "/games/{game_id}/leave", response_model=ApplicationOut, responses=_errors(404, 409)
     )
     async def leave(game_id: UUID, principal: CurrentUser) -> dict[str, Any]:
-        return application_view(await service.leave(me(principal), game_id))
+        return application_view(await service.applications.leave(me(principal), game_id))
 
     @router.get("/me/race-names", response_model=RaceNameList)
     async def my_race_names(principal: CurrentUser) -> dict[str, Any]:
-        return {"items": [race_name_view(e) for e in await service.race_names_of(me(principal))]}
+        return {
+            "items": [race_name_view(e) for e in await service.queries.race_names_of(me(principal))]
+        }
 
     return router
 
@@ -291,7 +303,7 @@ def admin_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRou
         cursor: Annotated[Cursor | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
-        games, following = await service.admin_search(
+        games, following = await service.queries.search(
             query=query, statuses=status, owner_id=owner_id, cursor=cursor, limit=limit
         )
         now = clock()
@@ -302,13 +314,13 @@ def admin_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRou
 
     @router.get("/games/{game_id}", response_model=GameOut, responses=_errors(404))
     async def get_game(game_id: UUID, _: AdminReader) -> dict[str, Any]:
-        return game_view(await service.game(game_id), clock(), role=None, full=True)
+        return game_view(await service.queries.game(game_id), clock(), role=None, full=True)
 
     @router.post("/games/{game_id}/cancel", response_model=GameOut, responses=_errors(404, 409))
     async def cancel_game(
         game_id: UUID, body: CancelIn, principal: AdminWriter, request: Request
     ) -> dict[str, Any]:
-        game = await service.admin_cancel_game(
+        game = await service.operators.cancel_game(
             game_id, reason=body.reason, actor=Actor.of(principal, client_ip(request))
         )
         return game_view(game, clock(), role=None, full=True)
@@ -317,7 +329,7 @@ def admin_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRou
     async def find_race_names(
         _: AdminReader, name: Annotated[RaceNameText, Query()]
     ) -> dict[str, Any]:
-        found = await service.admin_find_race_names(name)
+        found = await service.queries.find_race_names(name)
         return {"items": [race_name_view(e, admin=True) for e in found]}
 
     @router.post(
@@ -328,7 +340,7 @@ def admin_router(service: LobbyService, clock: Callable[[], datetime]) -> APIRou
     async def release_race_name(
         entry_id: UUID, body: CancelIn, principal: AdminWriter, request: Request
     ) -> dict[str, Any]:
-        entry = await service.admin_release_race_name(
+        entry = await service.operators.release_race_name(
             entry_id, reason=body.reason, actor=Actor.of(principal, client_ip(request))
         )
         return race_name_view(entry, admin=True)

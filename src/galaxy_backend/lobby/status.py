@@ -1,4 +1,4 @@
-"""Game statuses and the one table of transitions every status change goes through."""
+"""Game and application statuses, and the one table of transitions of each."""
 
 from typing import Literal, get_args
 
@@ -15,6 +15,9 @@ GameStatus = Literal[
     "cancelled",
 ]
 GAME_STATUSES: tuple[GameStatus, ...] = get_args(GameStatus)
+ApplicationStatus = Literal[
+    "pending", "approved", "rejected", "withdrawn", "removed", "left", "expired", "closed"
+]
 
 # docs/architecture.md: enrollment_open -> enrollment_closed -> starting -> running -> finished,
 # plus start_failed, paused and cancelled. `starting -> enrollment_closed` is the runtime
@@ -57,3 +60,33 @@ def check_path(current: GameStatus, path: tuple[GameStatus, ...], action: str) -
         if target not in TRANSITIONS[status]:
             raise wrong_status(current, action)
         status = target
+
+
+# Applications: a pending one is decided once; an approved player may leave or be removed
+# before the start. Every other status is final.
+APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    "pending": frozenset({"approved", "rejected", "withdrawn", "expired", "closed"}),
+    "approved": frozenset({"removed", "left"}),
+    "rejected": frozenset(),
+    "withdrawn": frozenset(),
+    "removed": frozenset(),
+    "left": frozenset(),
+    "expired": frozenset(),
+    "closed": frozenset(),
+}
+
+
+def wrong_application_status(current: ApplicationStatus, action: str) -> Conflict:
+    return Conflict(
+        f"the application is {current}; cannot {action}",
+        code="wrong_application_status",
+        details={"status": current},
+    )
+
+
+def check_application_transition(
+    current: ApplicationStatus, target: ApplicationStatus, action: str
+) -> None:
+    """Raise 409 `wrong_application_status` unless current -> target is allowed."""
+    if target not in APPLICATION_TRANSITIONS[current]:
+        raise wrong_application_status(current, action)

@@ -2,7 +2,9 @@
 
 Every `BACKEND_RUNTIME_RECONCILE_INTERVAL`, one backend at a time (a PostgreSQL advisory
 lock; the others skip that round): list the engines labelled `galaxy.backend=1`; adopt a
-labelled engine whose record lost track of it (its handle and address are written back);
+labelled engine whose record lost track of it (its handle and address are written back; a
+record marked `removed` whose engine is back goes to running again), and stop, keeping its
+data, a labelled engine of a game this platform has no record of;
 mark a record whose engine is gone `removed` and tell the lobby; probe every live engine's
 `/healthz`, and after `health_failures` failures in a row (as Agones does for game
 servers) restart it from its volume, up to `restart_budget` times, then mark it failed and
@@ -12,6 +14,7 @@ tell its players. Reports the lobby has not taken yet are sent again here.
 import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -124,10 +127,7 @@ class Reconciler:
         recorded = {r.game_id for r in records}
         for game_id, instance in instances.items():
             if game_id not in recorded and instance.state == "running":
-                _log.warning(
-                    "a labelled engine has no live record; leaving it alone",
-                    game_id=str(game_id),
-                )
+                await self._unrecorded(instance)
         for record in records:
             if record.status != "starting":  # a starting one belongs to its start job
                 await self._reconcile_one(record, instances.get(record.game_id))
@@ -142,13 +142,55 @@ class Reconciler:
                 last_error="its engine is gone (found missing by the reconciler)",
             )
             return
-        if instance.state == "running" and instance.address != record.address:
+        if instance.state == "running" and (
+            instance.address != record.address or record.handle is None
+        ):
             # Adopt what the driver runs (a record that lost track of its engine).
             async with self._database.pool.acquire() as conn:
                 record = await repository.update_record(
-                    conn, record.game_id, address=instance.address
+                    conn,
+                    record.game_id,
+                    address=instance.address,
+                    handle=self._handle(record.game_id),
                 )
         await self._check_health(record, instance.state == "running")
+
+    def _handle(self, game_id: UUID) -> str:
+        return f"{self._clients.driver.name}:{game_id}"
+
+    async def _unrecorded(self, instance: EngineInstance) -> None:
+        """A running engine labelled ours that no live record follows: adopted when its
+        record says the engine was lost (it came back), stopped (its data kept) when no
+        game of this platform has a record of it; left alone otherwise (a stop under way,
+        a finished game's engine kept for its retention)."""
+        async with self._database.pool.acquire() as conn:
+            record = await repository.get_record(conn, instance.game_id)
+        if record is None:
+            _log.error(
+                "a labelled engine belongs to no game here; stopping it, its data kept",
+                game_id=str(instance.game_id),
+            )
+            with contextlib.suppress(DriverError):
+                await self._clients.driver.stop(instance.game_id, grace_seconds=5)
+            return
+        if record.status != "removed":
+            _log.warning(
+                "a labelled engine runs for a game whose record is not live; leaving it",
+                game_id=str(instance.game_id),
+                status=record.status,
+            )
+            return
+        _log.warning("adopting a labelled engine its record had lost", game_id=str(record.game_id))
+        async with transaction(self._database) as tx:
+            await self._service.transition(
+                tx,
+                record.game_id,
+                "running",
+                address=instance.address,
+                handle=self._handle(record.game_id),
+                health_failures=0,
+                last_error=None,
+            )
 
     async def _check_health(self, record: RuntimeRecord, running: bool) -> None:
         healthy = (
@@ -184,10 +226,10 @@ class Reconciler:
         _log.error("engine failed for good", game_id=str(record.game_id), restarts=record.restarts)
         async with transaction(self._database) as tx:
             # The status and its notice commit together: a crash between cannot part them.
-            failed = await repository.update_record(
-                tx.conn,
+            await self._service.transition(
+                tx,
                 record.game_id,
-                status="failed",
+                "failed",
                 last_error="the engine kept failing its health checks",
             )
             await self._service.notify(
@@ -205,6 +247,5 @@ class Reconciler:
                     key=f"engine-failed:{record.game_id}:{record.restarts}",
                 ),
             )
-        await self._service.report(failed)
         with contextlib.suppress(DriverError):
             await self._clients.driver.stop(record.game_id, grace_seconds=5)

@@ -201,7 +201,20 @@ _UPDATABLE = frozenset(
 
 
 async def update_record(conn: Connection, game_id: UUID, **changes: Any) -> RuntimeRecord:
-    """Set the given columns (names from code, never from input)."""
+    """Set the given columns (names from code, never from input), not the status: that is
+    `set_record_status`'s, for `RuntimeService.transition` alone."""
+    if "status" in changes:
+        raise ValueError("a record's status changes through RuntimeService.transition")
+    return await _update(conn, game_id, **changes)
+
+
+async def set_record_status(
+    conn: Connection, game_id: UUID, status: str, **changes: Any
+) -> RuntimeRecord:
+    return await _update(conn, game_id, status=status, **changes)
+
+
+async def _update(conn: Connection, game_id: UUID, **changes: Any) -> RuntimeRecord:
     names = list(changes)
     if not set(names) <= _UPDATABLE:
         raise ValueError(f"not updatable: {sorted(set(names) - _UPDATABLE)}")

@@ -298,7 +298,11 @@ class TurnScheduler:
                 finished=finished,
             )
             await repository.keep_reports(tx.conn, record.game_id, KeptTurn(turn, summary, packed))
-            updated = await repository.update_record(tx.conn, record.game_id, **changes)
+            if finished:
+                status = changes.pop("status")
+                updated = await self._service.transition(tx, record.game_id, status, **changes)
+            else:
+                updated = await repository.update_record(tx.conn, record.game_id, **changes)
             await self._service.notify(
                 tx,
                 turn_notice(
@@ -313,7 +317,7 @@ class TurnScheduler:
 
     async def _after_turn(self, record: RuntimeRecord, turn: int, finished: bool) -> None:
         if finished:
-            await self._service.report(record)
+            # The lobby heard of the end as the turn committed (the transition's report).
             await self._service.queue_job(record.game_id, "stop", reason="game finished")
             await self._service.queue_job(
                 record.game_id,

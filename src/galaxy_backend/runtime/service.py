@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
@@ -42,8 +43,10 @@ from galaxy_backend.runtime.models import (
     EngineVersion,
     Job,
     JobKind,
+    RecordStatus,
     RuntimeRecord,
 )
+from galaxy_backend.runtime.status import check_record_transition
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -233,10 +236,10 @@ class RuntimeService:
         )
         if record is None:
             # A start after a failed one: the record is reused from scratch.
-            await repository.update_record(
-                tx.conn,
+            await self.transition(
+                tx,
                 request.game_id,
-                status="starting",
+                "starting",
                 last_error=None,
                 reported_status=None,
                 slot_taken=False,
@@ -291,21 +294,35 @@ class RuntimeService:
     async def set_status(
         self,
         game_id: UUID,
-        status: str,
+        status: RecordStatus,
         *,
         audit: tuple[Actor, str] | None = None,
         kept: KeptTurn | None = None,
         **changes: Any,
     ) -> RuntimeRecord:
-        """Commit a status change (with the operator's audit row, and a turn's reports to
-        keep), then report it to the lobby."""
+        """A status change in a transaction of its own (with the operator's audit row, and a
+        turn's reports to keep), reported to the lobby once committed."""
         async with transaction(self._database) as tx:
             if kept is not None:
                 await repository.keep_reports(tx.conn, game_id, kept)
-            record = await repository.update_record(tx.conn, game_id, status=status, **changes)
+            record = await self.transition(tx, game_id, status, **changes)
             if audit is not None:
                 await _audit(tx, audit[0], audit[1], game_id)
-        await self.report(record)
+        return record
+
+    async def transition(
+        self, tx: Tx, game_id: UUID, target: RecordStatus, **changes: Any
+    ) -> RuntimeRecord:
+        """The one writer of a record's status: the move checked against `status.py`'s
+        table, and the report to the lobby registered for after the commit."""
+        current = await repository.get_record(tx.conn, game_id, lock=True)
+        if current is None:
+            raise NotFound("no runtime for this game", code="runtime_not_found")
+        check_record_transition(current.status, target)
+        record = await repository.set_record_status(tx.conn, game_id, target, **changes)
+        if target != "starting":
+            # A start is the lobby's own news; everything after it is reported.
+            tx.after_commit(partial(self.report, record))
         return record
 
     async def report(self, record: RuntimeRecord) -> None:

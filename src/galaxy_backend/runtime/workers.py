@@ -33,7 +33,7 @@ from galaxy_backend.runtime.archive import KeptTurn, fetch_reports, pack
 from galaxy_backend.runtime.clients import RuntimeClients
 from galaxy_backend.runtime.drivers.base import DriverError, EngineSpec, Limits
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
-from galaxy_backend.runtime.models import Job, RuntimeRecord
+from galaxy_backend.runtime.models import Job, RecordStatus, RuntimeRecord
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.telemetry import get_logger
 from galaxy_engine.version import ENGINE_VERSION
@@ -395,26 +395,25 @@ class RuntimeWorkers:
         address = await self._bring_up(record)
         # The engine reloads its game from its volume: nothing to initialise again.
         async with transaction(self._database) as tx:
-            updated = await repository.update_record(
-                tx.conn,
+            updated = await self._service.transition(
+                tx,
                 record.game_id,
+                "paused" if record.status == "paused" else "running",
                 address=address,
-                status="paused" if record.status == "paused" else "running",
                 health_failures=0,
                 restarts=record.restarts + 1,
                 last_error=None,
             )
-        await self._service.report(updated)
         _log.info("engine restarted", game_id=str(record.game_id), restarts=updated.restarts)
 
     async def _remove(self, record: RuntimeRecord) -> None:
         await self._clients.driver.remove(record.game_id)
-        async with self._database.pool.acquire() as conn:
-            status = record.status if record.status == "finished" else "removed"
-            await repository.update_record(
-                conn,
+        status: RecordStatus = "finished" if record.status == "finished" else "removed"
+        async with transaction(self._database) as tx:
+            await self._service.transition(
+                tx,
                 record.game_id,
-                status=status,
+                status,
                 address=None,
                 handle=None,
                 reported_status=record.reported_status if status == "finished" else "removed",

@@ -8,6 +8,11 @@ const LABEL_PX = 11;
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 40;
 
+// Runs `fn` once the next frame has been painted.
+export function afterPaint(fn) {
+  requestAnimationFrame(() => setTimeout(fn, 0));
+}
+
 export function ownerColour(name) {
   let hash = 0;
   for (const ch of String(name)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
@@ -99,20 +104,28 @@ export class GalaxyMap {
       labels.append(s("text", { x: p.x + r * 1.2, y: p.y - r * 0.6 }, p.name));
     }
     this.labels = labels;
+    this.font = null;
     this.layer.replaceChildren(routes, dots, labels);
     this.apply();
-    this.lastDrawMs = performance.now() - started;
-    performance.measure("map-draw", { start: started, end: performance.now() });
+    performance.measure("map-build", { start: started, end: performance.now() });
+    // On the timeline: from the report to the frame that shows it (built, laid out, painted).
+    afterPaint(() => performance.measure("map-drawn", { start: started, end: performance.now() }));
     return planets;
   }
 
   apply() {
     this.frame = 0;
+    // Counted for the bench without touching the DOM: a pan writes one attribute a frame.
+    this.svg.galaxyApplied = (this.svg.galaxyApplied || 0) + 1;
     const v = this.view;
     this.svg.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
     const width = this.svg.clientWidth || 600;
-    // Names keep a readable size whatever the zoom.
-    if (this.labels) this.labels.setAttribute("font-size", String((LABEL_PX * v.w) / width));
+    // Names keep a readable size whatever the zoom (changed only when the zoom changes).
+    const font = String((LABEL_PX * v.w) / width);
+    if (this.labels && font !== this.font) {
+      this.labels.setAttribute("font-size", font);
+      this.font = font;
+    }
   }
 
   schedule() {
@@ -155,25 +168,50 @@ export class GalaxyMap {
       y: cy + (clientY - box.top - box.height / 2) * k };
   }
 
+  // A drag moves the drawn picture as one composited layer (no repaint of the planets),
+  // and the view is committed to the viewBox once, when the drag ends.
+  shift(dx, dy) {
+    const moving = Boolean(dx || dy);
+    this.svg.classList.toggle("dragging", moving);
+    this.svg.style.transform = moving ? `translate(${dx}px, ${dy}px)` : "";
+  }
+
   bindInput() {
     let drag = null;
     this.svg.addEventListener("pointerdown", (e) => {
-      drag = { x: e.clientX, y: e.clientY, moved: false, id: e.pointerId };
+      drag = { x: e.clientX, y: e.clientY, dx: 0, dy: 0, moved: false, id: e.pointerId };
     });
     this.svg.addEventListener("pointermove", (e) => {
       if (!drag) return;
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
       if (!drag.moved && Math.hypot(dx, dy) < 4) return;
-      if (!drag.moved) this.svg.setPointerCapture(drag.id);
+      if (!drag.moved && this.svg.hasPointerCapture && !this.svg.hasPointerCapture(drag.id)) {
+        try {
+          this.svg.setPointerCapture(drag.id);
+        } catch {
+          // A pointer the browser no longer tracks: the drag goes on without capture.
+        }
+      }
       drag.moved = true;
-      const k = this.scale();
-      this.pan(-dx * k, -dy * k);
-      drag.x = e.clientX;
-      drag.y = e.clientY;
+      drag.dx = dx;
+      drag.dy = dy;
+      if (!drag.frame) {
+        drag.frame = requestAnimationFrame(() => {
+          if (!drag) return;
+          drag.frame = 0;
+          this.shift(drag.dx, drag.dy);
+        });
+      }
     });
     const end = (e) => {
-      if (drag && !drag.moved && e.type === "pointerup") {
+      if (drag && drag.moved) {
+        const k = this.scale();
+        this.view.x -= drag.dx * k;
+        this.view.y -= drag.dy * k;
+        this.apply();
+        this.shift(0, 0);
+      } else if (drag && e.type === "pointerup") {
         const target = e.target.closest && e.target.closest("[data-planet-number]");
         if (target) this.onSelect(Number(target.dataset.planetNumber));
       }

@@ -4,6 +4,7 @@
 
 import { get, post, put } from "./api.js";
 import { h, num, replace, table } from "./dom.js";
+import { afterPaint } from "./map.js";
 import { busy, errorText } from "./ui.js";
 
 const PAUSE_MS = 250;
@@ -109,9 +110,10 @@ export class OrdersEditor {
     this.asked += 1;
     const mine = this.asked;
     const text = this.textarea.value;
+    const asked = performance.now();
     try {
       const verdict = await post(`/user/games/${this.gameId}/orders/check`, { orders: text });
-      if (mine === this.asked) this.show(verdict);
+      if (mine === this.asked) this.show(verdict, asked);
     } catch (error) {
       if (mine === this.asked) replace(this.errors, h("li", { class: "issue" }, errorText(error)));
     }
@@ -137,7 +139,7 @@ export class OrdersEditor {
     }
   }
 
-  show(verdict) {
+  show(verdict, asked) {
     const errors = verdict.errors || [];
     const warnings = verdict.warnings || [];
     replace(this.errors, errors.length ? errors.map((e) => issueItem(e, "error"))
@@ -148,8 +150,13 @@ export class OrdersEditor {
     this.renderGutter(errors, warnings);
     if (errors.length) this.textarea.setAttribute("aria-invalid", "true");
     else this.textarea.removeAttribute("aria-invalid");
-    this.element.dataset.checkedAt = String(performance.now());
     this.element.dataset.errorCount = String(errors.length);
+    // When the verdict is on screen (the timeline's figure for the editor).
+    afterPaint(() => {
+      const now = performance.now();
+      this.element.dataset.checkedAt = String(now);
+      if (asked !== undefined) performance.measure("orders-verdict", { start: asked, end: now });
+    });
   }
 
   renderGutter(errors, warnings) {
