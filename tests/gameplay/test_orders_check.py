@@ -6,8 +6,8 @@ import time
 from collections import Counter
 from uuid import uuid4
 
-from tests.gameplay.conftest import StartTable
 from tests.support import eventually
+from tests.support.table import StartTable
 
 ORDERS = "d Gun 2 1 2 1 0\nk nonsense\n"
 

@@ -5,8 +5,8 @@ the way shows the focus, and every control of the main pages has a name."""
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.gateway.conftest import Stack
 from tests.support import eventually
+from tests.support.gateway import Stack
 from tests.web.conftest import UNLABELLED, WEB_ENV, NewPlayer, running_game, tab_to
 
 StartStack = Callable[..., Awaitable[Stack]]

@@ -7,9 +7,9 @@ the page shows."""
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.gateway.conftest import Stack
-from tests.lobby.conftest import game_body
 from tests.support import eventually
+from tests.support.gateway import Stack
+from tests.support.lobby import game_body
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer, running_game
 
 StartStack = Callable[..., Awaitable[Stack]]

@@ -1,8 +1,8 @@
 """Token buckets per key, in this process's memory: `rate` a second, up to `burst` at once.
 
 For bounds that guard this replica's own work (an engine's live check), where a shared count
-in the database would cost more than what it guards; refusals are `RateLimited` (429 with
-Retry-After) like the other limits.
+in the database would cost more than what it guards; refusals are 429 with Retry-After like
+the other limits.
 """
 
 import math
@@ -15,7 +15,17 @@ from galaxy_backend.kernel.errors import RateLimited
 _PRUNE_AT = 10_000
 
 
+class TooManyRequests(RateLimited):
+    code = "too_many_requests"
+    summary = "too many requests of this kind; try again after Retry-After seconds"
+
+
 class TokenBuckets:
+    @classmethod
+    def optional(cls, *, rate: float, burst: int, what: str) -> "TokenBuckets | None":
+        """The buckets, or None where a rate of 0 means no bound."""
+        return cls(rate=rate, burst=burst, what=what) if rate > 0 else None
+
     def __init__(
         self,
         *,
@@ -33,17 +43,16 @@ class TokenBuckets:
         self._buckets: dict[Hashable, tuple[float, float]] = {}
 
     def take(self, key: Hashable) -> None:
-        """One token from `key`'s bucket, or RateLimited `too_many_requests` saying when."""
+        """One token from `key`'s bucket, or TooManyRequests (429) saying when."""
         now = self._clock()
         tokens, at = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - at) * self.rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             wait = (1.0 - tokens) / self.rate
-            raise RateLimited(
+            raise TooManyRequests(
                 f"too many {self._what}: at most {self.rate:g} a second (bursts of {self.burst})",
                 retry_after_seconds=max(1, math.ceil(wait)),
-                code="too_many_requests",
             )
         self._buckets[key] = (tokens - 1.0, now)
         if len(self._buckets) > _PRUNE_AT:

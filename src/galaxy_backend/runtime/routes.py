@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor, Text
+from galaxy_backend.kernel.ratelimit import TooManyRequests
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip
+from galaxy_backend.server.errors import errors_of
 
 Turn = Annotated[int, Path(ge=0, le=1_000_000)]
 MAX_ORDERS_LENGTH = 200_000
@@ -31,7 +33,7 @@ class OrderError(BaseModel):
 
 
 class OrdersOut(BaseModel):
-    """The engine's verdict on the orders (DESIGN section 7)."""
+    """The engine's verdict on the orders (docs/engine.md)."""
 
     model_config = ConfigDict(extra="allow")
     accepted: bool
@@ -173,7 +175,6 @@ _MEANING: dict[int, str] = {
     404: "No such game, or a private game the caller does not play in (`game_not_found`)",
     409: "Refused by the game's state (`engine_not_running`, `game_finished`, `wrong_status`, "
     "`not_owner`) or by the engine",
-    429: "Too many live checks from this player (`too_many_requests`, with Retry-After)",
     502: "The game's engine failed or cannot be reached (`engine_unreachable`, `engine_error`)",
     504: "The game's engine did not answer in time (`engine_timeout`)",
 }
@@ -198,7 +199,7 @@ def user_router(service: RuntimeService) -> APIRouter:
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses=_errors(403, 404, 409, 429, 502, 504),
+        responses={**_errors(403, 404, 409, 502, 504), **errors_of(TooManyRequests)},
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.check_orders(game_id, UUID(principal.subject), body.orders)
