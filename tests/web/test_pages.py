@@ -111,7 +111,7 @@ async def test_preferences_and_profile_are_kept_and_a_session_is_ended_here(
     assert await prefs.locator(
         'input[data-kind="runtime.turn.ready"][data-channel="push"]'
     ).is_checked()
-    await erin.screenshot("inbox")
+    await erin.screenshot("inbox-preferences")
 
     # The profile: a bad time zone is named next to its field; good values are kept.
     await erin.page.get_by_role("link", name="Account").click()
@@ -213,7 +213,7 @@ async def test_a_refused_check_is_said_calmly_and_asked_again_when_allowed(
         "BACKEND_RUNTIME_ORDERS_CHECK_BURST": "1",
     }
     stack = await start_stack(env)
-    gil = await new_player(stack, "gil@example.org")
+    gil = await new_player(stack, "gil@example.org", PHONE)
     await gil.sign_in()
     owner = await stack.sign_in("owner@example.org")
     game_id = await running_game(stack, owner["token"], await gil.token())
@@ -230,4 +230,14 @@ async def test_a_refused_check_is_said_calmly_and_asked_again_when_allowed(
         timeout=30_000
     )
     assert await gil.text("orders-check-pace") == ""
+    # The map, the editor and the reports, one under the other, at a phone's width.
+    await gil.screenshot("play-phone")
+    width = await gil.page.evaluate("() => document.documentElement.scrollWidth")
+    wide = await gil.page.evaluate(
+        """() => [...document.querySelectorAll("main *")]
+        .filter((e) => e.getBoundingClientRect().right > innerWidth + 1
+          && !e.closest(".table-wrap"))
+        .slice(0, 5).map((e) => e.tagName + "." + e.className)"""
+    )
+    assert width <= PHONE["width"], wide
     await gil.clean()

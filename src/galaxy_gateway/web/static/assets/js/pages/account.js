@@ -68,9 +68,9 @@ export async function renderAccount(ctx) {
         return h("li", { class: "session", testid: "session-row",
           dataset: { sessionId: s.id, current: String(Boolean(s.current)) } },
           h("strong", null, s.device_name || s.user_agent || "A browser"),
-          s.current ? h("span", { class: "badge" }, "this tab") : null,
-          h("span", { class: "muted small" },
-            ` signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),
+          s.current ? h("span", { class: "badge badge-note" }, "this tab") : null,
+          h("span", { class: "muted small meta" },
+            `Signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),
           end);
       })));
     } catch (error) {
