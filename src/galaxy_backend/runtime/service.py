@@ -73,7 +73,7 @@ class LobbyResults(Protocol):
 
 
 class Notifier(Protocol):
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]: ...
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]: ...
 
 
 class GameDirectory(Protocol):
@@ -402,7 +402,7 @@ class RuntimeService:
         await self._lobby.on_runtime_job_result(game_id, "started", turn=turn)
 
     async def notify(self, tx: Tx, notice: Notice) -> None:
-        await self._notifier.publish(tx, notice)
+        await self._notifier.post(tx, notice)
 
     # --- reading -----------------------------------------------------------------------------
 
