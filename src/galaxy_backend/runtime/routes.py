@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor, Text
+from galaxy_backend.kernel.ratelimit import TooManyRequests
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip
+from galaxy_backend.server.errors import errors_of
 
 Turn = Annotated[int, Path(ge=0, le=1_000_000)]
 MAX_ORDERS_LENGTH = 200_000
@@ -197,7 +199,7 @@ def user_router(service: RuntimeService) -> APIRouter:
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses=_errors(403, 404, 409, 502, 504),
+        responses={**_errors(403, 404, 409, 502, 504), **errors_of(TooManyRequests)},
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.check_orders(game_id, UUID(principal.subject), body.orders)

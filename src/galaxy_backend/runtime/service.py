@@ -31,6 +31,7 @@ from galaxy_backend.kernel.errors import (
     RateLimited,
     Unavailable,
 )
+from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
@@ -164,9 +165,11 @@ class RuntimeService:
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
         force_turn_cooldown: timedelta = timedelta(minutes=5),
+        orders_check_limit: TokenBuckets | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._force_turn_cooldown = force_turn_cooldown
+        self._orders_check_limit = orders_check_limit
         self._database = database
         self._engine = engine
         self.queue = queue
@@ -478,7 +481,10 @@ class RuntimeService:
         return verdict
 
     async def check_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
-        """The engine's verdict on orders, which it does not keep (an editor's live check)."""
+        """The engine's verdict on orders, which it does not keep (an editor's live check);
+        a player's checks are bounded (BACKEND_RUNTIME_ORDERS_CHECK_RATE): 429 past it."""
+        if self._orders_check_limit is not None:
+            self._orders_check_limit.take(user_id)
         record = await self._player_record(game_id, user_id)
         if record.status == "finished":
             raise Conflict("the game has finished", code="game_finished")
