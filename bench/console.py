@@ -46,7 +46,7 @@ from support import free_port, migrate, production, serving
 
 from galaxy_backend.console.status import COUNT_CAP
 from galaxy_backend.mail import repository as mail_repository
-from galaxy_backend.notification import repository as notification_repository
+from galaxy_backend.notification import oversight as notification_oversight
 from galaxy_backend.runtime import repository as runtime_repository
 from galaxy_backend.runtime.reconciler import RECONCILE_LOCK_KEY
 from galaxy_engine.settings import validate_settings
@@ -235,7 +235,7 @@ async def explained_refreshes(dsn: str, count: int) -> list[list[float]]:
         for _ in range(count):
             spy = Explaining(conn)
             await mail_repository.queue_depths(spy, cap=COUNT_CAP)  # type: ignore[arg-type]
-            await notification_repository.queue_depths(spy, cap=COUNT_CAP)  # type: ignore[arg-type]
+            await notification_oversight.queue_depths(spy, cap=COUNT_CAP)  # type: ignore[arg-type]
             await runtime_repository.overview(spy, cap=COUNT_CAP)  # type: ignore[arg-type]
             totals.append(spy.statements)
     finally:

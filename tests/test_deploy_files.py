@@ -1,5 +1,5 @@
 """deploy/ stays true to the code: the compose file's settings load, its names line up, and
-the Dockerfiles build what DESIGN.md section 7 and the drivers expect. (Compose itself
+the Dockerfiles build what docs/engine.md and the drivers expect. (Compose itself
 cannot run where no registry answers; the docker tests build and run the engine image.)"""
 
 import os

@@ -1,6 +1,7 @@
 """`galaxy-backend serve | migrate | check-config | admin <verb> | engines stop`."""
 
 import argparse
+import dataclasses
 import getpass
 import shlex
 import sys
@@ -57,17 +58,9 @@ def serve(config: Config) -> int:
 
 def small_database(config: Config) -> "Database":
     """A two-connection pool for one-off commands (migrate, admin create)."""
-    from galaxy_backend.postgres import Database  # noqa: PLC0415
-    from galaxy_backend.wiring import database_bounds  # noqa: PLC0415
+    from galaxy_backend.builders import build_database  # noqa: PLC0415
 
-    dsn = config.postgres_dsn.get_secret_value() if config.postgres_dsn else None
-    return Database(
-        dsn=dsn,
-        data_dir=config.data_dir,
-        pool_size=2,
-        connect_timeout=config.postgres_connect_timeout.total_seconds(),
-        bounds=database_bounds(config),
-    )
+    return build_database(dataclasses.replace(config.postgres, pool_size=2), config.data_dir)
 
 
 def migrate(config: Config) -> int:
@@ -102,9 +95,9 @@ def _cli_operator() -> str:
 
 def admin_command(config: Config, args: argparse.Namespace) -> int:
     """`admin create|list|disable|enable|role|password`, audited as the CLI's user."""
-    from galaxy_backend.admin.passwords import Passwords  # noqa: PLC0415
     from galaxy_backend.admin.service import AdminService  # noqa: PLC0415
     from galaxy_backend.audit.trail import Actor  # noqa: PLC0415
+    from galaxy_backend.builders import build_admin  # noqa: PLC0415
     from galaxy_backend.kernel.cachebus import CacheBus  # noqa: PLC0415
     from galaxy_backend.kernel.errors import DomainError  # noqa: PLC0415
     from galaxy_backend.postgres import apply_migrations  # noqa: PLC0415
@@ -145,15 +138,7 @@ def admin_command(config: Config, args: argparse.Namespace) -> int:
         await database.start()
         try:
             await apply_migrations(database.pool)
-            service = AdminService(
-                database=database,
-                bus=CacheBus(dsn_provider=database.connect),
-                passwords=Passwords(),
-                session_ttl=config.admin_session_ttl,
-                lockout_threshold=config.admin_lockout_threshold,
-                address_lockout_threshold=config.admin_address_lockout_threshold,
-                lockout_duration=config.admin_lockout_duration,
-            )
+            service = build_admin(config.admin, database, CacheBus(dsn_provider=database.connect))
             try:
                 print(await run(service))
             except DomainError as exc:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from galaxy_backend import settings
 from galaxy_backend.cronutil import Schedule, parse_schedule
 from galaxy_backend.kernel.durations import parse_duration
 
@@ -268,6 +269,65 @@ class Config(BaseSettings):
     auth_email_daily_limit: PositiveInt = 10
     auth_email_guess_limit: PositiveInt = 10
 
+    # --- Chores: how often the housekeeping runs each -----------------------------------------
+    auth_last_seen_flush_interval: Duration = timedelta(seconds=30)
+    auth_prune_interval: Duration = timedelta(hours=1)
+    admin_prune_interval: Duration = timedelta(hours=1)
+    mail_redact_interval: Duration = timedelta(seconds=30)
+
+    # --- The same settings by domain, each handed whole to its builder in wiring -------------
+    @property
+    def server(self) -> settings.ServerSettings:
+        return settings.server_of(self)
+
+    @property
+    def postgres(self) -> settings.PostgresSettings:
+        return settings.postgres_of(self)
+
+    @property
+    def auth(self) -> settings.AuthSettings:
+        return settings.auth_of(self)
+
+    @property
+    def admin(self) -> settings.AdminSettings:
+        return settings.admin_of(self)
+
+    @property
+    def user(self) -> settings.UserSettings:
+        return settings.user_of(self)
+
+    @property
+    def mail(self) -> settings.MailSettings:
+        return settings.mail_of(self)
+
+    @property
+    def notification(self) -> settings.NotificationSettings:
+        return settings.notification_of(self)
+
+    @property
+    def lobby(self) -> settings.LobbySettings:
+        return settings.lobby_of(self)
+
+    @property
+    def runtime(self) -> settings.RuntimeSettings:
+        return settings.runtime_of(self)
+
+    @property
+    def cache(self) -> settings.CacheSettings:
+        return settings.cache_of(self)
+
+    @property
+    def push(self) -> settings.PushSettings:
+        return settings.push_of(self)
+
+    @property
+    def telemetry(self) -> settings.TelemetrySettings:
+        return settings.telemetry_of(self)
+
+    @property
+    def process(self) -> settings.ProcessSettings:
+        return settings.process_of(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -383,7 +443,7 @@ def _cross_field_problems(config: Config) -> list[Problem]:
     return problems
 
 
-# What production refuses to make up, and why (DESIGN section 4).
+# What production refuses to make up, and why (README, "Production").
 _PRODUCTION_REQUIRES = {
     "secret_key": "a generated key would be kept in the database it protects",
     "internal_token": "a generated token would be kept in the database it protects",

@@ -1,4 +1,4 @@
-"""Cargo and colonising (ENGINE-RULES section 7): unloading, AutoUnload and routes."""
+"""Cargo and colonising (docs/rules.md section 7): unloading, AutoUnload and routes."""
 
 from galaxy_engine.economy import convert_cap
 from galaxy_engine.model import CAP, COL, EMP, MAT, Game, Group, Planet, Race

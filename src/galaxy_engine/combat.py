@@ -1,4 +1,4 @@
-"""Combat and bombing (ENGINE-RULES section 8), exactly as GalaxyNG's battle simulator.
+"""Combat and bombing (docs/rules.md section 8), exactly as GalaxyNG's battle simulator.
 
 Every round each surviving armed ship fires once, in random order; each of its guns
 picks a uniformly random living enemy ship and kills it when attack/defence > 4^U,

@@ -1,4 +1,4 @@
-"""The planet economy (ENGINE-RULES sections 3 and 4): production, growth, CAP, MAT, research.
+"""The planet economy (docs/rules.md sections 3 and 4): production, growth, CAP, MAT, research.
 
 Functions act on one planet (and its owner) at a time; the production phase that calls
 them in planet order lives in `turn`.

@@ -1,4 +1,4 @@
-"""Map generation (ENGINE-RULES section 2), deterministic from the game's seed.
+"""Map generation (docs/rules.md section 2), deterministic from the game's seed.
 
 Per race: a primary homeworld on a disc inside the galaxy, spaced from every owned
 planet; secondary homeworlds around it; development ("empty") planets of a fixed total

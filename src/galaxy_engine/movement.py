@@ -1,4 +1,4 @@
-"""Groups and fleets in space (ENGINE-RULES section 6): where they are, send, reverse, move.
+"""Groups and fleets in space (docs/rules.md section 6): where they are, send, reverse, move.
 
 A group's `where` is its destination, or the planet it orbits when `dist` is 0; `origin`
 is where it came from. A group sent this turn still counts as being at its origin until

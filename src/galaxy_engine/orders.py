@@ -1,4 +1,4 @@
-"""The order parser: GalaxyNG order syntax (ENGINE-RULES section 10) into order lines.
+"""The order parser: GalaxyNG order syntax (docs/rules.md section 10) into order lines.
 
 One order per line; only the first letter of the first word counts; case-insensitive;
 `;` starts a comment; words are separated by blanks or commas, and `"a name"` is one
@@ -253,19 +253,61 @@ def check_form(letter: str, args: tuple[str, ...]) -> str | None:
     return None
 
 
+def _check_race_rename(args: tuple[str, ...]) -> None:
+    _need(args, 1, "No new race name given.")
+    name = race_name(args[0])
+    if not name:
+        raise _Form("No new race name given.")
+    if name.casefold() == "gm":
+        raise _Form("GM is a reserved name.")
+    if len(name) > RACE_NAME_MAX:
+        raise _Form(f"Name is too long (at most {RACE_NAME_MAX} characters).")
+
+
+def _check_design(args: tuple[str, ...]) -> None:
+    """`d name D A W S C`, or `d FLEET name`."""
+    _need(args, 1, "No ship type name given.")
+    if args[0].casefold() == "fleet":
+        _need(args, 2, "No fleet name given.")
+        _check_name(args[1], "fleet", "No fleet name given.")
+        return
+    _check_name(args[0], "type", "No ship type name given.")
+    for word in args[1:6]:
+        value = parse_number(word)
+        if value is None:
+            raise _Form(f'"{word}" is not a number.')
+        if value < 0:
+            raise _Form("Ship parts cannot be negative.")
+    if len(args) > 2 and parse_count(args[2]) is None:
+        raise _Form("The number of guns must be a whole number.")
+    ship_design(args[1:])
+
+
+def _check_map_window(args: tuple[str, ...]) -> None:
+    _need(args, 3, "Give x, y and size.")
+    size = parse_number(args[2])
+    if any(parse_number(word) is None for word in args[:3]) or size is None:
+        raise _Form("x, y and size must be numbers.")
+    if size < 1:
+        raise _Form("Size must be at least 1.")
+
+
+def _check_option(args: tuple[str, ...]) -> None:
+    _need(args, 1, "No option given.")
+    option = args[0]
+    if option.casefold() in ("no", "off"):
+        _need(args, 2, "No option given.")
+        option = args[1]
+    if option.upper() not in RACE_OPTIONS:
+        raise _Form("Option not recognized or no longer supported.")
+
+
 def _check_form(letter: str, args: tuple[str, ...]) -> None:
     """Problems of the line itself, whatever the state: the line can never be carried out."""
     if letter in "aqwf":
         _need(args, 1, "No race name given.")
     elif letter == "c":
-        _need(args, 1, "No new race name given.")
-        name = race_name(args[0])
-        if not name:
-            raise _Form("No new race name given.")
-        if name.casefold() == "gm":
-            raise _Form("GM is a reserved name.")
-        if len(name) > RACE_NAME_MAX:
-            raise _Form(f"Name is too long (at most {RACE_NAME_MAX} characters).")
+        _check_race_rename(args)
     elif letter == "=":
         _need(args, 1, "No name provided.")
     elif letter == "b":
@@ -273,21 +315,7 @@ def _check_form(letter: str, args: tuple[str, ...]) -> None:
         if args[1].casefold() != "fleet":
             _check_count(args[1])
     elif letter == "d":
-        _need(args, 1, "No ship type name given.")
-        if args[0].casefold() == "fleet":
-            _need(args, 2, "No fleet name given.")
-            _check_name(args[1], "fleet", "No fleet name given.")
-            return
-        _check_name(args[0], "type", "No ship type name given.")
-        for word in args[1:6]:
-            value = parse_number(word)
-            if value is None:
-                raise _Form(f'"{word}" is not a number.')
-            if value < 0:
-                raise _Form("Ship parts cannot be negative.")
-        if len(args) > 2 and parse_count(args[2]) is None:
-            raise _Form("The number of guns must be a whole number.")
-        ship_design(args[1:])
+        _check_design(args)
     elif letter == "e":
         _need(args, 1, "No ship type or fleet name given.")
     elif letter in "gx":
@@ -310,25 +338,14 @@ def _check_form(letter: str, args: tuple[str, ...]) -> None:
         _need(args, 1, "No group given.")
         _check_amount_tail(args, 1)
     elif letter == "m":
-        _need(args, 3, "Give x, y and size.")
-        size = parse_number(args[2])
-        if any(parse_number(word) is None for word in args[:3]) or size is None:
-            raise _Form("x, y and size must be numbers.")
-        if size < 1:
-            raise _Form("Size must be at least 1.")
+        _check_map_window(args)
     elif letter == "n":
         _need(args, 2, "New planet name not provided.")
         if len(args) > 2:
             raise _Form("Too many parameters.")
         _check_name(args[1], "planet", "New planet name not provided.")
     elif letter == "o":
-        _need(args, 1, "No option given.")
-        option = args[0]
-        if option.casefold() in ("no", "off"):
-            _need(args, 2, "No option given.")
-            option = args[1]
-        if option.upper() not in RACE_OPTIONS:
-            raise _Form("Option not recognized or no longer supported.")
+        _check_option(args)
     elif letter == "p":
         _need(args, 2, "Give a planet and a product.")
         if not args[0]:

@@ -1,4 +1,4 @@
-"""The engine's HTTP/JSON server (DESIGN section 7), on the standard library alone.
+"""The engine's HTTP/JSON server (docs/engine.md), on the standard library alone.
 
 One lock serialises everything that reads or changes the game, except report reads,
 which only open committed (immutable) files. Every route but /healthz needs

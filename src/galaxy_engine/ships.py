@@ -1,4 +1,4 @@
-"""Ship formulas (ENGINE-RULES section 5): mass, cargo, speed, attack, defence, upgrades."""
+"""Ship formulas (docs/rules.md section 5): mass, cargo, speed, attack, defence, upgrades."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""A turn, phase by phase, in GalaxyNG's order (ENGINE-RULES section 9).
+"""A turn, phase by phase, in GalaxyNG's order (docs/rules.md section 9).
 
 1. orders (phase 1, then 2: g n t, then 3: c), race by race in the order written;
 2. merge, combat I, bombing I; 3. route dispatch; 4. fleet speeds, intercepts;
@@ -275,7 +275,7 @@ class Submitted:
 
 
 def _after_orders(game: Game, combat: Callable[[int], None]) -> None:
-    """Steps 4 to 11 of ENGINE-RULES section 9 but idle removals; `combat(n)` is combat and
+    """Steps 4 to 11 of docs/rules.md section 9 but idle removals; `combat(n)` is combat and
     bombing n, so that a forecast (which has none) runs the very same phases as a turn."""
     merge_groups(game)
     combat(1)

@@ -29,6 +29,21 @@ _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 WS_PATH = "/ws"
 
 
+def _request_headers(scope: Scope) -> tuple[bytes | None, bytes | None, dict[str, str] | None]:
+    """The request id, the X-Forwarded-For chain (repeated headers joined) and trace context."""
+    request_id = forwarded_for = None
+    propagated: dict[str, str] | None = None
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            request_id = value
+        elif key == b"x-forwarded-for":
+            forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+        elif key in (b"traceparent", b"tracestate"):
+            propagated = propagated or {}
+            propagated[key.decode()] = value.decode("latin-1")
+    return request_id, forwarded_for, propagated
+
+
 class Edge:
     """Routes every request; see the module's description."""
 
@@ -77,16 +92,7 @@ class Edge:
     async def _traced(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         started = time.perf_counter()
         method: str = scope["method"]
-        request_id = forwarded_for = None
-        propagated: dict[str, str] | None = None
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                request_id = value
-            elif key == b"x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
-            elif key in (b"traceparent", b"tracestate"):
-                propagated = propagated or {}
-                propagated[key.decode()] = value.decode("latin-1")
+        request_id, forwarded_for, propagated = _request_headers(scope)
         if request_id is None or not _REQUEST_ID.match(request_id):
             # Correlation ids need to be unique, not secret: no syscall per request.
             request_id = b"%024x" % random.getrandbits(96)

@@ -1,5 +1,6 @@
 """Composition root: builds every component of the gateway in start order."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from galaxy_gateway import __version__
@@ -43,6 +44,101 @@ class Gateway:
     metrics: HttpListener | None
 
 
+def _hub(config: Config, backend: BackendClient) -> Hub:
+    """The WebSocket connections; a socket whose session is gone is closed on revalidation."""
+    hub = Hub(
+        max_per_session=config.ws_max_per_session,
+        max_per_address=config.ws_max_per_address,
+        queue_size=config.ws_queue_size,
+    )
+
+    async def session_alive(session_token: str) -> bool:
+        try:
+            await backend.resolve_session(session_token, "revalidate")
+        except SessionRefused:
+            return False
+        return True
+
+    hub.session_alive = session_alive
+    return hub
+
+
+def _subscribers(
+    config: Config, token: InternalToken, dispatcher: Dispatcher
+) -> list[PushSubscriber]:
+    """One push stream per backend replica."""
+    return [
+        PushSubscriber(
+            address,
+            token=token,
+            gateway_id=config.id,
+            handle=dispatcher,
+            resync=dispatcher.resync,
+            reconnect_min=config.push_reconnect_min.total_seconds(),
+            reconnect_max=config.push_reconnect_max.total_seconds(),
+        )
+        for address in config.backend_push_addrs
+    ]
+
+
+def _edge(
+    config: Config,
+    backend: BackendClient,
+    hub: Hub,
+    readiness: Readiness,
+    telemetry: TelemetryRuntime,
+) -> Edge:
+    addresses = ClientAddresses(config.trusted_proxies)
+    return Edge(
+        forwarder=Forwarder(backend, max_body_bytes=config.http_max_body_bytes),
+        push=PushEndpoint(
+            hub=hub,
+            backend=backend,
+            addresses=addresses,
+            auth_timeout=config.ws_auth_timeout.total_seconds(),
+            max_message_bytes=config.ws_max_message_bytes,
+        ),
+        web=build_web_app(),
+        readiness=readiness,
+        addresses=addresses,
+        tracer=telemetry.tracer("galaxy_gateway.http"),
+    )
+
+
+def _listeners(
+    config: Config, edge: Edge, telemetry: TelemetryRuntime, failed: Callable[[str], None]
+) -> tuple[HttpListener, HttpListener | None]:
+    """The edge's listener, and the metrics listener when configured."""
+    limits = EdgeLimits(
+        max_connections=config.http_max_connections,
+        max_header_bytes=config.http_max_header_bytes,
+        header_timeout=config.http_header_timeout.total_seconds(),
+        keepalive_timeout=config.http_keepalive_timeout.total_seconds(),
+        ws_max_frame_bytes=max(_WS_HARD_FRAME_LIMIT, 4 * config.ws_max_message_bytes),
+        ws_ping_interval=config.ws_ping_interval.total_seconds(),
+        ws_ping_timeout=config.ws_ping_timeout.total_seconds(),
+    )
+    http = HttpListener(
+        name="http",
+        address=config.http_addr,
+        app=edge,
+        shutdown_timeout=config.http_shutdown_timeout.total_seconds(),
+        limits=limits,
+        on_failure=failed,
+    )
+    if config.metrics_addr is None:
+        return http, None
+    assert telemetry.prometheus_registry is not None
+    metrics = HttpListener(
+        name="metrics",
+        address=config.metrics_addr,
+        app=build_metrics_app(telemetry.prometheus_registry),
+        shutdown_timeout=2.0,
+        on_failure=failed,
+    )
+    return http, metrics
+
+
 def build_gateway(config: Config) -> Gateway:
     """Everything, in the order it starts; the App stops it in reverse."""
     telemetry = TelemetryRuntime(
@@ -63,50 +159,12 @@ def build_gateway(config: Config) -> Gateway:
         connect_timeout=config.backend_connect_timeout,
         max_connections=config.backend_max_connections,
     )
-    hub = Hub(
-        max_per_session=config.ws_max_per_session,
-        max_per_address=config.ws_max_per_address,
-        queue_size=config.ws_queue_size,
-    )
-
-    async def session_alive(session_token: str) -> bool:
-        try:
-            await backend.resolve_session(session_token, "revalidate")
-        except SessionRefused:
-            return False
-        return True
-
-    hub.session_alive = session_alive
+    hub = _hub(config, backend)
     meter = telemetry.meter("galaxy_gateway")
     dispatcher = Dispatcher(hub, delivery_lag(meter))
-    subscribers = [
-        PushSubscriber(
-            address,
-            token=token,
-            gateway_id=config.id,
-            handle=dispatcher,
-            resync=dispatcher.resync,
-            reconnect_min=config.push_reconnect_min.total_seconds(),
-            reconnect_max=config.push_reconnect_max.total_seconds(),
-        )
-        for address in config.backend_push_addrs
-    ]
+    subscribers = _subscribers(config, token, dispatcher)
     readiness = Readiness(subscriptions=subscribers, backend_check=backend.healthy)
-    addresses = ClientAddresses(config.trusted_proxies)
-    edge = Edge(
-        forwarder=Forwarder(backend, max_body_bytes=config.http_max_body_bytes),
-        push=PushEndpoint(
-            hub=hub,
-            backend=backend,
-            addresses=addresses,
-            auth_timeout=config.ws_auth_timeout.total_seconds(),
-            max_message_bytes=config.ws_max_message_bytes,
-        ),
-        web=build_web_app(),
-        readiness=readiness,
-        addresses=addresses,
-        tracer=telemetry.tracer("galaxy_gateway.http"),
-    )
+    edge = _edge(config, backend, hub, readiness, telemetry)
     register(
         meter,
         connections=lambda: hub.connections,
@@ -121,33 +179,7 @@ def build_gateway(config: Config) -> Gateway:
     def failed(reason: str) -> None:
         app_holder[0].request_stop(reason, failed=True)
 
-    limits = EdgeLimits(
-        max_connections=config.http_max_connections,
-        max_header_bytes=config.http_max_header_bytes,
-        header_timeout=config.http_header_timeout.total_seconds(),
-        keepalive_timeout=config.http_keepalive_timeout.total_seconds(),
-        ws_max_frame_bytes=max(_WS_HARD_FRAME_LIMIT, 4 * config.ws_max_message_bytes),
-        ws_ping_interval=config.ws_ping_interval.total_seconds(),
-        ws_ping_timeout=config.ws_ping_timeout.total_seconds(),
-    )
-    http = HttpListener(
-        name="http",
-        address=config.http_addr,
-        app=edge,
-        shutdown_timeout=config.http_shutdown_timeout.total_seconds(),
-        limits=limits,
-        on_failure=failed,
-    )
-    metrics = None
-    if config.metrics_addr is not None:
-        assert telemetry.prometheus_registry is not None
-        metrics = HttpListener(
-            name="metrics",
-            address=config.metrics_addr,
-            app=build_metrics_app(telemetry.prometheus_registry),
-            shutdown_timeout=2.0,
-            on_failure=failed,
-        )
+    http, metrics = _listeners(config, edge, telemetry, failed)
     components: list[Component] = [telemetry, backend, hub, *subscribers]
     if metrics is not None:
         components.append(metrics)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.identity.conftest import Api
 from tests.support import REPO
+from tests.support.api import Api
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Ending the caller's own credentials would leave the rest of the run unauthenticated.

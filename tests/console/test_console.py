@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, NewOperator, add_viewer
-from tests.gameplay.conftest import Table
-from tests.identity.conftest import Api, bearer
-from tests.lobby.conftest import LOBBY_ENV, Lobby
 from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
+from tests.support.api import Api, bearer
+from tests.support.lobby import LOBBY_ENV, Lobby
+from tests.support.table import Table
 
 StartApi = Callable[..., Awaitable[Api]]
 # What only an admin may press, on every page (a viewer's pages hold none of them).

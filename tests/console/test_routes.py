@@ -12,10 +12,10 @@ import pytest
 
 from galaxy_backend.console.pages import console_files
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, add_viewer
-from tests.identity.conftest import Api, bearer
-from tests.lobby.conftest import LOBBY_ENV, Lobby
 from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
+from tests.support.api import Api, bearer
+from tests.support.lobby import LOBBY_ENV, Lobby
 
 StartApi = Callable[..., Awaitable[Api]]
 

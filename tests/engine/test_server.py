@@ -1,4 +1,4 @@
-"""The engine as a real subprocess over HTTP: the contract of DESIGN section 7."""
+"""The engine as a real subprocess over HTTP: the contract of docs/engine.md."""
 
 import json
 import signal

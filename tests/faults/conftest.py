@@ -10,11 +10,6 @@ import pytest
 from galaxy_backend.postgres.bounds import DatabaseBounds
 from tests.faults.cluster import PrivateCluster
 from tests.faults.proxy import FaultProxy
-from tests.gameplay.conftest import docker_api, docker_host, driver_env, engine_image, start_table
-from tests.identity.conftest import smtp, start_api
-
-__all__ = ["docker_api", "docker_host", "driver_env", "engine_image", "smtp", "start_api"]
-__all__ += ["start_table"]
 
 # Short bounds, so that what takes seconds in production takes moments here. A request
 # may wait on a silent database for at most 1s + 2 x (1s + 1s) = 5s.

@@ -35,9 +35,9 @@ from tests.faults.cluster import PrivateCluster
 from tests.faults.conftest import FAULT_ENV, REQUEST_BOUND_SECONDS
 from tests.faults.proxy import FaultProxy
 from tests.faults.traffic import Answer, PushTally, ReadinessWatch, Traffic
-from tests.gameplay.conftest import StartTable, Table
-from tests.identity.conftest import bearer
 from tests.support import eventually
+from tests.support.api import bearer
+from tests.support.table import StartTable, Table
 
 # Room for a loaded machine on top of the bound the configuration promises.
 MARGIN_SECONDS = 3.0

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import httpx
 
-from tests.gameplay.conftest import StartTable, Table
 from tests.gameplay.engine_front import ReportRefuser
-from tests.lobby.conftest import Player
 from tests.support import eventually
+from tests.support.lobby import Player
+from tests.support.table import StartTable, Table
 
 # No reconciler round during the test: it would put the engine's own address back.
 QUIET_RECONCILER = {"BACKEND_RUNTIME_RECONCILE_INTERVAL": "1h"}

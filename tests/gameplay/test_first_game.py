@@ -4,10 +4,10 @@ with its summary and the way to the report, and an operator's stop that the play
 from typing import Any
 from uuid import UUID
 
-from tests.gameplay.conftest import StartTable, Table
-from tests.identity.conftest import bearer
-from tests.lobby.conftest import Player
 from tests.support import eventually
+from tests.support.api import bearer
+from tests.support.lobby import Player
+from tests.support.table import StartTable, Table
 
 
 async def inbox(table: Table, player: Player, kind: str) -> list[dict[str, Any]]:

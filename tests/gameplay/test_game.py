@@ -7,9 +7,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from galaxy_backend.runtime import repository
-from tests.gameplay.conftest import StartTable
-from tests.identity.conftest import bearer
 from tests.support import eventually
+from tests.support.api import bearer
+from tests.support.table import StartTable
 
 
 @pytest.mark.parametrize("driver_env", ["process", "docker"], indirect=True)

@@ -3,7 +3,7 @@ against a real engine: what a web editor shows before the turn."""
 
 from uuid import uuid4
 
-from tests.gameplay.conftest import StartTable
+from tests.support.table import StartTable
 
 ORDERS = "d Gun 2 1 2 1 0\nk nonsense\n"
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from uuid import UUID
 
-from tests.gameplay.conftest import TABLE_ENV, StartTable, Table
-from tests.identity.conftest import Api, bearer
-from tests.lobby.conftest import Lobby
 from tests.support import eventually
+from tests.support.api import Api, bearer
+from tests.support.lobby import Lobby
+from tests.support.table import TABLE_ENV, StartTable, Table
 
 StartApi = Callable[..., Awaitable[Api]]
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from galaxy_gateway.wiring import Gateway
-from tests.gateway.conftest import Stack
+from tests.support.gateway import Stack
 
 
 async def test_sign_in_and_me_through_the_gateway(stack: Stack) -> None:

@@ -13,8 +13,8 @@ import pytest
 import websockets
 
 from galaxy_backend.wiring import Backend
-from tests.gateway.conftest import gateway_env
 from tests.support import free_port, wait_ready
+from tests.support.gateway import gateway_env
 
 
 async def test_the_gateway_process_serves_and_stops_cleanly_on_sigterm(

@@ -10,8 +10,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.gateway.conftest import Stack
 from tests.support import eventually
+from tests.support.gateway import Stack
 
 
 async def next_frame(socket: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:

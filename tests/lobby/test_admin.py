@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from tests.lobby.conftest import Lobby
+from tests.support.lobby import Lobby
 
 
 async def test_operators_search_cancel_and_release_with_audit(lobby: Lobby) -> None:

@@ -4,7 +4,7 @@ import asyncio
 from collections import Counter
 from uuid import UUID
 
-from tests.lobby.conftest import Lobby
+from tests.support.lobby import Lobby
 
 
 async def test_thirty_applications_and_approvals_for_four_seats(lobby: Lobby) -> None:

@@ -4,8 +4,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from tests.lobby.conftest import Lobby
 from tests.support import eventually
+from tests.support.lobby import Lobby
 
 
 async def kinds_for(lobby: Lobby, user_id: str) -> list[str]:

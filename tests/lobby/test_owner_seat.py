@@ -4,7 +4,7 @@ and the gameplay routes' answer to someone who does not play."""
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.lobby.conftest import Lobby, Player, game_body
+from tests.support.lobby import Lobby, Player, game_body
 
 
 def error(response: Any) -> dict[str, Any]:

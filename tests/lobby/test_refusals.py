@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tests.lobby.conftest import Lobby, Player, game_body, in_future
+from tests.support.lobby import Lobby, Player, game_body, in_future
 
 
 def error(response: Any) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID
 
-from tests.lobby.conftest import Lobby
 from tests.support import eventually
+from tests.support.lobby import Lobby
 
 
 async def test_a_second_backend_sees_changes_made_on_the_first(

@@ -6,9 +6,9 @@ from uuid import UUID
 import pytest
 
 from galaxy_backend.kernel.errors import Conflict
-from tests.identity.conftest import Api
-from tests.lobby.conftest import LOBBY_ENV, Lobby
 from tests.support import eventually
+from tests.support.api import Api
+from tests.support.lobby import LOBBY_ENV, Lobby
 
 
 async def started_game(lobby: Lobby) -> tuple[UUID, str]:

@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID
 
-from tests.lobby.conftest import Lobby, in_future
 from tests.support import eventually
+from tests.support.lobby import Lobby, in_future
 
 
 async def test_the_running_sweeper_does_its_three_duties(

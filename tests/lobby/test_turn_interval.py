@@ -4,7 +4,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.lobby.conftest import Lobby, game_body
+from tests.support.lobby import Lobby, game_body
 
 
 async def create(lobby: Lobby, owner: Any, schedule: str) -> Any:

@@ -9,7 +9,7 @@ from galaxy_backend.mail import MailService
 from galaxy_backend.mail.worker import MailWorker
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, worker_options
-from tests.mail.receiver import Receiver
+from tests.support.receiver import Receiver
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from galaxy_backend.postgres import Database
 from galaxy_backend.server.auth import AUDIENCE_PREFIXES, AudienceGuard, CallerInfo, Principal
 from galaxy_backend.server.http_app import build_http_app
 from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
-from tests.mail.receiver import Receiver
 from tests.support import eventually
+from tests.support.receiver import Receiver
 
 ADMIN_TOKEN = "admin-token-" + "a" * 32
 VIEWER_TOKEN = "viewer-token-" + "v" * 32

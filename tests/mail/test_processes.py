@@ -11,8 +11,8 @@ import pytest
 from galaxy_backend.mail import MailService
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many, statuses
-from tests.mail.receiver import Receiver
 from tests.support import REPO, eventually
+from tests.support.receiver import Receiver
 
 Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
 

@@ -11,8 +11,8 @@ import pytest
 
 from galaxy_backend.wiring import Backend
 from tests.mail.certificates import ServerCertificate, issue, make_ca
-from tests.mail.receiver import Receiver
 from tests.support import eventually
+from tests.support.receiver import Receiver
 
 CREDENTIALS = ("galaxy", "s3cret-relay-password")
 StartBackend = Callable[..., Awaitable[Backend]]

@@ -12,8 +12,8 @@ import pytest
 from galaxy_backend.mail import MailService
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
-from tests.mail.receiver import Receiver
 from tests.support import eventually
+from tests.support.receiver import Receiver
 
 CREDENTIALS = ("galaxy", "s3cret-relay-password")
 

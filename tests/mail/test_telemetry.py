@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from galaxy_backend.mail import MailService
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, enqueue_many, statuses
-from tests.mail.receiver import Receiver
 from tests.support import eventually, free_port
+from tests.support.receiver import Receiver
 
 
 async def table_scans(database: Database) -> int:

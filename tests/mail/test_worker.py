@@ -13,8 +13,8 @@ from galaxy_backend.mail.message import DELIVERY_ID_HEADER
 from galaxy_backend.mail.templates import notification, sign_in_code
 from galaxy_backend.postgres import Database
 from tests.mail.helpers import WorkerFactory, all_sent, enqueue_many, statuses
-from tests.mail.receiver import Receiver
 from tests.support import eventually, free_port
+from tests.support.receiver import Receiver
 
 
 async def attempts_of(database: Database, delivery_id: uuid.UUID) -> list[tuple[str, int | None]]:

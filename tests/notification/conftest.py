@@ -1,4 +1,4 @@
-"""Fixtures for notifications: the running backend of the identity tests and a real gRPC
+"""Fixtures for notifications: the running backend of tests/support.api and a real gRPC
 subscriber on its push port."""
 
 import asyncio
@@ -13,9 +13,7 @@ import pytest
 from galaxy_backend.wiring import Backend
 from galaxy_proto.push_pb2 import SubscribePushRequest
 from galaxy_proto.push_pb2_grpc import PushStub
-from tests.identity.conftest import Api, api, smtp, start_api
-
-__all__ = ["Gateway", "api", "gateway", "smtp", "start_api"]
+from tests.support.api import Api
 
 
 class Gateway:

@@ -3,9 +3,9 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 StartGateway = Callable[..., Awaitable[Gateway]]
 

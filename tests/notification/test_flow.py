@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import transaction
-from tests.identity.conftest import Api, bearer
 from tests.notification.conftest import Gateway
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 StartGateway = Callable[..., Awaitable[Gateway]]
 
@@ -212,6 +212,12 @@ async def test_another_players_notification_is_not_found(api: Api) -> None:
     ):
         response = await api.client.request(method, path, headers=bearer(bob["token"]))
         assert response.status_code == 404
+        assert response.json()["error"]["code"] == "notification_not_found"
+    # The owner's notification is untouched: still there, still unread.
+    owned = await inbox(api, ada["token"])
+    assert [(n["id"], n["read_at"]) for n in owned["items"]] == [(notification_id, None)]
+    assert owned["unread_count"] == 1
+    assert await inbox(api, bob["token"]) == {"items": [], "next_cursor": None, "unread_count": 0}
 
 
 async def test_blocking_a_player_tells_them_by_email(api: Api) -> None:

@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.identity.conftest import ADMIN_PASSWORD, ADMIN_USER
-from tests.mail.receiver import Receiver
 from tests.support import backend_env, cli, eventually, free_port, wait_ready
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER
+from tests.support.receiver import Receiver
 
 
 class Backend:

@@ -11,37 +11,25 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from uuid import UUID, uuid4
 
 import docker
 import pytest
-from docker.errors import DockerException, NotFound
-from requests.exceptions import RequestException
+from docker.errors import NotFound
 
 from galaxy_backend.runtime.drivers.base import Driver, EngineSpec, Limits, instance_name
-from galaxy_backend.runtime.drivers.docker import DockerDriver, docker_client, volume_name
+from galaxy_backend.runtime.drivers.docker import DockerDriver, volume_name
 from galaxy_backend.runtime.drivers.proc import process_info, reap
 from galaxy_backend.runtime.drivers.process import ProcessDriver
 from tests.runtime.engines import TOKEN
-from tests.support import REPO
+from tests.support.docker import DEFAULT_IMAGE
 
-DOCKER_HOST_VARIABLE = "GALAXY_TEST_DOCKER_HOST"
-REQUIRE_VARIABLE = "GALAXY_TEST_REQUIRE_DOCKER"
-IMAGE_VARIABLE = "GALAXY_TEST_ENGINE_IMAGE"
-DEFAULT_IMAGE = "galaxy-engine:latest"
 # Small limits: the engine needs little, and the machine running the tests is shared.
 TEST_LIMITS = Limits(memory_bytes=256 * 1024 * 1024, cpus=0.5)
-
-
-def docker_unavailable(reason: str) -> NoReturn:
-    if os.environ.get(REQUIRE_VARIABLE) == "1":
-        pytest.fail(f"{REQUIRE_VARIABLE}=1, but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class Kit:
@@ -192,57 +180,6 @@ def reap_until_gone(pid: int, started: str | None) -> None:
         if info.zombie:
             reap(pid)
         time.sleep(0.01)
-
-
-@pytest.fixture(scope="session")
-def docker_host() -> str | None:
-    """Where the Docker Engine API under test is (None: the SDK's default)."""
-    return os.environ.get(DOCKER_HOST_VARIABLE) or None
-
-
-@pytest.fixture(scope="session")
-def docker_api(docker_host: str | None) -> Iterator[docker.APIClient]:
-    """A plain SDK client of the daemon under test, to check on what the driver made."""
-    where = docker_host or os.environ.get("DOCKER_HOST") or "the local Docker socket"
-    try:
-        api = docker_client(docker_host, 10)
-        api.ping()
-    except (DockerException, RequestException, ConnectionError) as exc:
-        docker_unavailable(
-            f"no Docker Engine API answers at {where} ({exc}); set {DOCKER_HOST_VARIABLE} "
-            "(e.g. unix:///run/podman-galaxy.sock, see NOTES-MACHINE.md)"
-        )
-    yield api
-    api.close()
-
-
-@pytest.fixture(scope="session")
-def engine_image(docker_api: docker.APIClient, docker_host: str | None) -> str:
-    """The engine image, present in the daemon under test."""
-    image = os.environ.get(IMAGE_VARIABLE)
-    if not image:
-        image = DEFAULT_IMAGE
-        env = dict(os.environ)
-        if docker_host:
-            env["DOCKER_HOST"] = docker_host
-        try:
-            made = subprocess.run(
-                [str(REPO / "scripts" / "engine_image.sh")],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-        except OSError as exc:
-            docker_unavailable(f"scripts/engine_image.sh cannot run: {exc}")
-        if made.returncode != 0:
-            docker_unavailable(f"scripts/engine_image.sh failed: {made.stderr[-2000:]}")
-    try:
-        docker_api.inspect_image(image)
-    except NotFound:
-        docker_unavailable(f"the engine image {image} is not in the daemon under test")
-    return image
 
 
 @pytest.fixture

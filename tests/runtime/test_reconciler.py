@@ -7,22 +7,13 @@ from uuid import UUID
 import pytest
 
 from galaxy_backend.runtime.drivers.base import EngineSpec, Limits
-from tests.gameplay.conftest import (  # noqa: F401 - fixtures
-    StartTable,
-    docker_api,
-    docker_host,
-    driver_env,
-    engine_image,
-    smtp,
-    start_api,
-    start_table,
-)
 from tests.support import eventually
+from tests.support.table import StartTable
 
 
 @pytest.mark.parametrize("driver_env", ["process", "docker"], indirect=True)
 async def test_a_labelled_engine_its_record_lost_is_adopted_and_monitored(
-    start_table: StartTable,  # noqa: F811 - the fixture imported above
+    start_table: StartTable,
 ) -> None:
     table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC")
     backend = table.api.backend
@@ -51,7 +42,7 @@ async def test_a_labelled_engine_its_record_lost_is_adopted_and_monitored(
 
 @pytest.mark.parametrize("driver_env", ["process", "docker"], indirect=True)
 async def test_a_labelled_engine_of_no_known_game_is_stopped_with_its_data_kept(
-    start_table: StartTable,  # noqa: F811 - the fixture imported above
+    start_table: StartTable,
 ) -> None:
     table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC")
     backend = table.api.backend

@@ -12,8 +12,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel, ConfigDict
 
 from galaxy_backend.config import Address
-from galaxy_backend.kernel.errors import Conflict
-from galaxy_backend.server.auth import AudienceGuard, InternalTokenAuthenticator, NoSessions
+from galaxy_backend.kernel.errors import Conflict, Unauthenticated
+from galaxy_backend.kernel.principal import CallerInfo, Principal
+from galaxy_backend.server.auth import AudienceGuard, InternalTokenAuthenticator
 from galaxy_backend.server.http_app import audience_router, build_http_app
 from galaxy_backend.server.http_server import HttpListener
 from galaxy_backend.server.probes import Readiness, probe_routes
@@ -26,6 +27,14 @@ class Thing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     count: int
+
+
+class RefuseEveryToken:
+    """The edge's tests need a guarded audience, not sessions: the real ones are tested in
+    tests/server/test_audiences.py against the backend's own authenticators."""
+
+    async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
+        raise Unauthenticated("this test edge accepts no session")
 
 
 @dataclass
@@ -100,11 +109,11 @@ def build_stack(shutdown_timeout: float = 5.0) -> EdgeStack:
     readiness = Readiness()
     guards = [
         AudienceGuard("internal", "/api/v1/internal", InternalTokenAuthenticator(TOKEN)),
-        AudienceGuard("user", "/api/v1/user", NoSessions("user")),
+        AudienceGuard("user", "/api/v1/user", RefuseEveryToken()),
         AudienceGuard(
             "admin",
             "/api/v1/admin",
-            NoSessions("admin"),
+            RefuseEveryToken(),
             open_paths=frozenset({"/api/v1/admin/auth/login"}),
         ),
     ]

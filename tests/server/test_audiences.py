@@ -5,6 +5,7 @@ import pytest
 
 from galaxy_backend.wiring import ADMIN_LOGIN_PATH, Backend
 from tests.support import eventually
+from tests.support.api import Api, bearer
 
 GUARDED = ("/api/v1/user/", "/api/v1/internal/", "/api/v1/admin/")
 OPEN = {ADMIN_LOGIN_PATH}
@@ -94,3 +95,22 @@ async def test_metrics_listener_serves_prometheus_text(start_backend) -> None:  
     await eventually(mail_queue_counted, message="mail queue gauges")
     assert "push_events_published" in response.text
     assert other.status_code == 404
+
+
+async def test_each_audience_takes_only_its_own_live_tokens(api: Api) -> None:
+    """The authenticators production wires: a live session passes, anything else is 401."""
+    signed = await api.sign_in("audience@example.org")
+    player = bearer(signed["token"])
+    operator = bearer(await api.admin_token())
+    internal = bearer(api.backend.internal_token)
+    assert (await api.client.get("/api/v1/user/me", headers=player)).status_code == 200
+    assert (await api.client.get("/api/v1/admin/me", headers=operator)).status_code == 200
+    for headers in (operator, internal, bearer("gsu_" + "x" * 43)):
+        refused = await api.client.get("/api/v1/user/me", headers=headers)
+        assert refused.status_code == 401, headers
+    for headers in (player, internal):
+        refused = await api.client.get("/api/v1/admin/me", headers=headers)
+        assert refused.status_code == 401, headers
+    await api.client.post("/api/v1/user/auth/logout", headers=player)
+    gone = await api.client.get("/api/v1/user/me", headers=player)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (401, "invalid_session")

@@ -17,12 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import _WATCH, SCREENSHOTS, WAIT_MS, console_browser
-from tests.gameplay.conftest import TABLE_ENV
-from tests.gateway.conftest import Stack, smtp, stack, start_gateway, start_stack
 from tests.support import eventually
-
-__all__ = ["console_browser", "smtp", "stack", "start_gateway", "start_stack"]
+from tests.support.browser import _WATCH, SCREENSHOTS, WAIT_MS
+from tests.support.gateway import Stack
+from tests.support.table import TABLE_ENV
 
 WEB_SCREENSHOTS = SCREENSHOTS.parent / "web"
 # Turns at will (forced), engines as processes, many sign-ins from one address.

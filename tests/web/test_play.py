@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from galaxy_gateway.wiring import Gateway
-from tests.gateway.conftest import Stack
-from tests.lobby.conftest import game_body
+from tests.support.gateway import Stack
+from tests.support.lobby import game_body
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
 
 StartStack = Callable[..., Awaitable[Stack]]

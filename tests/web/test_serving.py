@@ -4,7 +4,7 @@ ETag, nothing referenced from elsewhere, nothing but the client's own files."""
 import re
 
 from galaxy_gateway.web import content_security_policy, web_files
-from tests.gateway.conftest import Stack
+from tests.support.gateway import Stack
 
 _ASSET = re.compile(r'(?:href|src)="(/[^"]*)"')
 _IMPORT = re.compile(r'from "(\.[^"]+)"')

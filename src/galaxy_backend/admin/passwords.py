@@ -18,7 +18,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from galaxy_backend.kernel.errors import Unavailable
+from galaxy_backend.admin.errors import PasswordChecksBusy
 
 Lane = Literal["trusted", "clean", "suspect"]
 _ORDER: dict[Lane, int] = {"trusted": 0, "clean": 1, "suspect": 2}
@@ -61,11 +61,7 @@ class Passwords:
 
     def _slot(self, lane: Lane) -> "_Slot":
         if self._admitted[lane] >= self._bounds[lane]:
-            raise Unavailable(
-                "too many sign-ins are being checked; try again shortly",
-                code="busy",
-                retry_after_seconds=1,
-            )
+            raise PasswordChecksBusy(retry_after_seconds=1)
         return _Slot(self, lane)
 
     def _verify(self, stored: str | None, password: str) -> bool:

@@ -1,101 +1,50 @@
 """HTTP routes of operators: login, logout, who am I, the audit trail."""
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from galaxy_backend.admin.models import Role
+from galaxy_backend.admin.errors import (
+    InvalidCredentials,
+    LastAdmin,
+    LoginInProgress,
+    OperatorNotFound,
+    PasswordChecksBusy,
+    TooManyFailedLogins,
+    UsernameTaken,
+)
+from galaxy_backend.admin.schemas import (
+    AdminMeOut,
+    AuditCursor,
+    AuditList,
+    LoginIn,
+    LoginOut,
+    OperatorIn,
+    OperatorOut,
+    OperatorPage,
+    PasswordIn,
+    RoleIn,
+)
 from galaxy_backend.admin.service import AdminService
 from galaxy_backend.audit.trail import Actor
-from galaxy_backend.kernel.fields import INT64_MAX, Cursor, Moment, Secret, Text
+from galaxy_backend.kernel.fields import Cursor, Moment, Text
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip, user_agent
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.http_app import audience_router
-
-
-def _audit_position(value: str) -> str:
-    if int(value) > INT64_MAX:
-        raise ValueError("is not a cursor this API returned")
-    return value
-
-
-# The id of the last entry of a page: digits within PostgreSQL's bigint.
-AuditCursor = Annotated[str, Field(pattern=r"^[0-9]{1,19}$"), AfterValidator(_audit_position)]
-
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: Annotated[str, Text(64)]
-    password: Annotated[str, Secret(1024)]
-
-
-class LoginOut(BaseModel):
-    token: str
-    expires_at: datetime
-    role: str
-
-
-class AdminMeOut(BaseModel):
-    id: UUID
-    username: str
-    role: str
-
-
-class OperatorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: UUID
-    username: str
-    role: Role
-    created_at: datetime
-    last_login_at: datetime | None
-    disabled_at: datetime | None
-
-
-class OperatorPage(BaseModel):
-    items: list[OperatorOut]
-    next_cursor: str | None
-
-
-class OperatorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: Annotated[str, Text(64)]
-    password: Annotated[str, Secret(1024)]
-    role: Role = "admin"
-
-
-class RoleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Role
-
-
-class PasswordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    password: Annotated[str, Secret(1024)]
-
-
-class AuditOut(BaseModel):
-    id: int
-    admin_username: str
-    action: str
-    target_type: str | None
-    target_id: str | None
-    details: dict[str, Any]
-    client_ip: str | None
-    created_at: datetime
-
-
-class AuditList(BaseModel):
-    items: list[AuditOut]
-    next_cursor: str | None
 
 
 def admin_router(service: AdminService) -> APIRouter:
     router = audience_router("admin", tags=["admin"])
 
-    @router.post("/auth/login", response_model=LoginOut)
+    @router.post(
+        "/auth/login",
+        response_model=LoginOut,
+        responses=errors_of(
+            InvalidCredentials, LoginInProgress, TooManyFailedLogins, PasswordChecksBusy
+        ),
+    )
     async def login(body: LoginIn, request: Request) -> dict[str, Any]:
         result = await service.login(
             body.username,
@@ -134,7 +83,12 @@ def admin_router(service: AdminService) -> APIRouter:
             items=[OperatorOut.model_validate(a) for a in items], next_cursor=following
         )
 
-    @router.post("/operators", status_code=201, summary="Create an operator (audited)")
+    @router.post(
+        "/operators",
+        status_code=201,
+        summary="Create an operator (audited)",
+        responses=errors_of(UsernameTaken),
+    )
     async def create_operator(
         body: OperatorIn, principal: AdminWriter, request: Request
     ) -> OperatorOut:
@@ -149,17 +103,26 @@ def admin_router(service: AdminService) -> APIRouter:
     @router.post(
         "/operators/{admin_id}/disable",
         summary="Disable an operator: every session of theirs ends at once (audited)",
+        responses=errors_of(OperatorNotFound, LastAdmin),
     )
     async def disable(admin_id: UUID, principal: AdminWriter, request: Request) -> OperatorOut:
         account = await service.disable(admin_id, Actor.of(principal, client_ip(request)))
         return OperatorOut.model_validate(account)
 
-    @router.post("/operators/{admin_id}/enable", summary="Enable an operator again (audited)")
+    @router.post(
+        "/operators/{admin_id}/enable",
+        summary="Enable an operator again (audited)",
+        responses=errors_of(OperatorNotFound),
+    )
     async def enable(admin_id: UUID, principal: AdminWriter, request: Request) -> OperatorOut:
         account = await service.enable(admin_id, Actor.of(principal, client_ip(request)))
         return OperatorOut.model_validate(account)
 
-    @router.put("/operators/{admin_id}/role", summary="Change an operator's role (audited)")
+    @router.put(
+        "/operators/{admin_id}/role",
+        summary="Change an operator's role (audited)",
+        responses=errors_of(OperatorNotFound, LastAdmin),
+    )
     async def role(
         admin_id: UUID, body: RoleIn, principal: AdminWriter, request: Request
     ) -> OperatorOut:
@@ -171,6 +134,7 @@ def admin_router(service: AdminService) -> APIRouter:
     @router.post(
         "/operators/{admin_id}/password",
         summary="Set an operator's password; their other sessions end (audited)",
+        responses=errors_of(OperatorNotFound),
     )
     async def password(
         admin_id: UUID, body: PasswordIn, principal: AdminWriter, request: Request

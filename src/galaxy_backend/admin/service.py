@@ -9,6 +9,15 @@ from uuid import UUID
 import asyncpg
 
 from galaxy_backend.admin import repository
+from galaxy_backend.admin.errors import (
+    InvalidAdminSession,
+    InvalidCredentials,
+    LastAdmin,
+    LoginInProgress,
+    OperatorNotFound,
+    TooManyFailedLogins,
+    UsernameTaken,
+)
 from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession
 from galaxy_backend.admin.passwords import Lane, Passwords
 from galaxy_backend.audit.trail import Actor, AuditEntry, record
@@ -21,9 +30,6 @@ from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import (
     Conflict,
     InvalidInput,
-    NotFound,
-    RateLimited,
-    Unauthenticated,
 )
 from galaxy_backend.kernel.networks import limit_key
 from galaxy_backend.kernel.principal import CallerInfo, Principal
@@ -96,7 +102,7 @@ class AdminService:
                         details={"username": name, "role": role},
                     )
         except asyncpg.UniqueViolationError:
-            raise Conflict("that username is taken", code="username_taken") from None
+            raise UsernameTaken() from None
         _log.info("admin created", admin_id=str(account.id), username=name, role=role)
         return account
 
@@ -114,7 +120,7 @@ class AdminService:
         async with self._database.pool.acquire() as conn:
             found = await repository.account_by_username(conn, username)
         if found is None:
-            raise NotFound("no such operator", code="operator_not_found")
+            raise OperatorNotFound()
         return found
 
     async def disable(self, admin_id: UUID, actor: Actor) -> AdminAccount:
@@ -154,13 +160,13 @@ class AdminService:
             accounts = {a.id: a for a in await repository.lock_accounts(conn)}
             before = accounts.get(admin_id)
             if before is None:
-                raise NotFound("no such operator", code="operator_not_found")
+                raise OperatorNotFound()
             after = await repository.update_account(
                 conn, admin_id, disabled=disabled, role=role, password_hash=password_hash
             )
             accounts[admin_id] = after
             if not any(a.role == "admin" and a.disabled_at is None for a in accounts.values()):
-                raise Conflict("at least one enabled admin must remain", code="last_admin")
+                raise LastAdmin()
             details: dict[str, object] = {"username": after.username}
             if disabled or password_hash is not None:
                 ended = await repository.revoke_sessions_of(conn, admin_id, keep=keep)
@@ -212,11 +218,7 @@ class AdminService:
         """
         network = limit_key(client_ip) or _NO_ADDRESS
         if network in self._checking:
-            raise RateLimited(
-                "a login from this address is being checked; try again in a moment",
-                retry_after_seconds=1,
-                code="too_many_attempts",
-            )
+            raise LoginInProgress(retry_after_seconds=1)
         self._checking.add(network)
         try:
             return await self._login(username, password, network, client_ip, user_agent)
@@ -250,7 +252,7 @@ class AdminService:
                     address_threshold=self._address_lockout_threshold,
                     lockout=self._lockout_duration,
                 )
-            raise Unauthenticated("wrong username or password", code="invalid_credentials")
+            raise InvalidCredentials()
         assert stored is not None
         rehashed = (
             await self._passwords.hash(password) if self._passwords.needs_rehash(stored) else None
@@ -276,10 +278,8 @@ class AdminService:
     def _refuse_if_locked(self, locked_until: datetime | None) -> None:
         now = self._clock()
         if locked_until is not None and locked_until > now:
-            raise RateLimited(
-                "too many failed logins from this address; try again later",
-                retry_after_seconds=max(1, math.ceil((locked_until - now).total_seconds())),
-                code="too_many_failed_logins",
+            raise TooManyFailedLogins(
+                retry_after_seconds=max(1, math.ceil((locked_until - now).total_seconds()))
             )
 
     async def prune_login_failures(self, *, keep: timedelta) -> int:
@@ -297,10 +297,10 @@ class AdminService:
         digest = token_hash(token)
         session = await self.cache.get_or_load(digest, lambda: self._live_session(digest))
         if session is None:
-            raise Unauthenticated("invalid or expired admin session", code="invalid_session")
+            raise InvalidAdminSession()
         if session.expires_at <= self._clock():
             self.cache.discard(digest)
-            raise Unauthenticated("the admin session has expired", code="invalid_session")
+            raise InvalidAdminSession("the admin session has expired")
         return Principal(
             audience="admin",
             subject=str(session.admin_id),

@@ -148,6 +148,62 @@ class CodeAttempt:
     email_failures: int | None = None
 
 
+# One guess counted in one statement (see attempt_code).
+_ATTEMPT_CODE = """
+    WITH bucket AS (
+        SELECT date_bin($5::interval, now(), timestamptz 'epoch') AS start,
+               (now() AT TIME ZONE 'UTC')::date AS day
+    ), challenge AS (
+        SELECT email_normalized FROM auth_challenges WHERE id = $1
+    ), known AS (
+        SELECT EXISTS (
+            SELECT 1 FROM auth_known_networks k, challenge c
+            WHERE k.email_normalized = c.email_normalized AND k.network = $3::inet
+        ) AS known
+    ), guard AS (
+        SELECT coalesce((
+                   SELECT sum(f.failures) FROM auth_address_failures f, bucket
+                   WHERE f.client_ip = $3::inet AND f.window_start = bucket.start
+               ), 0) >= $4 AS by_network,
+               NOT known.known AND coalesce((
+                   SELECT e.failures FROM auth_email_failures e, challenge c, bucket
+                   WHERE e.email_normalized = c.email_normalized AND e.day = bucket.day
+               ), 0) >= $6 AS by_email
+        FROM known
+    ), attempt AS (
+        UPDATE auth_challenges
+        SET attempts = attempts + 1,
+            consumed_at = CASE WHEN code_hash = $2 THEN now() END
+        WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
+          AND attempts < max_attempts
+          AND NOT (SELECT by_network OR by_email FROM guard)
+        RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
+                  max_attempts - attempts AS attempts_left
+    ), failed AS (
+        INSERT INTO auth_address_failures (client_ip, window_start, failures)
+        SELECT $3::inet, bucket.start, 1 FROM attempt, bucket
+        WHERE NOT attempt.matched AND $3::inet IS NOT NULL
+        ON CONFLICT (client_ip, window_start)
+            DO UPDATE SET failures = auth_address_failures.failures + 1
+    ), email_failed AS (
+        INSERT INTO auth_email_failures (email_normalized, day, failures)
+        SELECT attempt.email_normalized, bucket.day, 1 FROM attempt, bucket, known
+        WHERE NOT attempt.matched AND NOT known.known
+        ON CONFLICT (email_normalized, day)
+            DO UPDATE SET failures = auth_email_failures.failures + 1
+        RETURNING failures
+    )
+    SELECT guard.by_network, guard.by_email,
+           bucket.start + $5::interval - now() AS network_retry_after,
+           (bucket.day + 1)::timestamp AT TIME ZONE 'UTC' - now() AS email_retry_after,
+           (SELECT failures FROM email_failed) AS email_failures,
+           attempt.email IS NOT NULL AS live, attempt.*,
+           (SELECT c.consumed_at IS NULL AND c.attempts >= c.max_attempts
+            FROM auth_challenges c WHERE c.id = $1) AS exhausted
+    FROM guard, bucket LEFT JOIN attempt ON true
+"""
+
+
 async def attempt_code(
     conn: Connection,
     *,
@@ -166,59 +222,7 @@ async def attempt_code(
     looked at. A challenge that is unknown, expired, used or out of attempts is not live.
     """
     row = await conn.fetchrow(
-        """
-        WITH bucket AS (
-            SELECT date_bin($5::interval, now(), timestamptz 'epoch') AS start,
-                   (now() AT TIME ZONE 'UTC')::date AS day
-        ), challenge AS (
-            SELECT email_normalized FROM auth_challenges WHERE id = $1
-        ), known AS (
-            SELECT EXISTS (
-                SELECT 1 FROM auth_known_networks k, challenge c
-                WHERE k.email_normalized = c.email_normalized AND k.network = $3::inet
-            ) AS known
-        ), guard AS (
-            SELECT coalesce((
-                       SELECT sum(f.failures) FROM auth_address_failures f, bucket
-                       WHERE f.client_ip = $3::inet AND f.window_start = bucket.start
-                   ), 0) >= $4 AS by_network,
-                   NOT known.known AND coalesce((
-                       SELECT e.failures FROM auth_email_failures e, challenge c, bucket
-                       WHERE e.email_normalized = c.email_normalized AND e.day = bucket.day
-                   ), 0) >= $6 AS by_email
-            FROM known
-        ), attempt AS (
-            UPDATE auth_challenges
-            SET attempts = attempts + 1,
-                consumed_at = CASE WHEN code_hash = $2 THEN now() END
-            WHERE id = $1 AND consumed_at IS NULL AND expires_at > now()
-              AND attempts < max_attempts
-              AND NOT (SELECT by_network OR by_email FROM guard)
-            RETURNING email, email_normalized, consumed_at IS NOT NULL AS matched,
-                      max_attempts - attempts AS attempts_left
-        ), failed AS (
-            INSERT INTO auth_address_failures (client_ip, window_start, failures)
-            SELECT $3::inet, bucket.start, 1 FROM attempt, bucket
-            WHERE NOT attempt.matched AND $3::inet IS NOT NULL
-            ON CONFLICT (client_ip, window_start)
-                DO UPDATE SET failures = auth_address_failures.failures + 1
-        ), email_failed AS (
-            INSERT INTO auth_email_failures (email_normalized, day, failures)
-            SELECT attempt.email_normalized, bucket.day, 1 FROM attempt, bucket, known
-            WHERE NOT attempt.matched AND NOT known.known
-            ON CONFLICT (email_normalized, day)
-                DO UPDATE SET failures = auth_email_failures.failures + 1
-            RETURNING failures
-        )
-        SELECT guard.by_network, guard.by_email,
-               bucket.start + $5::interval - now() AS network_retry_after,
-               (bucket.day + 1)::timestamp AT TIME ZONE 'UTC' - now() AS email_retry_after,
-               (SELECT failures FROM email_failed) AS email_failures,
-               attempt.email IS NOT NULL AS live, attempt.*,
-               (SELECT c.consumed_at IS NULL AND c.attempts >= c.max_attempts
-                FROM auth_challenges c WHERE c.id = $1) AS exhausted
-        FROM guard, bucket LEFT JOIN attempt ON true
-        """,
+        _ATTEMPT_CODE,
         challenge_id,
         code_hash,
         network,

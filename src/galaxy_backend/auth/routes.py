@@ -1,80 +1,43 @@
 """HTTP routes of sign-in, sessions, and the gateway's session resolution."""
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
+from pydantic import TypeAdapter
 
 from galaxy_backend.audit.trail import Actor
+from galaxy_backend.auth.errors import (
+    AccountBlocked,
+    ChallengeExpired,
+    CodeAttemptsSpent,
+    InvalidCode,
+    SessionNotFound,
+    TooManyCodeRequests,
+    TooManyGuesses,
+)
+from galaxy_backend.auth.schemas import (
+    ConfirmIn,
+    EmailCodeIn,
+    EmailCodeOut,
+    ResolveIn,
+    ResolveOut,
+    RevokedOut,
+    SessionList,
+    SignInOut,
+)
 from galaxy_backend.auth.service import AuthService
-from galaxy_backend.kernel.fields import Text
 from galaxy_backend.server.auth import (
     AdminWriter,
     CurrentUser,
     client_ip,
 )
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router
+from galaxy_backend.user.errors import UserNotFound
+from galaxy_backend.user.schemas import user_view
 from galaxy_backend.user.service import UserService
-from galaxy_backend.user.views import UserOut, user_view
-
-
-class EmailCodeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: Annotated[EmailStr, Field(max_length=254)]
-
-
-class EmailCodeOut(BaseModel):
-    challenge_id: UUID
-    expires_at: datetime
-
-
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    challenge_id: UUID
-    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
-    device_name: Annotated[str, Text(64)] | None = None
-
-
-class SignInOut(BaseModel):
-    token: str
-    session_id: UUID
-    expires_at: datetime
-    user: UserOut
-    created: bool
-
-
-class SessionOut(BaseModel):
-    id: UUID
-    device_name: str | None
-    client_ip: str | None
-    user_agent: str | None
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-    current: bool
-
-
-class SessionList(BaseModel):
-    items: list[SessionOut]
-
-
-class ResolveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: Annotated[str, Text(256)]
-
-
-class ResolveOut(BaseModel):
-    user_id: UUID
-    session_id: UUID
-    expires_at: datetime
-
-
-class RevokedOut(BaseModel):
-    revoked: int
-
 
 _RESOLVE_IN = TypeAdapter(ResolveIn)
 _CONFIRM_IN = TypeAdapter(ConfirmIn)
@@ -83,7 +46,12 @@ _CONFIRM_IN = TypeAdapter(ConfirmIn)
 def public_router(auth: AuthService) -> APIRouter:
     router = audience_router("public", tags=["sign-in"])
 
-    @router.post("/auth/email-code", status_code=202, response_model=EmailCodeOut)
+    @router.post(
+        "/auth/email-code",
+        status_code=202,
+        response_model=EmailCodeOut,
+        responses=errors_of(TooManyCodeRequests),
+    )
     async def request_code(body: EmailCodeIn, request: Request) -> dict[str, Any]:
         challenge = await auth.request_code(str(body.email), client_ip=client_ip(request))
         return {"challenge_id": challenge.id, "expires_at": challenge.expires_at}
@@ -121,7 +89,9 @@ def user_router(auth: AuthService) -> APIRouter:
             ]
         }
 
-    @router.delete("/me/sessions/{session_id}", status_code=204)
+    @router.delete(
+        "/me/sessions/{session_id}", status_code=204, responses=errors_of(SessionNotFound)
+    )
     async def revoke_my_session(session_id: UUID, principal: CurrentUser) -> Response:
         await auth.revoke_session(UUID(principal.subject), session_id, reason="revoked_by_user")
         return Response(status_code=204)
@@ -132,7 +102,11 @@ def user_router(auth: AuthService) -> APIRouter:
 def admin_router(auth: AuthService) -> APIRouter:
     router = audience_router("admin", tags=["users"])
 
-    @router.post("/users/{user_id}/sessions/revoke", response_model=RevokedOut)
+    @router.post(
+        "/users/{user_id}/sessions/revoke",
+        response_model=RevokedOut,
+        responses=errors_of(UserNotFound),
+    )
     async def revoke_user_sessions(
         user_id: UUID, principal: AdminWriter, request: Request
     ) -> dict[str, int]:
@@ -173,10 +147,9 @@ def public_fast_routes(auth: AuthService, users: UserService) -> list[FastRoute]
             summary="Exchange an emailed code for a session; the first sign-in creates the account",
             request_model=ConfirmIn,
             response_model=SignInOut,
-            responses={
-                401: {"description": "invalid_code or challenge_expired"},
-                403: {"description": "account_blocked"},
-            },
+            responses=errors_of(
+                InvalidCode, CodeAttemptsSpent, ChallengeExpired, AccountBlocked, TooManyGuesses
+            ),
             tags=("sign-in",),
         )
     ]
@@ -204,7 +177,7 @@ def internal_fast_routes(auth: AuthService) -> list[FastRoute]:
             summary="The session behind a player's token (for the gateway); 404 if none",
             request_model=ResolveIn,
             response_model=ResolveOut,
-            responses={404: {"description": "No live session for this token"}},
+            responses=errors_of(SessionNotFound),
             tags=("sessions",),
         ),
     ]

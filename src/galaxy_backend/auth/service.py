@@ -12,10 +12,20 @@ from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.auth import repository
 from galaxy_backend.auth.credentials import USER_TOKEN_PREFIX, code_hash, new_code, new_token
 from galaxy_backend.auth.credentials import token_hash as hash_token
+from galaxy_backend.auth.errors import (
+    AccountBlocked,
+    ChallengeExpired,
+    CodeAttemptsSpent,
+    InvalidCode,
+    InvalidSession,
+    SessionNotFound,
+    TooManyCodeRequests,
+    TooManyGuesses,
+)
 from galaxy_backend.auth.models import Challenge, Session, SignIn
 from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.kernel.cachebus import CacheBus
-from galaxy_backend.kernel.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from galaxy_backend.kernel.errors import NotFound, RateLimited, Unauthenticated
 from galaxy_backend.kernel.networks import limit_key
 from galaxy_backend.kernel.principal import CallerInfo, Principal
 from galaxy_backend.mail import templates
@@ -169,7 +179,7 @@ class AuthService:
         elapsed = self._clock() - first if first else timedelta(0)
         span = window or self._rate_window
         retry = max(1, math.ceil((span - elapsed).total_seconds()))
-        return RateLimited(message, retry_after_seconds=retry)
+        return TooManyCodeRequests(message, retry_after_seconds=retry)
 
     async def confirm(
         self,
@@ -228,26 +238,17 @@ class AuthService:
                     )
         if attempt.throttled:
             retry = attempt.retry_after or self._rate_window
-            raise RateLimited(
+            raise TooManyGuesses(
                 "too many wrong codes; try again later",
                 retry_after_seconds=max(1, math.ceil(retry.total_seconds())),
-                code="too_many_guesses",
             )
         if not attempt.live and attempt.exhausted:
-            raise Unauthenticated(
-                "too many wrong codes for this sign-in; ask for a new code",
-                code="too_many_attempts",
-            )
+            raise CodeAttemptsSpent()
         if not attempt.live:
-            raise Unauthenticated(
-                "the code has expired or was already used; ask for a new one",
-                code="challenge_expired",
-            )
+            raise ChallengeExpired()
         if user is None:
-            raise Unauthenticated(
-                "the code is not correct",
-                code="invalid_code",
-                details={"attempts_left": attempt.attempts_left},
+            raise InvalidCode(
+                "the code is not correct", details={"attempts_left": attempt.attempts_left}
             )
         if session is None:
             block = user.active_block(self._clock())
@@ -282,19 +283,19 @@ class AuthService:
         digest = hash_token(token)
         session = await self.cache.get_or_load(digest, lambda: self._live_session(digest))
         if session is None:
-            raise Unauthenticated("invalid or expired session", code="invalid_session")
+            raise InvalidSession()
         now = self._clock()
         if session.expires_at <= now:
             self.cache.discard(digest)
-            raise Unauthenticated("the session has expired", code="invalid_session")
+            raise InvalidSession("the session has expired")
         user = self._users.cached(session.user_id)
         if user is None:
             try:
                 user = await self._users.get(session.user_id)
             except NotFound:
-                raise Unauthenticated("invalid session", code="invalid_session") from None
+                raise InvalidSession("invalid session") from None
         if user.deleted_at is not None:
-            raise Unauthenticated("invalid session", code="invalid_session")
+            raise InvalidSession("invalid session")
         block = user.active_block(now)
         if block is not None:
             raise _blocked(block)
@@ -330,7 +331,7 @@ class AuthService:
         try:
             session, _ = await self.session_for(token)
         except Unauthenticated:
-            raise NotFound("no live session for this token", code="session_not_found") from None
+            raise SessionNotFound("no live session for this token") from None
         return session
 
     async def list_sessions(self, user_id: UUID) -> list[Session]:
@@ -342,7 +343,7 @@ class AuthService:
     ) -> None:
         revoked = await self._revoke(user_id, session_id, reason, actor)
         if not revoked:
-            raise NotFound("no such session", code="session_not_found")
+            raise SessionNotFound("no such session")
 
     async def revoke_user_sessions(
         self, user_id: UUID, *, reason: str, actor: Actor | None = None
@@ -412,9 +413,8 @@ class _PrincipalSlot:
         self.principal: Principal | None = None
 
 
-def _blocked(block: Block) -> Forbidden:
-    return Forbidden(
+def _blocked(block: Block) -> AccountBlocked:
+    return AccountBlocked(
         "this account is blocked",
-        code="account_blocked",
         details={"kind": block.kind, "until": block.until.isoformat() if block.until else None},
     )

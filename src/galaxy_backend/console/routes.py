@@ -3,28 +3,59 @@ player's sessions, games, race names and inbox, a game's applications, engine an
 a mail's attempts and the broadcasts. Reads are open to every operator; revoking a
 session needs the admin role and is audited."""
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from galaxy_backend.audit.trail import Actor
+from galaxy_backend.auth.errors import SessionNotFound
+from galaxy_backend.console.errors import DeliveryNotFound
+from galaxy_backend.console.schemas import (
+    AttemptOut,
+    BroadcastPage,
+    BroadcastSummaryOut,
+    CacheOut,
+    ComponentOut,
+    DeadLettersOut,
+    DeliveryDetailOut,
+    EngineStateOut,
+    LoopOut,
+    MailQueueOut,
+    PlayerGameOut,
+    PlayerGamePage,
+    PlayerSessionList,
+    PlayerSessionOut,
+    PoolOut,
+    PushOut,
+    QueuesOut,
+    RouteQueueOut,
+    RouteStateOut,
+    RuntimeOut,
+    SchedulerOut,
+    SentNotificationOut,
+    SentNotificationPage,
+    StatusOut,
+    SubscriberOut,
+    TurnOut,
+    TurnPage,
+)
 from galaxy_backend.console.service import ConsoleReads
 from galaxy_backend.console.status import StatusBoard
 from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.lobby.views import (
     AdminRaceNameList,
     ApplicationList,
-    Role,
     application_view,
     race_name_view,
 )
-from galaxy_backend.mail.routes import DeliveryOut
+from galaxy_backend.mail.schemas import DeliveryOut
 from galaxy_backend.runtime.routes import GameStatusOut, PlayerStatusOut, RankOut, RecordOut
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.http_app import audience_router
+from galaxy_backend.user.errors import UserNotFound
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 # The last turn of a page: the next page holds the turns before it.
@@ -34,212 +65,16 @@ TurnCursor = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]
 # --- status ----------------------------------------------------------------------------------
 
 
-class ComponentOut(BaseModel):
-    name: str
-    started: bool
-
-
-class LoopOut(BaseModel):
-    name: str
-    rounds: int
-    seconds_since_round: float
-    overdue: bool
-
-
-class CacheOut(BaseModel):
-    name: str
-    warm: bool
-
-
-class PoolOut(BaseModel):
-    size: int
-    idle: int
-    max_size: int
-    embedded: bool
-
-
-class MailQueueOut(BaseModel):
-    pending: int
-    sending: int
-    retrying: int
-    failed: int
-
-
-class RouteQueueOut(BaseModel):
-    channel: str
-    pending: int
-    delivering: int
-
-
-class QueuesOut(BaseModel):
-    mail: MailQueueOut
-    notification_routes: list[RouteQueueOut]
-    runtime_jobs: dict[str, int]
-
-
-class DeadLettersOut(BaseModel):
-    notifications: int
-    mail_failed: int
-
-
-class SubscriberOut(BaseModel):
-    gateway_id: str
-    cursor: int
-    lag: int
-
-
-class PushOut(BaseModel):
-    last_cursor: int
-    oldest_cursor: int
-    retained: int
-    capacity: int
-    subscribers: list[SubscriberOut]
-
-
-class SchedulerOut(BaseModel):
-    ticks_due: int
-    lag_seconds: float
-
-
-class RuntimeOut(BaseModel):
-    driver: str
-    records: dict[str, int]
-    engines_running: int
-    max_engines: int | None
-    scheduler: SchedulerOut
-
-
-class StatusOut(BaseModel):
-    """The platform at a glance. Queue figures are counted up to `count_cap`; `database_ms`
-    is how long this answer's statements took."""
-
-    generated_at: datetime
-    ready: bool
-    reasons: list[str]
-    components: list[ComponentOut]
-    loops: list[LoopOut]
-    caches: list[CacheOut]
-    database_pool: PoolOut
-    queues: QueuesOut
-    dead_letters: DeadLettersOut
-    push: PushOut
-    runtime: RuntimeOut
-    count_cap: int
-    database_ms: float
-
-
 # --- a player --------------------------------------------------------------------------------
-
-
-class PlayerSessionOut(BaseModel):
-    id: UUID
-    device_name: str | None
-    client_ip: str | None
-    user_agent: str | None
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-
-
-class PlayerSessionList(BaseModel):
-    items: list[PlayerSessionOut]
-
-
-class PlayerGameOut(BaseModel):
-    id: UUID
-    name: str
-    status: str
-    current_turn: int
-    # owner, player (approved), or applicant (a live application).
-    role: Role | None
-    race_name: str | None
-    created_at: datetime
-
-
-class PlayerGamePage(BaseModel):
-    items: list[PlayerGameOut]
-    next_cursor: str | None
-
-
-class RouteStateOut(BaseModel):
-    channel: str
-    status: str
-    attempts: int
-    last_error: str | None
-    delivered_at: datetime | None
-
-
-class SentNotificationOut(BaseModel):
-    id: UUID
-    kind: str
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None
-    routes: list[RouteStateOut]
-
-
-class SentNotificationPage(BaseModel):
-    items: list[SentNotificationOut]
-    next_cursor: str | None
 
 
 # --- a game ----------------------------------------------------------------------------------
 
 
-class EngineStateOut(BaseModel):
-    """The runtime record of a game and its standing; `standing.engine_answered` says
-    whether the engine itself answered (who has sent orders)."""
-
-    record: RecordOut
-    standing: GameStatusOut
-
-
-class TurnOut(BaseModel):
-    turn: int
-    trigger: str
-    scheduled_at: datetime | None
-    started_at: datetime
-    finished_at: datetime
-
-
-class TurnPage(BaseModel):
-    items: list[TurnOut]
-    next_cursor: str | None
-
-
 # --- mail, broadcasts ------------------------------------------------------------------------
 
 
-class AttemptOut(BaseModel):
-    attempt: int
-    started_at: datetime
-    finished_at: datetime
-    outcome: str
-    smtp_code: int | None
-    error: str | None
-
-
-class DeliveryDetailOut(DeliveryOut):
-    attempts_made: list[AttemptOut]
-
-
-class BroadcastSummaryOut(BaseModel):
-    id: UUID
-    kind: str
-    title: str
-    channels: list[str]
-    created_by: str
-    created_at: datetime
-    recipients: int
-    finished_at: datetime | None
-
-
-class BroadcastPage(BaseModel):
-    items: list[BroadcastSummaryOut]
-    next_cursor: str | None
-
-
+# For lobby and runtime codes until their domains name them (lobby.errors, runtime.errors).
 def _not_found(what: str, code: str) -> dict[int | str, dict[str, Any]]:
     return {404: {"description": f"No such {what} (`{code}`)"}}
 
@@ -323,7 +158,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/users/{user_id}/sessions",
         summary="A player's live sessions",
         tags=["users"],
-        responses=_not_found("user", "user_not_found"),
+        responses=errors_of(UserNotFound),
     )
     async def sessions(user_id: UUID, _: AdminReader) -> PlayerSessionList:
         found = await reads.sessions_of(user_id)
@@ -347,7 +182,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         status_code=204,
         summary="End one of a player's sessions at once (audited)",
         tags=["users"],
-        responses=_not_found("live session", "session_not_found"),
+        responses=errors_of(SessionNotFound),
     )
     async def revoke_session(
         user_id: UUID, session_id: UUID, principal: AdminWriter, request: Request
@@ -359,7 +194,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/users/{user_id}/games",
         summary="Games a player owns, plays or applied to, newest first",
         tags=["users"],
-        responses=_not_found("user", "user_not_found"),
+        responses=errors_of(UserNotFound),
     )
     async def games(
         user_id: UUID,
@@ -391,7 +226,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         response_model=AdminRaceNameList,
         summary="The race names a player holds (pending or reserved)",
         tags=["users"],
-        responses=_not_found("user", "user_not_found"),
+        responses=errors_of(UserNotFound),
     )
     async def race_names(user_id: UUID, _: AdminReader) -> dict[str, Any]:
         found = await reads.race_names_of(user_id)
@@ -401,7 +236,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/users/{user_id}/notifications",
         summary="What a player's inbox holds, newest first, with each channel's delivery",
         tags=["users"],
-        responses=_not_found("user", "user_not_found"),
+        responses=errors_of(UserNotFound),
     )
     async def notifications(
         user_id: UUID,
@@ -497,7 +332,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/mail/deliveries/{delivery_id}",
         summary="A mail delivery with every attempt made",
         tags=["mail"],
-        responses=_not_found("delivery", "delivery_not_found"),
+        responses=errors_of(DeliveryNotFound),
     )
     async def delivery(delivery_id: UUID, _: AdminReader) -> DeliveryDetailOut:
         found, attempts = await reads.delivery(delivery_id)

@@ -10,16 +10,16 @@ from uuid import UUID
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.auth.models import Session
 from galaxy_backend.auth.service import AuthService
+from galaxy_backend.console.errors import DeliveryNotFound
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.lobby import repository as lobby_repository
 from galaxy_backend.lobby.models import Application, Game, RaceName
 from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.views import Role
 from galaxy_backend.mail import repository as mail_repository
 from galaxy_backend.mail.models import Attempt, Delivery
-from galaxy_backend.notification import repository as notification_repository
-from galaxy_backend.notification.repository import Broadcast, SentNotification
+from galaxy_backend.notification import oversight as notification_oversight
+from galaxy_backend.notification.oversight import Broadcast, SentNotification
 from galaxy_backend.postgres import Database
 from galaxy_backend.runtime import repository as runtime_repository
 from galaxy_backend.runtime.models import RuntimeRecord
@@ -69,7 +69,7 @@ class ConsoleReads:
         await self._users.get(user_id)
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            rows = await notification_repository.sent_to_user(
+            rows = await notification_oversight.sent_to_user(
                 conn, user_id, after=after, limit=limit + 1
             )
         return page_of(rows, limit)
@@ -109,7 +109,7 @@ class ConsoleReads:
         async with self._database.pool.acquire() as conn:
             found = await mail_repository.get_delivery(conn, delivery_id)
             if found is None:
-                raise NotFound("no such delivery", code="delivery_not_found")
+                raise DeliveryNotFound("no such delivery")
             return found, await mail_repository.attempts_of(conn, delivery_id)
 
     async def broadcasts(
@@ -117,5 +117,5 @@ class ConsoleReads:
     ) -> tuple[list[Broadcast], str | None]:
         after = decode_cursor(cursor) if cursor else None
         async with self._database.pool.acquire() as conn:
-            rows = await notification_repository.broadcasts(conn, after=after, limit=limit + 1)
+            rows = await notification_oversight.broadcasts(conn, after=after, limit=limit + 1)
         return page_of(rows, limit)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from galaxy_backend.kernel.liveness import Liveness, LoopState
 from galaxy_backend.mail import repository as mail_repository
-from galaxy_backend.notification import repository as notification_repository
+from galaxy_backend.notification import oversight as notification_oversight
 from galaxy_backend.postgres import Database
 from galaxy_backend.push.service import PushService, PushStatus, SubscriberLag
 from galaxy_backend.runtime import repository as runtime_repository
@@ -121,7 +121,7 @@ class StatusBoard:
         async with self._database.pool.acquire() as conn:
             started = time.perf_counter()
             mail = await mail_repository.queue_depths(conn, cap=self._cap)
-            notifications = await notification_repository.queue_depths(conn, cap=self._cap)
+            notifications = await notification_oversight.queue_depths(conn, cap=self._cap)
             runtime = await runtime_repository.overview(conn, cap=self._cap)
             spent = time.perf_counter() - started
         started_names = set(self._components.started)

@@ -1,25 +1,16 @@
 """Admin routes of geo: per-country sign-ins and active users per day."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
+from galaxy_backend.geo.schemas import (
+    CountryDayOut,
+    GeoStatsOut,
+)
 from galaxy_backend.geo.service import MAX_STATS_DAYS, GeoService
 from galaxy_backend.server.auth import AdminReader
 from galaxy_backend.server.http_app import audience_router
-
-
-class CountryDayOut(BaseModel):
-    day: date
-    country: str
-    sign_ins: int
-    active_users: int
-
-
-class GeoStatsOut(BaseModel):
-    items: list[CountryDayOut]
 
 
 def admin_router(service: GeoService) -> APIRouter:

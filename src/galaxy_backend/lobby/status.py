@@ -19,7 +19,7 @@ ApplicationStatus = Literal[
     "pending", "approved", "rejected", "withdrawn", "removed", "left", "expired", "closed"
 ]
 
-# DESIGN section 5: enrollment_open -> enrollment_closed -> starting -> running -> finished,
+# docs/architecture.md: enrollment_open -> enrollment_closed -> starting -> running -> finished,
 # plus start_failed, paused and cancelled. `starting -> enrollment_closed` is the runtime
 # handing a start back (the owner may start again); `start_failed -> starting` a retry.
 TRANSITIONS: dict[GameStatus, frozenset[GameStatus]] = {

@@ -1,57 +1,30 @@
 """Admin routes for mail: list deliveries by status, retry a failed one."""
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor
-from galaxy_backend.mail.models import Delivery, DeliveryStatus
+from galaxy_backend.mail.errors import (
+    MailDeliveryNotFailed,
+    MailDeliveryNotFound,
+    MailDeliveryRedacted,
+)
+from galaxy_backend.mail.models import DeliveryStatus
+from galaxy_backend.mail.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+)
 from galaxy_backend.mail.service import MAX_LIST_LIMIT, MailService
 from galaxy_backend.server.auth import (
     AdminReader,
     AdminWriter,
     client_ip,
 )
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.http_app import audience_router
-
-
-class DeliveryOut(BaseModel):
-    id: UUID
-    kind: str
-    to: str
-    subject: str
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    sent_at: datetime | None
-
-    @classmethod
-    def of(cls, delivery: Delivery) -> "DeliveryOut":
-        return cls(
-            id=delivery.id,
-            kind=delivery.kind,
-            to=delivery.to_address,
-            subject=delivery.subject,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            next_attempt_at=delivery.next_attempt_at,
-            last_error=delivery.last_error,
-            created_at=delivery.created_at,
-            updated_at=delivery.updated_at,
-            sent_at=delivery.sent_at,
-        )
-
-
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None
 
 
 def admin_router(service: MailService) -> APIRouter:
@@ -70,7 +43,9 @@ def admin_router(service: MailService) -> APIRouter:
         return DeliveryPage(items=[DeliveryOut.of(d) for d in items], next_cursor=next_cursor)
 
     @router.post(
-        "/mail/deliveries/{delivery_id}/retry", summary="Send a failed mail again (audited)"
+        "/mail/deliveries/{delivery_id}/retry",
+        summary="Send a failed mail again (audited)",
+        responses=errors_of(MailDeliveryNotFound, MailDeliveryNotFailed, MailDeliveryRedacted),
     )
     async def retry_delivery(
         delivery_id: UUID,

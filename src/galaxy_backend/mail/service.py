@@ -8,8 +8,14 @@ from uuid import UUID
 
 from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import Conflict, InvalidInput, NotFound
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.mail import repository
+from galaxy_backend.mail.errors import (
+    IdempotencyKeyBusy,
+    MailDeliveryNotFailed,
+    MailDeliveryNotFound,
+    MailDeliveryRedacted,
+)
 from galaxy_backend.mail.models import STATUSES, Delivery
 from galaxy_backend.mail.templates import RenderedMail
 from galaxy_backend.postgres import Connection, PoolProvider
@@ -108,7 +114,7 @@ class MailService:
         existing = await repository.delivery_id_for_key(conn, idempotency_key)
         if existing is None:
             # The other row is invisible to this transaction's snapshot (REPEATABLE READ).
-            raise Conflict("a mail with this idempotency key is being queued concurrently")
+            raise IdempotencyKeyBusy()
         return existing
 
     async def enqueue_many(self, conn: Connection, mails: Sequence[OutgoingMail]) -> int:
@@ -161,15 +167,11 @@ class MailService:
             if delivery is None:
                 status = await repository.status_of(conn, delivery_id)
                 if status is None:
-                    raise NotFound("no such mail delivery", code="mail_delivery_not_found")
+                    raise MailDeliveryNotFound()
                 if status == "failed":
-                    raise Conflict(
-                        "this mail carried a secret that is gone; it cannot be sent again",
-                        code="mail_delivery_redacted",
-                    )
-                raise Conflict(
+                    raise MailDeliveryRedacted()
+                raise MailDeliveryNotFailed(
                     f"only a failed delivery can be retried (this one is {status})",
-                    code="mail_delivery_not_failed",
                     details={"status": status},
                 )
             await record(

@@ -135,7 +135,23 @@ class MailWorker:
         self._stop_grace = min(self._smtp_timeout, stop_grace.total_seconds())
         self.stop_timeout: float | None = self._stop_grace + _CLEANUP_SECONDS + 1.0
         self._tracer = tracer or trace.get_tracer(__name__)
-        meter = meter or metrics.get_meter(__name__)
+        self._depths: dict[DeliveryStatus, int] | None = None
+        self._depth_interval = depth_interval.total_seconds()
+        self._depth_due = 0.0
+        self._instrument(meter or metrics.get_meter(__name__))
+        self._task: asyncio.Task[None] | None = None
+        self._stop_requested = asyncio.Event()
+        self._wake = asyncio.Event()
+        liveness = liveness or Liveness()
+        self._heartbeat = liveness.heartbeat(self.name)
+        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake, liveness=liveness)
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._smtp_used_at = 0.0
+        self._connection_failures = 0
+        self._paused_until = 0.0
+        self._earliest_retry: float | None = None
+
+    def _instrument(self, meter: Meter) -> None:
         self._attempts = meter.create_counter(
             "mail.attempts",
             unit="{attempt}",
@@ -147,11 +163,8 @@ class MailWorker:
             description="Duration of one SMTP delivery attempt",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS_SECONDS,
         )
-        # Counted in the database now and then, read by the meter at collection time (its
-        # callbacks run on the exporter's thread, where no query can be awaited).
-        self._depths: dict[DeliveryStatus, int] | None = None
-        self._depth_interval = depth_interval.total_seconds()
-        self._depth_due = 0.0
+        # Depths are counted in the database now and then, read by the meter at collection
+        # time (its callbacks run on the exporter's thread, where no query can be awaited).
         meter.create_observable_gauge(
             "mail.queue.depth",
             callbacks=[self._observe_depth],
@@ -164,18 +177,6 @@ class MailWorker:
             unit="{mail}",
             description="Mails that failed for good and wait for an operator",
         )
-
-        self._task: asyncio.Task[None] | None = None
-        self._stop_requested = asyncio.Event()
-        self._wake = asyncio.Event()
-        liveness = liveness or Liveness()
-        self._heartbeat = liveness.heartbeat(self.name)
-        self._wakeup = Wakeup(database, repository.CHANNEL, self._wake, liveness=liveness)
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._smtp_used_at = 0.0
-        self._connection_failures = 0
-        self._paused_until = 0.0
-        self._earliest_retry: float | None = None
 
     @property
     def stopping(self) -> bool:

@@ -1,23 +1,45 @@
 """HTTP routes of notifications: the inbox, preferences, one-click unsubscribe, operators."""
 
 import html
-import math
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from galaxy_backend.audit.trail import Actor
-from galaxy_backend.kernel.fields import INT64_MAX, INT64_MIN, Cursor, Text, refused_character
+from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.notification import catalogue
-from galaxy_backend.notification.repository import Broadcast, DeadLetter
+from galaxy_backend.notification.errors import (
+    BroadcastNotFound,
+    DeadLetterNotFound,
+    InvalidUnsubscribeToken,
+    NotificationNotFound,
+    UnknownKind,
+    UnknownUsers,
+)
+from galaxy_backend.notification.oversight import Broadcast
+from galaxy_backend.notification.repository import DeadLetter
+from galaxy_backend.notification.schemas import (
+    AdminNotificationIn,
+    AdminNotificationOut,
+    BroadcastOut,
+    ChannelName,
+    DeadLetterOut,
+    DeadLetterPage,
+    InboxOut,
+    KindName,
+    MarkedOut,
+    NotificationOut,
+    PreferenceOut,
+    PreferencesIn,
+    PreferencesOut,
+    RequeuedOut,
+    RequeueKindIn,
+    Token,
+    UnsubscribedOut,
+)
 from galaxy_backend.notification.service import (
-    MAX_BODY_LENGTH,
-    MAX_RECIPIENTS,
-    MAX_TITLE_LENGTH,
     NotificationService,
     Preference,
 )
@@ -27,149 +49,9 @@ from galaxy_backend.server.auth import (
     CurrentUser,
     client_ip,
 )
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.html import CSP_HEADER, inline_style_hashes, page_policy
 from galaxy_backend.server.http_app import audience_router
-
-ChannelName = Literal["push", "email"]
-KindName = Annotated[str, Text(64)]
-Token = Annotated[str, Text(512)]
-# Notification payloads are small JSON objects: the inbox keeps them and push sends them.
-MAX_PAYLOAD_KEYS = 50
-
-
-def _storable(value: JsonValue) -> JsonValue:
-    """A JSON value jsonb stores as given: no NUL or control characters in any string or
-    key, integers within int64, no NaN or infinity (which would come back as null)."""
-    if isinstance(value, str):
-        if refused_character(value, multiline=True) is not None:
-            raise ValueError("strings must not contain control or unassigned characters")
-    elif isinstance(value, bool) or value is None:
-        pass
-    elif isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise ValueError("integers must be within int64")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("numbers must be finite")
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item)
-    else:
-        for key, item in value.items():
-            _storable(key)
-            _storable(item)
-    return value
-
-
-PayloadValue = Annotated[JsonValue, AfterValidator(_storable)]
-
-
-class NotificationOut(BaseModel):
-    id: UUID
-    kind: str
-    title: str
-    body: str
-    payload: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
-
-
-class InboxOut(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None
-    unread_count: int
-
-
-class MarkedOut(BaseModel):
-    marked: int
-
-
-class PreferenceOut(BaseModel):
-    kind: str
-    description: str
-    push: bool
-    email: bool
-
-
-class PreferencesOut(BaseModel):
-    items: list[PreferenceOut]
-
-
-class ChannelChoice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    push: bool | None = None
-    email: bool | None = None
-
-
-class PreferencesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    preferences: Annotated[dict[KindName, ChannelChoice], Field(max_length=len(catalogue.KINDS))]
-
-
-class UnsubscribedOut(BaseModel):
-    kind: str
-    email: bool
-
-
-class AdminNotificationIn(BaseModel):
-    """To given players (`user_ids`) or, with `"audience": "all"`, to every active one."""
-
-    model_config = ConfigDict(extra="forbid")
-    user_ids: Annotated[list[UUID], Field(max_length=MAX_RECIPIENTS)] | None = None
-    audience: Literal["all"] | None = None
-    kind: Literal["admin.message"] = "admin.message"
-    title: Annotated[str, Text(MAX_TITLE_LENGTH)]
-    body: Annotated[str, Text(MAX_BODY_LENGTH, multiline=True)]
-    payload: Annotated[dict[KindName, PayloadValue], Field(max_length=MAX_PAYLOAD_KEYS)] = {}
-    channels: Annotated[list[ChannelName], Field(min_length=1, max_length=2)] = ["push", "email"]
-
-    @model_validator(mode="after")
-    def _one_audience(self) -> "AdminNotificationIn":
-        if (self.user_ids is None) == (self.audience is None):
-            raise ValueError("give either user_ids or audience 'all'")
-        return self
-
-
-class AdminNotificationOut(BaseModel):
-    notification_ids: list[UUID]
-    broadcast_id: UUID | None = None
-
-
-class BroadcastOut(BaseModel):
-    id: UUID
-    kind: str
-    title: str
-    channels: list[str]
-    created_by: str
-    created_at: datetime
-    recipients: int
-    finished_at: datetime | None
-
-
-class DeadLetterOut(BaseModel):
-    id: UUID
-    route_id: UUID
-    notification_id: UUID
-    user_id: UUID
-    kind: str
-    channel: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-
-
-class DeadLetterPage(BaseModel):
-    items: list[DeadLetterOut]
-    next_cursor: str | None
-
-
-class RequeueKindIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: KindName
-
-
-class RequeuedOut(BaseModel):
-    requeued: int
 
 
 def _preferences(items: list[Preference]) -> PreferencesOut:
@@ -240,7 +122,11 @@ def user_router(service: NotificationService) -> APIRouter:
             unread_count=unread,
         )
 
-    @router.post("/notifications/{notification_id}/read", status_code=204)
+    @router.post(
+        "/notifications/{notification_id}/read",
+        status_code=204,
+        responses=errors_of(NotificationNotFound),
+    )
     async def mark_read(notification_id: UUID, principal: CurrentUser) -> Response:
         await service.mark_read(UUID(principal.subject), notification_id)
         return Response(status_code=204)
@@ -249,7 +135,11 @@ def user_router(service: NotificationService) -> APIRouter:
     async def mark_all_read(principal: CurrentUser) -> MarkedOut:
         return MarkedOut(marked=await service.mark_all_read(UUID(principal.subject)))
 
-    @router.delete("/notifications/{notification_id}", status_code=204)
+    @router.delete(
+        "/notifications/{notification_id}",
+        status_code=204,
+        responses=errors_of(NotificationNotFound),
+    )
     async def delete(notification_id: UUID, principal: CurrentUser) -> Response:
         await service.delete(UUID(principal.subject), notification_id)
         return Response(status_code=204)
@@ -258,7 +148,11 @@ def user_router(service: NotificationService) -> APIRouter:
     async def preferences(principal: CurrentUser) -> PreferencesOut:
         return _preferences(await service.preferences(UUID(principal.subject)))
 
-    @router.patch("/me/notification-preferences", summary="Turn channels of kinds on or off")
+    @router.patch(
+        "/me/notification-preferences",
+        summary="Turn channels of kinds on or off",
+        responses=errors_of(UnknownKind),
+    )
     async def update_preferences(body: PreferencesIn, principal: CurrentUser) -> PreferencesOut:
         changes = {kind: (c.push, c.email) for kind, c in body.preferences.items()}
         return _preferences(await service.update_preferences(UUID(principal.subject), changes))
@@ -301,6 +195,7 @@ def public_router(service: NotificationService) -> APIRouter:
     @router.post(
         "/notifications/unsubscribe",
         summary="One-click unsubscribe (RFC 8058): turn email off for the link's kind",
+        responses=errors_of(InvalidUnsubscribeToken),
     )
     async def unsubscribe(token: Annotated[Token, Query()]) -> UnsubscribedOut:
         kind = await service.unsubscribe(token)
@@ -316,6 +211,7 @@ def admin_router(service: NotificationService) -> APIRouter:
         "/notifications",
         status_code=202,
         summary="An operator's message to given players or to every active one (audited)",
+        responses=errors_of(UnknownUsers),
     )
     async def send(
         body: AdminNotificationIn, principal: AdminWriter, request: Request
@@ -341,7 +237,11 @@ def admin_router(service: NotificationService) -> APIRouter:
         )
         return AdminNotificationOut(notification_ids=created)
 
-    @router.get("/notifications/broadcasts/{broadcast_id}", summary="A broadcast's progress")
+    @router.get(
+        "/notifications/broadcasts/{broadcast_id}",
+        summary="A broadcast's progress",
+        responses=errors_of(BroadcastNotFound),
+    )
     async def broadcast_status(broadcast_id: UUID, _: AdminReader) -> BroadcastOut:
         return _broadcast(await service.broadcast_status(broadcast_id))
 
@@ -363,6 +263,7 @@ def admin_router(service: NotificationService) -> APIRouter:
         "/notifications/dead-letters/{dead_letter_id}/requeue",
         status_code=202,
         summary="Deliver a dead route again, with a fresh budget (audited)",
+        responses=errors_of(DeadLetterNotFound),
     )
     async def requeue(
         dead_letter_id: UUID, principal: AdminWriter, request: Request
@@ -375,6 +276,7 @@ def admin_router(service: NotificationService) -> APIRouter:
         "/notifications/dead-letters/requeue",
         status_code=202,
         summary="Deliver every dead route of a kind again (audited)",
+        responses=errors_of(UnknownKind),
     )
     async def requeue_kind(
         body: RequeueKindIn, principal: AdminWriter, request: Request

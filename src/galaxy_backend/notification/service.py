@@ -12,11 +12,20 @@ from opentelemetry import propagate
 
 from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import InvalidInput, NotFound
-from galaxy_backend.notification import catalogue, repository
+from galaxy_backend.kernel.errors import InvalidInput
+from galaxy_backend.notification import catalogue, oversight, repository
 from galaxy_backend.notification.catalogue import CHANNELS, Kind
+from galaxy_backend.notification.errors import (
+    BroadcastNotFound,
+    DeadLetterNotFound,
+    InvalidUnsubscribeToken,
+    NotificationNotFound,
+    UnknownKind,
+    UnknownUsers,
+)
 from galaxy_backend.notification.models import Notice
-from galaxy_backend.notification.repository import Broadcast, DeadLetter, InboxItem
+from galaxy_backend.notification.oversight import Broadcast
+from galaxy_backend.notification.repository import DeadLetter, InboxItem
 from galaxy_backend.notification.unsubscribe import UnsubscribeTokens
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.telemetry import get_logger
@@ -138,10 +147,9 @@ class NotificationService:
         async with transaction(self._database) as tx:
             unknown = set(recipients) - await repository.live_users(tx.conn, recipients)
             if unknown:
-                raise InvalidInput(
+                raise UnknownUsers(
                     "no such user",
                     field="user_ids",
-                    code="unknown_users",
                     details={"user_ids": sorted(str(u) for u in unknown)},
                 )
             created = await self._create(
@@ -176,7 +184,7 @@ class NotificationService:
         """An operator's message to every active player, written out by the worker in
         batches that survive a restart (each player gets it once)."""
         async with transaction(self._database) as tx:
-            broadcast = await repository.insert_broadcast(
+            broadcast = await oversight.insert_broadcast(
                 tx.conn,
                 broadcast_id=uuid.uuid4(),
                 kind=catalogue.ADMIN_MESSAGE,
@@ -200,19 +208,19 @@ class NotificationService:
 
     async def broadcast_status(self, broadcast_id: UUID) -> Broadcast:
         async with self._database.pool.acquire() as conn:
-            found = await repository.get_broadcast(conn, broadcast_id)
+            found = await oversight.get_broadcast(conn, broadcast_id)
         if found is None:
-            raise NotFound("no such broadcast", code="broadcast_not_found")
+            raise BroadcastNotFound()
         return found
 
     async def write_out_broadcast(self, batch_size: int) -> bool:
         """Notify the next batch of one open broadcast's recipients, in one transaction with
         its progress; False when no broadcast is open (or others hold every open one)."""
         async with transaction(self._database) as tx:
-            broadcast = await repository.lock_open_broadcast(tx.conn)
+            broadcast = await oversight.lock_open_broadcast(tx.conn)
             if broadcast is None:
                 return False
-            recipients = await repository.broadcast_recipients(
+            recipients = await oversight.broadcast_recipients(
                 tx.conn, after=broadcast.after_user_id, limit=batch_size
             )
             created = await self._create(
@@ -225,7 +233,7 @@ class NotificationService:
                 key=f"broadcast:{broadcast.id}",
                 channels=broadcast.channels,
             )
-            await repository.advance_broadcast(
+            await oversight.advance_broadcast(
                 tx.conn,
                 broadcast_id=broadcast.id,
                 after=recipients[-1] if recipients else broadcast.after_user_id,
@@ -260,7 +268,7 @@ class NotificationService:
                 conn, user_id=user_id, notification_id=notification_id
             )
         if not found:
-            raise NotFound("no such notification", code="notification_not_found")
+            raise NotificationNotFound("no such notification")
 
     async def mark_all_read(self, user_id: UUID) -> int:
         async with self._database.pool.acquire() as conn:
@@ -270,7 +278,7 @@ class NotificationService:
         async with self._database.pool.acquire() as conn:
             found = await repository.delete(conn, user_id=user_id, notification_id=notification_id)
         if not found:
-            raise NotFound("no such notification", code="notification_not_found")
+            raise NotificationNotFound("no such notification")
 
     # --- preferences -------------------------------------------------------------------------
 
@@ -283,10 +291,8 @@ class NotificationService:
     ) -> list[Preference]:
         unknown = sorted(set(changes) - set(catalogue.BY_NAME))
         if unknown:
-            raise InvalidInput(
-                f"unknown notification kinds: {', '.join(unknown)}",
-                field="preferences",
-                code="unknown_kind",
+            raise UnknownKind(
+                f"unknown notification kinds: {', '.join(unknown)}", field="preferences"
             )
         async with self._database.pool.acquire() as conn:
             if changes:
@@ -301,9 +307,7 @@ class NotificationService:
         """The (user, kind) of a token we signed, for a kind we send; else InvalidInput."""
         user_id, name = self._tokens.verify(token)
         if name not in catalogue.BY_NAME:
-            raise InvalidInput(
-                "this unsubscribe link is not valid", field="token", code="invalid_token"
-            )
+            raise InvalidUnsubscribeToken(field="token")
         return user_id, name
 
     async def unsubscribe(self, token: str) -> Kind:
@@ -341,7 +345,7 @@ class NotificationService:
         async with transaction(self._database) as tx:
             revived = await repository.requeue(tx.conn, dead_letter_id=dead_letter_id, kind=None)
             if not revived:
-                raise NotFound("no such dead letter", code="dead_letter_not_found")
+                raise DeadLetterNotFound()
             await record(
                 tx.conn,
                 actor,
@@ -354,7 +358,7 @@ class NotificationService:
 
     async def requeue_kind(self, kind: str, actor: Actor) -> int:
         if kind not in catalogue.BY_NAME:
-            raise InvalidInput("unknown notification kind", field="kind", code="unknown_kind")
+            raise UnknownKind(field="kind")
         async with transaction(self._database) as tx:
             revived = await repository.requeue(tx.conn, dead_letter_id=None, kind=kind)
             await record(

@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Callable
 from uuid import UUID
 
-from galaxy_backend.kernel.errors import InvalidInput
+from galaxy_backend.notification.errors import InvalidUnsubscribeToken
 
 _PURPOSE = b"galaxy notification unsubscribe v1"
 _MAC_BYTES = 16
@@ -48,6 +48,4 @@ class UnsubscribeTokens:
                 raise ValueError("bad signature")
             return UUID(bytes=message[:16]), message[16:].decode()
         except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise InvalidInput(
-                "this unsubscribe link is not valid", field="token", code="invalid_token"
-            ) from None
+            raise InvalidUnsubscribeToken(field="token") from None

@@ -3,19 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
+from galaxy_backend.push.schemas import PushStatusOut
 from galaxy_backend.push.service import PushService
 from galaxy_backend.server.auth import Principal, current_principal
 from galaxy_backend.server.http_app import audience_router
-
-
-class PushStatusOut(BaseModel):
-    last_cursor: int
-    oldest_cursor: int
-    retained: int
-    capacity: int
-    subscribers: int
 
 
 def internal_router(service: PushService) -> APIRouter:

@@ -1,4 +1,4 @@
-"""The HTTP client of game engines (DESIGN section 7): one pooled httpx client for all.
+"""The HTTP client of game engines (docs/engine.md): one pooled httpx client for all.
 
 Each game's engine has its own admin token, derived from BACKEND_SECRET_KEY and the game
 id, so it is never stored; it travels only in the Authorization header towards that engine

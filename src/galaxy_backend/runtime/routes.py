@@ -31,7 +31,7 @@ class OrderError(BaseModel):
 
 
 class OrdersOut(BaseModel):
-    """The engine's verdict on the orders (DESIGN section 7)."""
+    """The engine's verdict on the orders (docs/engine.md)."""
 
     model_config = ConfigDict(extra="allow")
     accepted: bool

@@ -611,7 +611,7 @@ class RuntimeService:
     async def force_next_turn(
         self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
     ) -> None:
-        """Run the next turn now; the next scheduled tick then runs nothing (DESIGN 7).
+        """Run the next turn now; the next scheduled tick then runs nothing (docs/engine.md).
 
         An owner may do it once per BACKEND_RUNTIME_FORCE_TURN_COOLDOWN (each turn mails
         every player and keeps a report); operators are not bound by it.

@@ -9,9 +9,10 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import Scope
 
-from galaxy_backend.kernel.errors import Forbidden, Unauthenticated
+from galaxy_backend.kernel.errors import Unauthenticated
 from galaxy_backend.kernel.fields import clean_header_text
 from galaxy_backend.kernel.principal import Audience, Authenticator, CallerInfo, Principal
+from galaxy_backend.server.errors import InsufficientRole
 
 __all__ = [
     "ADMIN_READ",
@@ -61,16 +62,6 @@ class InternalTokenAuthenticator:
         if not hmac.compare_digest(token.encode(), self._encoded[1]):
             raise Unauthenticated("invalid internal token")
         return self._gateway
-
-
-class NoSessions:
-    """Until a session store is wired in, an audience accepts no token at all."""
-
-    def __init__(self, audience: Audience) -> None:
-        self._audience = audience
-
-    async def authenticate(self, token: str, caller: CallerInfo) -> Principal:
-        raise Unauthenticated(f"no {self._audience} sessions are accepted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +137,7 @@ def admin_with(*roles: str) -> Callable[[Request], Principal]:
         if principal.audience != "admin":
             raise Unauthenticated("an admin session is required")
         if not principal.roles & allowed:
-            raise Forbidden(
-                f"this needs one of the roles: {', '.join(sorted(allowed))}",
-                code="insufficient_role",
-            )
+            raise InsufficientRole(f"this needs one of the roles: {', '.join(sorted(allowed))}")
         return principal
 
     return dependency

@@ -21,10 +21,17 @@ from galaxy_backend.kernel.errors import (
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
+    summary = "the request body is too large"
+
+
+class InsufficientRole(Forbidden):
+    code = "insufficient_role"
+    summary = "this needs a role the operator does not have"
 
 
 class MalformedJSON(DomainError):
     code = "invalid_json"
+    summary = "request body is not valid JSON"
 
     def __init__(self) -> None:
         super().__init__("request body is not valid JSON")
@@ -34,6 +41,7 @@ class RequestValidationFailed(DomainError):
     """A body that parsed but did not validate; rendered as 422 with the offending fields."""
 
     code = "validation_failed"
+    summary = "request validation failed; `details.fields` names each offending field"
 
     def __init__(self, fields: list[dict[str, str]]) -> None:
         super().__init__("request validation failed", details={"fields": fields})
@@ -86,10 +94,47 @@ class ErrorBody(BaseModel):
 
 
 def status_for(error: DomainError) -> int:
+    return status_of(type(error))
+
+
+def status_of(error: type[DomainError]) -> int:
+    """The HTTP status of an error class: its kind's, mapped here and only here."""
     for kind, status in _STATUS:
-        if isinstance(error, kind):
+        if issubclass(error, kind):
             return status
     return 400
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
+
+
+def errors_of(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: each named error under its status, with an example body."""
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(status_of(error), []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, named in sorted(by_status.items()):
+        response: dict[str, Any] = {
+            "description": "; ".join(f"`{e.code}`: {e.summary}" for e in named),
+            "content": {
+                "application/json": {
+                    "schema": _ERROR_REF,
+                    "examples": {
+                        e.code: {
+                            "summary": e.summary,
+                            "value": {"error": {"code": e.code, "message": e.summary}},
+                        }
+                        for e in named
+                    },
+                }
+            },
+        }
+        if any(issubclass(e, RateLimited | Unavailable) for e in named):
+            response["headers"] = _RETRY_AFTER
+        responses[status] = response
+    return responses
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galaxy_backend.kernel.errors import (
@@ -90,62 +90,23 @@ class EdgeMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
 
-        authorization = request_id = content_length = user_agent = forwarded_for = None
-        propagated: dict[str, str] | None = None
-        for key, value in scope["headers"]:
-            if key == b"authorization":
-                authorization = value
-            elif key == b"x-request-id":
-                request_id = value
-            elif key == b"content-length":
-                content_length = value
-            elif key == b"user-agent":
-                user_agent = value
-            elif key == b"x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
-            elif key in (b"traceparent", b"tracestate"):
-                if propagated is None:
-                    propagated = {}
-                propagated[key.decode()] = value.decode("latin-1")
-        if request_id is None or not _REQUEST_ID.match(request_id):
-            # Correlation ids need to be unique, not secret: no syscall per request.
-            request_id = b"%024x" % random.getrandbits(96)
+        headers = _read_headers(scope)
+        authorization, request_id, content_length = headers[:3]
+        user_agent, forwarded_for, propagated = headers[3:]
+        request_id, propagated = self._identify(scope, request_id, forwarded_for, propagated)
         rid = request_id.decode()
-        scope[REQUEST_ID_SCOPE_KEY] = rid
-        peer = scope.get("client")
-        peer_host = peer[0] if peer else None
-        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(peer_host, forwarded_for)
-        if propagated is not None and not self._addresses.trusts_peer(peer_host):
-            # Anyone else's traceparent could force a sampled trace: only our proxies' count.
-            propagated = None
 
         route = self._fast.get((method, path))
         if route is not None and not route.traced:
             # Probes, polled every few seconds by orchestrators: no span, no metrics.
-            reply = await route.handler(
-                FastRequest(scope, receive, principal=None, request_id=rid, max_body=self._max_body)
+            request = FastRequest(
+                scope, receive, principal=None, request_id=rid, max_body=self._max_body
             )
-            await _send_reply(
-                send,
-                reply.status,
-                reply.body,
-                [*reply.headers, (b"x-request-id", request_id), NOSNIFF],
-            )
+            reply = await route.handler(request)
+            extra = [(b"x-request-id", request_id), NOSNIFF]
+            await _send_reply(send, reply.status, reply.body, [*reply.headers, *extra])
             return
-        # The sampler decides first; only a span it records gets attributes built for it.
-        span = self._tracer.start_span(
-            route.span_name if route else method,
-            context=propagate.extract(propagated) if propagated else None,
-            kind=SpanKind.SERVER,
-        )
-        recording = span.is_recording()
-        if recording:
-            # The request id lets support find a trace from the X-Request-ID a client reports.
-            span.set_attributes(
-                {"http.request.method": method, "url.path": path, "http.request.id": rid}
-            )
-            if route is not None:
-                span.set_attribute("http.route", route.path)
+        span = self._open_span(route, method, path, rid, propagated)
         # Attached even when dropped: child spans follow the decision, log lines get the ids.
         context_token = otel_context.attach(trace.set_span_in_context(span))
         request_id_token = bind_request_id(rid)
@@ -187,52 +148,100 @@ class EdgeMiddleware:
                 await _send_error(send_with_id, Unavailable("server is shutting down"))
         except Exception as exc:
             span.record_exception(exc)
-            if database_unavailable(exc):
-                # Not a bug: the database is away. The client is told to come back.
-                _log.warning(
-                    "request failed: database unavailable",
-                    method=method,
-                    path=path,
-                    error=type(exc).__name__,
-                )
-                if not response_started:
-                    await _send_error(send_with_id, DatabaseUnavailable())
-            else:
-                _log.error("request failed", method=method, path=path, exc_info=exc)
-                if not response_started:
-                    await _send_reply(
-                        send_with_id,
-                        500,
-                        error_body("internal_error", "internal error"),
-                        JSON_HEADERS,
-                    )
+            await _answer_failure(send_with_id, exc, method, path, answered=response_started)
         finally:
             template = route.path if route else getattr(scope.get("route"), "path", None)
-            failed = status >= 500
-            # A 503 (the database away, a shutdown) is the client's to retry, not a bug.
-            level = logging.WARNING if status == 503 else logging.ERROR
-            if recording:
-                if route is None and template is not None:
-                    span.update_name(f"{method} {template}")
-                    span.set_attribute("http.route", template)
-                span.set_attribute("http.response.status_code", status)
-                if failed:
-                    span.set_status(Status(StatusCode.ERROR))
             elapsed = time.perf_counter() - started
             # Logged while the span is still current, so the line carries the trace ids.
-            if failed or self._log_requests:
-                _log.log(
-                    level if failed else logging.DEBUG,
-                    "request",
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 3),
-                )
+            self._close_span(
+                span,
+                method,
+                path,
+                template=template,
+                status=status,
+                elapsed=elapsed,
+                renamed=route is None,
+            )
             span.end()
             otel_context.detach(context_token)
             unbind_request_id(request_id_token)
             self._series_for(method, template or "", status).record(elapsed)
+
+    def _identify(
+        self,
+        scope: Scope,
+        request_id: bytes | None,
+        forwarded_for: bytes | None,
+        propagated: dict[str, str] | None,
+    ) -> tuple[bytes, dict[str, str] | None]:
+        """The request's id and client address, put in the scope; the trace context to
+        continue, only when a proxy of ours sent it."""
+        if request_id is None or not _REQUEST_ID.match(request_id):
+            # Correlation ids need to be unique, not secret: no syscall per request.
+            request_id = b"%024x" % random.getrandbits(96)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id.decode()
+        peer = scope.get("client")
+        peer_host = peer[0] if peer else None
+        scope[CLIENT_IP_SCOPE_KEY] = self._addresses.resolve(peer_host, forwarded_for)
+        if propagated is not None and not self._addresses.trusts_peer(peer_host):
+            # Anyone else's traceparent could force a sampled trace: only our proxies' count.
+            propagated = None
+        return request_id, propagated
+
+    def _open_span(
+        self,
+        route: FastRoute | None,
+        method: str,
+        path: str,
+        rid: str,
+        propagated: dict[str, str] | None,
+    ) -> Span:
+        # The sampler decides first; only a span it records gets attributes built for it.
+        span = self._tracer.start_span(
+            route.span_name if route else method,
+            context=propagate.extract(propagated) if propagated else None,
+            kind=SpanKind.SERVER,
+        )
+        if span.is_recording():
+            # The request id lets support find a trace from the X-Request-ID a client reports.
+            span.set_attributes(
+                {"http.request.method": method, "url.path": path, "http.request.id": rid}
+            )
+            if route is not None:
+                span.set_attribute("http.route", route.path)
+        return span
+
+    def _close_span(
+        self,
+        span: Span,
+        method: str,
+        path: str,
+        *,
+        template: str | None,
+        status: int,
+        elapsed: float,
+        renamed: bool,
+    ) -> None:
+        """The span's route and status, and the request's log line (always when it failed)."""
+        failed = status >= 500
+        if span.is_recording():
+            if renamed and template is not None:
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+            span.set_attribute("http.response.status_code", status)
+            if failed:
+                span.set_status(Status(StatusCode.ERROR))
+        if failed or self._log_requests:
+            # A 503 (the database away, a shutdown) is the client's to retry, not a bug.
+            level = logging.WARNING if status == 503 else logging.ERROR
+            _log.log(
+                level if failed else logging.DEBUG,
+                "request",
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=round(elapsed * 1000, 3),
+            )
 
     async def _authenticate(
         self, path: str, authorization: bytes | None, scope: Scope, user_agent: bytes | None
@@ -274,6 +283,53 @@ def _too_large(content_length: bytes, limit: int) -> bool:
         return int(content_length) > limit
     except ValueError:
         return True
+
+
+def _read_headers(
+    scope: Scope,
+) -> tuple[
+    bytes | None, bytes | None, bytes | None, bytes | None, bytes | None, dict[str, str] | None
+]:
+    """authorization, x-request-id, content-length, user-agent, the X-Forwarded-For chain
+    (repeated headers joined) and the trace context, in one pass over the headers."""
+    authorization = request_id = content_length = user_agent = forwarded_for = None
+    propagated: dict[str, str] | None = None
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            authorization = value
+        elif key == b"x-request-id":
+            request_id = value
+        elif key == b"content-length":
+            content_length = value
+        elif key == b"user-agent":
+            user_agent = value
+        elif key == b"x-forwarded-for":
+            forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+        elif key in (b"traceparent", b"tracestate"):
+            if propagated is None:
+                propagated = {}
+            propagated[key.decode()] = value.decode("latin-1")
+    return authorization, request_id, content_length, user_agent, forwarded_for, propagated
+
+
+async def _answer_failure(
+    send: Send, exc: Exception, method: str, path: str, *, answered: bool
+) -> None:
+    """An unexpected exception: 503 when the database is away (not a bug), else a logged 500;
+    never a stack trace to the client, and nothing once the reply has started."""
+    if database_unavailable(exc):
+        _log.warning(
+            "request failed: database unavailable",
+            method=method,
+            path=path,
+            error=type(exc).__name__,
+        )
+        if not answered:
+            await _send_error(send, DatabaseUnavailable())
+        return
+    _log.error("request failed", method=method, path=path, exc_info=exc)
+    if not answered:
+        await _send_reply(send, 500, error_body("internal_error", "internal error"), JSON_HEADERS)
 
 
 async def _send_error(send: Send, error: DomainError) -> None:

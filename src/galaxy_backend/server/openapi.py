@@ -28,6 +28,15 @@ _DATABASE_UNAVAILABLE = {
 }
 
 
+def _add_database_unavailable(responses: dict[str, Any]) -> None:
+    named = responses.get("503")
+    if named is None:
+        responses["503"] = _DATABASE_UNAVAILABLE
+        return
+    named["description"] = f"{named['description']}; {_DATABASE_UNAVAILABLE['description']}"
+    named.setdefault("headers", _DATABASE_UNAVAILABLE["headers"])
+
+
 def _documentation_only(route: FastRoute) -> Callable[..., Any]:
     """An endpoint object that only carries the signature FastAPI documents; never mounted."""
 
@@ -104,7 +113,7 @@ def describe(
                     },
                 )
                 if path.startswith("/api/"):
-                    responses.setdefault("503", _DATABASE_UNAVAILABLE)
+                    _add_database_unavailable(responses)
                 if owner is not None and path not in owner.open_paths:
                     operation["security"] = [{_SCHEMES[owner.audience][0]: []}]
                     responses.setdefault(

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor, Text
@@ -15,23 +14,23 @@ from galaxy_backend.server.auth import (
     CurrentUser,
     client_ip,
 )
+from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.fastpath import FastRequest, FastRoute, Reply, json_reply
 from galaxy_backend.server.http_app import audience_router
-from galaxy_backend.user.inputs import BlockIn, EntitlementsIn, ProfileIn
+from galaxy_backend.user.errors import UserNotFound
 from galaxy_backend.user.models import User
-from galaxy_backend.user.service import ProfileChanges, UserService
-from galaxy_backend.user.views import (
+from galaxy_backend.user.schemas import (
+    AdminUserList,
     AdminUserOut,
+    BlockIn,
+    EntitlementsIn,
     EntitlementsOut,
+    ProfileIn,
     UserOut,
     admin_user_view,
     user_view,
 )
-
-
-class AdminUserList(BaseModel):
-    items: list[AdminUserOut]
-    next_cursor: str | None
+from galaxy_backend.user.service import ProfileChanges, UserService
 
 
 def user_fast_routes(service: UserService) -> list[FastRoute]:
@@ -100,12 +99,14 @@ def admin_router(service: UserService) -> APIRouter:
             "next_cursor": following,
         }
 
-    @router.get("/users/{user_id}", response_model=AdminUserOut)
+    @router.get("/users/{user_id}", response_model=AdminUserOut, responses=errors_of(UserNotFound))
     async def get_user(user_id: UUID, _: AdminReader) -> dict[str, Any]:
         user = await service.get(user_id)
         return admin_user_view(user, service.entitlements(user))
 
-    @router.post("/users/{user_id}/block", response_model=AdminUserOut)
+    @router.post(
+        "/users/{user_id}/block", response_model=AdminUserOut, responses=errors_of(UserNotFound)
+    )
     async def block_user(
         user_id: UUID, body: BlockIn, principal: AdminWriter, request: Request
     ) -> dict[str, Any]:
@@ -118,14 +119,20 @@ def admin_router(service: UserService) -> APIRouter:
         )
         return admin_user_view(user, service.entitlements(user))
 
-    @router.post("/users/{user_id}/unblock", response_model=AdminUserOut)
+    @router.post(
+        "/users/{user_id}/unblock", response_model=AdminUserOut, responses=errors_of(UserNotFound)
+    )
     async def unblock_user(
         user_id: UUID, principal: AdminWriter, request: Request
     ) -> dict[str, Any]:
         user = await service.unblock(user_id, actor=Actor.of(principal, client_ip(request)))
         return admin_user_view(user, service.entitlements(user))
 
-    @router.put("/users/{user_id}/entitlements", response_model=AdminUserOut)
+    @router.put(
+        "/users/{user_id}/entitlements",
+        response_model=AdminUserOut,
+        responses=errors_of(UserNotFound),
+    )
     async def grant_entitlements(
         user_id: UUID, body: EntitlementsIn, principal: AdminWriter, request: Request
     ) -> dict[str, Any]:

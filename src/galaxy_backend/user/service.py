@@ -11,12 +11,13 @@ from galaxy_backend.audit.trail import Actor, record
 from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.errors import InvalidInput, NotFound
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx, transaction
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user import repository
+from galaxy_backend.user.errors import UserNotFound
 from galaxy_backend.user.models import BlockKind, Entitlements, User
 
 _log = get_logger(__name__)
@@ -91,7 +92,7 @@ class UserService:
             async with self._database.pool.acquire() as conn:
                 user = await repository.get(conn, user_id)
             if user is None:
-                raise NotFound("no such user", code="user_not_found")
+                raise UserNotFound()
         return user
 
     async def _live(self, user_id: UUID) -> User | None:
@@ -255,7 +256,7 @@ class UserService:
         async with transaction(self._database) as tx:
             user = await apply(tx)
             if user is None:
-                raise NotFound("no such user", code="user_not_found")
+                raise UserNotFound()
             await self._bus.notify(tx.conn, USER_TOPIC, str(user_id))
         self.remember(user)
         return user

@@ -1,4 +1,4 @@
-"""The player web client, served by the gateway from `/` (DESIGN section 12).
+"""The player web client, served by the gateway from `/` (docs/gateway.md).
 
 Static ES modules that the browser loads as they are (no build step, nothing from a CDN,
 no third-party code): `static/index.html` is the one page, `static/assets/` its modules,

@@ -226,11 +226,6 @@ class ProcessDriver:
         """Every engine directory with a state file labelled `galaxy.backend=1`."""
         return await asyncio.to_thread(self._list)
 
-    async def remove_all(self) -> None:
-        """Remove every engine under this data dir (a test's cleanup, an uninstall)."""
-        for instance in await self.list_labelled():
-            await self.remove(instance.game_id)
-
     async def close(self) -> None:
         """Nothing to release: engines keep running, and their state is on disk."""
 
