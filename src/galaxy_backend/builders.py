@@ -26,7 +26,6 @@ from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
 from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.kernel.server_secrets import ServerSecrets
-from galaxy_backend.lobby.engines import BundledEngine
 from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.sweeper import Sweeper
 from galaxy_backend.mail.service import MailService
@@ -254,7 +253,6 @@ def build_lobby(
         notifier=notifier,
         runtime=runtime,
         users=users,
-        engines=BundledEngine(),
         pending_registration_ttl=settings.pending_registration_ttl,
         min_turn_interval=settings.min_turn_interval,
         cache_limits=base.cache_limits,

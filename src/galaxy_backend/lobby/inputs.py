@@ -13,7 +13,8 @@ GameName = Annotated[str, Text(64)]
 Description = Annotated[str, Text(2000, min_length=0, multiline=True)]
 Schedule = Annotated[str, Text(100)]
 TimeZone = Annotated[str, Text(64)]
-EngineVersion = Annotated[str, Text(32)]
+# As long as a version's name in the runtime's registry may be.
+EngineVersion = Annotated[str, Text(64)]
 # Checked against the rules (and folded) by the service, which names the rule broken.
 RaceNameText = Annotated[str, Text(64)]
 InviteCode = Annotated[str, Text(64)]

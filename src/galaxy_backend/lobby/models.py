@@ -118,6 +118,14 @@ class GameStart:
     players: tuple[Player, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class EngineOffer:
+    """An engine version the runtime's registry offers for new games."""
+
+    version: str
+    default: bool
+
+
 RuntimeOutcome = Literal[
     "started",
     "start_failed",

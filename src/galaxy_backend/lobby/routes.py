@@ -117,7 +117,7 @@ def public_router(service: LobbyService) -> APIRouter:
 
     @router.get("/engines", response_model=EngineList)
     async def engines() -> dict[str, Any]:
-        return {"items": service.queries.engines()}
+        return {"items": await service.queries.engines()}
 
     return router
 

@@ -17,7 +17,6 @@ from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.lobby.applications import ApplicationCommands
 from galaxy_backend.lobby.cache import GAME_TOPIC, NAME_TOPIC
 from galaxy_backend.lobby.effects import LobbyEffects
-from galaxy_backend.lobby.engines import EngineCatalog
 from galaxy_backend.lobby.games import GameCommands
 from galaxy_backend.lobby.models import Game, RaceName, RuntimeOutcome
 from galaxy_backend.lobby.operators import OperatorActions
@@ -39,7 +38,6 @@ class LobbyService:
         notifier: Notifier,
         runtime: RuntimeControl,
         users: UserEntitlements,
-        engines: EngineCatalog,
         pending_registration_ttl: timedelta,
         min_turn_interval: timedelta = timedelta(minutes=1),
         cache_limits: CacheLimits | None = None,
@@ -53,12 +51,11 @@ class LobbyService:
             notifier=notifier,
             runtime=runtime,
             users=users,
-            engines=engines,
             clock=clock,
             min_turn_interval=min_turn_interval,
             pending_registration_ttl=pending_registration_ttl,
         )
-        self.queries = LobbyQueries(database=database, cache=self.cache, engines=engines)
+        self.queries = LobbyQueries(database=database, cache=self.cache, runtime=runtime)
         self.games = GameCommands(self.context)
         self.applications = ApplicationCommands(self.context)
         self.operators = OperatorActions(self.context)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from galaxy_backend.kernel.errors import Conflict, NotFound
 from galaxy_backend.lobby import notices, repository, rules
-from galaxy_backend.lobby.engines import EngineCatalog
+from galaxy_backend.lobby.engines import EngineCatalog, RegisteredEngines
 from galaxy_backend.lobby.models import Application, Game, GameStart, RaceName
 from galaxy_backend.lobby.ports import Notifier, RuntimeControl, UserEntitlements
 from galaxy_backend.lobby.racenames import RaceNameForms
@@ -41,10 +41,13 @@ class LobbyContext:
     notifier: Notifier
     runtime: RuntimeControl
     users: UserEntitlements
-    engines: EngineCatalog
     clock: Callable[[], datetime]
     min_turn_interval: timedelta
     pending_registration_ttl: timedelta
+
+    async def engines(self) -> EngineCatalog:
+        """The runtime's registry as it is now: the one catalogue games choose from."""
+        return RegisteredEngines(await self.runtime.engine_offers())
 
     async def tell(self, tx: Tx, notice: Notice) -> None:
         """Notify in this transaction (stored with the change, sent after it)."""

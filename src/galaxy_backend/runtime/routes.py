@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor, Text
+from galaxy_backend.runtime.errors import DefaultVersionTakenOut
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip
+from galaxy_backend.server.errors import errors_of
 
 Turn = Annotated[int, Path(ge=0, le=1_000_000)]
 MAX_ORDERS_LENGTH = 200_000
@@ -149,6 +151,8 @@ class EngineVersionOut(BaseModel):
     version: str
     image: str
     default: bool
+    # Offered for new games (GET /api/v1/public/engines lists those that are).
+    enabled: bool
 
 
 class EngineVersionsOut(BaseModel):
@@ -159,13 +163,20 @@ class EngineVersionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     image: Annotated[str, Text(300), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
     default: bool = False
+    enabled: bool = Field(
+        default=True,
+        description="Offered for new games; false takes the version out (games that use "
+        "it keep running). The default version cannot be taken out.",
+    )
 
 
 VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
 
 
 def _version(v: EngineVersion) -> EngineVersionOut:
-    return EngineVersionOut(version=v.version, image=v.image, default=v.is_default)
+    return EngineVersionOut(
+        version=v.version, image=v.image, default=v.is_default, enabled=v.enabled
+    )
 
 
 _MEANING: dict[int, str] = {
@@ -342,7 +353,11 @@ def admin_router(service: RuntimeService) -> APIRouter:
     async def versions(_: AdminReader) -> EngineVersionsOut:
         return EngineVersionsOut(items=[_version(v) for v in await service.engine_versions()])
 
-    @router.put("/runtime/engine-versions/{version}", summary="Add or change an engine version")
+    @router.put(
+        "/runtime/engine-versions/{version}",
+        summary="Add or change an engine version; take one out of what new games may use",
+        responses=errors_of(DefaultVersionTakenOut),
+    )
     async def put_version(
         version: VersionName, body: EngineVersionIn, principal: AdminWriter, request: Request
     ) -> EngineVersionOut:
@@ -350,6 +365,7 @@ def admin_router(service: RuntimeService) -> APIRouter:
             version,
             image=body.image,
             is_default=body.default,
+            enabled=body.enabled,
             actor=Actor.of(principal, client_ip(request)),
         )
         return _version(changed)

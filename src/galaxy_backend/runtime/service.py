@@ -31,12 +31,14 @@ from galaxy_backend.kernel.errors import (
     RateLimited,
     Unavailable,
 )
-from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
+from galaxy_backend.lobby.errors import UnknownEngineVersion
+from galaxy_backend.lobby.models import EngineOffer, GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.archive import KeptTurn, unpack
 from galaxy_backend.runtime.engine_client import EngineClient
+from galaxy_backend.runtime.errors import DefaultVersionTakenOut
 from galaxy_backend.runtime.models import (
     LIVE,
     EnginePlayer,
@@ -188,12 +190,25 @@ class RuntimeService:
         async with self._database.pool.acquire() as conn:
             return await repository.engine_versions(conn)
 
+    async def engine_offers(self) -> list[EngineOffer]:
+        """The versions new games may use (the lobby's one catalogue): those not taken out."""
+        async with self._database.pool.acquire() as conn:
+            found = await repository.engine_versions(conn, enabled_only=True)
+        return [EngineOffer(version=v.version, default=v.is_default) for v in found]
+
     async def put_engine_version(
-        self, version: str, *, image: str, is_default: bool, actor: Actor
+        self, version: str, *, image: str, is_default: bool, enabled: bool, actor: Actor
     ) -> EngineVersion:
+        """Add or change a version; `enabled=False` takes it out of what new games may use
+        (never the default's: another must become the default first)."""
+        if is_default and not enabled:
+            raise DefaultVersionTakenOut()
         async with transaction(self._database) as tx:
+            current = await repository.get_engine_version(tx.conn, version, lock=True)
+            if not enabled and current is not None and current.is_default:
+                raise DefaultVersionTakenOut()
             changed = await repository.put_engine_version(
-                tx.conn, version=version, image=image, is_default=is_default
+                tx.conn, version=version, image=image, is_default=is_default, enabled=enabled
             )
             await record_audit(
                 tx.conn,
@@ -201,7 +216,7 @@ class RuntimeService:
                 "runtime.engine_version",
                 target_type="engine_version",
                 target_id=version,
-                details={"image": image, "default": is_default},
+                details={"image": image, "default": is_default, "enabled": enabled},
             )
         return changed
 
@@ -211,13 +226,14 @@ class RuntimeService:
         """Record the game and queue its start, in the caller's transaction (the lobby's
         RuntimeControl)."""
         self.queue.check_room()
-        versions = {v.version: v for v in await repository.engine_versions(tx.conn)}
-        version = versions.get(request.engine_version)
+        offered = await repository.engine_versions(tx.conn, enabled_only=True)
+        version = next((v for v in offered if v.version == request.engine_version), None)
         if version is None:
-            raise InvalidInput(
-                f"no engine version {request.engine_version!r} is installed",
+            # Taken out of the registry since the game was made: the owner picks another.
+            raise UnknownEngineVersion(
+                f"engine version {request.engine_version!r} is no longer offered",
                 field="engine_version",
-                code="unknown_engine_version",
+                details={"known": [v.version for v in offered]},
             )
         record = await repository.insert_record(
             tx.conn,
