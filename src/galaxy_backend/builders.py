@@ -41,9 +41,10 @@ from galaxy_backend.runtime.clients import RuntimeClients
 from galaxy_backend.runtime.drivers.base import Limits
 from galaxy_backend.runtime.drivers.selection import choose_driver
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
+from galaxy_backend.runtime.jobqueue import JobQueue
 from galaxy_backend.runtime.reconciler import Reconciler
 from galaxy_backend.runtime.scheduler import TurnScheduler
-from galaxy_backend.runtime.service import JobQueue, RuntimeService
+from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.runtime.workers import RuntimeWorkers
 from galaxy_backend.settings import (
     AdminSettings,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.kernel.errors import Conflict
 from galaxy_backend.lobby import notices, repository, rules, steps
+from galaxy_backend.lobby.errors import NotPrivate
 from galaxy_backend.lobby.models import Game, RuntimeOutcome
 from galaxy_backend.lobby.racenames import RaceNameForms
 from galaxy_backend.lobby.status import LIVE, TERMINAL, wrong_status
@@ -107,7 +107,7 @@ class GameCommands:
         async with self._ctx.unit() as tx:
             game = await steps.owned_game(tx, user_id, game_id)
             if game.visibility != "private":
-                raise Conflict("only a private game has an invite code", code="not_private")
+                raise NotPrivate("only a private game has an invite code")
             if game.status not in LIVE:
                 raise wrong_status(game.status, "change the invite code")
             await repository.update_game(tx, game_id, {"invite_code": rules.invite_code()})
@@ -152,7 +152,7 @@ class GameCommands:
         target = rules.OUTCOME_STATUS[outcome]
         async with self._ctx.unit() as tx:
             game = await steps.locked_game(tx, game_id)
-            await repository.record_runtime(
+            await repository.save_runtime_report(
                 tx,
                 game_id,
                 runtime_status=outcome,

@@ -9,6 +9,8 @@ from uuid import UUID
 from galaxy_backend.lobby.status import ApplicationStatus, GameStatus
 
 Visibility = Literal["public", "private"]
+# What a player is to a game (none: a stranger).
+Role = Literal["owner", "player", "applicant"]
 RaceNameStatus = Literal["pending_registration", "reserved", "released"]
 
 

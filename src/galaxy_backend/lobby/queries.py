@@ -12,10 +12,11 @@ from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.lobby import repository, rules
 from galaxy_backend.lobby.cache import ListingFilter, LobbyCache, NameSlot, name_key, sort_key
 from galaxy_backend.lobby.engines import RegisteredEngines
-from galaxy_backend.lobby.models import Application, Game, RaceName
+from galaxy_backend.lobby.errors import GameNotFound, InviteNotFound
+from galaxy_backend.lobby.models import Application, Game, RaceName, Role
 from galaxy_backend.lobby.ports import RuntimeControl
 from galaxy_backend.lobby.racenames import RaceNameForms
-from galaxy_backend.lobby.views import Role, summary_view
+from galaxy_backend.lobby.views import summary_view
 from galaxy_backend.postgres import Database
 
 
@@ -80,7 +81,7 @@ class LobbyQueries:
         """The game with its players, from the cache or else the database."""
         game = await self.cache.games.get_or_load(game_id, lambda: self._load_game(game_id))
         if game is None:
-            raise rules.game_not_found()
+            raise GameNotFound("no such game")
         return game
 
     async def is_public(self, game_id: UUID) -> bool:
@@ -106,7 +107,7 @@ class LobbyQueries:
         async with self._database.pool.acquire() as conn:
             game = await repository.game_by_invite(conn, invite_code)
         if game is None:
-            raise NotFound("no game has this invite code", code="invite_not_found")
+            raise InviteNotFound("no game has this invite code")
         return game, rules.role_of(game, user_id)
 
     async def games_of(

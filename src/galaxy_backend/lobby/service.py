@@ -18,12 +18,11 @@ from galaxy_backend.lobby.applications import ApplicationCommands
 from galaxy_backend.lobby.cache import GAME_TOPIC, NAME_TOPIC
 from galaxy_backend.lobby.effects import LobbyEffects
 from galaxy_backend.lobby.games import GameCommands
-from galaxy_backend.lobby.models import Game, RaceName, RuntimeOutcome
+from galaxy_backend.lobby.models import Game, RaceName, Role, RuntimeOutcome
 from galaxy_backend.lobby.operators import OperatorActions
 from galaxy_backend.lobby.ports import Notifier, RuntimeControl, UserEntitlements
 from galaxy_backend.lobby.queries import LobbyQueries, build_cache
 from galaxy_backend.lobby.steps import LobbyContext
-from galaxy_backend.lobby.views import Role
 from galaxy_backend.postgres import Database
 from galaxy_backend.push import Publisher
 

@@ -394,7 +394,7 @@ async def fail_tick(
     )
 
 
-async def record_turn(
+async def insert_turn(
     conn: Connection,
     *,
     game_id: UUID,
