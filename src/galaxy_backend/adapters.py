@@ -62,11 +62,11 @@ class NotifierAdapter(Forwarder[Notifier]):
     """user, lobby, runtime → notification: notices in the caller's transaction
     (notification is built last: it needs accounts, mail and push)."""
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]:
         target = self.target
         if target is None:
             return []
-        return await target.publish(tx, notice)
+        return await target.post(tx, notice)
 
 
 class RuntimeControlAdapter(Forwarder[RuntimeControl]):

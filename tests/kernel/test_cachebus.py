@@ -78,7 +78,7 @@ async def test_a_remote_invalidation_during_a_load_is_not_undone_by_it(
     conn = await connector(db_dsn)()
     try:
         async with conn.transaction():
-            await replica_a.notify(conn, "session", "t1")
+            await replica_a.invalidate(conn, "session", "t1")
     finally:
         await conn.close()
     await eventually(lambda: "t1" in cache._tombstones, message="B heard the notice")
@@ -220,7 +220,7 @@ async def test_an_error_in_an_invalidation_does_not_stop_the_bus(
     replica_b.subscribe("user", seen.append)
     conn = await connector(db_dsn)()
     try:
-        await replica_a.notify(conn, "user", "not-a-uuid", "second")
+        await replica_a.invalidate(conn, "user", "not-a-uuid", "second")
     finally:
         await conn.close()
     await eventually(lambda: seen == ["not-a-uuid", "second"], message="both notices handled")

@@ -28,7 +28,7 @@ class Notifications:
     def __init__(self) -> None:
         self.calls: list[tuple[Tx, Notice]] = []
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]:
         self.calls.append((tx, notice))
         return [uuid.UUID(int=1)]
 
@@ -46,10 +46,10 @@ class Runtime:
 
 async def test_the_notifier_adapter() -> None:
     adapter = NotifierAdapter()
-    assert await adapter.publish(TX, NOTICE) == []
+    assert await adapter.post(TX, NOTICE) == []
     target = Notifications()
     adapter.patch(target)
-    assert await adapter.publish(TX, NOTICE) == [uuid.UUID(int=1)]
+    assert await adapter.post(TX, NOTICE) == [uuid.UUID(int=1)]
     assert target.calls == [(TX, NOTICE)]
 
 

@@ -151,7 +151,7 @@ async def test_a_mail_text_is_mailed_then_forgotten_and_never_kept_without_a_mai
     assert changed.status_code == 200, changed.text
     users = [UUID(ada["user"]["id"]), UUID(bob["user"]["id"])]
     async with transaction(api.backend.database) as tx:
-        await api.backend.notifications.publish(
+        await api.backend.notifications.post(
             tx,
             Notice(
                 kind="runtime.turn.ready",

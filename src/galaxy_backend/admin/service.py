@@ -178,7 +178,7 @@ class AdminService:
             else:
                 ended = []
             if ended:
-                await self._bus.notify(conn, ADMIN_SESSION_TOPIC, *(h.hex() for h in ended))
+                await self._bus.invalidate(conn, ADMIN_SESSION_TOPIC, *(h.hex() for h in ended))
             await record(
                 conn,
                 actor,
@@ -314,7 +314,7 @@ class AdminService:
         async with self._database.pool.acquire() as conn, conn.transaction():
             digest = await repository.revoke_session(conn, session_id)
             if digest is not None:
-                await self._bus.notify(conn, ADMIN_SESSION_TOPIC, digest.hex())
+                await self._bus.invalidate(conn, ADMIN_SESSION_TOPIC, digest.hex())
                 await record(conn, actor, "admin.logout")
         if digest is not None:
             self.cache.discard(digest)

@@ -359,7 +359,9 @@ class AuthService:
                 conn, user_id=user_id, session_id=session_id, reason=reason
             )
             if revoked:
-                await self._bus.notify(conn, SESSION_TOPIC, *(s.token_hash.hex() for s in revoked))
+                await self._bus.invalidate(
+                    conn, SESSION_TOPIC, *(s.token_hash.hex() for s in revoked)
+                )
             # One session that was not live changed nothing: a 404, not an audited action.
             if actor is not None and (revoked or session_id is None):
                 await record(

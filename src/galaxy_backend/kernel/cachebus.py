@@ -71,13 +71,13 @@ class CacheBus:
     def ready(self) -> bool:
         return self._ready
 
-    async def notify(self, conn: Connection, topic: str, *keys: str) -> None:
+    async def invalidate(self, conn: Connection, topic: str, *keys: str) -> None:
         """Queue invalidations for other replicas, in one round trip whatever their number;
         delivered when `conn`'s transaction commits."""
-        await self.notify_many(conn, [(topic, key) for key in keys])
+        await self.invalidate_many(conn, [(topic, key) for key in keys])
 
-    async def notify_many(self, conn: Connection, items: Iterable[tuple[str, str]]) -> None:
-        """`notify` for keys of several topics, still in one round trip."""
+    async def invalidate_many(self, conn: Connection, items: Iterable[tuple[str, str]]) -> None:
+        """`invalidate` for keys of several topics, still in one round trip."""
         origin = self.instance_id
         payloads = [orjson.dumps({"o": origin, "t": t, "k": k}).decode() for t, k in items]
         if not payloads:

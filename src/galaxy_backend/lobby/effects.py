@@ -46,7 +46,7 @@ class LobbyEffects:
         for key in marked:
             assert isinstance(key, UUID)
             game = await repository.touch_game(tx.conn, key)
-            await self._bus.notify(tx.conn, GAME_TOPIC, str(key))
+            await self._bus.invalidate(tx.conn, GAME_TOPIC, str(key))
             tx.after_commit(partial(self._published, game))
             done[key] = game
         return done
@@ -54,7 +54,9 @@ class LobbyEffects:
     async def _flush_names(self, tx: Tx, marked: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         entries = [e for e in marked.values() if isinstance(e, RaceName)]
         if entries:
-            await self._bus.notify(tx.conn, NAME_TOPIC, *(k for e in entries for k in name_keys(e)))
+            await self._bus.invalidate(
+                tx.conn, NAME_TOPIC, *(k for e in entries for k in name_keys(e))
+            )
         for entry in entries:
             tx.after_commit(partial(self._cache.put_name, entry))
         return dict(marked)

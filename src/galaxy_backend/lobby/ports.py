@@ -13,7 +13,7 @@ from galaxy_backend.user.models import Entitlements, User
 class Notifier(Protocol):
     """The notification service, through an adapter (it is built after the lobby)."""
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]:
         """Create the notifications in the caller's transaction; the ids created."""
         ...
 

@@ -51,7 +51,7 @@ class LobbyContext:
 
     async def tell(self, tx: Tx, notice: Notice) -> None:
         """Notify in this transaction (stored with the change, sent after it)."""
-        await self.notifier.publish(tx, notice)
+        await self.notifier.post(tx, notice)
 
 
 async def locked_game(tx: Tx, game_id: UUID) -> Game:

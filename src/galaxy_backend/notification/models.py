@@ -10,7 +10,7 @@ from uuid import UUID
 class Notice:
     """One thing to tell `user_ids`: a catalogue kind, mail title and body, a JSON payload.
 
-    `key`, when given, makes the notice idempotent per user: publishing the same key again
+    `key`, when given, makes the notice idempotent per user: posting the same key again
     (a retried job, a second sweeper) notifies nobody twice. `mail_text`, per recipient, is
     appended to that recipient's email in a fixed-width block (a turn report); it is kept
     only until the mail is queued, and never shown in the inbox or pushed.

@@ -72,9 +72,9 @@ class NotificationService:
         self._tokens = tokens
         self._public_url = public_url.rstrip("/")
 
-    # --- publishing --------------------------------------------------------------------------
+    # --- posting notices --------------------------------------------------------------------------
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]:
         """Notify `notice.user_ids` in the caller's transaction: an inbox entry each, and a
         route per channel the kind uses and the user wants. Deleted accounts are skipped;
         a repeated `key` notifies nobody twice. Returns the notifications created."""

@@ -28,7 +28,7 @@ class LobbyResults(Protocol):
 class Notifier(Protocol):
     """The notification service, through an adapter (it is built after the runtime)."""
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]:
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]:
         """Store the notice for its recipients in the caller's transaction."""
         ...
 

@@ -297,7 +297,7 @@ class RuntimeService:
 
     async def tell(self, tx: Tx, notice: Notice) -> None:
         """Notify players in this transaction (stored with the change, sent after it)."""
-        await self._notifier.publish(tx, notice)
+        await self._notifier.post(tx, notice)
 
     # --- reading -----------------------------------------------------------------------------
 

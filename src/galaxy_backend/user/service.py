@@ -34,7 +34,7 @@ class SessionRevoker(Protocol):
 class Notifier(Protocol):
     """What user needs from notifications (an adapter: notification is built after user)."""
 
-    async def publish(self, tx: Tx, notice: Notice) -> list[UUID]: ...
+    async def post(self, tx: Tx, notice: Notice) -> list[UUID]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ class UserService:
             user = await repository.set_block(conn, user_id, kind=kind, reason=reason, until=until)
             if user is not None:
                 ends = f" until {until.isoformat()}" if until else ""
-                await self._notifier.publish(
+                await self._notifier.post(
                     tx,
                     Notice(
                         kind="account.blocked",
@@ -179,7 +179,7 @@ class UserService:
         async def apply(tx: Tx) -> User | None:
             user = await repository.set_block(tx.conn, user_id, kind=None, reason=None, until=None)
             if user is not None:
-                await self._notifier.publish(
+                await self._notifier.post(
                     tx,
                     Notice(
                         kind="account.unblocked",
@@ -215,7 +215,7 @@ class UserService:
             user = await repository.update(conn, user_id, changes)
             if user is not None:
                 granted = user.entitlements(self._defaults)
-                await self._notifier.publish(
+                await self._notifier.post(
                     tx,
                     Notice(
                         kind="account.entitlements_changed",
@@ -257,6 +257,6 @@ class UserService:
             user = await apply(tx)
             if user is None:
                 raise UserNotFound()
-            await self._bus.notify(tx.conn, USER_TOPIC, str(user_id))
+            await self._bus.invalidate(tx.conn, USER_TOPIC, str(user_id))
         self.remember(user)
         return user
