@@ -5,11 +5,12 @@ patches the target in once it is built. Adapters never hold domain logic: they f
 and do nothing while the target is still unset (the state during boot).
 """
 
+from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from galaxy_backend.console.status import ComponentStates
-from galaxy_backend.lobby.models import GameStart
+from galaxy_backend.lobby.models import EngineOffer, GameStart
 from galaxy_backend.lobby.ports import RuntimeControl
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx
@@ -69,8 +70,9 @@ class NotifierAdapter(Forwarder[Notifier]):
 
 
 class RuntimeControlAdapter(Forwarder[RuntimeControl]):
-    """lobby → runtime: start and stop engines (the runtime also calls back into the lobby).
-    While unpatched a started game waits in `starting`."""
+    """lobby → runtime: start and stop engines, the engine versions games may use (the
+    runtime also calls back into the lobby). While unpatched a started game waits in
+    `starting`, and no version is offered."""
 
     async def start_game(self, tx: Tx, game: GameStart) -> None:
         target = self.target
@@ -81,6 +83,10 @@ class RuntimeControlAdapter(Forwarder[RuntimeControl]):
         target = self.target
         if target is not None:
             await target.stop_game(tx, game_id, reason=reason)
+
+    async def engine_offers(self) -> Sequence[EngineOffer]:
+        target = self.target
+        return [] if target is None else await target.engine_offers()
 
 
 class ComponentStatesAdapter(Forwarder[ComponentStates]):

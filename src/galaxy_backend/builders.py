@@ -27,7 +27,6 @@ from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
 from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.kernel.server_secrets import ServerSecrets
-from galaxy_backend.lobby.engines import BundledEngine
 from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.sweeper import Sweeper
 from galaxy_backend.mail.service import MailService
@@ -43,9 +42,10 @@ from galaxy_backend.runtime.clients import RuntimeClients
 from galaxy_backend.runtime.drivers.base import Limits
 from galaxy_backend.runtime.drivers.selection import choose_driver
 from galaxy_backend.runtime.engine_client import EngineClient, EngineTokens
+from galaxy_backend.runtime.jobqueue import JobQueue
 from galaxy_backend.runtime.reconciler import Reconciler
 from galaxy_backend.runtime.scheduler import TurnScheduler
-from galaxy_backend.runtime.service import JobQueue, RuntimeService
+from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.runtime.workers import RuntimeWorkers
 from galaxy_backend.settings import (
     AdminSettings,
@@ -255,7 +255,6 @@ def build_lobby(
         notifier=notifier,
         runtime=runtime,
         users=users,
-        engines=BundledEngine(),
         pending_registration_ttl=settings.pending_registration_ttl,
         min_turn_interval=settings.min_turn_interval,
         cache_limits=base.cache_limits,

@@ -44,14 +44,12 @@ from galaxy_backend.console.schemas import (
 from galaxy_backend.console.service import ConsoleReads
 from galaxy_backend.console.status import StatusBoard
 from galaxy_backend.kernel.fields import Cursor
-from galaxy_backend.lobby.views import (
-    AdminRaceNameList,
-    ApplicationList,
-    application_view,
-    race_name_view,
-)
+from galaxy_backend.lobby.errors import GameNotFound
+from galaxy_backend.lobby.schemas import AdminRaceNameList, ApplicationList
+from galaxy_backend.lobby.views import application_view, race_name_view
 from galaxy_backend.mail.schemas import DeliveryOut
-from galaxy_backend.runtime.routes import GameStatusOut, PlayerStatusOut, RankOut, RecordOut
+from galaxy_backend.runtime.errors import RuntimeNotFound
+from galaxy_backend.runtime.schemas import GameStandingOut, PlayerStandingOut, RankOut, RecordOut
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip
 from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.http_app import audience_router
@@ -72,11 +70,6 @@ TurnCursor = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]
 
 
 # --- mail, broadcasts ------------------------------------------------------------------------
-
-
-# For lobby and runtime codes until their domains name them (lobby.errors, runtime.errors).
-def _not_found(what: str, code: str) -> dict[int | str, dict[str, Any]]:
-    return {404: {"description": f"No such {what} (`{code}`)"}}
 
 
 def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
@@ -275,7 +268,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         response_model=ApplicationList,
         summary="Every application to a game, the oldest first",
         tags=["lobby"],
-        responses=_not_found("game", "game_not_found"),
+        responses=errors_of(GameNotFound),
     )
     async def applications(
         game_id: UUID,
@@ -290,19 +283,19 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/games/{game_id}/engine",
         summary="A game's runtime record and standing, with who has sent orders",
         tags=["runtime"],
-        responses=_not_found("runtime", "runtime_not_found"),
+        responses=errors_of(RuntimeNotFound),
     )
     async def engine(game_id: UUID, _: AdminReader) -> EngineStateOut:
         record, standing = await reads.engine_of(game_id)
         return EngineStateOut(
             record=RecordOut.model_validate(record),
-            standing=GameStatusOut(
+            standing=GameStandingOut(
                 turn=standing.turn,
                 finished=standing.finished,
                 status=standing.status,
                 next_turn_at=standing.next_turn_at,
                 winner=standing.winner,
-                players=[PlayerStatusOut.model_validate(p) for p in standing.players],
+                players=[PlayerStandingOut.model_validate(p) for p in standing.players],
                 ranking=[RankOut.model_validate(r) for r in standing.ranking],
                 engine_answered=standing.engine_answered,
             ),
@@ -312,7 +305,7 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         "/games/{game_id}/turns",
         summary="A game's turns, the newest first",
         tags=["runtime"],
-        responses=_not_found("runtime", "runtime_not_found"),
+        responses=errors_of(RuntimeNotFound),
     )
     async def turns(
         game_id: UUID,

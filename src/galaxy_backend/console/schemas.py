@@ -5,9 +5,9 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from galaxy_backend.lobby.views import Role
+from galaxy_backend.lobby.models import Role
 from galaxy_backend.mail.schemas import DeliveryOut
-from galaxy_backend.runtime.routes import GameStatusOut, RecordOut
+from galaxy_backend.runtime.schemas import GameStandingOut, RecordOut
 
 
 class ComponentOut(BaseModel):
@@ -162,7 +162,7 @@ class EngineStateOut(BaseModel):
     whether the engine itself answered (who has sent orders)."""
 
     record: RecordOut
-    standing: GameStatusOut
+    standing: GameStandingOut
 
 
 class TurnOut(BaseModel):

@@ -13,9 +13,8 @@ from galaxy_backend.auth.service import AuthService
 from galaxy_backend.console.errors import DeliveryNotFound
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.lobby import repository as lobby_repository
-from galaxy_backend.lobby.models import Application, Game, RaceName
+from galaxy_backend.lobby.models import Application, Game, RaceName, Role
 from galaxy_backend.lobby.service import LobbyService
-from galaxy_backend.lobby.views import Role
 from galaxy_backend.mail import repository as mail_repository
 from galaxy_backend.mail.models import Attempt, Delivery
 from galaxy_backend.notification import oversight as notification_oversight
@@ -23,7 +22,8 @@ from galaxy_backend.notification.oversight import Broadcast, SentNotification
 from galaxy_backend.postgres import Database
 from galaxy_backend.runtime import repository as runtime_repository
 from galaxy_backend.runtime.models import RuntimeRecord
-from galaxy_backend.runtime.service import GameStatus, RuntimeService
+from galaxy_backend.runtime.playing import GameStanding
+from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.user.service import UserService
 
 
@@ -88,8 +88,8 @@ class ConsoleReads:
             )
         return page_of(rows, limit)
 
-    async def engine_of(self, game_id: UUID) -> tuple[RuntimeRecord, GameStatus]:
-        return await self._runtime.standing(game_id)
+    async def engine_of(self, game_id: UUID) -> tuple[RuntimeRecord, GameStanding]:
+        return await self._runtime.playing.standing(game_id)
 
     async def turns_of(
         self, game_id: UUID, *, before: int | None, limit: int

@@ -3,8 +3,14 @@
 import uuid
 from uuid import UUID
 
-from galaxy_backend.kernel.errors import Conflict, NotFound
 from galaxy_backend.lobby import notices, repository, rules, steps
+from galaxy_backend.lobby.errors import (
+    AlreadyApplied,
+    ApplicationNotFound,
+    GameFull,
+    GameNotFound,
+    PlayerNotFound,
+)
 from galaxy_backend.lobby.models import Application, Game
 from galaxy_backend.lobby.status import (
     BEFORE_START,
@@ -35,7 +41,7 @@ class ApplicationCommands:
             game = await repository.share_game(tx.conn, game_id)
             # Whoever lacks the code of a private game may not learn that it exists.
             if game is None or not rules.invite_admits(game, user_id, invite_code):
-                raise rules.game_not_found()
+                raise GameNotFound("no such game")
             if game.status != "enrollment_open":
                 raise wrong_status(game.status, "apply")
             rules.check_seat(game)
@@ -44,7 +50,7 @@ class ApplicationCommands:
                 tx, application_id, game_id, user_id, forms.display
             )
             if application is None:
-                raise Conflict("you have applied to this game already", code="already_applied")
+                raise AlreadyApplied("you have applied to this game already")
             await steps.claim_name(tx, forms, user_id, game_id, application_id)
             if user_id != game.owner_id:
                 # The owner applying to their own game knows of it already.
@@ -58,7 +64,7 @@ class ApplicationCommands:
             game = await steps.locked_game(tx, game_id)
             application = await steps.locked_application(tx, game, application_id)
             if application.user_id != user_id:
-                raise NotFound("no such application", code="application_not_found")
+                raise ApplicationNotFound("no such application")
             done = await steps.move_application(tx, application, "withdrawn", "withdraw it")
             await steps.release(tx, [application_id], "withdrawn")
         return done
@@ -72,9 +78,9 @@ class ApplicationCommands:
             async with self._ctx.database.pool.acquire() as conn:
                 game = await repository.get_game(conn, game_id)
             if game is None:
-                raise rules.game_not_found()
+                raise GameNotFound("no such game")
             rules.check_owner(game, owner_id)
-            raise NotFound("no such application", code="application_not_found")
+            raise ApplicationNotFound("no such application")
         applicant = await self._ctx.users.get(peek.user_id)
         active_limit = self._ctx.users.entitlements(applicant).max_active_games
         async with self._ctx.unit() as tx:
@@ -89,7 +95,7 @@ class ApplicationCommands:
             playing = await repository.count_playing(tx.conn, application.user_id)
             rules.check_active_limit(playing, active_limit, whose="the applicant")
             if not await repository.add_approved(tx, game_id):
-                raise Conflict("the game is full", code="game_full")
+                raise GameFull("the game is full")
             done = await steps.move_application(tx, application, "approved", "approve it")
             await repository.reserve_race_name(tx, application_id)
             await self._ctx.tell(tx, notices.application_approved(game, application))
@@ -114,7 +120,7 @@ class ApplicationCommands:
                 tx.conn, game_id, player_id, lock=True
             )
             if application is None or application.status != "approved":
-                raise NotFound("no such player in this game", code="player_not_found")
+                raise PlayerNotFound("no such player in this game")
             done = await _drop_player(tx, game, application, "removed")
             await self._ctx.tell(tx, notices.player_removed(game, application))
         return done
@@ -125,7 +131,7 @@ class ApplicationCommands:
             game = await steps.locked_game(tx, game_id)
             application = await repository.live_application_of(tx.conn, game_id, user_id, lock=True)
             if application is None or application.status != "approved":
-                raise NotFound("you do not play in this game", code="player_not_found")
+                raise PlayerNotFound("you do not play in this game")
             if game.status not in BEFORE_START:
                 raise wrong_status(game.status, "leave")
             done = await _drop_player(tx, game, application, "left")

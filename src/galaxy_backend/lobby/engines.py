@@ -1,16 +1,19 @@
-"""Which engine versions the backend can run, and what each accepts as game settings.
+"""Which engine versions games may use, and what each accepts as game settings.
 
-Until the runtime brings its registry of engine images, the only known version is the
-reference engine bundled with the backend; its settings are data in `galaxy_engine.settings`
-(importing it, and `galaxy_engine.version`, loads nothing else and runs no engine).
+The runtime's registry of engine versions (`runtime_engine_versions`, which operators edit
+and where the bundled engine is always installed) is the one catalogue: the lobby asks the
+runtime for the versions it offers each time it checks a game. Every registered version is
+a build of the reference engine, so each takes the bundled engine's settings, which are
+data in `galaxy_engine.settings` (importing it loads nothing else and runs no engine); the
+engine checks them again when the game starts.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from galaxy_backend.kernel.errors import InvalidInput
+from galaxy_backend.lobby.errors import InvalidSettings, UnknownEngineVersion
+from galaxy_backend.lobby.models import EngineOffer
 from galaxy_engine import settings as engine_settings
-from galaxy_engine.version import ENGINE_VERSION
 
 # The engine's map generator places a race's primary homeworld at least `race_spacing` from
 # any other; its default map (200 ly, 25 ly spacing) holds 30 races.
@@ -20,7 +23,7 @@ _ENGINE_PLAYER_LIMIT = 100
 
 
 class EngineCatalog(Protocol):
-    """The engine versions games may use (the runtime issue replaces this with its registry)."""
+    """The engine versions games may use (the rules take it as a value, so they stay pure)."""
 
     def default_version(self) -> str: ...
 
@@ -37,22 +40,29 @@ class EngineCatalog(Protocol):
         ...
 
 
-class BundledEngine:
-    """The reference engine shipped in this package: one version."""
+class RegisteredEngines:
+    """The versions the runtime's registry offers now, each a build of the reference engine."""
+
+    def __init__(self, offers: Sequence[EngineOffer]) -> None:
+        self._versions = tuple(o.version for o in offers)
+        self._default = next((o.version for o in offers if o.default), None)
 
     def default_version(self) -> str:
-        return ENGINE_VERSION
+        if self._default is None:
+            raise UnknownEngineVersion(
+                "no engine version is installed", field="engine_version", details={"known": []}
+            )
+        return self._default
 
     def known_versions(self) -> Sequence[str]:
-        return (ENGINE_VERSION,)
+        return self._versions
 
     def check_version(self, version: str) -> None:
-        if version not in self.known_versions():
-            raise InvalidInput(
-                f"engine version {version!r} is not one this backend runs",
+        if version not in self._versions:
+            raise UnknownEngineVersion(
+                f"engine version {version!r} is not one games may use",
                 field="engine_version",
-                code="unknown_engine_version",
-                details={"known": list(self.known_versions())},
+                details={"known": list(self._versions)},
             )
 
     def validate_settings(self, version: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,10 +79,9 @@ class BundledEngine:
                 }
                 for error in exc.errors
             ]
-            raise InvalidInput(
+            raise InvalidSettings(
                 "the engine does not accept these settings",
                 field=fields[0]["field"] if fields else "settings",
-                code="invalid_settings",
                 details={"fields": fields},
             ) from None
 

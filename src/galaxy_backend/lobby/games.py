@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.kernel.errors import Conflict
 from galaxy_backend.lobby import notices, repository, rules, steps
+from galaxy_backend.lobby.errors import NotPrivate
 from galaxy_backend.lobby.models import Game, RuntimeOutcome
 from galaxy_backend.lobby.racenames import RaceNameForms
 from galaxy_backend.lobby.status import LIVE, TERMINAL, wrong_status
@@ -40,16 +40,13 @@ class GameCommands:
     def __init__(self, ctx: LobbyContext) -> None:
         self._ctx = ctx
 
-    def _checked(self, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        return rules.checked_fields(
-            values,
-            engines=self._ctx.engines,
-            now=now,
+    async def create_game(self, owner_id: UUID, draft: GameDraft) -> Game:
+        fields = rules.checked_fields(
+            {n: getattr(draft, n) for n in rules.SETTABLE},
+            engines=await self._ctx.engines(),
+            now=self._ctx.clock(),
             min_interval=self._ctx.min_turn_interval,
         )
-
-    async def create_game(self, owner_id: UUID, draft: GameDraft) -> Game:
-        fields = self._checked({n: getattr(draft, n) for n in rules.SETTABLE}, self._ctx.clock())
         fields["invite_code"] = rules.invite_code() if draft.visibility == "private" else None
         forms = (
             rules.forms(draft.owner_race_name, field="owner_race_name")
@@ -89,6 +86,7 @@ class GameCommands:
     async def update_game(self, user_id: UUID, game_id: UUID, changes: Mapping[str, Any]) -> Game:
         """Edit before the start (while enrollment is open); only the owner may."""
         now = self._ctx.clock()
+        engines = await self._ctx.engines()
         async with self._ctx.unit() as tx:
             game = await steps.owned_game(tx, user_id, game_id)
             if game.status != "enrollment_open":
@@ -96,7 +94,7 @@ class GameCommands:
             delta = rules.edit_delta(
                 game,
                 changes,
-                engines=self._ctx.engines,
+                engines=engines,
                 now=now,
                 min_interval=self._ctx.min_turn_interval,
             )
@@ -109,7 +107,7 @@ class GameCommands:
         async with self._ctx.unit() as tx:
             game = await steps.owned_game(tx, user_id, game_id)
             if game.visibility != "private":
-                raise Conflict("only a private game has an invite code", code="not_private")
+                raise NotPrivate("only a private game has an invite code")
             if game.status not in LIVE:
                 raise wrong_status(game.status, "change the invite code")
             await repository.update_game(tx, game_id, {"invite_code": rules.invite_code()})
@@ -154,7 +152,7 @@ class GameCommands:
         target = rules.OUTCOME_STATUS[outcome]
         async with self._ctx.unit() as tx:
             game = await steps.locked_game(tx, game_id)
-            await repository.record_runtime(
+            await repository.save_runtime_report(
                 tx,
                 game_id,
                 runtime_status=outcome,

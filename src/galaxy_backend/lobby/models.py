@@ -9,6 +9,8 @@ from uuid import UUID
 from galaxy_backend.lobby.status import ApplicationStatus, GameStatus
 
 Visibility = Literal["public", "private"]
+# What a player is to a game (none: a stranger).
+Role = Literal["owner", "player", "applicant"]
 RaceNameStatus = Literal["pending_registration", "reserved", "released"]
 
 
@@ -116,6 +118,14 @@ class GameStart:
     turn_time_zone: str
     run_when_all_orders_in: bool
     players: tuple[Player, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOffer:
+    """An engine version the runtime's registry offers for new games."""
+
+    version: str
+    default: bool
 
 
 RuntimeOutcome = Literal[

@@ -2,9 +2,10 @@
 
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor, record
-from galaxy_backend.kernel.errors import Conflict, NotFound
+from galaxy_backend.audit.trail import Actor
+from galaxy_backend.audit.trail import record as write_audit
 from galaxy_backend.lobby import notices, repository, steps
+from galaxy_backend.lobby.errors import RaceNameNotFound, RaceNameReleased
 from galaxy_backend.lobby.models import Game, RaceName
 from galaxy_backend.lobby.repository import GAMES
 from galaxy_backend.lobby.status import check_transition
@@ -19,7 +20,7 @@ class OperatorActions:
         async with self._ctx.unit() as tx:
             game = await steps.locked_game(tx, game_id)
             check_transition(game.status, "cancelled", "cancel the game")
-            await record(
+            await write_audit(
                 tx.conn,
                 actor,
                 "game.cancel",
@@ -36,9 +37,9 @@ class OperatorActions:
         async with self._ctx.unit() as tx:
             entry = await repository.get_race_name(tx.conn, entry_id)
             if entry is None:
-                raise NotFound("no such race name", code="race_name_not_found")
+                raise RaceNameNotFound("no such race name")
             if entry.status == "released":
-                raise Conflict("the race name is released already", code="race_name_released")
+                raise RaceNameReleased("the race name is released already")
             game = await repository.get_game(tx.conn, entry.game_id, lock=True)
             application = await repository.get_application(tx.conn, entry.application_id, lock=True)
             if application is not None and application.status == "pending" and game is not None:
@@ -51,8 +52,8 @@ class OperatorActions:
             )
             if not released:
                 # Released meanwhile (a withdrawal, a rejection): nothing left to do.
-                raise Conflict("the race name is released already", code="race_name_released")
-            await record(
+                raise RaceNameReleased("the race name is released already")
+            await write_audit(
                 tx.conn,
                 actor,
                 "race_name.release",

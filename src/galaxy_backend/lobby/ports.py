@@ -1,9 +1,10 @@
 """What the lobby needs of other domains, as protocols their adapters satisfy."""
 
+from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from galaxy_backend.lobby.models import GameStart
+from galaxy_backend.lobby.models import EngineOffer, GameStart
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx
 from galaxy_backend.user.models import Entitlements, User
@@ -27,6 +28,10 @@ class RuntimeControl(Protocol):
 
     async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
         """Queue the engine's stop in the caller's transaction."""
+        ...
+
+    async def engine_offers(self) -> Sequence[EngineOffer]:
+        """The engine versions new games may use: the registry's, less those taken out."""
         ...
 
 

@@ -11,10 +11,12 @@ from galaxy_backend.kernel.cursors import decode_cursor, encode_cursor, page_of
 from galaxy_backend.kernel.errors import NotFound
 from galaxy_backend.lobby import repository, rules
 from galaxy_backend.lobby.cache import ListingFilter, LobbyCache, NameSlot, name_key, sort_key
-from galaxy_backend.lobby.engines import EngineCatalog
-from galaxy_backend.lobby.models import Application, Game, RaceName
+from galaxy_backend.lobby.engines import RegisteredEngines
+from galaxy_backend.lobby.errors import GameNotFound, InviteNotFound
+from galaxy_backend.lobby.models import Application, Game, RaceName, Role
+from galaxy_backend.lobby.ports import RuntimeControl
 from galaxy_backend.lobby.racenames import RaceNameForms
-from galaxy_backend.lobby.views import Role, summary_view
+from galaxy_backend.lobby.views import summary_view
 from galaxy_backend.postgres import Database
 
 
@@ -66,10 +68,10 @@ def build_cache(database: Database, limits: CacheLimits | None) -> LobbyCache:
 
 
 class LobbyQueries:
-    def __init__(self, *, database: Database, cache: LobbyCache, engines: EngineCatalog) -> None:
+    def __init__(self, *, database: Database, cache: LobbyCache, runtime: RuntimeControl) -> None:
         self._database = database
         self.cache = cache
-        self._engines = engines
+        self._runtime = runtime
 
     async def _load_game(self, game_id: UUID) -> Game | None:
         async with self._database.pool.acquire() as conn:
@@ -79,7 +81,7 @@ class LobbyQueries:
         """The game with its players, from the cache or else the database."""
         game = await self.cache.games.get_or_load(game_id, lambda: self._load_game(game_id))
         if game is None:
-            raise rules.game_not_found()
+            raise GameNotFound("no such game")
         return game
 
     async def is_public(self, game_id: UUID) -> bool:
@@ -105,7 +107,7 @@ class LobbyQueries:
         async with self._database.pool.acquire() as conn:
             game = await repository.game_by_invite(conn, invite_code)
         if game is None:
-            raise NotFound("no game has this invite code", code="invite_not_found")
+            raise InviteNotFound("no game has this invite code")
         return game, rules.role_of(game, user_id)
 
     async def games_of(
@@ -159,17 +161,19 @@ class LobbyQueries:
             last = (game.created_at, game.id)
         return ListingResult(items, encode_cursor(*last) if more and last else None)
 
-    def engines(self) -> list[dict[str, Any]]:
-        """The engine versions games may use, with the settings each takes."""
-        default = self._engines.default_version()
+    async def engines(self) -> list[dict[str, Any]]:
+        """The engine versions games may use (the runtime's registry), with the settings
+        each takes."""
+        offers = await self._runtime.engine_offers()
+        engines = RegisteredEngines(offers)
         return [
             {
-                "version": version,
-                "default": version == default,
-                "settings_schema": self._engines.settings_schema(version),
-                "max_players_default_map": self._engines.max_players(version, {}),
+                "version": offer.version,
+                "default": offer.default,
+                "settings_schema": engines.settings_schema(offer.version),
+                "max_players_default_map": engines.max_players(offer.version, {}),
             }
-            for version in self._engines.known_versions()
+            for offer in offers
         ]
 
     async def applications(

@@ -12,12 +12,26 @@ from uuid import UUID
 
 from galaxy_backend.cronutil import Schedule, parse_schedule, parse_time_zone
 from galaxy_backend.kernel.durations import format_duration
-from galaxy_backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby.engines import EngineCatalog
-from galaxy_backend.lobby.models import Game, RuntimeOutcome
+from galaxy_backend.lobby.errors import (
+    ActiveGamesLimit,
+    DeadlinePassed,
+    GameFull,
+    GameNotFound,
+    InvalidPlayers,
+    InvalidRaceName,
+    InvalidSchedule,
+    InvalidTimeZone,
+    MaxBelowApproved,
+    NotEnoughPlayers,
+    NotOwner,
+    OwnedGamesLimit,
+    ScheduleTooFrequent,
+    TooManyPlayers,
+)
+from galaxy_backend.lobby.models import Game, Role, RuntimeOutcome
 from galaxy_backend.lobby.racenames import RaceNameError, RaceNameForms, race_name_forms
 from galaxy_backend.lobby.status import GameStatus, check_path
-from galaxy_backend.lobby.views import Role
 
 _INVITE_BYTES = 9  # 12 URL-safe characters
 
@@ -64,7 +78,7 @@ def forms(raw: str, *, field: str = "race_name") -> RaceNameForms:
     try:
         return race_name_forms(raw)
     except RaceNameError as exc:
-        raise InvalidInput(f"race name {exc}", field=field, code="invalid_race_name") from None
+        raise InvalidRaceName(f"race name {exc}", field=field) from None
 
 
 def role_of(game: Game, user_id: UUID, *, applicant: bool = False) -> Role | None:
@@ -75,22 +89,18 @@ def role_of(game: Game, user_id: UUID, *, applicant: bool = False) -> Role | Non
     return "applicant" if applicant else None
 
 
-def game_not_found() -> NotFound:
-    return NotFound("no such game", code="game_not_found")
-
-
 def check_owner(game: Game, user_id: UUID) -> None:
     """403 for a non-owner who may see the game; 404 for one who may not (a private game)."""
     if game.owner_id != user_id:
         if game.visibility == "private" and not game.is_player(user_id):
-            raise game_not_found()
-        raise Forbidden("only the game's owner may do this", code="not_owner")
+            raise GameNotFound("no such game")
+        raise NotOwner("only the game's owner may do this")
 
 
 def check_visible(game: Game, role: Role | None) -> None:
     """A private game is not found by whoever has no part in it."""
     if role is None and game.visibility == "private":
-        raise game_not_found()
+        raise GameNotFound("no such game")
 
 
 def invite_admits(game: Game, user_id: UUID, code: str | None) -> bool:
@@ -103,9 +113,8 @@ def invite_admits(game: Game, user_id: UUID, code: str | None) -> bool:
 
 def check_owned_limit(owned: int, limit: int) -> None:
     if owned >= limit:
-        raise Conflict(
+        raise OwnedGamesLimit(
             f"you already own {owned} live games, your limit",
-            code="owned_games_limit",
             details={"limit": limit},
         )
 
@@ -114,16 +123,15 @@ def check_active_limit(playing: int, limit: int, *, whose: str = "you") -> None:
     if playing >= limit:
         verb = "play" if whose == "you" else "plays"
         own = "your" if whose == "you" else "their"
-        raise Conflict(
+        raise ActiveGamesLimit(
             f"{whose} already {verb} {playing} games, {own} limit",
-            code="active_games_limit",
             details={"limit": limit},
         )
 
 
 def check_seat(game: Game) -> None:
     if game.approved_count >= game.max_players:
-        raise Conflict("the game is full", code="game_full")
+        raise GameFull("the game is full")
 
 
 def start_path(game: Game) -> tuple[GameStatus, ...]:
@@ -133,9 +141,8 @@ def start_path(game: Game) -> tuple[GameStatus, ...]:
     )
     check_path(game.status, path, "start the game")
     if game.approved_count < game.min_players:
-        raise Conflict(
+        raise NotEnoughPlayers(
             f"{game.approved_count} of at least {game.min_players} players are approved",
-            code="not_enough_players",
             details={"approved_count": game.approved_count, "min_players": game.min_players},
         )
     return path
@@ -164,31 +171,27 @@ def checked_fields(
     try:
         time_zone = parse_time_zone(checked["turn_time_zone"])
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="turn_time_zone", code="invalid_time_zone") from None
+        raise InvalidTimeZone(str(exc), field="turn_time_zone") from None
     try:
         schedule = parse_schedule(checked["turn_schedule"], time_zone)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="turn_schedule", code="invalid_schedule") from None
+        raise InvalidSchedule(str(exc), field="turn_schedule") from None
     if check_interval:
         check_turn_interval(schedule, now, min_interval)
     checked["turn_schedule"] = schedule.text
     if checked["min_players"] > checked["max_players"]:
-        raise InvalidInput(
-            "min_players is above max_players", field="min_players", code="invalid_players"
-        )
+        raise InvalidPlayers("min_players is above max_players", field="min_players")
     capacity = engines.max_players(version, settings)
     if checked["max_players"] > capacity:
-        raise InvalidInput(
+        raise TooManyPlayers(
             f"the engine's map holds at most {capacity} races with these settings",
             field="max_players",
-            code="too_many_players",
             details={"engine_capacity": capacity},
         )
     if check_deadline and checked["enrollment_deadline"] <= now:
-        raise InvalidInput(
+        raise DeadlinePassed(
             "the enrollment deadline is in the past",
             field="enrollment_deadline",
-            code="deadline_passed",
         )
     return checked
 
@@ -198,11 +201,10 @@ def check_turn_interval(schedule: Schedule, now: datetime, minimum: timedelta) -
     and keeps a report on disk."""
     gap = schedule.shortest_gap(now)
     if gap < minimum:
-        raise InvalidInput(
+        raise ScheduleTooFrequent(
             f"turns may come no closer than {format_duration(minimum)}; this schedule has"
             f" {format_duration(gap)} between two of them",
             field="turn_schedule",
-            code="schedule_too_frequent",
             details={
                 "min_interval_seconds": int(minimum.total_seconds()),
                 "shortest_gap_seconds": int(gap.total_seconds()),
@@ -230,9 +232,8 @@ def edit_delta(
         check_interval=bool({"turn_schedule", "turn_time_zone"} & set(changes)),
     )
     if checked["max_players"] < game.approved_count:
-        raise Conflict(
+        raise MaxBelowApproved(
             f"{game.approved_count} players are approved already",
-            code="max_below_approved",
             details={"approved_count": game.approved_count},
         )
     if checked["visibility"] != game.visibility:

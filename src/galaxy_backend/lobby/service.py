@@ -17,14 +17,12 @@ from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.lobby.applications import ApplicationCommands
 from galaxy_backend.lobby.cache import GAME_TOPIC, NAME_TOPIC
 from galaxy_backend.lobby.effects import LobbyEffects
-from galaxy_backend.lobby.engines import EngineCatalog
 from galaxy_backend.lobby.games import GameCommands
-from galaxy_backend.lobby.models import Game, RaceName, RuntimeOutcome
+from galaxy_backend.lobby.models import Game, RaceName, Role, RuntimeOutcome
 from galaxy_backend.lobby.operators import OperatorActions
 from galaxy_backend.lobby.ports import Notifier, RuntimeControl, UserEntitlements
 from galaxy_backend.lobby.queries import LobbyQueries, build_cache
 from galaxy_backend.lobby.steps import LobbyContext
-from galaxy_backend.lobby.views import Role
 from galaxy_backend.postgres import Database
 from galaxy_backend.push import Publisher
 
@@ -39,7 +37,6 @@ class LobbyService:
         notifier: Notifier,
         runtime: RuntimeControl,
         users: UserEntitlements,
-        engines: EngineCatalog,
         pending_registration_ttl: timedelta,
         min_turn_interval: timedelta = timedelta(minutes=1),
         cache_limits: CacheLimits | None = None,
@@ -53,12 +50,11 @@ class LobbyService:
             notifier=notifier,
             runtime=runtime,
             users=users,
-            engines=engines,
             clock=clock,
             min_turn_interval=min_turn_interval,
             pending_registration_ttl=pending_registration_ttl,
         )
-        self.queries = LobbyQueries(database=database, cache=self.cache, engines=engines)
+        self.queries = LobbyQueries(database=database, cache=self.cache, runtime=runtime)
         self.games = GameCommands(self.context)
         self.applications = ApplicationCommands(self.context)
         self.operators = OperatorActions(self.context)

@@ -2,7 +2,7 @@
 
 from typing import Literal, get_args
 
-from galaxy_backend.kernel.errors import Conflict
+from galaxy_backend.lobby.errors import WrongApplicationStatus, WrongStatus
 
 GameStatus = Literal[
     "enrollment_open",
@@ -39,10 +39,9 @@ LIVE: frozenset[GameStatus] = frozenset(s for s in GAME_STATUSES if s not in TER
 BEFORE_START: frozenset[GameStatus] = frozenset({"enrollment_open", "enrollment_closed"})
 
 
-def wrong_status(current: GameStatus, action: str) -> Conflict:
-    return Conflict(
+def wrong_status(current: GameStatus, action: str) -> WrongStatus:
+    return WrongStatus(
         f"the game is {current.replace('_', ' ')}; cannot {action}",
-        code="wrong_status",
         details={"status": current},
     )
 
@@ -76,10 +75,9 @@ APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] =
 }
 
 
-def wrong_application_status(current: ApplicationStatus, action: str) -> Conflict:
-    return Conflict(
+def wrong_application_status(current: ApplicationStatus, action: str) -> WrongApplicationStatus:
+    return WrongApplicationStatus(
         f"the application is {current}; cannot {action}",
-        code="wrong_application_status",
         details={"status": current},
     )
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from galaxy_backend.kernel.errors import Conflict, NotFound
 from galaxy_backend.lobby import notices, repository, rules
-from galaxy_backend.lobby.engines import EngineCatalog
+from galaxy_backend.lobby.engines import EngineCatalog, RegisteredEngines
+from galaxy_backend.lobby.errors import ApplicationNotFound, GameNotFound, RaceNameTaken
 from galaxy_backend.lobby.models import Application, Game, GameStart, RaceName
 from galaxy_backend.lobby.ports import Notifier, RuntimeControl, UserEntitlements
 from galaxy_backend.lobby.racenames import RaceNameForms
@@ -41,10 +41,13 @@ class LobbyContext:
     notifier: Notifier
     runtime: RuntimeControl
     users: UserEntitlements
-    engines: EngineCatalog
     clock: Callable[[], datetime]
     min_turn_interval: timedelta
     pending_registration_ttl: timedelta
+
+    async def engines(self) -> EngineCatalog:
+        """The runtime's registry as it is now: the one catalogue games choose from."""
+        return RegisteredEngines(await self.runtime.engine_offers())
 
     async def tell(self, tx: Tx, notice: Notice) -> None:
         """Notify in this transaction (stored with the change, sent after it)."""
@@ -54,7 +57,7 @@ class LobbyContext:
 async def locked_game(tx: Tx, game_id: UUID) -> Game:
     game = await repository.get_game(tx.conn, game_id, lock=True)
     if game is None:
-        raise rules.game_not_found()
+        raise GameNotFound("no such game")
     return game
 
 
@@ -68,7 +71,7 @@ async def owned_game(tx: Tx, user_id: UUID, game_id: UUID) -> Game:
 async def locked_application(tx: Tx, game: Game, application_id: UUID) -> Application:
     application = await repository.get_application(tx.conn, application_id, lock=True)
     if application is None or application.game_id != game.id:
-        raise NotFound("no such application", code="application_not_found")
+        raise ApplicationNotFound("no such application")
     return application
 
 
@@ -131,11 +134,10 @@ async def claim_name(
     details: dict[str, Any] = {"held_by_you": mine}
     if holder is not None and mine:
         details.update(game_id=str(holder.game_id), race_name=holder.name, status=holder.status)
-    raise Conflict(
+    raise RaceNameTaken(
         "you hold this race name already, in another game; a race name is one race"
         if mine
         else "this race name, or one that looks the same, is taken",
-        code="race_name_taken",
         details=details,
     )
 

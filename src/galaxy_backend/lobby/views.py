@@ -1,137 +1,14 @@
-"""How the lobby appears over HTTP: response models, and the plain data they describe."""
+"""How the lobby shows a game, an application, a race name: the plain data its replies
+(`schemas.py`) describe, and which fields each viewer sees."""
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
-from uuid import UUID
-
-from pydantic import BaseModel
+from typing import Any
 
 from galaxy_backend.cronutil import parse_schedule
-from galaxy_backend.lobby.models import Application, Game, RaceName
+from galaxy_backend.lobby.models import Application, Game, RaceName, Role
 
-Role = Literal["owner", "player", "applicant"]
 SCHEDULE_PREVIEW = 3
-
-
-class RuntimeOut(BaseModel):
-    status: str | None
-    message: str | None
-    updated_at: datetime | None
-    # Operators' views only: what failed and where (paths, driver errors).
-    detail: str | None = None
-
-
-class PlayerOut(BaseModel):
-    user_id: UUID
-    race_name: str
-    approved_at: datetime
-
-
-class GameSummaryOut(BaseModel):
-    """A game as the public listing shows it."""
-
-    id: UUID
-    name: str
-    description: str
-    status: str
-    visibility: str
-    owner_id: UUID
-    min_players: int
-    max_players: int
-    approved_count: int
-    free_seats: int
-    enrollment_deadline: datetime
-    turn_schedule: str
-    turn_time_zone: str
-    engine_version: str
-    current_turn: int
-    created_at: datetime
-
-
-class GameOut(GameSummaryOut):
-    """A game's page; `players` for its owner and players, `invite_code` for its owner."""
-
-    run_when_all_orders_in: bool
-    # The next turns the schedule gives from now, in UTC.
-    schedule_preview: list[datetime]
-    settings: dict[str, Any]
-    runtime: RuntimeOut
-    final_ranking: list[dict[str, Any]] | None
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    viewer_role: Role | None
-    players: list[PlayerOut] | None
-    invite_code: str | None
-
-
-class GameList(BaseModel):
-    items: list[GameOut]
-    next_cursor: str | None
-
-
-class GameSummaryList(BaseModel):
-    items: list[GameSummaryOut]
-    next_cursor: str | None
-
-
-class ApplicationOut(BaseModel):
-    id: UUID
-    game_id: UUID
-    user_id: UUID
-    race_name: str
-    status: str
-    created_at: datetime
-    decided_at: datetime | None
-
-
-class ApplicationList(BaseModel):
-    items: list[ApplicationOut]
-    next_cursor: str | None
-
-
-class RaceNameOut(BaseModel):
-    id: UUID
-    name: str
-    canonical: str
-    status: str
-    game_id: UUID
-    created_at: datetime
-    reserved_at: datetime | None
-
-
-class AdminRaceNameOut(RaceNameOut):
-    user_id: UUID
-    application_id: UUID
-    skeleton: str
-    released_at: datetime | None
-
-
-class RaceNameList(BaseModel):
-    items: list[RaceNameOut]
-
-
-class AdminRaceNameList(BaseModel):
-    items: list[AdminRaceNameOut]
-
-
-class RaceNameCheckOut(BaseModel):
-    name: str
-    canonical: str
-    available: bool
-
-
-class EngineOut(BaseModel):
-    version: str
-    default: bool
-    # JSON Schema of the `settings` object a game of this engine takes.
-    settings_schema: dict[str, Any]
-    max_players_default_map: int
-
-
-class EngineList(BaseModel):
-    items: list[EngineOut]
 
 
 def summary_view(game: Game) -> dict[str, Any]:

@@ -18,13 +18,12 @@ from uuid import UUID
 import httpx
 
 from galaxy_backend.kernel.errors import (
-    BadGateway,
     Conflict,
     DomainError,
-    GatewayTimeout,
     InvalidInput,
     NotFound,
 )
+from galaxy_backend.runtime.errors import EngineError, EngineTimeout, EngineUnreachable
 
 _TOKEN_PURPOSE = b"galaxy engine admin token v1"
 
@@ -45,7 +44,7 @@ def _refusal(status: int, code: str, message: str, details: dict[str, Any]) -> D
         return Conflict(message, code=code, details=details)
     if status in (400, 413, 422):
         return InvalidInput(message, code=code, details=details)
-    return BadGateway(f"the game's engine answered {status}: {message}", code="engine_error")
+    return EngineError(f"the game's engine answered {status}: {message}")
 
 
 class EngineClient:
@@ -102,13 +101,10 @@ class EngineClient:
                     timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)),
                 )
         except (httpx.TimeoutException, TimeoutError):
-            raise GatewayTimeout(
-                "the game's engine did not answer in time", code="engine_timeout"
-            ) from None
+            raise EngineTimeout("the game's engine did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise BadGateway(
+            raise EngineUnreachable(
                 f"the game's engine cannot be reached ({type(exc).__name__})",
-                code="engine_unreachable",
             ) from None
         if response.status_code >= 400:
             code, message, details = "engine_error", response.reason_phrase, {}
@@ -138,7 +134,7 @@ class EngineClient:
         try:
             body = response.json()
         except ValueError:
-            raise BadGateway("the game's engine answered no JSON", code="engine_error") from None
+            raise EngineError("the game's engine answered no JSON") from None
         if not isinstance(body, dict):
-            raise BadGateway("the game's engine answered no JSON object", code="engine_error")
+            raise EngineError("the game's engine answered no JSON object")
         return body

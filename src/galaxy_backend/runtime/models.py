@@ -83,3 +83,5 @@ class EngineVersion:
     version: str
     image: str
     is_default: bool
+    # Offered for new games; a version taken out keeps running the games that use it.
+    enabled: bool = True

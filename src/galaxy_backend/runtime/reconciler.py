@@ -232,7 +232,7 @@ class Reconciler:
                 "failed",
                 last_error="the engine kept failing its health checks",
             )
-            await self._service.notify(
+            await self._service.tell(
                 tx,
                 Notice(
                     kind="runtime.game.engine_failed",

@@ -76,11 +76,31 @@ def to_job(row: Any) -> Job:
 # --- engine versions -------------------------------------------------------------------------
 
 
-async def engine_versions(conn: Connection) -> list[EngineVersion]:
+_VERSION_COLUMNS = "version, image, is_default, enabled"
+
+
+def _to_version(row: Any) -> EngineVersion:
+    return EngineVersion(row["version"], row["image"], row["is_default"], row["enabled"])
+
+
+async def engine_versions(conn: Connection, *, enabled_only: bool = False) -> list[EngineVersion]:
     rows = await conn.fetch(
-        "SELECT version, image, is_default FROM runtime_engine_versions ORDER BY version"
+        f"SELECT {_VERSION_COLUMNS} FROM runtime_engine_versions"
+        " WHERE enabled OR NOT $1 ORDER BY version",
+        enabled_only,
     )
-    return [EngineVersion(r["version"], r["image"], r["is_default"]) for r in rows]
+    return [_to_version(r) for r in rows]
+
+
+async def get_engine_version(
+    conn: Connection, version: str, *, lock: bool = False
+) -> EngineVersion | None:
+    row = await conn.fetchrow(
+        f"SELECT {_VERSION_COLUMNS} FROM runtime_engine_versions WHERE version = $1"
+        + (" FOR UPDATE" if lock else ""),
+        version,
+    )
+    return None if row is None else _to_version(row)
 
 
 async def ensure_engine_version(conn: Connection, *, version: str, image: str) -> None:
@@ -97,7 +117,7 @@ async def ensure_engine_version(conn: Connection, *, version: str, image: str) -
 
 
 async def put_engine_version(
-    conn: Connection, *, version: str, image: str, is_default: bool
+    conn: Connection, *, version: str, image: str, is_default: bool, enabled: bool
 ) -> EngineVersion:
     if is_default:
         await conn.execute(
@@ -106,20 +126,23 @@ async def put_engine_version(
             version,
         )
     row = await conn.fetchrow(
-        """
-        INSERT INTO runtime_engine_versions (version, image, is_default) VALUES ($1, $2, $3)
+        f"""
+        INSERT INTO runtime_engine_versions (version, image, is_default, enabled)
+        VALUES ($1, $2, $3, $4)
         ON CONFLICT (version) DO UPDATE
         SET image = excluded.image,
             is_default = excluded.is_default OR runtime_engine_versions.is_default,
+            enabled = excluded.enabled,
             updated_at = now()
-        RETURNING version, image, is_default
+        RETURNING {_VERSION_COLUMNS}
         """,
         version,
         image,
         is_default,
+        enabled,
     )
     assert row is not None
-    return EngineVersion(row["version"], row["image"], row["is_default"])
+    return _to_version(row)
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -371,7 +394,7 @@ async def fail_tick(
     )
 
 
-async def record_turn(
+async def insert_turn(
     conn: Connection,
     *,
     game_id: UUID,

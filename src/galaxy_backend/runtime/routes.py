@@ -1,218 +1,111 @@
-"""HTTP routes of the runtime: playing (orders, reports, status), the owner's and the
-operators' controls, runtime records and jobs, engine versions."""
+"""HTTP routes of the runtime: playing (orders, reports, the standing), the owner's and the
+operators' controls, runtime records and jobs, engine versions. Each router is put together
+from small groups of routes."""
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from galaxy_backend.audit.trail import Actor
-from galaxy_backend.kernel.fields import Cursor, Text
+from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.kernel.ratelimit import TooManyRequests
+from galaxy_backend.lobby.errors import GameNotFound
+from galaxy_backend.runtime.errors import (
+    DefaultVersionTakenOut,
+    EngineError,
+    EngineNotRunning,
+    EngineTimeout,
+    EngineUnreachable,
+    ForceTurnCooldown,
+    GameFinished,
+    NotAPlayer,
+    OwnerOnly,
+    RuntimeBusy,
+    RuntimeNotFound,
+    UnknownTurn,
+    WrongRuntimeStatus,
+)
 from galaxy_backend.runtime.models import EngineVersion, JobStatus, RecordStatus
+from galaxy_backend.runtime.schemas import (
+    AcceptedOut,
+    EngineVersionIn,
+    EngineVersionOut,
+    EngineVersionsOut,
+    GameStandingOut,
+    JobOut,
+    JobPage,
+    OrdersIn,
+    OrdersOut,
+    PlayerStandingOut,
+    RankOut,
+    RecordDetailOut,
+    RecordOut,
+    RecordPage,
+    SentOrdersOut,
+    Turn,
+    VersionName,
+)
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.server.auth import AdminReader, AdminWriter, CurrentUser, client_ip
 from galaxy_backend.server.errors import errors_of
 
-Turn = Annotated[int, Path(ge=0, le=1_000_000)]
-MAX_ORDERS_LENGTH = 200_000
-
-
-class OrdersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    orders: Annotated[str, Text(MAX_ORDERS_LENGTH, min_length=0, multiline=True, strip=False)]
-
-
-class OrderError(BaseModel):
-    line: int | None = None
-    order: str | None = None
-    message: str
-
-
-class OrdersOut(BaseModel):
-    """The engine's verdict on the orders (docs/engine.md)."""
-
-    model_config = ConfigDict(extra="allow")
-    accepted: bool
-    errors: list[OrderError]
-    forecast: dict[str, Any] = {}
-
-
-class SentOrdersOut(BaseModel):
-    """The orders kept for the next turn: `orders` is null when none were sent."""
-
-    turn: int
-    orders: str | None
-    errors: list[OrderError]
-
-
-class PlayerStatusOut(BaseModel):
-    player_id: str | None
-    race_name: str | None
-    alive: bool | None
-    orders_submitted: bool | None
-
-
-class RankOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    rank: int | None = None
-    player_id: str | None = None
-    race_name: str | None = None
-    alive: bool | None = None
-    production: float | None = None
-
-
-class GameStatusOut(BaseModel):
-    """The game's standing, from what the backend keeps of each turn; `orders_submitted`
-    only while its engine runs and answers (`engine_answered`)."""
-
-    turn: int
-    finished: bool
-    status: str
-    next_turn_at: datetime | None
-    winner: str | None
-    players: list[PlayerStatusOut]
-    # After the last turn (the final standing once the game is over), best first.
-    ranking: list[RankOut]
-    engine_answered: bool
-
-
-class AcceptedOut(BaseModel):
-    accepted: bool = True
-
-
-class RecordOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    game_id: UUID
-    game_name: str
-    owner_id: UUID
-    status: str
-    driver: str
-    address: str | None
-    engine_version: str
-    image: str
-    current_turn: int
-    next_tick_at: datetime | None
-    skip_next_tick: bool
-    turn_requested: str | None
-    health_failures: int
-    restarts: int
-    last_error: str | None
-    winner: str | None
-    # Waiting for a free engine slot (BACKEND_RUNTIME_MAX_ENGINES) since then.
-    waiting_since: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-
-
-class RecordPage(BaseModel):
-    items: list[RecordOut]
-    next_cursor: str | None
-
-
-class TurnOut(BaseModel):
-    turn: int
-    trigger: str
-    scheduled_at: datetime | None
-    started_at: datetime
-    finished_at: datetime
-
-
-class RecordDetailOut(RecordOut):
-    turns: list[TurnOut]
-    final_ranking: list[dict[str, Any]] | None
-
-
-class JobOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: UUID
-    game_id: UUID
-    kind: str
-    status: str
-    attempts: int
-    not_before: datetime
-    reason: str | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-
-
-class JobPage(BaseModel):
-    items: list[JobOut]
-    next_cursor: str | None
-
-
-class EngineVersionOut(BaseModel):
-    version: str
-    image: str
-    default: bool
-
-
-class EngineVersionsOut(BaseModel):
-    items: list[EngineVersionOut]
-
-
-class EngineVersionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    image: Annotated[str, Text(300), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
-    default: bool = False
-
-
-VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
+# A player's call on a game: an outsider is refused (403 public, 404 private), and one that
+# reaches the engine answers with the engine's verdict or its failure.
+_PLAYER = (GameNotFound, NotAPlayer, RuntimeNotFound)
+_ENGINE = (EngineNotRunning, EngineError, EngineUnreachable, EngineTimeout)
+# The owner's controls (operators' are the same less the owner's checks).
+_CONTROL = (GameNotFound, NotAPlayer, OwnerOnly, RuntimeNotFound, WrongRuntimeStatus)
 
 
 def _version(v: EngineVersion) -> EngineVersionOut:
-    return EngineVersionOut(version=v.version, image=v.image, default=v.is_default)
-
-
-_MEANING: dict[int, str] = {
-    403: "Not one of the game's players, of a public game (`not_a_player`)",
-    404: "No such game, or a private game the caller does not play in (`game_not_found`)",
-    409: "Refused by the game's state (`engine_not_running`, `game_finished`, `wrong_status`, "
-    "`not_owner`) or by the engine",
-    502: "The game's engine failed or cannot be reached (`engine_unreachable`, `engine_error`)",
-    504: "The game's engine did not answer in time (`engine_timeout`)",
-}
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"description": _MEANING[code]} for code in codes}
+    return EngineVersionOut(
+        version=v.version, image=v.image, default=v.is_default, enabled=v.enabled
+    )
 
 
 def user_router(service: RuntimeService) -> APIRouter:
     router = APIRouter(prefix="/api/v1/user/games", tags=["gameplay"])
+    _orders_routes(router, service)
+    _reading_routes(router, service)
+    _owner_control_routes(router, service)
+    return router
+
+
+def _orders_routes(router: APIRouter, service: RuntimeService) -> None:
+    """A player's orders: sent, checked without sending, read back."""
 
     @router.put(
         "/{game_id}/orders",
         summary="Send this turn's orders (the engine's verdict)",
-        responses=_errors(403, 404, 409, 502, 504),
+        responses=errors_of(*_PLAYER, GameFinished, *_ENGINE),
     )
     async def orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
-        verdict = await service.submit_orders(game_id, UUID(principal.subject), body.orders)
+        verdict = await service.playing.submit_orders(game_id, UUID(principal.subject), body.orders)
         return OrdersOut.model_validate(verdict)
 
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses={**_errors(403, 404, 409, 502, 504), **errors_of(TooManyRequests)},
+        responses=errors_of(TooManyRequests, *_PLAYER, GameFinished, *_ENGINE),
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
-        verdict = await service.check_orders(game_id, UUID(principal.subject), body.orders)
+        verdict = await service.playing.check_orders(game_id, UUID(principal.subject), body.orders)
         return OrdersOut.model_validate(verdict)
 
     @router.get(
         "/{game_id}/orders",
         summary="The orders you sent for the next turn (null when none)",
-        responses=_errors(403, 404, 409, 502, 504),
+        responses=errors_of(*_PLAYER, *_ENGINE),
     )
     async def sent_orders(game_id: UUID, principal: CurrentUser) -> SentOrdersOut:
-        sent = await service.sent_orders(game_id, UUID(principal.subject))
+        sent = await service.playing.sent_orders(game_id, UUID(principal.subject))
         return SentOrdersOut.model_validate(sent)
+
+
+def _reading_routes(router: APIRouter, service: RuntimeService) -> None:
+    """A player's reports and the game's standing, from what the backend keeps."""
 
     @router.get(
         "/{game_id}/reports/{turn}",
@@ -220,8 +113,7 @@ def user_router(service: RuntimeService) -> APIRouter:
         "the backend: the engine need not run)",
         responses={
             200: {"content": {"text/plain": {}, "application/json": {}}},
-            **_errors(403),
-            404: {"description": f"{_MEANING[404]}; a turn not run yet (`unknown_turn`)"},
+            **errors_of(*_PLAYER, UnknownTurn, *_ENGINE),
         },
     )
     async def report(
@@ -231,7 +123,7 @@ def user_router(service: RuntimeService) -> APIRouter:
         format: Literal["json", "text"] = "json",
     ) -> Response:
         text = format == "text"
-        kept = await service.report_of(game_id, UUID(principal.subject), turn, text=text)
+        kept = await service.playing.report_of(game_id, UUID(principal.subject), turn, text=text)
         if text:
             return PlainTextResponse(kept)
         return Response(kept, media_type="application/json")
@@ -239,46 +131,64 @@ def user_router(service: RuntimeService) -> APIRouter:
     @router.get(
         "/{game_id}/status",
         summary="The standing after the last turn, the next turn's time, who sent orders",
-        responses=_errors(403, 404),
+        responses=errors_of(*_PLAYER),
     )
-    async def status(game_id: UUID, principal: CurrentUser) -> GameStatusOut:
-        found = await service.status_for(game_id, UUID(principal.subject))
-        return GameStatusOut(
+    async def status(game_id: UUID, principal: CurrentUser) -> GameStandingOut:
+        found = await service.playing.standing_for(game_id, UUID(principal.subject))
+        return GameStandingOut(
             turn=found.turn,
             finished=found.finished,
             status=found.status,
             next_turn_at=found.next_turn_at,
             winner=found.winner,
-            players=[PlayerStatusOut.model_validate(p) for p in found.players],
+            players=[PlayerStandingOut.model_validate(p) for p in found.players],
             ranking=[RankOut.model_validate(r) for r in found.ranking],
             engine_answered=found.engine_answered,
         )
+
+
+def _owner_control_routes(router: APIRouter, service: RuntimeService) -> None:
+    """The game's owner: a turn now, the schedule stopped and started again."""
 
     @router.post(
         "/{game_id}/force-next-turn",
         status_code=202,
         summary="Run the next turn now",
-        responses=_errors(403, 404, 409),
+        responses=errors_of(*_CONTROL, ForceTurnCooldown),
     )
     async def force(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
-        await service.force_next_turn(game_id, by_owner=UUID(principal.subject))
+        await service.controls.force_next_turn(game_id, by_owner=UUID(principal.subject))
         return AcceptedOut()
 
-    @router.post("/{game_id}/pause", summary="Stop the turn schedule (the game's owner)")
+    @router.post(
+        "/{game_id}/pause",
+        summary="Stop the turn schedule (the game's owner)",
+        responses=errors_of(*_CONTROL),
+    )
     async def pause(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
-        await service.pause(game_id, by_owner=UUID(principal.subject))
+        await service.controls.pause(game_id, by_owner=UUID(principal.subject))
         return AcceptedOut()
 
-    @router.post("/{game_id}/resume", summary="Start the turn schedule again (the owner)")
+    @router.post(
+        "/{game_id}/resume",
+        summary="Start the turn schedule again (the owner)",
+        responses=errors_of(*_CONTROL),
+    )
     async def resume(game_id: UUID, principal: CurrentUser) -> AcceptedOut:
-        await service.resume(game_id, by_owner=UUID(principal.subject))
+        await service.controls.resume(game_id, by_owner=UUID(principal.subject))
         return AcceptedOut()
-
-    return router
 
 
 def admin_router(service: RuntimeService) -> APIRouter:
     router = APIRouter(prefix="/api/v1/admin", tags=["runtime"])
+    _record_routes(router, service)
+    _operator_control_routes(router, service)
+    _version_routes(router, service)
+    return router
+
+
+def _record_routes(router: APIRouter, service: RuntimeService) -> None:
+    """Runtime records, a game's with its turns, and the jobs."""
 
     @router.get("/runtime/records", summary="Runtime records, by game id")
     async def records(
@@ -290,7 +200,11 @@ def admin_router(service: RuntimeService) -> APIRouter:
         items, following = await service.records(status=status, cursor=cursor, limit=limit)
         return RecordPage(items=[RecordOut.model_validate(r) for r in items], next_cursor=following)
 
-    @router.get("/runtime/records/{game_id}", summary="A game's runtime record and its turns")
+    @router.get(
+        "/runtime/records/{game_id}",
+        summary="A game's runtime record and its turns",
+        responses=errors_of(RuntimeNotFound),
+    )
     async def record(game_id: UUID, _: AdminReader) -> RecordDetailOut:
         found = await service.record(game_id)
         turns = await service.turns(game_id)
@@ -315,45 +229,81 @@ def admin_router(service: RuntimeService) -> APIRouter:
         )
         return JobPage(items=[JobOut.model_validate(j) for j in items], next_cursor=following)
 
-    @router.post("/games/{game_id}/force-next-turn", status_code=202, summary="Run a turn now")
+
+def _operator_control_routes(router: APIRouter, service: RuntimeService) -> None:
+    """Operators' controls of a game's engine, audited: the owner's, and stop and restart."""
+
+    @router.post(
+        "/games/{game_id}/force-next-turn",
+        status_code=202,
+        summary="Run a turn now",
+        responses=errors_of(RuntimeNotFound, WrongRuntimeStatus),
+    )
     async def force(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.force_next_turn(game_id, actor=Actor.of(principal, client_ip(request)))
+        await service.controls.force_next_turn(
+            game_id, actor=Actor.of(principal, client_ip(request))
+        )
         return AcceptedOut()
 
-    @router.post("/games/{game_id}/pause", summary="Stop a game's turn schedule (audited)")
+    @router.post(
+        "/games/{game_id}/pause",
+        summary="Stop a game's turn schedule (audited)",
+        responses=errors_of(RuntimeNotFound, WrongRuntimeStatus),
+    )
     async def pause(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.pause(game_id, actor=Actor.of(principal, client_ip(request)))
+        await service.controls.pause(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
-    @router.post("/games/{game_id}/resume", summary="Start a game's schedule again (audited)")
+    @router.post(
+        "/games/{game_id}/resume",
+        summary="Start a game's schedule again (audited)",
+        responses=errors_of(RuntimeNotFound, WrongRuntimeStatus),
+    )
     async def resume(game_id: UUID, principal: AdminWriter, request: Request) -> AcceptedOut:
-        await service.resume(game_id, actor=Actor.of(principal, client_ip(request)))
+        await service.controls.resume(game_id, actor=Actor.of(principal, client_ip(request)))
         return AcceptedOut()
 
-    @router.post("/games/{game_id}/stop", status_code=202, summary="Stop a game's engine")
+    @router.post(
+        "/games/{game_id}/stop",
+        status_code=202,
+        summary="Stop a game's engine",
+        responses=errors_of(RuntimeNotFound, RuntimeBusy),
+    )
     async def stop(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
         actor = Actor.of(principal, client_ip(request))
-        return JobOut.model_validate(await service.operator_job(game_id, "stop", actor))
+        return JobOut.model_validate(await service.controls.operator_job(game_id, "stop", actor))
 
-    @router.post("/games/{game_id}/restart", status_code=202, summary="Restart a game's engine")
+    @router.post(
+        "/games/{game_id}/restart",
+        status_code=202,
+        summary="Restart a game's engine",
+        responses=errors_of(RuntimeNotFound, RuntimeBusy),
+    )
     async def restart(game_id: UUID, principal: AdminWriter, request: Request) -> JobOut:
         actor = Actor.of(principal, client_ip(request))
-        return JobOut.model_validate(await service.operator_job(game_id, "restart", actor))
+        return JobOut.model_validate(await service.controls.operator_job(game_id, "restart", actor))
+
+
+def _version_routes(router: APIRouter, service: RuntimeService) -> None:
+    """The registry of engine versions: the one catalogue games choose from."""
 
     @router.get("/runtime/engine-versions", summary="Engine versions and their images")
     async def versions(_: AdminReader) -> EngineVersionsOut:
-        return EngineVersionsOut(items=[_version(v) for v in await service.engine_versions()])
+        return EngineVersionsOut(items=[_version(v) for v in await service.versions.all()])
 
-    @router.put("/runtime/engine-versions/{version}", summary="Add or change an engine version")
+    @router.put(
+        "/runtime/engine-versions/{version}",
+        summary="Add or change an engine version; take one out of what new games may use",
+        responses=errors_of(DefaultVersionTakenOut),
+    )
     async def put_version(
         version: VersionName, body: EngineVersionIn, principal: AdminWriter, request: Request
     ) -> EngineVersionOut:
-        changed = await service.put_engine_version(
+        changed = await service.versions.put(
             version,
             image=body.image,
             is_default=body.default,
+            enabled=body.enabled,
             actor=Actor.of(principal, client_ip(request)),
         )
         return _version(changed)
-
-    return router

@@ -288,7 +288,7 @@ class TurnScheduler:
             current = await repository.get_record(tx.conn, record.game_id, lock=True)
             if current is None or current.current_turn >= turn:
                 return  # recorded already (a taken-over tick that ran the same turn)
-            await repository.record_turn(
+            await repository.insert_turn(
                 tx.conn,
                 game_id=record.game_id,
                 turn=turn,
@@ -303,7 +303,7 @@ class TurnScheduler:
                 updated = await self._service.transition(tx, record.game_id, status, **changes)
             else:
                 updated = await repository.update_record(tx.conn, record.game_id, **changes)
-            await self._service.notify(
+            await self._service.tell(
                 tx,
                 turn_notice(
                     record,

@@ -1,138 +1,53 @@
-"""The runtime service: records and jobs for engines, the gameplay calls, the controls.
+"""The runtime service: records and jobs for engines, and what the lobby is told of them.
 
 Every change of a record's status is committed first and reported to the lobby (the seed's
 OnRuntimeJobResult) in its wake; `reported_status` says what the lobby has taken, so a
 report lost to a crash is sent again (`report_pending`), and none is sent for a change
 that rolled back. The lobby's handler is idempotent.
+
+Its parts: `versions` (the registry of engine versions, `versions.py`), `playing` (orders,
+reports and the standing, `playing.py`) and `controls` (the owner's and operators' controls,
+`controls.py`).
 """
 
-import asyncio
-import math
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, NoReturn, Protocol
+from typing import Any
 from uuid import UUID
 
 from galaxy_backend.audit.trail import Actor
-from galaxy_backend.audit.trail import record as record_audit
-from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
-from galaxy_backend.kernel.durations import format_duration
-from galaxy_backend.kernel.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Unavailable,
-)
+from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.kernel.ratelimit import TokenBuckets
-from galaxy_backend.lobby.models import GameStart, Player, RuntimeOutcome
+from galaxy_backend.lobby.errors import UnknownEngineVersion
+from galaxy_backend.lobby.models import EngineOffer, GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
-from galaxy_backend.runtime.archive import KeptTurn, unpack
+from galaxy_backend.runtime.archive import KeptTurn
+from galaxy_backend.runtime.controls import Controls, audit_game
 from galaxy_backend.runtime.engine_client import EngineClient
+from galaxy_backend.runtime.errors import RuntimeNotFound
+from galaxy_backend.runtime.jobqueue import JobQueue
 from galaxy_backend.runtime.models import (
-    LIVE,
     EnginePlayer,
-    EngineVersion,
     Job,
     JobKind,
     RecordStatus,
     RuntimeRecord,
 )
+from galaxy_backend.runtime.playing import Playing
+from galaxy_backend.runtime.ports import GameDirectory, LobbyResults, Notifier
 from galaxy_backend.runtime.status import check_record_transition
+from galaxy_backend.runtime.versions import EngineVersions
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
 
 _STOPPED = "An operator stopped the game's engine; the game waits until it is restarted."
-# How long a game's status waits for its engine to say who has sent orders.
-_STATUS_WAIT_SECONDS = 2.0
-
-
-class LobbyResults(Protocol):
-    """What the runtime tells the lobby (through an adapter: each depends on the other)."""
-
-    async def on_runtime_job_result(
-        self,
-        game_id: UUID,
-        outcome: RuntimeOutcome,
-        *,
-        message: str | None = None,
-        turn: int | None = None,
-        ranking: Sequence[Mapping[str, Any]] | None = None,
-        detail: str | None = None,
-    ) -> object: ...
-
-
-class Notifier(Protocol):
-    async def post(self, tx: Tx, notice: Notice) -> list[UUID]: ...
-
-
-class GameDirectory(Protocol):
-    """Whether a game is listed for everyone to see (the lobby knows)."""
-
-    async def is_public(self, game_id: UUID) -> bool: ...
-
-
-class JobQueue:
-    """The bounded queue between the calling paths and the runtime workers.
-
-    Jobs are rows first (so a restart resumes them and two backends never run one twice);
-    the queue carries their ids to this process's workers. A full queue refuses new work
-    at once with a 503 and a Retry-After, rather than letting callers wait.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._queue: asyncio.Queue[UUID] = asyncio.Queue(maxsize=capacity)
-        self._queued: set[UUID] = set()
-
-    def check_room(self) -> None:
-        if self._queue.full():
-            raise Unavailable(
-                "the runtime's job queue is full; try again shortly",
-                code="runtime_busy",
-                retry_after_seconds=5,
-            )
-
-    def offer(self, job_id: UUID) -> bool:
-        """Queue a job id unless it is queued already or there is no room (the DB poll
-        offers it again later)."""
-        if job_id in self._queued or self._queue.full():
-            return False
-        self._queued.add(job_id)
-        self._queue.put_nowait(job_id)
-        return True
-
-    async def take(self) -> UUID:
-        job_id = await self._queue.get()
-        self._queued.discard(job_id)
-        return job_id
-
-    def __len__(self) -> int:
-        return self._queue.qsize()
-
-
-@dataclass(frozen=True, slots=True)
-class GameStatus:
-    turn: int
-    finished: bool
-    next_turn_at: datetime | None
-    status: str
-    players: list[dict[str, Any]]
-    winner: str | None
-    # The standing after the last turn (the final one once the game is over).
-    ranking: list[dict[str, Any]]
-    # Whether the engine answered for who has sent orders (it need not, for the rest).
-    engine_answered: bool
 
 
 # What players read when something went wrong with a game's engine; operators see why.
@@ -168,45 +83,31 @@ class RuntimeService:
         orders_check_limit: TokenBuckets | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._force_turn_cooldown = force_turn_cooldown
-        self._orders_check_limit = orders_check_limit
         self._database = database
-        self._engine = engine
         self.queue = queue
         self._lobby = lobby
         self._notifier = notifier
-        self._games = games
         self.driver_name = driver_name
-        self._default_image = default_image
         self.finished_retention = finished_retention
-        self._clock = clock
+        self.versions = EngineVersions(database=database, default_image=default_image)
+        self.playing = Playing(
+            database=database,
+            engine=engine,
+            games=games,
+            record=self.record,
+            orders_check_limit=orders_check_limit,
+        )
+        self.controls = Controls(
+            database=database,
+            records=self,
+            playing=self.playing,
+            force_turn_cooldown=force_turn_cooldown,
+            clock=clock,
+        )
 
-    # --- engine versions ---------------------------------------------------------------------
-
-    async def ensure_bundled_version(self, version: str) -> None:
-        async with self._database.pool.acquire() as conn:
-            await repository.ensure_engine_version(conn, version=version, image=self._default_image)
-
-    async def engine_versions(self) -> list[EngineVersion]:
-        async with self._database.pool.acquire() as conn:
-            return await repository.engine_versions(conn)
-
-    async def put_engine_version(
-        self, version: str, *, image: str, is_default: bool, actor: Actor
-    ) -> EngineVersion:
-        async with transaction(self._database) as tx:
-            changed = await repository.put_engine_version(
-                tx.conn, version=version, image=image, is_default=is_default
-            )
-            await record_audit(
-                tx.conn,
-                actor,
-                "runtime.engine_version",
-                target_type="engine_version",
-                target_id=version,
-                details={"image": image, "default": is_default},
-            )
-        return changed
+    async def engine_offers(self) -> list[EngineOffer]:
+        """The lobby's catalogue (its RuntimeControl): the versions new games may use."""
+        return await self.versions.offers()
 
     # --- starting and stopping (the lobby's calls, in its transaction) -----------------------
 
@@ -214,13 +115,14 @@ class RuntimeService:
         """Record the game and queue its start, in the caller's transaction (the lobby's
         RuntimeControl)."""
         self.queue.check_room()
-        versions = {v.version: v for v in await repository.engine_versions(tx.conn)}
-        version = versions.get(request.engine_version)
+        offered = await repository.engine_versions(tx.conn, enabled_only=True)
+        version = next((v for v in offered if v.version == request.engine_version), None)
         if version is None:
-            raise InvalidInput(
-                f"no engine version {request.engine_version!r} is installed",
+            # Taken out of the registry since the game was made: the owner picks another.
+            raise UnknownEngineVersion(
+                f"engine version {request.engine_version!r} is no longer offered",
                 field="engine_version",
-                code="unknown_engine_version",
+                details={"known": [v.version for v in offered]},
             )
         record = await repository.insert_record(
             tx.conn,
@@ -286,10 +188,10 @@ class RuntimeService:
             self.queue.check_room()
         async with transaction(self._database) as tx:
             if await repository.get_record(tx.conn, game_id) is None:
-                raise NotFound("no runtime for this game", code="runtime_not_found")
+                raise RuntimeNotFound()
             job = await self._queue_job(tx, game_id, kind, reason=reason, delay=delay)
             if actor is not None:
-                await _audit(tx, actor, f"runtime.{kind}", game_id, job_id=str(job.id))
+                await audit_game(tx, actor, f"runtime.{kind}", game_id, job_id=str(job.id))
             return job
 
     # --- status changes and the lobby ---------------------------------------------------------
@@ -310,7 +212,7 @@ class RuntimeService:
                 await repository.keep_reports(tx.conn, game_id, kept)
             record = await self.transition(tx, game_id, status, **changes)
             if audit is not None:
-                await _audit(tx, audit[0], audit[1], game_id)
+                await audit_game(tx, audit[0], audit[1], game_id)
         return record
 
     async def transition(
@@ -320,7 +222,7 @@ class RuntimeService:
         table, and the report to the lobby registered for after the commit."""
         current = await repository.get_record(tx.conn, game_id, lock=True)
         if current is None:
-            raise NotFound("no runtime for this game", code="runtime_not_found")
+            raise RuntimeNotFound()
         check_record_transition(current.status, target)
         record = await repository.set_record_status(tx.conn, game_id, target, **changes)
         if target != "starting":
@@ -401,7 +303,8 @@ class RuntimeService:
         """The game's page shows its turn: a repeated 'started' report that only says so."""
         await self._lobby.on_runtime_job_result(game_id, "started", turn=turn)
 
-    async def notify(self, tx: Tx, notice: Notice) -> None:
+    async def tell(self, tx: Tx, notice: Notice) -> None:
+        """Notify players in this transaction (stored with the change, sent after it)."""
         await self._notifier.post(tx, notice)
 
     # --- reading -----------------------------------------------------------------------------
@@ -410,7 +313,7 @@ class RuntimeService:
         async with self._database.pool.acquire() as conn:
             found = await repository.get_record(conn, game_id)
         if found is None:
-            raise NotFound("no runtime for this game", code="runtime_not_found")
+            raise RuntimeNotFound()
         return found
 
     async def records(
@@ -441,255 +344,6 @@ class RuntimeService:
         async with self._database.pool.acquire() as conn:
             return await repository.turns(conn, game_id)
 
-    # --- gameplay (the game's own players only) ----------------------------------------------
-
-    async def _player_record(self, game_id: UUID, user_id: UUID) -> RuntimeRecord:
-        found = await self.record(game_id)
-        if not found.has_player(user_id):
-            await self._outsider(game_id)
-        return found
-
-    async def _outsider(self, game_id: UUID) -> NoReturn:
-        """Refuse someone who does not play: 403 where the game is public (its page answers
-        them), else as if there were no such game."""
-        if await self._games.is_public(game_id):
-            raise Forbidden("you do not play in this game", code="not_a_player")
-        raise NotFound("no such game", code="game_not_found")
-
-    def _address(self, record: RuntimeRecord) -> str:
-        if record.address is None or record.status not in ("running", "paused", "finished"):
-            raise Conflict(
-                f"the game's engine is not running (it is {record.status})",
-                code="engine_not_running",
-                details={"status": record.status},
-            )
-        return record.address
-
-    async def submit_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
-        record = await self._player_record(game_id, user_id)
-        if record.status == "finished":
-            raise Conflict("the game has finished", code="game_finished")
-        verdict = await self._engine.json(
-            game_id,
-            self._address(record),
-            "PUT",
-            f"/players/{user_id}/orders",
-            json={"orders": orders},
-        )
-        if record.run_when_all_orders_in and record.status == "running":
-            await self._request_turn_if_all_in(record)
-        return verdict
-
-    async def check_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
-        """The engine's verdict on orders, which it does not keep (an editor's live check);
-        a player's checks are bounded (BACKEND_RUNTIME_ORDERS_CHECK_RATE): 429 past it."""
-        if self._orders_check_limit is not None:
-            self._orders_check_limit.take(user_id)
-        record = await self._player_record(game_id, user_id)
-        if record.status == "finished":
-            raise Conflict("the game has finished", code="game_finished")
-        return await self._engine.json(
-            game_id,
-            self._address(record),
-            "POST",
-            f"/players/{user_id}/orders/check",
-            json={"orders": orders},
-        )
-
-    async def sent_orders(self, game_id: UUID, user_id: UUID) -> dict[str, Any]:
-        """The orders the player sent for the next turn, as the engine keeps them."""
-        record = await self._player_record(game_id, user_id)
-        return await self._engine.json(
-            game_id, self._address(record), "GET", f"/players/{user_id}/orders"
-        )
-
-    async def _request_turn_if_all_in(self, record: RuntimeRecord) -> None:
-        status = await self._engine.json(
-            record.game_id, self._address(record), "GET", "/admin/status"
-        )
-        # A race that quit stays alive (its planets keep producing) but never sends orders.
-        playing = [p for p in status.get("players", []) if p.get("alive") and not p.get("quit")]
-        if playing and all(p.get("orders_submitted") for p in playing):
-            async with self._database.pool.acquire() as conn:
-                await repository.request_turn(conn, record.game_id, "all_orders_in", replace=False)
-
-    async def report_of(self, game_id: UUID, user_id: UUID, turn: int, *, text: bool) -> bytes:
-        """The player's report of a turn as the engine wrote it (JSON, or the text report),
-        from what the backend kept; the engine is asked only for a turn kept before the
-        backend kept reports, while it runs."""
-        record = await self._player_record(game_id, user_id)
-        async with self._database.pool.acquire() as conn:
-            kept = await repository.kept_report(
-                conn, game_id=game_id, turn=turn, player_id=user_id, text=text
-            )
-        if kept is not None:
-            return unpack(*kept)
-        if turn > record.current_turn or record.status not in LIVE or record.address is None:
-            raise NotFound(f"there is no report for turn {turn}", code="unknown_turn")
-        response = await self._engine.call(
-            game_id,
-            record.address,
-            "GET",
-            f"/players/{user_id}/reports/{turn}",
-            params={"format": "text"} if text else None,
-        )
-        return response.content
-
-    async def status_for(self, game_id: UUID, user_id: UUID) -> GameStatus:
-        record = await self._player_record(game_id, user_id)
-        return await self._status(record)
-
-    async def standing(self, game_id: UUID) -> tuple[RuntimeRecord, GameStatus]:
-        """An operator's view of a game's engine: its record, and the standing with who has
-        sent orders (asked of the engine, when it runs and answers in time)."""
-        record = await self.record(game_id)
-        return record, await self._status(record)
-
-    async def _status(self, record: RuntimeRecord) -> GameStatus:
-        """The game's standing from what the backend keeps; who has sent orders from the
-        engine, when it runs and answers in time."""
-        async with self._database.pool.acquire() as conn:
-            last = await repository.last_summary(conn, record.game_id)
-        summary = last[1] if last is not None else {}
-        rows = {str(p.get("player_id")): p for p in _rows(summary.get("players"))}
-        orders = await self._orders_in(record)
-        players = []
-        for player in record.players:
-            row = rows.get(str(player.player_id), {})
-            players.append(
-                {
-                    "player_id": str(player.player_id),
-                    "race_name": row.get("race_name", player.race_name),
-                    "alive": row.get("alive"),
-                    "orders_submitted": (
-                        orders.get(str(player.player_id)) if orders is not None else None
-                    ),
-                }
-            )
-        ranking = record.final_ranking if record.final_ranking else _rows(summary.get("ranking"))
-        return GameStatus(
-            turn=record.current_turn,
-            finished=record.status == "finished",
-            next_turn_at=record.next_tick_at if record.status == "running" else None,
-            status=record.status,
-            players=players,
-            winner=record.winner,
-            ranking=[dict(r) for r in ranking],
-            engine_answered=orders is not None,
-        )
-
-    async def _orders_in(self, record: RuntimeRecord) -> dict[str, bool] | None:
-        """Who has sent orders for the next turn, by player id; None when the engine is not
-        running or does not answer in time."""
-        if record.status not in LIVE or record.address is None:
-            return None
-        try:
-            engine = await self._engine.json(
-                record.game_id,
-                record.address,
-                "GET",
-                "/admin/status",
-                wait_seconds=_STATUS_WAIT_SECONDS,
-            )
-        except DomainError:
-            return None
-        return {
-            str(p.get("player_id")): bool(p.get("orders_submitted"))
-            for p in _rows(engine.get("players"))
-        }
-
-    # --- controls (the owner, operators) -----------------------------------------------------
-
-    async def _owned(self, game_id: UUID, user_id: UUID | None) -> RuntimeRecord:
-        found = await self.record(game_id)
-        if user_id is not None and found.owner_id != user_id:
-            if found.has_player(user_id):
-                raise Conflict("only the game's owner may do this", code="not_owner")
-            await self._outsider(game_id)
-        return found
-
-    async def operator_job(self, game_id: UUID, kind: JobKind, actor: Actor) -> Job:
-        """An operator's stop or restart of a game's engine (audited)."""
-        return await self.queue_job(
-            game_id, kind, reason=f"{kind} by {actor.username}", actor=actor
-        )
-
-    async def force_next_turn(
-        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
-    ) -> None:
-        """Run the next turn now; the next scheduled tick then runs nothing (docs/engine.md).
-
-        An owner may do it once per BACKEND_RUNTIME_FORCE_TURN_COOLDOWN (each turn mails
-        every player and keeps a report); operators are not bound by it.
-        """
-        found = await self._owned(game_id, by_owner)
-        async with transaction(self._database) as tx:
-            if by_owner is not None:
-                wait = await repository.owner_force_wait(
-                    tx.conn, game_id, cooldown=self._force_turn_cooldown
-                )
-                if wait is not None:
-                    raise RateLimited(
-                        "the game's owner may force a turn once every"
-                        f" {format_duration(self._force_turn_cooldown)}",
-                        retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
-                        code="force_turn_cooldown",
-                    )
-            forced = await repository.request_turn(
-                tx.conn, game_id, "forced", replace=True, by_owner=by_owner is not None
-            )
-            if forced and actor is not None:
-                await _audit(tx, actor, "runtime.force_turn", game_id)
-        if not forced:
-            raise Conflict(
-                f"only a running game's turn can be forced (this one is {found.status})",
-                code="wrong_status",
-                details={"status": found.status},
-            )
-
-    async def pause(
-        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
-    ) -> RuntimeRecord:
-        found = await self._owned(game_id, by_owner)
-        if found.status != "running":
-            raise Conflict(
-                f"only a running game can be paused (this one is {found.status})",
-                code="wrong_status",
-                details={"status": found.status},
-            )
-        audit = None if actor is None else (actor, "runtime.pause")
-        return await self.set_status(game_id, "paused", audit=audit)
-
-    async def resume(
-        self, game_id: UUID, *, by_owner: UUID | None = None, actor: Actor | None = None
-    ) -> RuntimeRecord:
-        found = await self._owned(game_id, by_owner)
-        if found.status != "paused":
-            raise Conflict(
-                f"only a paused game can be resumed (this one is {found.status})",
-                code="wrong_status",
-                details={"status": found.status},
-            )
-        schedule = parse_schedule(found.turn_schedule, found.turn_time_zone)
-        return await self.set_status(
-            game_id,
-            "running",
-            audit=None if actor is None else (actor, "runtime.resume"),
-            next_tick_at=schedule.next_after(self._clock()),
-        )
-
-
-def _rows(value: object) -> list[Mapping[str, Any]]:
-    """The objects of a list the engine sent (anything else: none)."""
-    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list) else []
-
 
 def engine_players(players: Sequence[Player]) -> list[EnginePlayer]:
     return [EnginePlayer(player_id=p.user_id, race_name=p.race_name) for p in players]
-
-
-async def _audit(tx: Tx, actor: Actor, action: str, game_id: UUID, **details: Any) -> None:
-    """An operator's action on a game, in the transaction that makes it."""
-    await record_audit(
-        tx.conn, actor, action, target_type="game", target_id=str(game_id), details=details
-    )

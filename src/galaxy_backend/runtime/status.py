@@ -4,7 +4,7 @@
 and registers the report to the lobby for after the commit.
 """
 
-from galaxy_backend.kernel.errors import Conflict
+from galaxy_backend.runtime.errors import WrongRuntimeStatus
 from galaxy_backend.runtime.models import RecordStatus
 
 # A start (again) from a record that failed, stopped or lost its engine; a restart brings
@@ -23,10 +23,9 @@ TRANSITIONS: dict[RecordStatus, frozenset[RecordStatus]] = {
 }
 
 
-def wrong_record_status(current: RecordStatus, target: RecordStatus) -> Conflict:
-    return Conflict(
+def wrong_record_status(current: RecordStatus, target: RecordStatus) -> WrongRuntimeStatus:
+    return WrongRuntimeStatus(
         f"the game's engine is {current}; it cannot become {target}",
-        code="wrong_status",
         details={"status": current},
     )
 

@@ -132,7 +132,7 @@ class RuntimeWorkers:
 
     async def start(self) -> None:
         # The bundled engine is always installed, under BACKEND_RUNTIME_ENGINE_IMAGE.
-        await self._service.ensure_bundled_version(ENGINE_VERSION)
+        await self._service.versions.ensure_bundled(ENGINE_VERSION)
         await self._wakeup.ensure()
         self._heartbeat.start()
         self._tasks = [

@@ -263,7 +263,7 @@ async def set_status(
     )
 
 
-async def record_runtime(
+async def save_runtime_report(
     tx: Tx,
     game_id: UUID,
     *,

@@ -1,10 +1,14 @@
-"""Validated input of the lobby routes: 422 naming the field, never a 500."""
+"""The lobby's request and reply models: input validated (422 naming the field, never a
+500), replies as OpenAPI documents them."""
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from galaxy_backend.kernel.fields import Cursor, Moment, Text
+from galaxy_backend.lobby.models import Role
 from galaxy_backend.lobby.status import GameStatus
 
 # At most the engine's own player limit; the service checks the map's capacity.
@@ -13,7 +17,8 @@ GameName = Annotated[str, Text(64)]
 Description = Annotated[str, Text(2000, min_length=0, multiline=True)]
 Schedule = Annotated[str, Text(100)]
 TimeZone = Annotated[str, Text(64)]
-EngineVersion = Annotated[str, Text(32)]
+# As long as a version's name in the runtime's registry may be.
+EngineVersion = Annotated[str, Text(64)]
 # Checked against the rules (and folded) by the service, which names the rule broken.
 RaceNameText = Annotated[str, Text(64)]
 InviteCode = Annotated[str, Text(64)]
@@ -111,3 +116,126 @@ class ListingQueryIn(BaseModel):
     )
     cursor: Cursor | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
+class RuntimeOut(BaseModel):
+    status: str | None
+    message: str | None
+    updated_at: datetime | None
+    # Operators' views only: what failed and where (paths, driver errors).
+    detail: str | None = None
+
+
+class PlayerOut(BaseModel):
+    user_id: UUID
+    race_name: str
+    approved_at: datetime
+
+
+class GameSummaryOut(BaseModel):
+    """A game as the public listing shows it."""
+
+    id: UUID
+    name: str
+    description: str
+    status: str
+    visibility: str
+    owner_id: UUID
+    min_players: int
+    max_players: int
+    approved_count: int
+    free_seats: int
+    enrollment_deadline: datetime
+    turn_schedule: str
+    turn_time_zone: str
+    engine_version: str
+    current_turn: int
+    created_at: datetime
+
+
+class GameOut(GameSummaryOut):
+    """A game's page; `players` for its owner and players, `invite_code` for its owner."""
+
+    run_when_all_orders_in: bool
+    # The next turns the schedule gives from now, in UTC.
+    schedule_preview: list[datetime]
+    settings: dict[str, Any]
+    runtime: RuntimeOut
+    final_ranking: list[dict[str, Any]] | None
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    viewer_role: Role | None
+    players: list[PlayerOut] | None
+    invite_code: str | None
+
+
+class GameList(BaseModel):
+    items: list[GameOut]
+    next_cursor: str | None
+
+
+class GameSummaryList(BaseModel):
+    items: list[GameSummaryOut]
+    next_cursor: str | None
+
+
+class ApplicationOut(BaseModel):
+    id: UUID
+    game_id: UUID
+    user_id: UUID
+    race_name: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class ApplicationList(BaseModel):
+    items: list[ApplicationOut]
+    next_cursor: str | None
+
+
+class RaceNameOut(BaseModel):
+    id: UUID
+    name: str
+    canonical: str
+    status: str
+    game_id: UUID
+    created_at: datetime
+    reserved_at: datetime | None
+
+
+class AdminRaceNameOut(RaceNameOut):
+    user_id: UUID
+    application_id: UUID
+    skeleton: str
+    released_at: datetime | None
+
+
+class RaceNameList(BaseModel):
+    items: list[RaceNameOut]
+
+
+class AdminRaceNameList(BaseModel):
+    items: list[AdminRaceNameOut]
+
+
+class RaceNameCheckOut(BaseModel):
+    name: str
+    canonical: str
+    available: bool
+
+
+class EngineOut(BaseModel):
+    version: str
+    default: bool
+    # JSON Schema of the `settings` object a game of this engine takes.
+    settings_schema: dict[str, Any]
+    max_players_default_map: int
+
+
+class EngineList(BaseModel):
+    items: list[EngineOut]
