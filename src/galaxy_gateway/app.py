@@ -1,6 +1,7 @@
 """App: starts components in order and stops them in reverse, each within its deadline."""
 
 import asyncio
+import gc
 import signal
 import time
 from collections.abc import Sequence
@@ -115,6 +116,10 @@ class App:
                 await self.stop()
                 raise StartError(f"{component.name}: {exc}") from exc
             self._started.append(component)
+        # What start built lives as long as the process: out of the collector's full passes,
+        # which otherwise walk it all and stall requests in flight.
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> bool:
         """Refuse traffic, then stop started components in reverse; False if any step failed."""
