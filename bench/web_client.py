@@ -314,7 +314,13 @@ def main() -> None:
                 asyncio.run(measure(base, tokens[0], game, args.runs))
             finally:
                 # Engines outlive the backend on purpose; this bench's go with it.
-                asyncio.run(ProcessDriver(Path(prod.data)).remove_all())
+                asyncio.run(remove_engines(Path(prod.data)))
+
+
+async def remove_engines(data: Path) -> None:
+    driver = ProcessDriver(data)
+    for instance in await driver.list_labelled():
+        await driver.remove(instance.game_id)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from galaxy_backend.kernel.cache import CacheLimits
 from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.kernel.housekeeping import Chore, Housekeeping
 from galaxy_backend.kernel.liveness import Liveness
+from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.kernel.server_secrets import ServerSecrets
 from galaxy_backend.lobby.service import LobbyService
 from galaxy_backend.lobby.sweeper import Sweeper
@@ -304,6 +305,9 @@ def build_runtime(
         default_image=settings.engine_image,
         finished_retention=settings.finished_retention,
         force_turn_cooldown=settings.force_turn_cooldown,
+        orders_check_limit=TokenBuckets.optional(
+            rate=settings.orders_check_rate, burst=settings.orders_check_burst, what="orders checks"
+        ),
     )
     workers = RuntimeWorkers(
         database=database,

@@ -263,6 +263,9 @@ class Config(BaseSettings):
     http_max_connections: PositiveInt = 2048
     lobby_min_turn_interval: Duration = timedelta(minutes=1)
     runtime_force_turn_cooldown: NonNegativeDuration = timedelta(minutes=5)
+    # A player's live orders checks (the editor's), per second and at once; 0: unbounded.
+    runtime_orders_check_rate: Annotated[float, Field(ge=0.0, le=1000.0)] = 10.0
+    runtime_orders_check_burst: Annotated[int, Field(ge=1, le=1000)] = 10
     runtime_max_engines: PositiveInt | None = None
     runtime_engine_pids_limit: Annotated[int, Field(ge=16)] = 256
     runtime_engine_cpu_seconds: PositiveInt = 3600

@@ -133,6 +133,8 @@ class RuntimeSettings:
     finished_retention: timedelta
     force_turn_cooldown: timedelta
     max_engines: int | None
+    orders_check_rate: float
+    orders_check_burst: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +295,8 @@ def runtime_of(c: "Config") -> RuntimeSettings:
         finished_retention=c.runtime_finished_retention,
         force_turn_cooldown=c.runtime_force_turn_cooldown,
         max_engines=c.runtime_max_engines,
+        orders_check_rate=c.runtime_orders_check_rate,
+        orders_check_burst=c.runtime_orders_check_burst,
     )
 
 

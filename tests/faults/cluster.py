@@ -35,7 +35,9 @@ def binaries() -> Path:
 
 
 class PrivateCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", netns: str | None = None) -> None:
+        self.host = host
+        self.netns = netns
         self.root = Path(tempfile.mkdtemp(prefix="galaxy-pgfault-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -51,6 +53,8 @@ class PrivateCluster:
         command = [str(self._bin / args[0]), *args[1:]]
         if self._user is not None:
             command = ["runuser", "-u", self._user, "--", *command]
+        if self.netns is not None:
+            command = ["ip", "netns", "exec", self.netns, *command]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
@@ -58,10 +62,13 @@ class PrivateCluster:
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        if self.host != "127.0.0.1":  # initdb trusts loopback only; this one's subnet too
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all samenet trust\n")
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1"
+            f"-p {self.port} -k /tmp -c listen_addresses={self.host}"
             # Throwaway data: no need to wait on the disk.
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
@@ -74,7 +81,7 @@ class PrivateCluster:
         self.running = False
 
     def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def remove(self) -> None:
         if self.running:

@@ -1,8 +1,12 @@
 """The live check of orders and the orders sent read back, through the backend's HTTP API
 against a real engine: what a web editor shows before the turn."""
 
+import asyncio
+import time
+from collections import Counter
 from uuid import uuid4
 
+from tests.support import eventually
 from tests.support.table import StartTable
 
 ORDERS = "d Gun 2 1 2 1 0\nk nonsense\n"
@@ -66,3 +70,48 @@ async def test_bad_checks_are_refused_with_their_codes(start_table: StartTable) 
         )
         # As for the orders themselves: no runtime record, no such game to play.
         assert (missing.status_code, missing.json()["error"]["code"]) == (404, "runtime_not_found")
+
+
+async def test_a_players_checks_are_bounded_and_a_paced_editor_is_not(
+    start_table: StartTable,
+) -> None:
+    """Four checks a second, two at once: the editor's 250 ms pause stays within it; a
+    burst is refused with 429 and Retry-After; another player is not slowed by it."""
+    table = await start_table(
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        env={"BACKEND_RUNTIME_ORDERS_CHECK_RATE": "4", "BACKEND_RUNTIME_ORDERS_CHECK_BURST": "2"},
+    )
+    a, b = table.players
+    client = table.lobby.client
+    url = f"/api/v1/user/games/{table.game_id}/orders/check"
+    body = {"orders": "d Probe 1 0 0 0 0\n"}
+
+    for _ in range(6):
+        paced = await client.post(url, json=body, headers=a.headers)
+        assert paced.status_code == 200, paced.text
+        # The pace under test (the web editor's pause after a keystroke), not a wait.
+        await asyncio.sleep(0.25)
+
+    started = time.monotonic()
+    burst = await asyncio.gather(
+        *(client.post(url, json=body, headers=a.headers) for _ in range(30))
+    )
+    elapsed = time.monotonic() - started
+    codes = Counter(r.status_code for r in burst)
+    assert set(codes) == {200, 429}, codes
+    assert codes[200] <= 2 + 4 * elapsed + 1, (codes, elapsed)
+    refused = next(r for r in burst if r.status_code == 429)
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_requests"
+    assert int(refused.headers["retry-after"]) == error["details"]["retry_after_seconds"] >= 1
+    assert "4 a second" in error["message"]
+    # Per player: the other one checks at once.
+    other = await client.post(url, json=body, headers=b.headers)
+    assert other.status_code == 200, other.text
+
+    async def allowed_again() -> bool:
+        again = await client.post(url, json=body, headers=a.headers)
+        return again.status_code == 200
+
+    await eventually(allowed_again, timeout=int(refused.headers["retry-after"]) + 5)

@@ -136,3 +136,76 @@ async def new_player(console_browser: Any) -> AsyncIterator[NewPlayer]:
     for context in contexts:
         with contextlib.suppress(Exception):
             await context.close()
+
+
+# Controls a screen reader could not name: no label, no aria name, no text.
+UNLABELLED = """() => [...document.querySelectorAll(
+  "input:not([type=hidden]), select, textarea, button, a[href], [role=button],"
+  + " [tabindex]:not([tabindex='-1'])")]
+  .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")
+    && !e.getAttribute("aria-labelledby") && !(e.textContent || "").trim())
+  .map((e) => e.outerHTML.slice(0, 120))"""
+# Where the focus is, and whether it shows: an outline, or a planet's thick ring.
+FOCUS = """(selector) => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return { matches: false, shown: true, what: "body" };
+  const st = getComputedStyle(e);
+  const shown = (st.outlineStyle !== "none" && parseFloat(st.outlineWidth) > 0)
+    || parseFloat(st.strokeWidth) >= 3;
+  return { matches: e.matches(selector), shown, what: e.outerHTML.slice(0, 120) };
+}"""
+
+
+async def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 80) -> None:
+    """Tab (or Shift+Tab) until the focus is on `selector`; each stop must show its focus."""
+    for _ in range(limit):
+        await page.keyboard.press("Shift+Tab" if back else "Tab")
+        state = await page.evaluate(FOCUS, selector)
+        assert state["shown"], f"no visible focus on {state['what']}"
+        if state["matches"]:
+            return
+    raise AssertionError(f"{selector} not reached in {limit} tabs")
+
+
+async def running_game(stack: Stack, owner: str, player: str) -> str:
+    """A two-race game started through the API (`owner` and `player` are tokens)."""
+
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    made = await stack.client.post(
+        "/api/v1/user/games",
+        json={
+            "name": "Keys Cup",
+            "min_players": 2,
+            "max_players": 2,
+            "enrollment_deadline": "2099-01-01T00:00:00Z",
+            "turn_schedule": "@every 1h",
+            "visibility": "public",
+            "owner_race_name": "Owners",
+            "settings": {},
+        },
+        headers=auth(owner),
+    )
+    assert made.status_code == 201, made.text
+    game_id: str = made.json()["id"]
+    applied = await stack.client.post(
+        f"/api/v1/user/games/{game_id}/applications",
+        json={"race_name": "Keyboarders"},
+        headers=auth(player),
+    )
+    assert applied.status_code == 201, applied.text
+    approved = await stack.client.post(
+        f"/api/v1/user/games/{game_id}/applications/{applied.json()['id']}/approve",
+        headers=auth(owner),
+    )
+    assert approved.status_code == 200, approved.text
+    started = await stack.client.post(f"/api/v1/user/games/{game_id}/start", headers=auth(owner))
+    assert started.status_code == 202, started.text
+
+    async def running() -> bool:
+        found = await stack.client.get(f"/api/v1/user/games/{game_id}", headers=auth(owner))
+        return bool(found.json()["status"] == "running")
+
+    await eventually(running, timeout=60, message="the game running")
+    return game_id

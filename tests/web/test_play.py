@@ -160,7 +160,10 @@ async def test_the_pages_fit_a_phone(
     stack = await start_stack(WEB_ENV)
     carol = await new_player(stack, "carol@example.org", viewport)
     await carol.sign_in()
+    await carol.page.locator('[data-testid="lobby"][aria-busy="false"]').wait_for()
     await carol.screenshot("lobby-phone")
+    # Nothing more to list: no button for more (the attribute beats the button's display).
+    assert not await carol.page.get_by_role("button", name="More games").is_visible()
     width = await carol.page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"]
     await carol.page.get_by_role("link", name="Account").click()
@@ -169,6 +172,11 @@ async def test_the_pages_fit_a_phone(
     await carol.screenshot("account-phone")
     await carol.page.get_by_role("link", name="Inbox").click()
     await carol.testid("notification-preferences").locator("input").first.wait_for()
+    assert not await carol.page.get_by_role("button", name="Older").is_visible()
+    # Each kind's two boxes within the phone's width (the kind's words wrap).
+    last = carol.testid("notification-preferences").locator("input").last
+    box = await last.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= viewport["width"]
     await carol.screenshot("inbox-phone")
     # Her session ended elsewhere: the socket closes with 4401 and the page asks to sign in.
     await carol.page.locator('.live-state[data-state="live"]').wait_for()

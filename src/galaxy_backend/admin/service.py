@@ -33,6 +33,7 @@ from galaxy_backend.kernel.errors import (
 )
 from galaxy_backend.kernel.networks import limit_key
 from galaxy_backend.kernel.principal import CallerInfo, Principal
+from galaxy_backend.postgres import in_transaction
 from galaxy_backend.postgres.pool import Database
 from galaxy_backend.telemetry import get_logger
 
@@ -88,7 +89,7 @@ class AdminService:
         _check_password(password)
         hashed = await self._passwords.hash(password)
         try:
-            async with self._database.pool.acquire() as conn, conn.transaction():
+            async with in_transaction(self._database) as conn:
                 account = await repository.insert_account(
                     conn, admin_id=uuid.uuid4(), username=name, password_hash=hashed, role=role
                 )
@@ -156,7 +157,7 @@ class AdminService:
         password_hash: str | None = None,
         keep: UUID | None = None,
     ) -> AdminAccount:
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             accounts = {a.id: a for a in await repository.lock_accounts(conn)}
             before = accounts.get(admin_id)
             if before is None:
@@ -258,7 +259,7 @@ class AdminService:
             await self._passwords.hash(password) if self._passwords.needs_rehash(stored) else None
         )
         token = new_token(ADMIN_TOKEN_PREFIX)
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             await repository.clear_login_failures(conn, client_ip=network, username=username)
             await repository.record_login(conn, account.id, rehashed)
             session = await repository.insert_session(
@@ -311,7 +312,7 @@ class AdminService:
         )
 
     async def logout(self, session_id: UUID, actor: Actor) -> None:
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             digest = await repository.revoke_session(conn, session_id)
             if digest is not None:
                 await self._bus.invalidate(conn, ADMIN_SESSION_TOPIC, digest.hex())

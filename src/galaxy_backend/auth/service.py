@@ -30,7 +30,7 @@ from galaxy_backend.kernel.networks import limit_key
 from galaxy_backend.kernel.principal import CallerInfo, Principal
 from galaxy_backend.mail import templates
 from galaxy_backend.mail.service import MailService
-from galaxy_backend.postgres import Connection, Database, transaction
+from galaxy_backend.postgres import Connection, Database, in_transaction, transaction
 from galaxy_backend.push import Publisher
 from galaxy_backend.telemetry import get_logger
 from galaxy_backend.user.models import Block, User
@@ -120,7 +120,7 @@ class AuthService:
         network = limit_key(client_ip)
         challenge_id = uuid.uuid4()
         code = new_code()
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             await repository.lock_code_requests(conn, email_normalized=normalized, network=network)
             known = await repository.known_network(
                 conn, email_normalized=normalized, network=network
@@ -354,7 +354,7 @@ class AuthService:
     async def _revoke(
         self, user_id: UUID, session_id: UUID | None, reason: str, actor: Actor | None = None
     ) -> list[Session]:
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             revoked = await repository.revoke(
                 conn, user_id=user_id, session_id=session_id, reason=reason
             )

@@ -12,7 +12,7 @@ from galaxy_backend.geo import repository
 from galaxy_backend.geo.reader import GeoReader
 from galaxy_backend.geo.repository import UNKNOWN_COUNTRY, CountryDay
 from galaxy_backend.kernel.errors import InvalidInput
-from galaxy_backend.postgres import PoolProvider
+from galaxy_backend.postgres import PoolProvider, in_transaction
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -136,7 +136,7 @@ class GeoService:
             self._in_flight = len(sign_ins) + len(active)
             try:
                 # One transaction: counts that go back to the buffer were not written at all.
-                async with self._database.pool.acquire() as conn, conn.transaction():
+                async with in_transaction(self._database) as conn:
                     if sign_ins:
                         await repository.add_sign_ins(conn, dict(sign_ins))
                     if active:

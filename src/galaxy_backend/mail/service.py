@@ -18,7 +18,7 @@ from galaxy_backend.mail.errors import (
 )
 from galaxy_backend.mail.models import STATUSES, Delivery
 from galaxy_backend.mail.templates import RenderedMail
-from galaxy_backend.postgres import Connection, PoolProvider
+from galaxy_backend.postgres import Connection, PoolProvider, in_transaction
 from galaxy_backend.telemetry import get_logger
 
 _log = get_logger(__name__)
@@ -162,7 +162,7 @@ class MailService:
 
     async def retry(self, delivery_id: UUID, actor: Actor) -> Delivery:
         """Send a failed mail again, with a fresh attempt budget; audited with the change."""
-        async with self._database.pool.acquire() as conn, conn.transaction():
+        async with in_transaction(self._database) as conn:
             delivery = await repository.requeue_failed(conn, delivery_id)
             if delivery is None:
                 status = await repository.status_of(conn, delivery_id)

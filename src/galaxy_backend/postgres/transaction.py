@@ -110,3 +110,11 @@ async def transaction(
             raise
         await xact.commit()
     await tx._committed()
+
+
+@asynccontextmanager
+async def in_transaction(database: PoolProvider) -> AsyncIterator[Connection]:
+    """The connection of a `transaction()` with no marked changes: for writes whose effects
+    the caller runs itself, still ended rather than rolled back over a connection in doubt."""
+    async with transaction(database) as tx:
+        yield tx.conn

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from galaxy_backend.kernel.errors import DomainError
+from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.lobby.errors import GameNotFound
 from galaxy_backend.postgres import Database
 from galaxy_backend.runtime import repository
@@ -48,7 +49,9 @@ class Playing:
         engine: EngineClient,
         games: GameDirectory,
         record: Callable[[UUID], Awaitable[RuntimeRecord]],
+        orders_check_limit: TokenBuckets | None = None,
     ) -> None:
+        self._orders_check_limit = orders_check_limit
         self._database = database
         self._engine = engine
         self._games = games
@@ -91,7 +94,10 @@ class Playing:
         return verdict
 
     async def check_orders(self, game_id: UUID, user_id: UUID, orders: str) -> dict[str, Any]:
-        """The engine's verdict on orders, which it does not keep (an editor's live check)."""
+        """The engine's verdict on orders, which it does not keep (an editor's live check);
+        a player's checks are bounded (BACKEND_RUNTIME_ORDERS_CHECK_RATE): 429 past it."""
+        if self._orders_check_limit is not None:
+            self._orders_check_limit.take(user_id)
         record = await self.player_record(game_id, user_id)
         if record.status == "finished":
             raise GameFinished()

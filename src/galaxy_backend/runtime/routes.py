@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.fields import Cursor
+from galaxy_backend.kernel.ratelimit import TooManyRequests
 from galaxy_backend.lobby.errors import GameNotFound
 from galaxy_backend.runtime.errors import (
     DefaultVersionTakenOut,
@@ -87,7 +88,7 @@ def _orders_routes(router: APIRouter, service: RuntimeService) -> None:
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses=errors_of(*_PLAYER, GameFinished, *_ENGINE),
+        responses=errors_of(*_PLAYER, GameFinished, *_ENGINE, TooManyRequests),
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.playing.check_orders(game_id, UUID(principal.subject), body.orders)

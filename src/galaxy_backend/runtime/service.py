@@ -21,6 +21,7 @@ from uuid import UUID
 from galaxy_backend.audit.trail import Actor
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import InvalidInput
+from galaxy_backend.kernel.ratelimit import TokenBuckets
 from galaxy_backend.lobby.errors import UnknownEngineVersion
 from galaxy_backend.lobby.models import EngineOffer, GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
@@ -79,6 +80,7 @@ class RuntimeService:
         default_image: str,
         finished_retention: timedelta = timedelta(hours=24),
         force_turn_cooldown: timedelta = timedelta(minutes=5),
+        orders_check_limit: TokenBuckets | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -88,7 +90,13 @@ class RuntimeService:
         self.driver_name = driver_name
         self.finished_retention = finished_retention
         self.versions = EngineVersions(database=database, default_image=default_image)
-        self.playing = Playing(database=database, engine=engine, games=games, record=self.record)
+        self.playing = Playing(
+            database=database,
+            engine=engine,
+            games=games,
+            record=self.record,
+            orders_check_limit=orders_check_limit,
+        )
         self.controls = Controls(
             database=database,
             records=self,

@@ -127,6 +127,7 @@ function shell(session) {
     inboxLink,
     h("a", { href: "#/account", dataset: { key: "account" } }, "Account"));
   const liveState = h("span", { class: "live-state", title: "Live updates", "aria-live": "polite" }, "…");
+  const who = h("span", { class: "who", testid: "who" }, session.user.display_name || session.user.email);
   const main = h("main", { class: "main", id: "main", tabindex: "-1" });
   const flash = h("div", { class: "flash-region", "aria-live": "polite" });
   const toasts = h("div", { class: "toasts", "aria-live": "polite" });
@@ -135,12 +136,12 @@ function shell(session) {
     h("header", { class: "top" },
       h("a", { class: "brand", href: "#/" }, "Galaxy"),
       nav,
-      h("span", { class: "who" }, session.user.display_name || session.user.email),
+      who,
       liveState,
       signout),
     h("div", { class: "content" }, flash, main),
     toasts);
-  return { main, nav, badge, inboxLink, liveState };
+  return { main, nav, badge, inboxLink, liveState, who };
 }
 
 async function route(event) {
@@ -179,7 +180,10 @@ async function route(event) {
   }
   clearFlash();
   clear(layout.main);
-  const ctx = { main: layout.main, params: match.slice(1), session, navigate, setUnread };
+  const setUserName = (name) => {
+    if (layout) layout.who.textContent = name;
+  };
+  const ctx = { main: layout.main, params: match.slice(1), session, navigate, setUnread, setUserName };
   const rendered = (await render(ctx)) || {};
   if (mine !== generation) {
     // Another page was asked for meanwhile: this one never shows.

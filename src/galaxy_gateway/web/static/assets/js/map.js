@@ -1,10 +1,13 @@
 // The galaxy map, in SVG from a report: planets by owner and size with their names, groups
 // in flight on their routes; zoom with the wheel, buttons or + and -, pan by dragging or
-// with the arrow keys. Moving the view changes one viewBox per animation frame.
+// with the arrow keys. Moving the view changes one viewBox per animation frame. The planets
+// are one tab stop (a roving tabindex): arrow keys go to the nearest planet that way,
+// Enter or Space shows its details.
 
 import { h, s } from "./dom.js";
 
 const LABEL_PX = 11;
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 40;
 
@@ -34,6 +37,31 @@ function radius(planet, size) {
 // Aliens by owner; the other kinds of planet take their colour from the stylesheet.
 function fill(planet) {
   return planet.status === "alien" ? ownerColour(planet.owner) : null;
+}
+
+// The nearest planet from `from` in the direction (dx, dy): ahead of it, off the axis
+// counted twice, so a planet straight ahead beats a nearer one to the side.
+export function nearestToward(planets, from, dx, dy) {
+  let best = null;
+  let bestScore = Infinity;
+  for (const p of planets) {
+    if (p === from) continue;
+    const ahead = (p.x - from.x) * dx + (p.y - from.y) * dy;
+    if (ahead <= 0) continue;
+    const aside = Math.abs((p.x - from.x) * dy - (p.y - from.y) * dx);
+    if (aside > ahead * 2) continue;
+    const score = ahead + 2 * aside;
+    if (score < bestScore) {
+      best = p;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function planetLabel(p) {
+  const who = p.status === "yours" ? "yours" : `${p.status}${p.owner ? `, ${p.owner}` : ""}`;
+  return `${p.name} (#${p.number}), ${who}`;
 }
 
 function position(byNumber, from, to, left) {
@@ -66,8 +94,12 @@ export class GalaxyMap {
     this.view = null;
     this.size = 200;
     this.frame = 0;
+    this.planets = [];
+    this.byNumber = new Map();
+    this.current = null;
     this.svg = s("svg", { class: "galaxy-map", testid: "galaxy-map", role: "group",
-      tabindex: 0, "aria-label": "Galaxy map: arrow keys pan, + and - zoom, 0 resets",
+      tabindex: 0, "aria-label": "Galaxy map: arrow keys pan, + and - zoom, 0 resets;"
+        + " Tab goes to the planets, where arrow keys go from planet to planet and Enter shows one",
       preserveAspectRatio: "xMidYMid meet" });
     this.layer = s("g", { class: "layer" });
     this.svg.append(this.layer);
@@ -96,16 +128,27 @@ export class GalaxyMap {
     }
     const dots = s("g", { class: "planets" });
     const labels = s("g", { class: "labels" });
+    if (!byNumber.has(this.current)) {
+      const home = planets.find((p) => p.status === "yours") || planets[0];
+      this.current = home ? home.number : null;
+    }
     for (const p of planets) {
       const r = radius(p, size);
       dots.append(s("circle", { cx: p.x, cy: p.y, r, fill: fill(p), testid: "map-planet",
-        class: `planet planet-${p.status}`, dataset: { planetNumber: p.number } },
-        s("title", null, `${p.name} (#${p.number}) ${p.status}${p.owner ? `, ${p.owner}` : ""}`)));
+        class: `planet planet-${p.status}`, dataset: { planetNumber: p.number },
+        role: "button", tabindex: p.number === this.current ? 0 : -1, "aria-label": planetLabel(p) },
+      s("title", null, planetLabel(p))));
       labels.append(s("text", { x: p.x + r * 1.2, y: p.y - r * 0.6 }, p.name));
     }
+    this.planets = planets;
+    this.byNumber = byNumber;
+    this.dots = dots;
     this.labels = labels;
     this.font = null;
+    const hadFocus = Boolean(this.dots && this.dots.contains(document.activeElement));
     this.layer.replaceChildren(routes, dots, labels);
+    // A new turn redraws the planets: the keyboard stays on the planet it was on.
+    if (hadFocus) this.planetElement(this.current)?.focus({ preventScroll: true });
     this.apply();
     performance.measure("map-build", { start: started, end: performance.now() });
     // On the timeline: from the report to the frame that shows it (built, laid out, painted).
@@ -151,6 +194,42 @@ export class GalaxyMap {
   reset() {
     this.view = { x: 0, y: 0, w: this.size, h: this.size };
     this.schedule();
+  }
+
+  planetElement(number) {
+    return this.dots && this.dots.querySelector(`[data-planet-number="${number}"]`);
+  }
+
+  // The planets' one tab stop moves to `number`, which takes the focus, in view.
+  focusPlanet(number) {
+    const before = this.planetElement(this.current);
+    const el = this.planetElement(number);
+    const p = this.byNumber.get(number);
+    if (!el || !p) return;
+    if (before) before.setAttribute("tabindex", "-1");
+    el.setAttribute("tabindex", "0");
+    this.current = number;
+    const v = this.view;
+    const margin = v.w / 10;
+    if (p.x < v.x + margin || p.x > v.x + v.w - margin || p.y < v.y + margin || p.y > v.y + v.h - margin) {
+      this.view = { ...v, x: p.x - v.w / 2, y: p.y - v.h / 2 };
+      this.schedule();
+    }
+    el.focus({ preventScroll: true });
+  }
+
+  // The planet the details show, marked on the map; the planets' tab stop goes to it.
+  mark(number) {
+    for (const el of this.dots ? this.dots.querySelectorAll(".planet-selected") : []) {
+      el.classList.remove("planet-selected");
+    }
+    const el = this.planetElement(number);
+    if (!el) return;
+    el.classList.add("planet-selected");
+    const before = this.planetElement(this.current);
+    if (before && before !== el) before.setAttribute("tabindex", "-1");
+    el.setAttribute("tabindex", "0");
+    this.current = number;
   }
 
   // Galaxy units per screen pixel (the SVG keeps its aspect: the larger ratio counts).
@@ -225,6 +304,21 @@ export class GalaxyMap {
       this.zoom(e.deltaY < 0 ? 1.2 : 1 / 1.2, at.x, at.y);
     }, { passive: false });
     this.svg.addEventListener("keydown", (e) => {
+      const planet = e.target.closest && e.target.closest("[data-planet-number]");
+      if (planet && !e.altKey && !e.ctrlKey && !e.metaKey) {
+        const number = Number(planet.dataset.planetNumber);
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          this.onSelect(number);
+          return;
+        }
+        if (ARROWS[e.key]) {
+          e.preventDefault();
+          const next = nearestToward(this.planets, this.byNumber.get(number), ...ARROWS[e.key]);
+          if (next) this.focusPlanet(next.number);
+          return;
+        }
+      }
       const step = this.view.w / 10;
       const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step],
         ArrowDown: [0, step] };

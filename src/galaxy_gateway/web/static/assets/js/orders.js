@@ -51,6 +51,7 @@ export class OrdersEditor {
     this.warnings = h("ul", { class: "issues", testid: "orders-warnings" });
     this.forecast = h("div", { class: "forecast", testid: "orders-forecast" });
     this.state = h("p", { class: "orders-state", testid: "orders-status", role: "status" });
+    this.pace = h("p", { class: "muted small pace", testid: "orders-check-pace", role: "status" });
     this.submit = h("button", { type: "button", testid: "orders-submit" }, "Send the orders");
     this.textarea.addEventListener("input", () => this.typed());
     this.textarea.addEventListener("scroll", () => {
@@ -69,7 +70,7 @@ export class OrdersEditor {
       h("p", { id: "orders-help", class: "muted small" },
         "GalaxyNG orders, one per line; checked as you type, sent with the button."),
       h("div", { class: "editor" }, this.gutter, this.textarea),
-      h("div", { class: "actions" }, this.submit, this.state),
+      h("div", { class: "actions" }, this.submit, this.state), this.pace,
       h("h3", null, "Errors"), this.errors,
       h("h3", null, "Warnings"), this.warnings,
       h("details", { class: "forecast-box", open: true },
@@ -115,7 +116,16 @@ export class OrdersEditor {
       const verdict = await post(`/user/games/${this.gameId}/orders/check`, { orders: text });
       if (mine === this.asked) this.show(verdict, asked);
     } catch (error) {
-      if (mine === this.asked) replace(this.errors, h("li", { class: "issue" }, errorText(error)));
+      if (mine !== this.asked) return;
+      if (error.status === 429) {
+        // Too many checks: the last verdict stays, and this text is checked when allowed.
+        const wait = Math.max(1, Number(error.details.retry_after_seconds) || 1);
+        this.pace.textContent = `Checking again in ${wait} s (too many checks at once).`;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.check(), wait * 1000);
+        return;
+      }
+      replace(this.errors, h("li", { class: "issue" }, errorText(error)));
     }
   }
 
@@ -140,6 +150,7 @@ export class OrdersEditor {
   }
 
   show(verdict, asked) {
+    this.pace.textContent = "";
     const errors = verdict.errors || [];
     const warnings = verdict.warnings || [];
     replace(this.errors, errors.length ? errors.map((e) => issueItem(e, "error"))

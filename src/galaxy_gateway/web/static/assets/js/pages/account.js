@@ -13,20 +13,32 @@ export async function renderAccount(ctx) {
     try {
       const me = await get("/user/me");
       const name = h("input", { type: "text", name: "display_name", maxlength: 64,
-        value: me.display_name || "", testid: "profile-name" });
-      const save = h("button", { type: "submit" }, "Save");
+        value: me.display_name || "", testid: "profile-name", autocomplete: "nickname" });
+      const zone = h("input", { type: "text", name: "time_zone", maxlength: 64,
+        value: me.time_zone || "", testid: "profile-time-zone", list: "time-zones" });
+      const language = h("input", { type: "text", name: "language", maxlength: 35,
+        value: me.language || "", testid: "profile-language", autocomplete: "language" });
+      const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+      const save = h("button", { type: "submit", testid: "profile-save" }, "Save");
       const message = h("p", { class: "form-message", role: "alert" });
-      const form = h("form", { class: "stack" },
+      const form = h("form", { class: "stack", testid: "profile", novalidate: true },
         h("dl", { class: "facts" }, h("dt", null, "Email"), h("dd", null, me.email),
           h("dt", null, "Country"), h("dd", null, me.country || "—")),
-        field("Display name", name, { name: "display_name" }), message, save);
+        field("Display name", name, { name: "display_name" }),
+        field("Time zone", zone, { name: "time_zone", hint: "As Europe/Berlin: times in mails use it." }),
+        h("datalist", { id: "time-zones" }, zones.map((z) => h("option", { value: z }))),
+        field("Language", language, { name: "language", hint: "As en or pt-BR." }),
+        message, save);
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         await busy(save, (async () => {
           try {
-            const updated = await patch("/user/me", { display_name: name.value.trim() });
+            const updated = await patch("/user/me", { display_name: name.value.trim(),
+              time_zone: zone.value.trim(), language: language.value.trim() });
+            showFieldErrors(form, {}, message);
             const session = getSession();
             if (session) saveSession({ ...session, user: { ...session.user, ...updated } });
+            ctx.setUserName(updated.display_name || updated.email);
             showFlash("Saved.", "good");
           } catch (error) {
             if (!showFieldErrors(form, error.fields || {}, message)) message.textContent = errorText(error);
@@ -43,7 +55,7 @@ export async function renderAccount(ctx) {
     try {
       const found = await get("/user/me/sessions");
       replace(sessions, h("ul", { class: "plain sessions" }, found.items.map((s) => {
-        const end = h("button", { type: "button", class: "secondary" },
+        const end = h("button", { type: "button", class: "secondary", testid: "session-end" },
           s.current ? "Sign out here" : "End this session");
         end.addEventListener("click", async () => {
           try {
@@ -53,11 +65,12 @@ export async function renderAccount(ctx) {
             showFlash(errorText(error), "bad");
           }
         });
-        return h("li", { class: "session", testid: "session-row" },
+        return h("li", { class: "session", testid: "session-row",
+          dataset: { sessionId: s.id, current: String(Boolean(s.current)) } },
           h("strong", null, s.device_name || s.user_agent || "A browser"),
-          s.current ? h("span", { class: "badge" }, "this tab") : null,
-          h("span", { class: "muted small" },
-            ` signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),
+          s.current ? h("span", { class: "badge badge-note" }, "this tab") : null,
+          h("span", { class: "muted small meta" },
+            `Signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),
           end);
       })));
     } catch (error) {

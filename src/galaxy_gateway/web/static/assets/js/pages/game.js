@@ -14,16 +14,16 @@ export function rememberInvite(gameId, code) {
 
 const PLAYING = ["running", "paused", "finished"];
 
+// The game as the player sees it (an applicant is told so); a private game they have no
+// part in yet, by the invite code they typed.
 async function loadGame(id) {
   const code = invites.get(id);
-  if (code) {
-    try {
-      return await post("/user/invites/resolve", { invite_code: code });
-    } catch {
-      // The code may have been changed by the owner; the page itself may still be visible.
-    }
+  try {
+    return await get(`/user/games/${id}`);
+  } catch (error) {
+    if (!code || error.status !== 404) throw error;
   }
-  return get(`/user/games/${id}`);
+  return post("/user/invites/resolve", { invite_code: code });
 }
 
 function applyForm(ctx, game, reload) {
@@ -169,6 +169,8 @@ function playersSection(game, standing) {
 export async function renderGame(ctx) {
   const [id] = ctx.params;
   const body = h("div", { class: "game-page" });
+  // The owner's decision on this player's application, told by push while the page is open.
+  let verdict = null;
   ctx.main.append(body);
 
   async function reload() {
@@ -197,6 +199,9 @@ export async function renderGame(ctx) {
       game.description ? h("p", { class: "muted" }, game.description) : null,
       h("section", { class: "card" }, facts(game, standing),
         game.viewer_role === "owner" ? ownerControls(game, reload) : null),
+      verdict && !game.viewer_role
+        ? h("p", { class: "card flash-bad", role: "status", testid: "application-rejected" }, verdict)
+        : null,
       !game.viewer_role && game.status === "enrollment_open" ? applyForm(ctx, game, reload) : null,
       game.viewer_role === "applicant"
         ? h("p", { class: "card", testid: "application-pending" }, "Your application waits for the owner.")
@@ -211,7 +216,11 @@ export async function renderGame(ctx) {
     refresh: reload,
     onEvent: (kind, payload) => {
       const gameId = payload.game_id || (payload.payload && payload.payload.game_id);
-      if (gameId === id) reload();
+      if (gameId !== id) return;
+      if (kind === "notification" && payload.kind === "lobby.application.rejected") {
+        verdict = payload.body || payload.title || "Your application was not accepted.";
+      }
+      reload();
     },
   };
 }

@@ -89,7 +89,7 @@ export async function renderInbox(ctx) {
         });
         return input;
       };
-      replace(prefs, h("div", { class: "table-wrap" }, h("table", null,
+      replace(prefs, h("div", { class: "table-wrap" }, h("table", { class: "prefs" },
         h("thead", null, h("tr", null, h("th", { scope: "col" }, "What"),
           h("th", { scope: "col" }, "In the browser"), h("th", { scope: "col" }, "By mail"))),
         h("tbody", null, found.items.map((k) => h("tr", null, h("td", null, k.description),

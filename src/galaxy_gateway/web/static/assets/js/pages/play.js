@@ -55,6 +55,7 @@ export async function renderPlay(ctx) {
   function select(number) {
     selected = number;
     finder.value = String(number);
+    map.mark(number);
     replace(panel, details(report, number));
   }
 
