@@ -56,6 +56,7 @@ class Playing:
         self._engine = engine
         self._games = games
         self._record = record
+        self._orders_check_limit = orders_check_limit
 
     async def player_record(self, game_id: UUID, user_id: UUID) -> RuntimeRecord:
         found = await self._record(game_id)

@@ -88,7 +88,7 @@ def _orders_routes(router: APIRouter, service: RuntimeService) -> None:
     @router.post(
         "/{game_id}/orders/check",
         summary="The engine's verdict on orders, without sending them (a live check)",
-        responses=errors_of(*_PLAYER, GameFinished, *_ENGINE, TooManyRequests),
+        responses=errors_of(TooManyRequests, *_PLAYER, GameFinished, *_ENGINE),
     )
     async def check_orders(game_id: UUID, body: OrdersIn, principal: CurrentUser) -> OrdersOut:
         verdict = await service.playing.check_orders(game_id, UUID(principal.subject), body.orders)
