@@ -6,6 +6,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from playwright.async_api import expect
+
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, NewOperator, add_viewer
 from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
@@ -54,8 +56,8 @@ async def test_an_admin_finds_a_player_blocks_them_and_unblocks_them(
     await operator.testid("player-search").fill("troublemaker")
     await operator.testid("player-search").press("Enter")
     rows = operator.testid("player-row")
-    await rows.first.wait_for()
-    assert await rows.count() == 1
+    # The unfiltered list may still be drawing when the search is sent: wait for its answer.
+    await expect(rows).to_have_count(1)
     assert await rows.first.get_attribute("data-user-id") == player["user"]["id"]
     await operator.screenshot("players")
     await rows.first.click()
@@ -93,10 +95,10 @@ async def test_an_admin_finds_a_player_blocks_them_and_unblocks_them(
     await operator.open("audit")
     await operator.testid("audit-action").fill("user.")
     await operator.testid("audit-filter").click()
-    await operator.page.locator('[data-testid="audit-row"][data-action="user.block"]').wait_for()
-    actions = await operator.page.locator('[data-testid="audit-row"]').evaluate_all(
-        "rows => rows.map(r => r.dataset.action)"
-    )
+    # The unfiltered trail may show first: wait for the filter's answer.
+    rows = operator.page.locator('[data-testid="audit-row"]')
+    await expect(rows).to_have_count(2)
+    actions = await rows.evaluate_all("rows => rows.map(r => r.dataset.action)")
     assert actions == ["user.unblock", "user.block"]
     await operator.screenshot("audit")
 

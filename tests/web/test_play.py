@@ -85,9 +85,16 @@ async def test_two_players_play_a_turn_in_their_browsers(
 
     # A planet's details on click (the last drawn of one's own is on top of the others),
     # and from the list, for the keyboard.
-    home = bob.page.locator('[data-testid="map-planet"].planet-yours').last
-    number = await home.get_attribute("data-planet-number")
-    await home.click()
+    # A planet of one's own that no other is drawn over at its centre (maps vary).
+    number = await bob.page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="map-planet"].planet-yours')]
+            .map((el) => [el, el.getBoundingClientRect()])
+            .filter(([el, r]) => el.contains(
+                document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)))
+            .map(([el]) => el.dataset.planetNumber)[0]"""
+    )
+    assert number is not None, "every planet of one's own is covered"
+    await bob.page.locator(f'[data-testid="map-planet"][data-planet-number="{number}"]').click()
     await bob.wait_text("planet-details", f"(#{number})")
     await bob.testid("map-find").select_option("3")
     await bob.wait_text("planet-details", "(#3)")

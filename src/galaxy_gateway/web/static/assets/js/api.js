@@ -29,7 +29,28 @@ export function whenSignedOut(handler) {
   onSignedOut = handler;
 }
 
+// A read that finds the server briefly away (a restart: the push stream can be back, and
+// a resync sent, before the API listens) is asked again, with jittered backoff.
+const RETRY_MS = [300, 700, 1500, 3000];
+const PASSING = new Set([0, 502, 503]);
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export async function api(method, path, options) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await once(method, path, options);
+    } catch (error) {
+      if (method !== "GET" || !PASSING.has(error.status) || attempt >= RETRY_MS.length) throw error;
+      const told = Number(error.details.retry_after_seconds) * 1000 || 0;
+      await pause(Math.max(told, RETRY_MS[attempt] * (0.5 + Math.random())));
+    }
+  }
+}
+
+async function once(method, path, options) {
   const { query, body, text } = options || {};
   const url = new URL(`/api/v1${path}`, window.location.origin);
   for (const [key, value] of Object.entries(query || {})) {

@@ -303,31 +303,35 @@ export class GalaxyMap {
       const at = this.toGalaxy(e.clientX, e.clientY);
       this.zoom(e.deltaY < 0 ? 1.2 : 1 / 1.2, at.x, at.y);
     }, { passive: false });
-    this.svg.addEventListener("keydown", (e) => {
-      const planet = e.target.closest && e.target.closest("[data-planet-number]");
-      if (planet && !e.altKey && !e.ctrlKey && !e.metaKey) {
-        const number = Number(planet.dataset.planetNumber);
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          this.onSelect(number);
-          return;
-        }
-        if (ARROWS[e.key]) {
-          e.preventDefault();
-          const next = nearestToward(this.planets, this.byNumber.get(number), ...ARROWS[e.key]);
-          if (next) this.focusPlanet(next.number);
-          return;
-        }
+    this.svg.addEventListener("keydown", (e) => this.onKey(e));
+  }
+
+  // On a planet: arrows go from planet to planet, Enter or Space shows it; elsewhere on the
+  // map arrows pan, + and - zoom, 0 resets.
+  onKey(e) {
+    const planet = e.target.closest && e.target.closest("[data-planet-number]");
+    if (planet && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      const number = Number(planet.dataset.planetNumber);
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        this.onSelect(number);
+        return;
       }
-      const step = this.view.w / 10;
-      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step],
-        ArrowDown: [0, step] };
-      if (moves[e.key]) this.pan(...moves[e.key]);
-      else if (e.key === "+" || e.key === "=") this.zoom(1.5);
-      else if (e.key === "-") this.zoom(1 / 1.5);
-      else if (e.key === "0") this.reset();
-      else return;
-      e.preventDefault();
-    });
+      if (ARROWS[e.key]) {
+        e.preventDefault();
+        const next = nearestToward(this.planets, this.byNumber.get(number), ...ARROWS[e.key]);
+        if (next) this.focusPlanet(next.number);
+        return;
+      }
+    }
+    const step = this.view.w / 10;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step],
+      ArrowDown: [0, step] };
+    if (moves[e.key]) this.pan(...moves[e.key]);
+    else if (e.key === "+" || e.key === "=") this.zoom(1.5);
+    else if (e.key === "-") this.zoom(1 / 1.5);
+    else if (e.key === "0") this.reset();
+    else return;
+    e.preventDefault();
   }
 }

@@ -5,47 +5,51 @@ import { field, h, replace, showFieldErrors, when } from "../dom.js";
 import { getSession, saveSession } from "../session.js";
 import { busy, errorText, showFlash } from "../ui.js";
 
+// The profile's fields; saved, the header shows the new name at once.
+function profileForm(ctx, me) {
+  const name = h("input", { type: "text", name: "display_name", maxlength: 64,
+    value: me.display_name || "", testid: "profile-name", autocomplete: "nickname" });
+  const zone = h("input", { type: "text", name: "time_zone", maxlength: 64,
+    value: me.time_zone || "", testid: "profile-time-zone", list: "time-zones" });
+  const language = h("input", { type: "text", name: "language", maxlength: 35,
+    value: me.language || "", testid: "profile-language", autocomplete: "language" });
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const save = h("button", { type: "submit", testid: "profile-save" }, "Save");
+  const message = h("p", { class: "form-message", role: "alert" });
+  const form = h("form", { class: "stack", testid: "profile", novalidate: true },
+    h("dl", { class: "facts" }, h("dt", null, "Email"), h("dd", null, me.email),
+      h("dt", null, "Country"), h("dd", null, me.country || "—")),
+    field("Display name", name, { name: "display_name" }),
+    field("Time zone", zone, { name: "time_zone", hint: "As Europe/Berlin: times in mails use it." }),
+    h("datalist", { id: "time-zones" }, zones.map((z) => h("option", { value: z }))),
+    field("Language", language, { name: "language", hint: "As en or pt-BR." }),
+    message, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(save, (async () => {
+      try {
+        const updated = await patch("/user/me", { display_name: name.value.trim(),
+          time_zone: zone.value.trim(), language: language.value.trim() });
+        showFieldErrors(form, {}, message);
+        const session = getSession();
+        if (session) saveSession({ ...session, user: { ...session.user, ...updated } });
+        ctx.setUserName(updated.display_name || updated.email);
+        showFlash("Saved.", "good");
+      } catch (error) {
+        if (!showFieldErrors(form, error.fields || {}, message)) message.textContent = errorText(error);
+      }
+    })());
+  });
+  return form;
+}
+
 export async function renderAccount(ctx) {
   const profile = h("div", null);
   const sessions = h("div", { testid: "sessions" });
 
   async function loadProfile() {
     try {
-      const me = await get("/user/me");
-      const name = h("input", { type: "text", name: "display_name", maxlength: 64,
-        value: me.display_name || "", testid: "profile-name", autocomplete: "nickname" });
-      const zone = h("input", { type: "text", name: "time_zone", maxlength: 64,
-        value: me.time_zone || "", testid: "profile-time-zone", list: "time-zones" });
-      const language = h("input", { type: "text", name: "language", maxlength: 35,
-        value: me.language || "", testid: "profile-language", autocomplete: "language" });
-      const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-      const save = h("button", { type: "submit", testid: "profile-save" }, "Save");
-      const message = h("p", { class: "form-message", role: "alert" });
-      const form = h("form", { class: "stack", testid: "profile", novalidate: true },
-        h("dl", { class: "facts" }, h("dt", null, "Email"), h("dd", null, me.email),
-          h("dt", null, "Country"), h("dd", null, me.country || "—")),
-        field("Display name", name, { name: "display_name" }),
-        field("Time zone", zone, { name: "time_zone", hint: "As Europe/Berlin: times in mails use it." }),
-        h("datalist", { id: "time-zones" }, zones.map((z) => h("option", { value: z }))),
-        field("Language", language, { name: "language", hint: "As en or pt-BR." }),
-        message, save);
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        await busy(save, (async () => {
-          try {
-            const updated = await patch("/user/me", { display_name: name.value.trim(),
-              time_zone: zone.value.trim(), language: language.value.trim() });
-            showFieldErrors(form, {}, message);
-            const session = getSession();
-            if (session) saveSession({ ...session, user: { ...session.user, ...updated } });
-            ctx.setUserName(updated.display_name || updated.email);
-            showFlash("Saved.", "good");
-          } catch (error) {
-            if (!showFieldErrors(form, error.fields || {}, message)) message.textContent = errorText(error);
-          }
-        })());
-      });
-      replace(profile, form);
+      replace(profile, profileForm(ctx, await get("/user/me")));
     } catch (error) {
       replace(profile, h("p", { class: "form-message" }, errorText(error)));
     }
