@@ -18,7 +18,7 @@ Description = Annotated[str, Text(2000, min_length=0, multiline=True)]
 Schedule = Annotated[str, Text(100)]
 TimeZone = Annotated[str, Text(64)]
 # As long as a version's name in the runtime's registry may be.
-EngineVersion = Annotated[str, Text(64)]
+EngineVersionName = Annotated[str, Text(64)]
 # Checked against the rules (and folded) by the service, which names the rule broken.
 RaceNameText = Annotated[str, Text(64)]
 InviteCode = Annotated[str, Text(64)]
@@ -45,7 +45,7 @@ class GameIn(BaseModel):
     turn_schedule: Schedule
     turn_time_zone: TimeZone = "UTC"
     visibility: Literal["public", "private"] = "public"
-    engine_version: EngineVersion | None = None
+    engine_version: EngineVersionName | None = None
     settings: Settings = Field(default_factory=dict)
     run_when_all_orders_in: bool = False
     owner_race_name: RaceNameText | None = Field(
@@ -68,7 +68,7 @@ class GameChangesIn(BaseModel):
     turn_schedule: Schedule | None = None
     turn_time_zone: TimeZone | None = None
     visibility: Literal["public", "private"] | None = None
-    engine_version: EngineVersion | None = None
+    engine_version: EngineVersionName | None = None
     settings: Settings | None = None
     run_when_all_orders_in: bool | None = None
 
@@ -110,7 +110,7 @@ class ListingQueryIn(BaseModel):
         default=None, max_length=8, description="Only games in these statuses (repeatable)."
     )
     free_seats: bool = Field(default=False, description="Only games with a free seat.")
-    engine_version: EngineVersion | None = None
+    engine_version: EngineVersionName | None = None
     q: Annotated[str, Text(64)] | None = Field(
         default=None, description="Text the game's name contains (case-insensitive)."
     )

@@ -51,6 +51,7 @@ class Playing:
         record: Callable[[UUID], Awaitable[RuntimeRecord]],
         orders_check_limit: TokenBuckets | None = None,
     ) -> None:
+        self._orders_check_limit = orders_check_limit
         self._database = database
         self._engine = engine
         self._games = games

@@ -1,0 +1,106 @@
+"""SQL of the runtime: records, jobs, ticks and turns, engine slots, kept reports and engine
+versions (one module each); `from galaxy_backend.runtime import repository` reaches all of them."""
+
+from galaxy_backend.runtime.repository.jobs import (
+    claim_job,
+    defer_job,
+    due_jobs,
+    finish_job,
+    insert_job,
+    jobs,
+    pending_job_of,
+    renew_job,
+    retry_job,
+)
+from galaxy_backend.runtime.repository.records import (
+    Overview,
+    count_by_status,
+    get_record,
+    insert_record,
+    live_records,
+    mark_reported,
+    overview,
+    records,
+    set_record_status,
+    unreported,
+    update_record,
+)
+from galaxy_backend.runtime.repository.reports import (
+    keep_reports,
+    kept_report,
+    last_summary,
+)
+from galaxy_backend.runtime.repository.rows import (
+    CHANNEL,
+    to_job,
+    to_record,
+)
+from galaxy_backend.runtime.repository.slots import (
+    SLOTS_LOCK_KEY,
+    SlotAnswer,
+    take_engine_slot,
+)
+from galaxy_backend.runtime.repository.ticks import (
+    advisory_unlock,
+    claim_tick,
+    due_ticks,
+    fail_tick,
+    insert_turn,
+    owner_force_wait,
+    request_turn,
+    try_advisory_lock,
+    turns,
+    turns_page,
+)
+from galaxy_backend.runtime.repository.versions import (
+    engine_versions,
+    ensure_engine_version,
+    get_engine_version,
+    put_engine_version,
+)
+
+__all__ = [
+    "CHANNEL",
+    "SLOTS_LOCK_KEY",
+    "Overview",
+    "SlotAnswer",
+    "advisory_unlock",
+    "claim_job",
+    "claim_tick",
+    "count_by_status",
+    "defer_job",
+    "due_jobs",
+    "due_ticks",
+    "engine_versions",
+    "ensure_engine_version",
+    "fail_tick",
+    "finish_job",
+    "get_engine_version",
+    "get_record",
+    "insert_job",
+    "insert_record",
+    "insert_turn",
+    "jobs",
+    "keep_reports",
+    "kept_report",
+    "last_summary",
+    "live_records",
+    "mark_reported",
+    "overview",
+    "owner_force_wait",
+    "pending_job_of",
+    "put_engine_version",
+    "records",
+    "renew_job",
+    "request_turn",
+    "retry_job",
+    "set_record_status",
+    "take_engine_slot",
+    "to_job",
+    "to_record",
+    "try_advisory_lock",
+    "turns",
+    "turns_page",
+    "unreported",
+    "update_record",
+]
