@@ -1,39 +1,10 @@
 """Operators: login, roles, lockout, logout."""
 
-import asyncio
-import subprocess
-
-import asyncpg
 import httpx
 import pytest
 
-from tests.support import backend_env, cli
 from tests.support.api import ADMIN_PASSWORD, ADMIN_USER, Api, bearer
-
-
-async def audit_actions(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT action FROM backend.admin_audit ORDER BY id")
-    finally:
-        await conn.close()
-    return [row["action"] for row in rows]
-
-
-async def create_viewer(api: Api, db_dsn: str) -> str:
-    result = await asyncio.to_thread(
-        subprocess.run,
-        cli("admin", "create", "--username", "watcher", "--role", "viewer"),
-        input="viewer password 123\n",
-        text=True,
-        capture_output=True,
-        check=False,
-        env=backend_env({"BACKEND_POSTGRES_DSN": db_dsn}),
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "viewer password" not in result.stdout + result.stderr
-    return await api.admin_token("watcher", "viewer password 123")
+from tests.support.operators import create_viewer
 
 
 async def test_bootstrap_admin_logs_in_and_a_wrong_password_is_401(api: Api) -> None:

@@ -1,38 +1,9 @@
 """Operators acting on players: blocks, entitlements, sessions ended, each audited."""
 
-import asyncio
-import subprocess
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
-from tests.support import backend_env, cli
 from tests.support.api import Api, bearer
-
-
-async def audit_actions(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT action FROM backend.admin_audit ORDER BY id")
-    finally:
-        await conn.close()
-    return [row["action"] for row in rows]
-
-
-async def create_viewer(api: Api, db_dsn: str) -> str:
-    result = await asyncio.to_thread(
-        subprocess.run,
-        cli("admin", "create", "--username", "watcher", "--role", "viewer"),
-        input="viewer password 123\n",
-        text=True,
-        capture_output=True,
-        check=False,
-        env=backend_env({"BACKEND_POSTGRES_DSN": db_dsn}),
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "viewer password" not in result.stdout + result.stderr
-    return await api.admin_token("watcher", "viewer password 123")
+from tests.support.operators import audit_actions
 
 
 async def test_a_temporary_block_is_403_with_its_end_and_unblock_restores(
