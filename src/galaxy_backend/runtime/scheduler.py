@@ -270,6 +270,9 @@ class TurnScheduler:
             "tick_token": None,
             "tick_until": None,
             "last_error": None,
+            # An engine that ran a turn is past any crash loop: its restart budget starts
+            # again, so restarts spread over a long game (reboots, `engines stop`) never add up.
+            "restarts": 0,
         }
         if trigger == "forced":
             # The next scheduled slot stays where it is, and will run nothing.
