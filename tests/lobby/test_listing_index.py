@@ -5,47 +5,27 @@ import dataclasses
 import random
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from galaxy_backend.kernel.cache import CacheLimits
 from galaxy_backend.lobby.cache import ListingFilter, PublicListing, sort_key
-from galaxy_backend.lobby.models import Game, RuntimeState
+from galaxy_backend.lobby.models import Game
 from galaxy_backend.lobby.views import summary_view
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.lobby.fakes import EPOCH, a_game
 
 
 def game(n: int, **changes: Any) -> Game:
-    base = Game(
-        id=uuid.UUID(int=n),
-        owner_id=uuid.UUID(int=999),
-        name=f"Game {n}",
-        description="",
-        status="enrollment_open",
-        visibility="public",
-        invite_code=None,
-        min_players=2,
-        max_players=4,
-        approved_count=0,
-        enrollment_deadline=EPOCH + timedelta(days=30),
-        turn_schedule="@daily",
-        turn_time_zone="UTC",
-        run_when_all_orders_in=False,
-        engine_version="1.0.0",
-        settings={},
-        current_turn=0,
-        runtime=RuntimeState(),
-        final_ranking=None,
-        status_seq=0,
-        version=0,
-        created_at=EPOCH + timedelta(minutes=n),
-        updated_at=EPOCH,
-        started_at=None,
-        finished_at=None,
+    return a_game(
+        **{
+            "id": uuid.UUID(int=n),
+            "owner_id": uuid.UUID(int=999),
+            "name": f"Game {n}",
+            "created_at": EPOCH + timedelta(minutes=n),
+            **changes,
+        }
     )
-    return dataclasses.replace(base, **changes)
 
 
 class Table:

@@ -1,6 +1,5 @@
 """The lobby's rules alone: plain values and a hand-written engine catalogue, no database."""
 
-import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -10,11 +9,12 @@ import pytest
 
 from galaxy_backend.kernel.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from galaxy_backend.lobby import rules
-from galaxy_backend.lobby.models import Game, Player, RuntimeState
+from galaxy_backend.lobby.models import Game, Player
 from galaxy_backend.lobby.status import (
     APPLICATION_TRANSITIONS,
     check_application_transition,
 )
+from tests.lobby.fakes import a_game
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 OWNER = uuid.uuid4()
@@ -47,35 +47,20 @@ class FakeEngines:
 
 
 def game(**changes: Any) -> Game:
-    base = Game(
-        id=uuid.uuid4(),
-        owner_id=OWNER,
-        name="Cup",
-        description="",
-        status="enrollment_open",
-        visibility="public",
-        invite_code=None,
-        min_players=2,
-        max_players=4,
-        approved_count=1,
-        enrollment_deadline=NOW + timedelta(days=1),
-        turn_schedule="0 18 * * *",
-        turn_time_zone="UTC",
-        run_when_all_orders_in=False,
-        engine_version="9.9",
-        settings={},
-        current_turn=0,
-        runtime=RuntimeState(),
-        final_ranking=None,
-        status_seq=0,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-        started_at=None,
-        finished_at=None,
-        players=(Player(PLAYER, uuid.uuid4(), "Players", NOW),),
+    return a_game(
+        **{
+            "owner_id": OWNER,
+            "approved_count": 1,
+            "enrollment_deadline": NOW + timedelta(days=1),
+            "turn_schedule": "0 18 * * *",
+            "engine_version": "9.9",
+            "version": 1,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "players": (Player(PLAYER, uuid.uuid4(), "Players", NOW),),
+            **changes,
+        }
     )
-    return dataclasses.replace(base, **changes)
 
 
 def fields(**changes: Any) -> dict[str, Any]:
