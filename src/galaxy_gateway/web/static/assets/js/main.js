@@ -11,7 +11,7 @@ import { renderInbox } from "./pages/inbox.js";
 import { renderLobby } from "./pages/lobby.js";
 import { renderPlay } from "./pages/play.js";
 import { renderSignIn } from "./pages/signin.js";
-import { clearSession, getSession } from "./session.js";
+import { askOtherTabs, clearSession, getSession, saveSession, whenShared } from "./session.js";
 import { clearFlash, mountRegions, toast } from "./ui.js";
 
 const UUID = "([0-9a-fA-F-]{36})";
@@ -31,6 +31,7 @@ let page = null;
 let signedOutNote = "";
 let unread = 0;
 let generation = 0;
+let askedOtherTabs = false;
 
 export function navigate(path) {
   const target = `#${path}`;
@@ -148,9 +149,20 @@ async function route(event) {
   stopPage();
   generation += 1;
   const mine = generation;
-  const session = getSession();
+  let session = getSession();
+  if (!session && !askedOtherTabs) {
+    // Opened beside a signed-in tab: take its session rather than ask for a new code.
+    askedOtherTabs = true;
+    session = await askOtherTabs();
+    if (mine !== generation) return;
+    if (session) saveSession(session);
+  }
   if (!session) {
     layout = null;
+    whenShared(() => {
+      signedOutNote = "";
+      route();
+    });
     renderSignIn(root, {
       note: signedOutNote,
       signedIn: () => {
@@ -160,6 +172,7 @@ async function route(event) {
     });
     return;
   }
+  whenShared(null);
   if (!layout || !root.contains(layout.main)) {
     layout = shell(session);
     setUnread(unread);

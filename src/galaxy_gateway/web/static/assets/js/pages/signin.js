@@ -42,7 +42,7 @@ export function renderSignIn(root, { note, signedIn }) {
         const answer = await post("/public/auth/email-code/confirm",
           { challenge_id: challenge, code: code.value.trim() });
         saveSession({ token: answer.token, session_id: answer.session_id,
-          expires_at: answer.expires_at, user: answer.user });
+          expires_at: answer.expires_at, user: answer.user }, { announce: true });
         signedIn();
       } catch (error) {
         message.textContent = error.message;
