@@ -6,7 +6,7 @@ An IPv4 peer of a dual-stack `:port` socket arrives as `::ffff:a.b.c.d` and is r
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 Network = IPv4Network | IPv6Network
 IPAddress = IPv4Address | IPv6Address
@@ -29,6 +29,16 @@ def parse_ip(text: str) -> IPAddress | None:
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def network_of(address: str | None) -> str | None:
+    """What per-address limits count: an IPv6 client's /64 (what one subscriber gets, so
+    rotating inside it buys nothing), an IPv4 address as itself."""
+    if address is None:
+        return None
+    parsed = ip_address(address)
+    prefix = 64 if isinstance(parsed, IPv6Address) else 32
+    return str(ip_network(f"{parsed}/{prefix}", strict=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +82,23 @@ class ClientAddresses:
         if not trusted or not forwarded_for:
             return Client(address, own, trusted)
         try:
-            hops = [parse_ip(entry) for entry in forwarded_for.decode("ascii").split(",")]
+            entries = forwarded_for.decode("ascii").split(",")
         except UnicodeDecodeError:
             return Client(address, own, trusted)
-        if not hops or any(hop is None for hop in hops):
+        # Read from the right, each proxy having appended what it saw, and only as far as
+        # the chain holds addresses: left of an entry that is not one, the caller wrote it
+        # (`junk, 203.0.113.9` from a trusted balancer names 203.0.113.9, not the balancer).
+        hops: list[IPAddress] = []
+        for entry in reversed(entries):
+            hop = parse_ip(entry)
+            if hop is None:
+                break
+            hops.append(hop)
+        if not hops:
             return Client(address, own, trusted)
+        hops.reverse()
         chain = b", ".join(str(hop).encode() for hop in hops) + b", " + own
         for hop in reversed(hops):
-            assert hop is not None
             if not self._trusts(hop):
                 return Client(str(hop), chain, trusted)
         return Client(str(hops[0]), chain, trusted)

@@ -39,6 +39,28 @@ async def test_the_backend_sees_the_client_named_by_a_trusted_proxy(stack: Stack
     assert [s["client_ip"] for s in sessions.json()["items"]] == ["203.0.113.7"]
 
 
+@pytest.mark.parametrize(
+    ("chain", "client"),
+    [
+        # Left of an entry that is not an address, the caller wrote the chain.
+        ("junk, 203.0.113.9", "203.0.113.9"),
+        ("198.51.100.4, unknown, 203.0.113.9", "203.0.113.9"),
+        ("203.0.113.9, 2001:db8::7", "2001:db8::7"),
+        # A chain of nothing but junk names no one: the peer is the client.
+        ("junk", "127.0.0.1"),
+        ("203.0.113.9,,", "127.0.0.1"),
+    ],
+)
+async def test_a_trusted_chain_is_read_from_the_right_as_far_as_it_holds_addresses(
+    stack: Stack, chain: str, client: str
+) -> None:
+    signed = await stack.sign_in("chain@example.org", **{"X-Forwarded-For": chain})
+    sessions = await stack.client.get(
+        "/api/v1/user/me/sessions", headers={"Authorization": f"Bearer {signed['token']}"}
+    )
+    assert [s["client_ip"] for s in sessions.json()["items"]] == [client]
+
+
 async def test_an_untrusted_peer_cannot_name_itself(
     start_stack: Callable[..., Awaitable[Stack]],
 ) -> None:

@@ -158,12 +158,12 @@ async def test_an_unknown_token_is_closed_with_4401(stack: Stack) -> None:
     assert await closed_with(socket) == (4401, "invalid or expired session")
 
 
-async def test_no_first_frame_in_time_is_closed_with_4408(
+async def test_no_first_frame_in_time_is_closed_with_4401(
     start_stack: Callable[..., Awaitable[Stack]],
 ) -> None:
     stack = await start_stack(GATEWAY_WS_AUTH_TIMEOUT="300ms")
     socket = await stack.connect()
-    assert await closed_with(socket) == (4408, "no auth frame in time")
+    assert await closed_with(socket) == (4401, "no auth frame in time")
 
 
 async def test_pings_are_answered_and_other_frames_ignored(stack: Stack) -> None:
@@ -201,6 +201,27 @@ async def test_connections_per_session_and_per_address_are_capped(
     refused = await stack.connect()
     assert await closed_with(refused) == (4429, "too many connections from this address")
     await held.close()
+
+
+async def test_the_address_cap_counts_an_ipv6_clients_whole_64(
+    start_stack: Callable[..., Awaitable[Stack]],
+) -> None:
+    # Named by a trusted proxy (loopback): rotating inside one /64 buys no more sockets,
+    # another /64 and an IPv4 address each have their own.
+    stack = await start_stack(GATEWAY_WS_MAX_PER_SESSION="2", GATEWAY_WS_MAX_PER_ADDRESS="2")
+
+    def from_(address: str) -> Any:
+        return stack.connect(additional_headers={"X-Forwarded-For": address})
+
+    held = [await from_("2001:db8:1:2::1"), await from_("2001:db8:1:2:ffff::9")]
+    refused = await from_("2001:db8:1:2::abcd")
+    assert await closed_with(refused) == (4429, "too many connections from this address")
+    others = [await from_("2001:db8:1:3::1"), await from_("203.0.113.9")]
+    for socket in others:
+        await socket.send(json.dumps({"type": "auth", "token": "gsu_unknown"}))
+        assert await closed_with(socket) == (4401, "invalid or expired session")
+    for socket in held:
+        await socket.close()
 
 
 async def test_a_client_that_stops_reading_is_closed_with_4408_and_slows_no_one(

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from galaxy_gateway.addresses import ClientAddresses
+from galaxy_gateway.addresses import ClientAddresses, network_of
 from galaxy_gateway.backend_client import BackendClient, SessionRefused
 from galaxy_gateway.errors import BackendError
 from galaxy_gateway.internal_token import TokenUnavailable
@@ -77,41 +77,48 @@ class PushEndpoint:
                 forwarded = value if forwarded is None else forwarded + b"," + value
         peer = scope.get("client")
         address = self._addresses.resolve(peer[0] if peer else None, forwarded).address
+        network = network_of(address)
         await send({"type": "websocket.accept"})
-        if not self._hub.admit_address(address):
-            await _close(send, frames.TOO_MANY, "too many connections from this address")
+        if not self._hub.admit_address(network):
+            await self._refuse(send, frames.TOO_MANY, "too many connections from this address")
             return
         try:
             await self._serve(send, receive, address)
         finally:
-            self._hub.release_address(address)
+            self._hub.release_address(network)
+
+    async def _refuse(self, send: Send, code: int, reason: str) -> None:
+        """Close a socket not (yet) registered, counted with the others' closes."""
+        self._hub.closed(code)
+        await _close(send, code, reason)
 
     async def _serve(self, send: Send, receive: Receive, address: str | None) -> None:
         try:
             async with asyncio.timeout(self._auth_timeout):
                 message = await receive()
         except TimeoutError:
-            await _close(send, frames.TIMEOUT, "no auth frame in time")
+            # Not signed in, as for a bad token: the client signs in again, not just retries.
+            await self._refuse(send, frames.UNAUTHORIZED, "no auth frame in time")
             return
         if message["type"] != "websocket.receive":
             return
         try:
             token = read_auth_frame(message, self._max_message)
         except FirstFrameError as error:
-            await _close(send, frames.BAD_FRAME, str(error))
+            await self._refuse(send, frames.BAD_FRAME, str(error))
             return
         request_id = f"{random.getrandbits(96):024x}"
         try:
             session = await self._backend.resolve_session(token, request_id)
         except SessionRefused:
-            await _close(send, frames.UNAUTHORIZED, "invalid or expired session")
+            await self._refuse(send, frames.UNAUTHORIZED, "invalid or expired session")
             return
         except (BackendError, TokenUnavailable) as error:
             _log.warning("session lookup failed", error=str(error), request_id=request_id)
-            await _close(send, frames.TRY_AGAIN_LATER, "backend unavailable, try again later")
+            await self._refuse(send, frames.TRY_AGAIN_LATER, "backend unavailable, try again later")
             return
         if session.expires_at <= datetime.now(UTC):
-            await _close(send, frames.UNAUTHORIZED, "invalid or expired session")
+            await self._refuse(send, frames.UNAUTHORIZED, "invalid or expired session")
             return
         connection = Connection(
             send,
@@ -121,7 +128,7 @@ class PushEndpoint:
             address=address,
         )
         if not self._hub.register(connection, token=token, expires_at=session.expires_at):
-            await _close(send, frames.TOO_MANY, "too many connections for this session")
+            await self._refuse(send, frames.TOO_MANY, "too many connections for this session")
             return
         # Queued in the same step as the registration: no event can come before `ready`.
         connection.offer(frames.ready(session.user_id, session.session_id))
