@@ -265,6 +265,19 @@ def test_production_refuses_generated_secrets_and_embedded_services() -> None:
     assert not port_is_bound(port)
 
 
+def test_production_engines_in_docker_need_an_internal_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BACKEND_RUNTIME_DRIVER", "docker")
+    with pytest.raises(ConfigError) as caught:
+        load_from_env()
+    assert [p.variable for p in caught.value.problems] == ["BACKEND_RUNTIME_DOCKER_NETWORK"]
+    monkeypatch.setenv("BACKEND_RUNTIME_DOCKER_NETWORK", "galaxy-engines")
+    assert load_from_env().runtime_docker_network == "galaxy-engines"
+
+
 @pytest.mark.parametrize("missing", sorted(set(PRODUCTION) - {"BACKEND_ENV"}))
 def test_production_names_the_one_thing_missing(
     monkeypatch: pytest.MonkeyPatch, missing: str

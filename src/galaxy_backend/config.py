@@ -465,6 +465,14 @@ def _exposure_problems(config: Config) -> list[Problem]:
         for field, why in _PRODUCTION_REQUIRES.items():
             if getattr(config, field) is None:
                 problems.append(Problem(env_name(field), f"must be set in production: {why}"))
+        if config.runtime_driver == "docker" and config.runtime_docker_network is None:
+            problems.append(
+                Problem(
+                    "BACKEND_RUNTIME_DOCKER_NETWORK",
+                    "must be set in production with the docker driver: engines on the default"
+                    " bridge can reach the internet and every other container",
+                )
+            )
     return problems
 
 
