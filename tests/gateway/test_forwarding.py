@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from galaxy_gateway.wiring import Gateway
+from tests.support import eventually
 from tests.support.gateway import Stack
 
 
@@ -245,3 +246,29 @@ async def test_a_clients_traceparent_is_not_followed(
     assert span.context is not None
     assert format(span.context.trace_id, "032x") != forged
     assert span.parent is None
+
+
+async def test_a_request_in_flight_when_the_gateway_stops_is_finished(stack: Stack) -> None:
+    # Half a request's body is in when the stop begins: new connections are refused at
+    # once, and this request still gets its answer from the backend before the gateway ends.
+    body = b'{"email": "late@example.org"}'
+    reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http.port)
+    writer.write(
+        b"POST /api/v1/public/auth/email-code HTTP/1.1\r\nHost: galaxy\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10]
+    )
+    await writer.drain()
+    stopping = asyncio.create_task(stack.gateway.app.stop())
+
+    def refused() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", stack.gateway.http.port)) != 0
+
+    await eventually(refused, message="new connections refused")
+    writer.write(body[10:])
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    assert head.startswith(b"HTTP/1.1 202"), head
+    writer.close()
+    await asyncio.wait_for(stopping, 30)
