@@ -5,8 +5,9 @@ import { debounce, field, h, label, replace } from "../dom.js";
 import { errorText } from "../ui.js";
 import { rememberInvite } from "./game.js";
 
+// Cancelled games are never listed, so they are no choice here.
 const STATUSES = ["enrollment_open", "enrollment_closed", "starting", "running", "paused",
-  "finished", "start_failed", "cancelled"];
+  "finished", "start_failed"];
 
 function card(game, testid) {
   const seats = `${game.approved_count}/${game.max_players} seats`;
