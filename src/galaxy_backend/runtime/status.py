@@ -4,8 +4,12 @@
 and registers the report to the lobby for after the commit.
 """
 
+from typing import get_args
+
 from galaxy_backend.runtime.errors import WrongRuntimeStatus
 from galaxy_backend.runtime.models import RecordStatus
+
+RECORD_STATUSES: tuple[RecordStatus, ...] = get_args(RecordStatus)
 
 # A start (again) from a record that failed, stopped or lost its engine; a restart brings
 # an engine back running (or paused, as it was); a record made again of an engine it had
@@ -16,7 +20,6 @@ TRANSITIONS: dict[RecordStatus, frozenset[RecordStatus]] = {
     "starting": frozenset({"starting", "running", "paused", "failed", "stopped", "removed"}),
     "running": frozenset({"running", "paused", "finished", "stopped", "failed", "removed"}),
     "paused": frozenset({"paused", "running", "finished", "stopped", "failed", "removed"}),
-    "stopping": frozenset({"stopping", "stopped", "failed", "removed"}),
     "stopped": frozenset({"stopped", "starting", "running", "paused", "failed", "removed"}),
     "failed": frozenset({"failed", "starting", "running", "paused", "removed"}),
     "removed": frozenset({"removed", "starting", "running", "paused", "failed"}),
