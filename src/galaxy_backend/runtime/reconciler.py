@@ -203,8 +203,10 @@ class Reconciler:
         label, its turn from the engine itself. False when it is no engine to keep: its
         game unknown or over, its version unknown, or the engine never initialised."""
         game = await self._service.live_game(instance.game_id)
-        if game is None or instance.address is None:
+        if game is None:
             return False
+        if instance.address is None:
+            return True  # no address shown yet: the next round sees it
         try:
             status = await self._engine.json(
                 game.id,
