@@ -1,5 +1,6 @@
 """Every turn's reports are kept by the backend: a game stays readable whether its engine
-runs, is stopped, or long removed, and a turn is committed with its reports or not at all."""
+runs, is stopped, or long removed. (That a turn is committed with its reports or not at all
+is the scheduler's: tests/runtime/test_scheduler.py.)"""
 
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,6 @@ from uuid import UUID
 
 import httpx
 
-from tests.gameplay.engine_front import ReportRefuser
 from tests.support import eventually
 from tests.support.lobby import Player
 from tests.support.table import StartTable, Table
@@ -148,43 +148,3 @@ async def test_a_finished_game_stays_readable_after_its_engine_is_removed(
     beyond = await get(table, b, "reports/3")
     assert beyond.status_code == 404
     assert beyond.json()["error"]["code"] == "unknown_turn"
-
-
-async def test_a_turn_is_committed_with_its_reports_or_not_at_all(
-    start_table: StartTable,
-) -> None:
-    table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC", env=QUIET_RECONCILER)
-    record = await table.record()
-    front = ReportRefuser(record["address"])
-    address = await front.start()
-    try:
-        await table.lobby.sql(
-            "UPDATE runtime_records SET address = $2 WHERE game_id = $1",
-            UUID(table.game_id),
-            address,
-        )
-        front.refusing = True
-        await force_turn(table)
-
-        async def failed() -> bool:
-            return (await table.record())["last_error"] is not None
-
-        await eventually(failed, timeout=30, interval=0.1, message="the turn failed")
-        # The engine ran turn 1, but the backend committed nothing of it.
-        assert front.refused > 0
-        assert (await table.record())["current_turn"] == 0
-        assert await table.turns() == []
-        assert await kept_turns(table) == [(0, 2)]
-        assert await table.lobby.notices("runtime.turn.ready") == []
-
-        front.refusing = False
-        await table.wait_turn(1, timeout=60)
-        assert await table.turns() == [1]
-        assert await kept_turns(table) == [(0, 2), (1, 2)]
-        [notice] = await table.lobby.notices("runtime.turn.ready")
-        assert notice.payload["turn"] == 1
-        # Asked twice of the engine, which answers a repeated turn from its store.
-        assert table.api.backend.scheduler.turns_requested == 2
-        assert (await get(table, table.players[0], "reports/1")).status_code == 200
-    finally:
-        await front.stop()

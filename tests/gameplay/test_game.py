@@ -9,6 +9,7 @@ import pytest
 from galaxy_backend.runtime import repository
 from tests.support import eventually
 from tests.support.api import bearer
+from tests.support.lobby import Player
 from tests.support.table import StartTable
 
 
@@ -185,6 +186,56 @@ async def test_a_race_that_quit_does_not_hold_back_all_orders_in(start_table: St
     await table.play(a, 1)
     await table.play(b, 1)
     await table.wait_turn(2)
+
+
+async def test_a_race_that_quit_is_told_of_no_turn_after_the_one_it_quit_in(
+    start_table: StartTable,
+) -> None:
+    table = await start_table(players=3, turn_schedule="@every 1h", turn_time_zone="UTC")
+    a, b, c = table.players
+    name = (await table.report(c, 0))["race"]["name"]
+    quit_ = await table.lobby.client.put(
+        f"/api/v1/user/games/{table.game_id}/orders",
+        json={"orders": f'q "{name}"'},
+        headers=c.headers,
+    )
+    assert quit_.status_code == 200 and quit_.json()["accepted"] is True, quit_.text
+    admin = bearer(await table.api.admin_token())
+    for turn in (1, 2, 3):
+        forced = await table.lobby.client.post(
+            f"/api/v1/admin/games/{table.game_id}/force-next-turn", headers=admin
+        )
+        assert forced.status_code == 202, forced.text
+        await table.wait_turn(turn)
+    # Its orders are refused from then on, and so (as GalaxyNG mails it no more reports) are
+    # the turns' notices: the turn it quit in is the last it hears of.
+    refused = await table.lobby.client.put(
+        f"/api/v1/user/games/{table.game_id}/orders", json={"orders": ""}, headers=c.headers
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "player_quit"
+    told = {
+        n.payload["turn"]: set(n.user_ids) for n in await table.lobby.notices("runtime.turn.ready")
+    }
+    everyone = {UUID(p.user_id) for p in (a, b, c)}
+    assert told == {1: everyone, 2: everyone - {UUID(c.user_id)}, 3: everyone - {UUID(c.user_id)}}
+
+    def turn_mails(player: Player) -> list[str]:
+        return [
+            str(m["Subject"])
+            for m in table.api.inbox.to(player.email)
+            if "has run" in str(m["Subject"])
+        ]
+
+    await eventually(
+        lambda: all(len(turn_mails(p)) == 3 for p in (a, b)) and bool(turn_mails(c)),
+        timeout=30,
+        message="the mails",
+    )
+    assert turn_mails(c) == ["Andromeda Cup: turn 1 has run"]
+    response = await table.lobby.client.get("/api/v1/user/notifications", headers=c.headers)
+    assert [
+        n["payload"]["turn"] for n in response.json()["items"] if n["kind"] == "runtime.turn.ready"
+    ] == [1]
 
 
 async def test_pause_and_resume_by_the_owner_and_by_an_operator(start_table: StartTable) -> None:

@@ -5,9 +5,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-RecordStatus = Literal[
-    "starting", "running", "paused", "stopping", "stopped", "finished", "failed", "removed"
-]
+# (The table's CHECK also allows 'stopping', which nothing writes: a stop is its job's.)
+RecordStatus = Literal["starting", "running", "paused", "stopped", "finished", "failed", "removed"]
 JobKind = Literal["start", "stop", "restart", "remove"]
 JobStatus = Literal["queued", "running", "done", "failed"]
 TurnTrigger = Literal["scheduled", "forced", "all_orders_in"]

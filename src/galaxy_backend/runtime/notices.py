@@ -1,6 +1,6 @@
 """What the players are told of a turn: the inbox entry and the mail of `runtime.turn.ready`."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +46,19 @@ def turn_summary(record: RuntimeRecord, summary: Mapping[str, Any]) -> dict[str,
     }
 
 
+def still_playing(record: RuntimeRecord, before: Mapping[str, Any]) -> list[UUID]:
+    """Who is told of a turn: not a race that had quit or was out before it (GalaxyNG mails
+    a race that quit no more reports), so the turn it quits or falls in is its last notice.
+    `before` is the previous turn's summary; a race it does not list is told."""
+    rows = before.get("players")
+    gone = {
+        str(row.get("player_id"))
+        for row in (rows if isinstance(rows, list) else [])
+        if isinstance(row, Mapping) and (row.get("quit") is True or row.get("alive") is False)
+    }
+    return [p for p in record.player_ids() if str(p) not in gone]
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -57,9 +70,11 @@ def turn_notice(
     *,
     finished: bool,
     reports: Mapping[UUID, str],
+    recipients: Sequence[UUID],
 ) -> Notice:
-    """`runtime.turn.ready` for every player: the turn's summary in the payload, the way to
-    the report, and each player's text report in their own mail."""
+    """`runtime.turn.ready` for the players still in the game (`still_playing`): the turn's
+    summary in the payload, the way to the report, and each one's text report in their
+    own mail."""
     shown = turn_summary(record, summary)
     game = record.game_name
     lines = [
@@ -78,7 +93,7 @@ def turn_notice(
     )
     return Notice(
         kind="runtime.turn.ready",
-        user_ids=record.player_ids(),
+        user_ids=list(recipients),
         title=f"{game}: turn {turn} has run",
         body=" ".join(lines),
         payload={

@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-from galaxy_backend.lobby.models import RuntimeOutcome
+from galaxy_backend.lobby.models import Game, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Tx
 
@@ -34,6 +34,11 @@ class Notifier(Protocol):
 
 
 class GameDirectory(Protocol):
-    """Whether a game is listed for everyone to see (the lobby knows)."""
+    """The lobby's games: whether one is listed for everyone to see, and the game itself
+    (for the reconciler, that makes the record again of an engine whose record was lost)."""
 
     async def is_public(self, game_id: UUID) -> bool: ...
+
+    async def game(self, game_id: UUID) -> Game:
+        """The game with its players; `GameNotFound` when the lobby has none."""
+        ...

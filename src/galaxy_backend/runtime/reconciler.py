@@ -3,8 +3,10 @@
 Every `BACKEND_RUNTIME_RECONCILE_INTERVAL`, one backend at a time (a PostgreSQL advisory
 lock; the others skip that round): list the engines labelled `galaxy.backend=1`; adopt a
 labelled engine whose record lost track of it (its handle and address are written back; a
-record marked `removed` whose engine is back goes to running again), and stop, keeping its
-data, a labelled engine of a game this platform has no record of;
+record marked `removed` whose engine is back goes to running again) or that has no record
+while the lobby has its game live (the record is made again, through the one status
+writer, and the lobby told as of a start), and stop, keeping its data, a labelled engine
+of a game the platform does not know or that is over;
 mark a record whose engine is gone `removed` and tell the lobby; probe every live engine's
 `/healthz`, and after `health_failures` failures in a row (as Agones does for game
 servers) restart it from its volume, up to `restart_budget` times, then mark it failed and
@@ -19,12 +21,13 @@ from uuid import UUID
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from galaxy_backend.kernel.errors import DomainError
 from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import DATABASE_ERRORS, Database, transaction
 from galaxy_backend.runtime import repository
 from galaxy_backend.runtime.clients import RuntimeClients
-from galaxy_backend.runtime.drivers.base import DriverError, EngineInstance
+from galaxy_backend.runtime.drivers.base import LABEL_ENGINE_VERSION, DriverError, EngineInstance
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
 from galaxy_backend.runtime.service import RuntimeService
@@ -160,18 +163,20 @@ class Reconciler:
 
     async def _unrecorded(self, instance: EngineInstance) -> None:
         """A running engine labelled ours that no live record follows: adopted when its
-        record says the engine was lost (it came back), stopped (its data kept) when no
-        game of this platform has a record of it; left alone otherwise (a stop under way,
-        a finished game's engine kept for its retention)."""
+        record says the engine was lost (it came back), or when it has no record but the
+        lobby has its game live (the record is made again); stopped (its data kept) when
+        its game is unknown or over; left alone otherwise (a stop under way, a finished
+        game's engine kept for its retention)."""
         async with self._database.pool.acquire() as conn:
             record = await repository.get_record(conn, instance.game_id)
         if record is None:
-            _log.error(
-                "a labelled engine belongs to no game here; stopping it, its data kept",
-                game_id=str(instance.game_id),
-            )
-            with contextlib.suppress(DriverError):
-                await self._clients.driver.stop(instance.game_id, grace_seconds=5)
+            if not await self._adopt_unrecorded(instance):
+                _log.error(
+                    "a labelled engine belongs to no live game here; stopping it, its data kept",
+                    game_id=str(instance.game_id),
+                )
+                with contextlib.suppress(DriverError):
+                    await self._clients.driver.stop(instance.game_id, grace_seconds=5)
             return
         if record.status != "removed":
             _log.warning(
@@ -191,6 +196,40 @@ class Reconciler:
                 health_failures=0,
                 last_error=None,
             )
+
+    async def _adopt_unrecorded(self, instance: EngineInstance) -> bool:
+        """Make the record again of an engine whose game the lobby has live (starting,
+        running, paused): its address and handle from the driver, its version from its
+        label, its turn from the engine itself. False when it is no engine to keep: its
+        game unknown or over, its version unknown, or the engine never initialised."""
+        game = await self._service.live_game(instance.game_id)
+        if game is None:
+            return False
+        if instance.address is None:
+            return True  # no address shown yet: the next round sees it
+        try:
+            status = await self._engine.json(
+                game.id,
+                instance.address,
+                "GET",
+                "/admin/status",
+                wait_seconds=HEALTH_WAIT_SECONDS,
+            )
+        except DomainError as exc:
+            if exc.code == "not_initialised":
+                return False  # it holds no galaxy: nothing to adopt
+            # Not answering now: the next round tries again, the engine left running.
+            _log.warning("cannot adopt an engine yet", game_id=str(game.id), error=str(exc))
+            return True
+        version = instance.labels.get(LABEL_ENGINE_VERSION) or game.engine_version
+        adopted = await self._service.adopt(
+            game,
+            engine_version=version,
+            address=instance.address,
+            handle=self._handle(game.id),
+            turn=int(status.get("turn") or 0),
+        )
+        return adopted is not None
 
     async def _check_health(self, record: RuntimeRecord, running: bool) -> None:
         healthy = (

@@ -45,7 +45,7 @@ from galaxy_backend.runtime.archive import (
 )
 from galaxy_backend.runtime.engine_client import EngineClient
 from galaxy_backend.runtime.models import RuntimeRecord
-from galaxy_backend.runtime.notices import turn_notice
+from galaxy_backend.runtime.notices import still_playing, turn_notice
 from galaxy_backend.runtime.service import RuntimeService
 from galaxy_backend.telemetry import DURATION_BUCKETS_SECONDS, get_logger
 
@@ -300,6 +300,8 @@ class TurnScheduler:
                 started_at=run.started,
                 finished=finished,
             )
+            # Who still plays is read off the turn before: the turn a race quits in is its last.
+            before = await repository.last_summary(tx.conn, record.game_id)
             await repository.keep_reports(tx.conn, record.game_id, KeptTurn(turn, summary, packed))
             if finished:
                 status = changes.pop("status")
@@ -314,6 +316,7 @@ class TurnScheduler:
                     summary,
                     finished=finished,
                     reports={r.player_id: r.text.decode("utf-8", "replace") for r in reports},
+                    recipients=still_playing(record, before[1] if before is not None else {}),
                 ),
             )
         await self._after_turn(updated, turn, finished)

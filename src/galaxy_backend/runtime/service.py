@@ -19,11 +19,12 @@ from typing import Any
 from uuid import UUID
 
 from galaxy_backend.audit.trail import Actor
+from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.kernel.ratelimit import TokenBuckets
-from galaxy_backend.lobby.errors import UnknownEngineVersion
-from galaxy_backend.lobby.models import EngineOffer, GameStart, Player, RuntimeOutcome
+from galaxy_backend.lobby.errors import GameNotFound, UnknownEngineVersion
+from galaxy_backend.lobby.models import EngineOffer, Game, GameStart, Player, RuntimeOutcome
 from galaxy_backend.notification.models import Notice
 from galaxy_backend.postgres import Database, Tx, transaction
 from galaxy_backend.runtime import repository
@@ -87,6 +88,7 @@ class RuntimeService:
         self.queue = queue
         self._lobby = lobby
         self._notifier = notifier
+        self._games = games
         self.driver_name = driver_name
         self.finished_retention = finished_retention
         self.versions = EngineVersions(database=database, default_image=default_image)
@@ -151,6 +153,58 @@ class RuntimeService:
                 waiting_since=None,
             )
         await self._queue_job(tx, request.game_id, "start", reason="game started")
+
+    async def live_game(self, game_id: UUID) -> Game | None:
+        """The lobby's game while it has (or is getting) an engine: starting, running or
+        paused; None for a game it does not know, or one over or not started."""
+        try:
+            game = await self._games.game(game_id)
+        except GameNotFound:
+            return None
+        return game if game.status in ("starting", "running", "paused") else None
+
+    async def adopt(
+        self, game: Game, *, engine_version: str, address: str, handle: str, turn: int
+    ) -> RuntimeRecord | None:
+        """The record, made again, of a running engine of a live game that has none (the
+        reconciler's): made as a start makes it, then moved by `transition` to running (to
+        paused, for a paused game), so the lobby is told as of any start. A record made
+        meanwhile (a start) stands as it is; None when the version is not in the registry."""
+        async with transaction(self._database) as tx:
+            version = await repository.get_engine_version(tx.conn, engine_version)
+            if version is None:
+                return None
+            made = await repository.insert_record(
+                tx.conn,
+                game_id=game.id,
+                game_name=game.name,
+                owner_id=game.owner_id,
+                players=engine_players(game.players),
+                # Unknown, and never used again: the engine's galaxy was made long ago.
+                seed=0,
+                settings=dict(game.settings),
+                engine_version=version.version,
+                image=version.image,
+                driver=self.driver_name(),
+                turn_schedule=game.turn_schedule,
+                turn_time_zone=game.turn_time_zone,
+                run_when_all_orders_in=game.run_when_all_orders_in,
+            )
+            if made is None:
+                return await repository.get_record(tx.conn, game.id)
+            schedule = parse_schedule(game.turn_schedule, game.turn_time_zone)
+            _log.warning("a labelled engine had no record; made again", game_id=str(game.id))
+            return await self.transition(
+                tx,
+                game.id,
+                "paused" if game.status == "paused" else "running",
+                address=address,
+                handle=handle,
+                current_turn=turn,
+                next_tick_at=schedule.next_after(datetime.now(UTC)),
+                health_failures=0,
+                last_error=None,
+            )
 
     async def stop_game(self, tx: Tx, game_id: UUID, *, reason: str) -> None:
         record = await repository.get_record(tx.conn, game_id, lock=True)

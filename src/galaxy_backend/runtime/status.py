@@ -4,17 +4,22 @@
 and registers the report to the lobby for after the commit.
 """
 
+from typing import get_args
+
 from galaxy_backend.runtime.errors import WrongRuntimeStatus
 from galaxy_backend.runtime.models import RecordStatus
 
+RECORD_STATUSES: tuple[RecordStatus, ...] = get_args(RecordStatus)
+
 # A start (again) from a record that failed, stopped or lost its engine; a restart brings
-# an engine back running (or paused, as it was); an operator's stop, a failure for good or
-# an engine gone may end any live record. A status may be written again (a job run twice).
+# an engine back running (or paused, as it was); a record made again of an engine it had
+# lost goes from starting to running or, for a paused game, paused; an operator's stop, a
+# failure for good or an engine gone may end any live record. A status may be written again
+# (a job run twice).
 TRANSITIONS: dict[RecordStatus, frozenset[RecordStatus]] = {
-    "starting": frozenset({"starting", "running", "failed", "stopped", "removed"}),
+    "starting": frozenset({"starting", "running", "paused", "failed", "stopped", "removed"}),
     "running": frozenset({"running", "paused", "finished", "stopped", "failed", "removed"}),
     "paused": frozenset({"paused", "running", "finished", "stopped", "failed", "removed"}),
-    "stopping": frozenset({"stopping", "stopped", "failed", "removed"}),
     "stopped": frozenset({"stopped", "starting", "running", "paused", "failed", "removed"}),
     "failed": frozenset({"failed", "starting", "running", "paused", "removed"}),
     "removed": frozenset({"removed", "starting", "running", "paused", "failed"}),

@@ -356,6 +356,7 @@ class RuntimeWorkers:
             image=record.image,
             admin_token=self._tokens.token(record.game_id),
             limits=self._limits,
+            engine_version=record.engine_version,
         )
 
     async def _bring_up(self, record: RuntimeRecord) -> str:

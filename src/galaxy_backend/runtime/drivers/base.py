@@ -1,9 +1,10 @@
 """The interface every runtime driver implements, and what it takes and gives.
 
-An engine instance is named `galaxy-game-{game_id}` and labelled `galaxy.backend=1` and
-`galaxy.game_id={game_id}`, so that `list_labelled()` finds every engine this platform
-started (on any backend replica, before or after a restart) and the reconciler can match
-them with the runtime records. Its state lives in a volume (docker) or a directory
+An engine instance is named `galaxy-game-{game_id}` and labelled `galaxy.backend=1`,
+`galaxy.game_id={game_id}` and `galaxy.engine_version={version}`, so that `list_labelled()`
+finds every engine this platform started (on any backend replica, before or after a
+restart) and the reconciler can match them with the runtime records, or make the record
+again of one whose record was lost. Its state lives in a volume (docker) or a directory
 (process) mounted at `/data`, so stopping, restarting or re-creating it loses nothing.
 """
 
@@ -14,6 +15,7 @@ from uuid import UUID
 
 LABEL_BACKEND = "galaxy.backend"
 LABEL_GAME_ID = "galaxy.game_id"
+LABEL_ENGINE_VERSION = "galaxy.engine_version"
 NAME_PREFIX = "galaxy-game-"
 ENGINE_PORT = 8080
 # Where an engine reads its admin token (galaxy_engine.cli reads the same names): the
@@ -28,8 +30,11 @@ def instance_name(game_id: UUID) -> str:
     return f"{NAME_PREFIX}{game_id}"
 
 
-def labels_for(game_id: UUID) -> dict[str, str]:
-    return {LABEL_BACKEND: "1", LABEL_GAME_ID: str(game_id)}
+def labels_for(game_id: UUID, engine_version: str | None = None) -> dict[str, str]:
+    labels = {LABEL_BACKEND: "1", LABEL_GAME_ID: str(game_id)}
+    if engine_version:
+        labels[LABEL_ENGINE_VERSION] = engine_version
+    return labels
 
 
 class DriverError(Exception):
@@ -62,6 +67,8 @@ class EngineSpec:
     admin_token: str = field(repr=False)
     limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=dict)
+    # The registry's version it runs (a label, read back by the reconciler's adoption).
+    engine_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

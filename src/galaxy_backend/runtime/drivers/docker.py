@@ -296,7 +296,7 @@ class DockerDriver:
             client.create_container(
                 spec.image,
                 name=instance_name(spec.game_id),
-                labels=labels_for(spec.game_id),
+                labels=labels_for(spec.game_id, spec.engine_version),
                 environment=environment,
                 ports=None if network else [ENGINE_PORT],
                 host_config=host_config,

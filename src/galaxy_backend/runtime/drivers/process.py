@@ -152,7 +152,7 @@ class ProcessDriver:
             if state is None:
                 state = _State(
                     game_id=spec.game_id,
-                    labels=labels_for(spec.game_id),
+                    labels=labels_for(spec.game_id, spec.engine_version),
                     spec=_spec_record(spec),
                 )
                 await asyncio.to_thread(self._write_new, state, spec.admin_token)

@@ -187,7 +187,7 @@ async def overview(conn: Connection, *, cap: int) -> Overview:
           (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb) FROM (
               SELECT status, count(*) AS n FROM runtime_records GROUP BY status) s) AS records,
           (SELECT count(*) FROM runtime_records
-           WHERE status IN ('running', 'paused', 'stopping')
+           WHERE status IN ('running', 'paused')
               OR (status = 'starting' AND slot_taken)) AS engines_running,
           (SELECT count(*) FROM (SELECT 1 FROM runtime_jobs
                                  WHERE status = 'queued' LIMIT $1) q) AS jobs_queued,

@@ -29,7 +29,7 @@ async def take_engine_slot(conn: Connection, game_id: UUID, *, max_engines: int)
             FROM runtime_records WHERE game_id = $1 AND status = 'starting' FOR UPDATE
         ), holding AS (
             SELECT count(*) AS n FROM runtime_records
-            WHERE status IN ('running', 'paused', 'stopping')
+            WHERE status IN ('running', 'paused')
                OR (status = 'starting' AND slot_taken)
         ), ahead AS (
             SELECT count(*) AS n FROM runtime_records r, me
