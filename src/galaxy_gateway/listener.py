@@ -2,8 +2,9 @@
 
 uvicorn itself bounds the keep-alive idle time and the WebSocket frame size; the protocol
 subclasses here add what it lacks: a cap on open connections (503), a bound on the request
-head's size (431) and on the time it may take to arrive (408), and WebSocket closes that
-cannot be held up by a client that stopped reading.
+head's size (431), on the time it may take to arrive and on the time its body may take
+(408), an idle time that stray bytes cannot extend, and WebSocket closes that cannot be
+held up by a client that stopped reading.
 """
 
 import asyncio
@@ -37,6 +38,7 @@ class EdgeLimits:
     max_connections: int
     max_header_bytes: int
     header_timeout: float
+    body_timeout: float
     keepalive_timeout: float
     ws_max_frame_bytes: int
     ws_ping_interval: float
@@ -65,6 +67,9 @@ _HEAD_TOO_LARGE = _canned(
 )
 _HEAD_TIMEOUT = _canned(
     408, b"Request Timeout", "request_timeout", "the request's headers came too slowly"
+)
+_BODY_TIMEOUT = _canned(
+    408, b"Request Timeout", "request_timeout", "the request's body came too slowly"
 )
 _BAD_REQUEST = _canned(400, b"Bad Request", "bad_request", "malformed HTTP request")
 
@@ -173,8 +178,10 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
         _head_raw = 0
         _head_parsed = 0
         _in_head = True
+        _in_body = False
         _refused = False
         _head_timer: asyncio.TimerHandle | None = None
+        _body_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             if len(self.connections) >= limits.max_connections:
@@ -189,6 +196,7 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_head_timer()
+            self._stop_body_timer()
             if self._refused:
                 return
             super().connection_lost(exc)
@@ -212,10 +220,31 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
             self.transport.write(reply)
             self.transport.close()
 
+        def _stop_body_timer(self) -> None:
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+                self._body_timer = None
+
+        def _body_late(self) -> None:
+            self._body_timer = None
+            if not self._in_body or self.transport.is_closing():
+                return
+            cycle = self.cycle
+            if self.pipeline or cycle is None or cycle.response_started:
+                # An answer is under way (or queued): closing is the only signal left.
+                self.transport.close()
+                return
+            # Whatever the app would still send is dropped; a reader of the body sees the end.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self._refuse(_BODY_TIMEOUT)
+
         def data_received(self, data: bytes) -> None:
             if self._refused or self.transport.is_closing():
                 return
-            self._unset_keepalive_if_required()
+            # No keep-alive reset here (uvicorn resets on any byte): a stray CRLF or the rest
+            # of a body already answered would hold an idle connection open for ever. A new
+            # request's first byte ends the idle time instead (on_message_begin).
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
@@ -235,8 +264,12 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
                 self._head_raw += len(data)
                 if self._head_raw > limits.max_header_bytes:
                     self._refuse(_HEAD_TOO_LARGE)
+            elif self._in_body and self._body_timer is None:
+                # Armed only when a body is still to come: a bodiless request costs no timer.
+                self._body_timer = self.loop.call_later(limits.body_timeout, self._body_late)
 
         def on_message_begin(self) -> None:
+            self._unset_keepalive_if_required()
             super().on_message_begin()
             self._in_head = True
             self._head_raw = 0
@@ -258,8 +291,14 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._in_body = True
             self._stop_head_timer()
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._in_body = False
+            self._stop_body_timer()
+            super().on_message_complete()
 
     return GatewayHttpProtocol
 

@@ -119,3 +119,43 @@ async def test_a_malformed_request_is_400(
     connection = await raw(gateway.http.port)
     await connection.send(b"NOT HTTP AT ALL\r\n\r\n")
     assert (await connection.answer())[0] == 400
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        # A CRLF between requests (allowed, and skipped by the parser).
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n",
+        # A body the gateway answered without reading (405), sent after the answer.
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n",
+    ],
+)
+async def test_bytes_that_begin_no_request_do_not_keep_a_connection_open(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], stray: bytes
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_KEEPALIVE_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    await connection.send(stray)
+    head = await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), 10)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await asyncio.wait_for(connection.reader.readexactly(length), 10)
+    # The answer is complete; what follows begins no request, so the idle time runs on.
+    await connection.send(b"\r\n" if stray.startswith(b"GET") else b"hello")
+    assert await asyncio.wait_for(connection.reader.read(), 10) == b""
+
+
+@pytest.mark.parametrize("path", ["/api/v1/public/auth/email-code", "/healthz"])
+async def test_a_body_that_comes_too_slowly_is_408(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], path: str
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_BODY_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{" % path.encode()
+    await connection.send(head)
+    status, body = await connection.answer()
+    if path == "/healthz":
+        # Answered before its body was read: the answer is whole and the connection cut.
+        assert status == 200
+        return
+    assert status == 408
+    assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
