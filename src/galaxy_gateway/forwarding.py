@@ -1,6 +1,7 @@
 """Forwarding `/api/v1/public/...` and `/api/v1/user/...` to the backend, bodies streamed."""
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Final
@@ -16,6 +17,9 @@ from galaxy_gateway.upstream import Body, Response, UpstreamError, UpstreamTimeo
 _log = get_logger(__name__)
 
 FORWARDED_PREFIXES: Final = ("/api/v1/public/", "/api/v1/user/")
+# A `.` or `..` segment (either slash): a normalizing hop behind the gateway (a load
+# balancer) would resolve `/api/v1/user/../admin/...` to a path the gateway does not serve.
+_DOT_SEGMENT: Final = re.compile(r"[/\\]\.{1,2}(?:[/\\]|$)")
 # Bodies up to this size are read whole and sent in one write; larger ones stream through.
 _WHOLE_BODY_LIMIT = 64 * 1024
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway writes itself.
@@ -62,7 +66,11 @@ class ClientGone(Exception):
 
 
 def is_forwarded(path: str) -> bool:
-    return path.startswith(FORWARDED_PREFIXES)
+    """Under a forwarded prefix, percent-decoded, with no dot segment."""
+    if not path.startswith(FORWARDED_PREFIXES):
+        return False
+    # Paths seldom hold a dot after a slash: only those that do pay for the pattern.
+    return ("/." not in path and "\\." not in path) or _DOT_SEGMENT.search(path) is None
 
 
 async def _read_whole(receive: Receive, limit: int) -> bytes:
@@ -150,7 +158,7 @@ class Forwarder:
             failure = backend_error(exc)
             _log.warning("backend unavailable", status=failure.status, error=str(exc))
             return await _reply(send, failure.status, failure.code, failure.message)
-        out = [(name, value) for name, value in reply.headers if name not in _RESPONSE_DROPPED]
+        out = _response_headers(reply.headers, self._client.origin)
         chunks = reply.chunks()
         started = False
         try:
@@ -231,6 +239,27 @@ def _request_headers(
             continue
         headers.append((key, value))
     return headers, length, chunked
+
+
+def _response_headers(raw: list[tuple[bytes, bytes]], origin: bytes) -> list[tuple[bytes, bytes]]:
+    """The backend's headers to pass on; a redirect to the backend's own address made relative,
+    so it neither reveals that address nor sends the client around the gateway."""
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in raw:
+        if name in _RESPONSE_DROPPED:
+            continue
+        if name == b"location" and value.startswith(origin):
+            out.append((name, _relative(value[len(origin) :], value)))
+        else:
+            out.append((name, value))
+    return out
+
+
+def _relative(rest: bytes, whole: bytes) -> bytes:
+    """The path of a link to the backend's origin (`whole` when it only looks like one)."""
+    if rest[:1] not in (b"", b"/", b"?"):
+        return whole
+    return rest if rest.startswith(b"/") else b"/" + rest
 
 
 async def _reply(send: Send, status: int, code: str, message: str) -> int:

@@ -1,6 +1,7 @@
 """HTTP through the gateway: the public and user API reach the backend, nothing else does."""
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -223,3 +224,42 @@ async def test_a_clients_traceparent_is_not_followed(
     assert span.context is not None
     assert format(span.context.trace_id, "032x") != forged
     assert span.parent is None
+
+
+async def _raw_get(port: int, target: bytes) -> tuple[int, bytes]:
+    """One request written as it is (an HTTP client would resolve its dot segments)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET %s HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n" % target)
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return int(data.split(b" ", 2)[1]), data.split(b"\r\n\r\n", 1)[1]
+
+
+async def test_a_path_with_dot_segments_is_not_forwarded(stack: Stack) -> None:
+    # A hop behind the gateway that normalizes paths would turn these into admin and internal
+    # routes. With the backend stopped, anything forwarded is 503: a 404 is the gateway's own.
+    await stack.backend.app.stop()
+    port = stack.gateway.http.port
+    assert (await _raw_get(port, b"/api/v1/user/me"))[0] == 503
+    for target in [
+        b"/api/v1/user/../admin/me",
+        b"/api/v1/public/../internal/sessions/resolve",
+        b"/api/v1/user/%2e%2e/admin/users",
+        b"/api/v1/user/..%2fadmin/me",
+        b"/api/v1/user/..%5cadmin/me",
+        b"/api/v1/user/./me",
+        b"/api/v1/public/games/..",
+    ]:
+        status, body = await _raw_get(port, target)
+        assert (status, json.loads(body)["error"]["code"]) == (404, "not_found"), target
+
+
+async def test_a_redirect_from_the_backend_does_not_name_the_backend(stack: Stack) -> None:
+    signed = await stack.sign_in("slash@example.org")
+    auth = {"Authorization": f"Bearer {signed['token']}"}
+    # The backend redirects a trailing slash away, naming itself by the Host it was sent.
+    moved = await stack.client.get("/api/v1/user/me/", headers=auth)
+    assert moved.status_code == 307
+    assert moved.headers["location"] == "/api/v1/user/me"
+    followed = await stack.client.get(moved.headers["location"], headers=auth)
+    assert followed.json()["email"] == "slash@example.org"
