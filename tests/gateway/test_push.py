@@ -152,10 +152,31 @@ async def test_a_malformed_first_frame_is_closed_with_4400(
     assert await closed_with(socket) == (4400, reason)
 
 
-async def test_an_unknown_token_is_closed_with_4401(stack: Stack) -> None:
+@pytest.mark.parametrize(
+    "token",
+    [
+        "gsu_not-a-real-token",
+        # No token can be these; "backend unavailable, try again" would have the client retry.
+        "g" * 300,
+        "gsu_\u0000",
+        "gsu_\ud7ff",
+        "gsu_with space",
+    ],
+)
+async def test_an_unknown_token_is_closed_with_4401(stack: Stack, token: str) -> None:
     socket = await stack.connect()
-    await socket.send(json.dumps({"type": "auth", "token": "gsu_not-a-real-token"}))
+    await socket.send(json.dumps({"type": "auth", "token": token}))
     assert await closed_with(socket) == (4401, "invalid or expired session")
+
+
+@pytest.mark.parametrize("frame", ["x" * 5000, b"x" * 5000])
+async def test_a_frame_over_the_limit_after_auth_is_closed_with_4400(
+    stack: Stack, frame: str | bytes
+) -> None:
+    signed = await stack.sign_in("wordy@example.org")
+    socket = await stack.subscribe(signed["token"])
+    await socket.send(frame)
+    assert await closed_with(socket) == (4400, "frame too large")
 
 
 async def test_no_first_frame_in_time_is_closed_with_4408(
