@@ -309,7 +309,20 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
     A close is written at once, even while the socket is paused for a client that stopped
     reading (uvicorn would wait for it to drain first), and the connection is cut when the
     client has not answered it within WS_CLOSE_TIMEOUT. A server stop says 1001 (going away).
+    An upgrade request websockets cannot parse is answered 400 and closed.
     """
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if (
+            not self.handshake_initiated
+            and self.conn.handshake_exc is not None
+            and not self.transport.is_closing()
+        ):
+            # websockets refused the upgrade request before it was one (a body, too many
+            # headers) and uvicorn sends nothing for that: the socket would be held for ever.
+            self.transport.write(_BAD_REQUEST)
+            self.transport.close()
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.close" and self.handshake_complete:

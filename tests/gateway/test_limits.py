@@ -159,3 +159,25 @@ async def test_a_body_that_comes_too_slowly_is_408(
         return
     assert status == 408
     assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"content-length: 5\r\n\r\nhello",
+        b"transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"".join(b"x-many-%d: y\r\n" % n for n in range(200)) + b"\r\n",
+    ],
+)
+async def test_an_upgrade_request_websockets_refuses_is_answered_and_closed(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], extra: bytes
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND)
+    connection = await raw(gateway.http.port)
+    await connection.send(
+        b"GET /ws HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n"
+        b"sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra
+    )
+    status, body = await connection.answer()
+    assert status == 400
+    assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "bad_request"
