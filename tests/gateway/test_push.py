@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import socket as net
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -271,3 +272,19 @@ async def test_a_stopping_gateway_closes_sockets_with_1001(stack: Stack) -> None
     assert await stack.gateway.app.stop()
     assert (await closed_with(socket))[0] == 1001
     assert (await closed_with(unauthenticated))[0] == 1001
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+async def test_a_text_frame_that_is_not_utf8_is_closed_with_1007_and_no_error_logged(
+    stack: Stack, caplog: pytest.LogCaptureFixture, signed_in: bool
+) -> None:
+    if signed_in:
+        signed = await stack.sign_in("garbled@example.org")
+        socket = await stack.subscribe(signed["token"])
+    else:
+        socket = await stack.connect()
+    with caplog.at_level(logging.ERROR):
+        await socket.send(b"\xff\xfe{", text=True)
+        assert await closed_with(socket) == (1007, "invalid UTF-8")
+    # A client's bad bytes are not the gateway's error.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
