@@ -80,6 +80,8 @@ class BackendClient:
         self.origin = f"http://{parts.hostname}:{parts.port or 80}".encode()
         self._token = token
         self.timeout = timeout.total_seconds()
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout.total_seconds()
         self._pool_settings = (
             parts.hostname,
             parts.port or 80,

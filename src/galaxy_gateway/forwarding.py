@@ -1,6 +1,7 @@
 """Forwarding `/api/v1/public/...` and `/api/v1/user/...` to the backend, bodies streamed."""
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,13 @@ from starlette.types import Receive, Scope, Send
 from galaxy_gateway.backend_client import BackendClient, backend_error
 from galaxy_gateway.errors import JSON_HEADERS, error_body
 from galaxy_gateway.telemetry import get_logger
-from galaxy_gateway.upstream import Body, Response, UpstreamError, UpstreamTimeout
+from galaxy_gateway.upstream import (
+    Body,
+    Response,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 _log = get_logger(__name__)
 
@@ -22,6 +29,10 @@ FORWARDED_PREFIXES: Final = ("/api/v1/public/", "/api/v1/user/")
 _DOT_SEGMENT: Final = re.compile(r"[/\\]\.{1,2}(?:[/\\]|$)")
 # Bodies up to this size are read whole and sent in one write; larger ones stream through.
 _WHOLE_BODY_LIMIT = 64 * 1024
+# Share of the backend connections that requests streaming a body may hold at once: such a
+# body comes at the client's pace, and slow ones must not take the connections every other
+# request, session lookup and probe needs.
+_STREAMED_SHARE = 4
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway writes itself.
 _REQUEST_DROPPED: Final = frozenset(
     {
@@ -112,6 +123,7 @@ class Forwarder:
     def __init__(self, client: BackendClient, *, max_body_bytes: int) -> None:
         self._client = client
         self._max_body = max_body_bytes
+        self._streams = asyncio.Semaphore(max(1, client.max_connections // _STREAMED_SHARE))
 
     async def __call__(
         self,
@@ -147,9 +159,11 @@ class Forwarder:
                     body = _streamed(receive, length)
             elif chunked:
                 body = _streamed(receive, self._max_body)
-            reply = await self._client.request(
-                method, target, headers, body, length=length, deadline=deadline
-            )
+            streamed = body is not None and not isinstance(body, bytes)
+            async with self._stream_slot() if streamed else contextlib.nullcontext():
+                reply = await self._client.request(
+                    method, target, headers, body, length=length, deadline=deadline
+                )
         except PayloadTooLarge:
             return await _reply(send, 413, "payload_too_large", "the request body is too large")
         except ClientGone:
@@ -190,6 +204,22 @@ class Forwarder:
         if first is None:
             await send({"type": "http.response.body", "body": b""})
         return reply.status
+
+    @contextlib.asynccontextmanager
+    async def _stream_slot(self) -> AsyncIterator[None]:
+        """A place among the requests whose body streams through (503 when none frees up)."""
+        if self._streams.locked():
+            try:
+                async with asyncio.timeout(self._client.connect_timeout):
+                    await self._streams.acquire()
+            except TimeoutError:
+                raise UpstreamUnavailable("too many bodies streaming to the backend") from None
+        else:
+            await self._streams.acquire()
+        try:
+            yield
+        finally:
+            self._streams.release()
 
 
 async def _within(reply: Response, chunks: AsyncIterator[bytes], deadline: float) -> bytes | None:

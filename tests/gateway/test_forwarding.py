@@ -294,3 +294,41 @@ async def test_a_client_that_leaves_mid_body_leaves_no_failure_unretrieved(stack
         assert [c["message"] for c in reported] == []
     finally:
         loop.set_exception_handler(previous)
+
+
+async def test_slow_uploads_cannot_take_every_backend_connection(
+    start_stack: Callable[..., Awaitable[Stack]],
+) -> None:
+    stack = await start_stack(
+        GATEWAY_BACKEND_MAX_CONNECTIONS="4", GATEWAY_BACKEND_CONNECT_TIMEOUT="300ms"
+    )
+    uploads: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    # As many chunked bodies as the pool has connections, each stopping after one byte.
+    for _ in range(4):
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http.port)
+        writer.write(
+            b"POST /api/v1/public/auth/email-code HTTP/1.1\r\nhost: x\r\n"
+            b"content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n"
+        )
+        await writer.drain()
+        uploads.append((reader, writer))
+    waiting = {asyncio.ensure_future(reader.readuntil(b"\r\n\r\n")) for reader, _ in uploads}
+    try:
+        # Streaming bodies get a quarter of the pool: one holds it, the others are refused.
+        answered: set[asyncio.Future[bytes]] = set()
+        while len(answered) < 3:
+            done, waiting = await asyncio.wait(
+                waiting, timeout=10, return_when=asyncio.FIRST_COMPLETED
+            )
+            assert done, "the uploads past the share were not refused"
+            answered |= done
+        assert [a.result().split(b" ")[1] for a in answered] == [b"503"] * 3
+        assert len(waiting) == 1
+        # Everyone else still reaches the backend, and the gateway stays ready.
+        assert (await stack.client.get("/api/v1/public/games")).status_code == 200
+        assert (await stack.client.get("/readyz")).status_code == 200
+    finally:
+        for _, writer in uploads:
+            writer.close()
+        for future in waiting:
+            future.cancel()
