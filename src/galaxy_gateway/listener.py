@@ -294,6 +294,8 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
             self._in_head = False
             self._in_body = True
             self._stop_head_timer()
+            # A head begun while the previous answer was going out ends only now.
+            self._unset_keepalive_if_required()
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

@@ -181,3 +181,22 @@ async def test_an_upgrade_request_websockets_refuses_is_answered_and_closed(
     status, body = await connection.answer()
     assert status == 400
     assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "bad_request"
+
+
+async def test_a_pipelined_request_is_not_cut_by_the_idle_time(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]]
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_KEEPALIVE_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    # The second request begins before the first is answered, and goes on after it.
+    await connection.send(
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\nPOST /api/v1/public/auth/email-code HTTP/1.1\r\n"
+    )
+    await asyncio.wait_for(connection.reader.readuntil(b'{"status":"ok"}'), 10)
+    await connection.send(b"host: x\r\ncontent-length: 2\r\n\r\n{")
+    # Past the idle time: the request under way is not idle.
+    await asyncio.sleep(1)
+    await connection.send(b"}")
+    # Read whole, the body goes on to the backend, which is not there.
+    status, _ = await connection.answer()
+    assert status == 503
