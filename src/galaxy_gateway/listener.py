@@ -249,10 +249,10 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
+                # Any other upgrade (h2c) is ignored, as HTTP lets a server do, and not logged:
+                # uvicorn's warning would be a log line per request at a client's will.
                 if self._should_upgrade():
                     self.handle_websocket_upgrade()
-                else:
-                    self._unsupported_upgrade_warning()
                 return
             except httptools.HttpParserError as exc:
                 too_large = isinstance(exc.__context__, _HeadTooLarge) or isinstance(

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -200,3 +201,19 @@ async def test_a_pipelined_request_is_not_cut_by_the_idle_time(
     # Read whole, the body goes on to the backend, which is not there.
     status, _ = await connection.answer()
     assert status == 503
+
+
+async def test_an_upgrade_the_gateway_does_not_speak_is_served_as_http_and_not_logged(
+    start_gateway: StartGateway,
+    raw: Callable[[int], Awaitable[Raw]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND)
+    connection = await raw(gateway.http.port)
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        await connection.send(
+            b"GET /healthz HTTP/1.1\r\nhost: x\r\n"
+            b"connection: Upgrade, close\r\nupgrade: h2c\r\n\r\n"
+        )
+        assert (await connection.answer())[0] == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("uvicorn")] == []
