@@ -76,8 +76,12 @@ class BackendClient:
             # TLS to the backend is a job for the network (a mesh or a tunnel) here.
             raise ValueError("the backend URL must be http://host:port")
         self.base_url = base_url
+        # The backend's own address as it writes it in absolute links (from the Host sent).
+        self.origin = f"http://{parts.hostname}:{parts.port or 80}".encode()
         self._token = token
         self.timeout = timeout.total_seconds()
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout.total_seconds()
         self._pool_settings = (
             parts.hostname,
             parts.port or 80,

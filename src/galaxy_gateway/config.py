@@ -170,6 +170,7 @@ class Config(BaseSettings):
     http_max_connections: PositiveInt = 16384
     http_max_header_bytes: Annotated[int, Field(ge=1024, le=1 << 20)] = 16384
     http_header_timeout: Duration = timedelta(seconds=10)
+    http_body_timeout: Duration = timedelta(seconds=30)
     http_keepalive_timeout: Duration = timedelta(seconds=15)
     http_max_body_bytes: PositiveInt = 1 << 20
 

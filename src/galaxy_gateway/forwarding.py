@@ -1,6 +1,8 @@
 """Forwarding `/api/v1/public/...` and `/api/v1/user/...` to the backend, bodies streamed."""
 
 import asyncio
+import contextlib
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Final
@@ -11,13 +13,26 @@ from starlette.types import Receive, Scope, Send
 from galaxy_gateway.backend_client import BackendClient, backend_error
 from galaxy_gateway.errors import JSON_HEADERS, error_body
 from galaxy_gateway.telemetry import get_logger
-from galaxy_gateway.upstream import Body, Response, UpstreamError, UpstreamTimeout
+from galaxy_gateway.upstream import (
+    Body,
+    Response,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 _log = get_logger(__name__)
 
 FORWARDED_PREFIXES: Final = ("/api/v1/public/", "/api/v1/user/")
+# A `.` or `..` segment (either slash): a normalizing hop behind the gateway (a load
+# balancer) would resolve `/api/v1/user/../admin/...` to a path the gateway does not serve.
+_DOT_SEGMENT: Final = re.compile(r"[/\\]\.{1,2}(?:[/\\]|$)")
 # Bodies up to this size are read whole and sent in one write; larger ones stream through.
 _WHOLE_BODY_LIMIT = 64 * 1024
+# Share of the backend connections that requests streaming a body may hold at once: such a
+# body comes at the client's pace, and slow ones must not take the connections every other
+# request, session lookup and probe needs.
+_STREAMED_SHARE = 4
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway writes itself.
 _REQUEST_DROPPED: Final = frozenset(
     {
@@ -62,7 +77,11 @@ class ClientGone(Exception):
 
 
 def is_forwarded(path: str) -> bool:
-    return path.startswith(FORWARDED_PREFIXES)
+    """Under a forwarded prefix, percent-decoded, with no dot segment."""
+    if not path.startswith(FORWARDED_PREFIXES):
+        return False
+    # Paths seldom hold a dot after a slash: only those that do pay for the pattern.
+    return ("/." not in path and "\\." not in path) or _DOT_SEGMENT.search(path) is None
 
 
 async def _read_whole(receive: Receive, limit: int) -> bytes:
@@ -104,6 +123,7 @@ class Forwarder:
     def __init__(self, client: BackendClient, *, max_body_bytes: int) -> None:
         self._client = client
         self._max_body = max_body_bytes
+        self._streams = asyncio.Semaphore(max(1, client.max_connections // _STREAMED_SHARE))
 
     async def __call__(
         self,
@@ -139,9 +159,11 @@ class Forwarder:
                     body = _streamed(receive, length)
             elif chunked:
                 body = _streamed(receive, self._max_body)
-            reply = await self._client.request(
-                method, target, headers, body, length=length, deadline=deadline
-            )
+            streamed = body is not None and not isinstance(body, bytes)
+            async with self._stream_slot() if streamed else contextlib.nullcontext():
+                reply = await self._client.request(
+                    method, target, headers, body, length=length, deadline=deadline
+                )
         except PayloadTooLarge:
             return await _reply(send, 413, "payload_too_large", "the request body is too large")
         except ClientGone:
@@ -150,7 +172,7 @@ class Forwarder:
             failure = backend_error(exc)
             _log.warning("backend unavailable", status=failure.status, error=str(exc))
             return await _reply(send, failure.status, failure.code, failure.message)
-        out = [(name, value) for name, value in reply.headers if name not in _RESPONSE_DROPPED]
+        out = _response_headers(reply.headers, self._client.origin)
         chunks = reply.chunks()
         started = False
         try:
@@ -182,6 +204,22 @@ class Forwarder:
         if first is None:
             await send({"type": "http.response.body", "body": b""})
         return reply.status
+
+    @contextlib.asynccontextmanager
+    async def _stream_slot(self) -> AsyncIterator[None]:
+        """A place among the requests whose body streams through (503 when none frees up)."""
+        if self._streams.locked():
+            try:
+                async with asyncio.timeout(self._client.connect_timeout):
+                    await self._streams.acquire()
+            except TimeoutError:
+                raise UpstreamUnavailable("too many bodies streaming to the backend") from None
+        else:
+            await self._streams.acquire()
+        try:
+            yield
+        finally:
+            self._streams.release()
 
 
 async def _within(reply: Response, chunks: AsyncIterator[bytes], deadline: float) -> bytes | None:
@@ -231,6 +269,27 @@ def _request_headers(
             continue
         headers.append((key, value))
     return headers, length, chunked
+
+
+def _response_headers(raw: list[tuple[bytes, bytes]], origin: bytes) -> list[tuple[bytes, bytes]]:
+    """The backend's headers to pass on; a redirect to the backend's own address made relative,
+    so it neither reveals that address nor sends the client around the gateway."""
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in raw:
+        if name in _RESPONSE_DROPPED:
+            continue
+        if name == b"location" and value.startswith(origin):
+            out.append((name, _relative(value[len(origin) :], value)))
+        else:
+            out.append((name, value))
+    return out
+
+
+def _relative(rest: bytes, whole: bytes) -> bytes:
+    """The path of a link to the backend's origin (`whole` when it only looks like one)."""
+    if rest[:1] not in (b"", b"/", b"?"):
+        return whole
+    return rest if rest.startswith(b"/") else b"/" + rest
 
 
 async def _reply(send: Send, status: int, code: str, message: str) -> int:

@@ -2,8 +2,9 @@
 
 uvicorn itself bounds the keep-alive idle time and the WebSocket frame size; the protocol
 subclasses here add what it lacks: a cap on open connections (503), a bound on the request
-head's size (431) and on the time it may take to arrive (408), and WebSocket closes that
-cannot be held up by a client that stopped reading.
+head's size (431), on the time it may take to arrive and on the time its body may take
+(408), an idle time that stray bytes cannot extend, and WebSocket closes that cannot be
+held up by a client that stopped reading.
 """
 
 import asyncio
@@ -28,6 +29,7 @@ _log = get_logger(__name__)
 # How long a closing WebSocket waits for the client's close frame before it is cut.
 WS_CLOSE_TIMEOUT = 5.0
 GOING_AWAY = 1001
+INVALID_DATA = 1007
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class EdgeLimits:
     max_connections: int
     max_header_bytes: int
     header_timeout: float
+    body_timeout: float
     keepalive_timeout: float
     ws_max_frame_bytes: int
     ws_ping_interval: float
@@ -65,6 +68,9 @@ _HEAD_TOO_LARGE = _canned(
 )
 _HEAD_TIMEOUT = _canned(
     408, b"Request Timeout", "request_timeout", "the request's headers came too slowly"
+)
+_BODY_TIMEOUT = _canned(
+    408, b"Request Timeout", "request_timeout", "the request's body came too slowly"
 )
 _BAD_REQUEST = _canned(400, b"Bad Request", "bad_request", "malformed HTTP request")
 
@@ -173,8 +179,10 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
         _head_raw = 0
         _head_parsed = 0
         _in_head = True
+        _in_body = False
         _refused = False
         _head_timer: asyncio.TimerHandle | None = None
+        _body_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             if len(self.connections) >= limits.max_connections:
@@ -189,6 +197,7 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_head_timer()
+            self._stop_body_timer()
             if self._refused:
                 return
             super().connection_lost(exc)
@@ -212,17 +221,38 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
             self.transport.write(reply)
             self.transport.close()
 
+        def _stop_body_timer(self) -> None:
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+                self._body_timer = None
+
+        def _body_late(self) -> None:
+            self._body_timer = None
+            if not self._in_body or self.transport.is_closing():
+                return
+            cycle = self.cycle
+            if self.pipeline or cycle is None or cycle.response_started:
+                # An answer is under way (or queued): closing is the only signal left.
+                self.transport.close()
+                return
+            # Whatever the app would still send is dropped; a reader of the body sees the end.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self._refuse(_BODY_TIMEOUT)
+
         def data_received(self, data: bytes) -> None:
             if self._refused or self.transport.is_closing():
                 return
-            self._unset_keepalive_if_required()
+            # No keep-alive reset here (uvicorn resets on any byte): a stray CRLF or the rest
+            # of a body already answered would hold an idle connection open for ever. A new
+            # request's first byte ends the idle time instead (on_message_begin).
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
+                # Any other upgrade (h2c) is ignored, as HTTP lets a server do, and not logged:
+                # uvicorn's warning would be a log line per request at a client's will.
                 if self._should_upgrade():
                     self.handle_websocket_upgrade()
-                else:
-                    self._unsupported_upgrade_warning()
                 return
             except httptools.HttpParserError as exc:
                 too_large = isinstance(exc.__context__, _HeadTooLarge) or isinstance(
@@ -235,8 +265,12 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
                 self._head_raw += len(data)
                 if self._head_raw > limits.max_header_bytes:
                     self._refuse(_HEAD_TOO_LARGE)
+            elif self._in_body and self._body_timer is None:
+                # Armed only when a body is still to come: a bodiless request costs no timer.
+                self._body_timer = self.loop.call_later(limits.body_timeout, self._body_late)
 
         def on_message_begin(self) -> None:
+            self._unset_keepalive_if_required()
             super().on_message_begin()
             self._in_head = True
             self._head_raw = 0
@@ -258,8 +292,16 @@ def _http_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._in_body = True
             self._stop_head_timer()
+            # A head begun while the previous answer was going out ends only now.
+            self._unset_keepalive_if_required()
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._in_body = False
+            self._stop_body_timer()
+            super().on_message_complete()
 
     return GatewayHttpProtocol
 
@@ -270,7 +312,42 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
     A close is written at once, even while the socket is paused for a client that stopped
     reading (uvicorn would wait for it to drain first), and the connection is cut when the
     client has not answered it within WS_CLOSE_TIMEOUT. A server stop says 1001 (going away).
+    An upgrade request websockets cannot parse is answered 400 and closed; a text message
+    that is not UTF-8 is closed with 1007 without an error in the log.
     """
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if (
+            not self.handshake_initiated
+            and self.conn.handshake_exc is not None
+            and not self.transport.is_closing()
+        ):
+            # websockets refused the upgrade request before it was one (a body, too many
+            # headers) and uvicorn sends nothing for that: the socket would be held for ever.
+            self.transport.write(_BAD_REQUEST)
+            self.transport.close()
+
+    def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type != "text":
+            super().send_receive_event_to_app()
+            return
+        # uvicorn's own, but for a text message that is not UTF-8: a client's bad bytes are
+        # closed with 1007 without an error line and a traceback in the log for each.
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            self.conn.send_close(INVALID_DATA, "invalid UTF-8")
+            self.handle_parser_exception()
+            return
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.close" and self.handshake_complete:

@@ -220,13 +220,18 @@ class _Connection(asyncio.Protocol):
             self.transport.write(head + body if body else head)
             return future
         self.transport.write(head)
-        async for chunk in body:
-            if self.closed:
-                break
-            if chunk:
-                self.transport.write(chunk)
-            if self._writable is not None:
-                await self._writable
+        try:
+            async for chunk in body:
+                if self.closed:
+                    break
+                if chunk:
+                    self.transport.write(chunk)
+                if self._writable is not None:
+                    await self._writable
+        except BaseException:
+            # The body failed (the client left, or sent too much): no one will await the answer.
+            _drop(future)
+            raise
         return future
 
     async def send_chunked(
@@ -264,6 +269,9 @@ class _Connection(asyncio.Protocol):
             await self._waiter
 
     def abandon(self) -> None:
+        head, self._head = self._head, None
+        if head is not None:
+            _drop(head)
         if self.in_use:
             self._finish(reuse=False)
 
@@ -406,6 +414,14 @@ class UpstreamPool:
                 connection.transport.close()
         self._all.clear()
         self._idle.clear()
+
+
+def _drop(future: asyncio.Future[Response]) -> None:
+    """Give up on an answer: a failure no one retrieves would be logged as an error."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
 
 
 def _loop_time(deadline: float) -> float:

@@ -113,6 +113,7 @@ def _listeners(
         max_connections=config.http_max_connections,
         max_header_bytes=config.http_max_header_bytes,
         header_timeout=config.http_header_timeout.total_seconds(),
+        body_timeout=config.http_body_timeout.total_seconds(),
         keepalive_timeout=config.http_keepalive_timeout.total_seconds(),
         ws_max_frame_bytes=max(_WS_HARD_FRAME_LIMIT, 4 * config.ws_max_message_bytes),
         ws_ping_interval=config.ws_ping_interval.total_seconds(),

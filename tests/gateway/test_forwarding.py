@@ -1,6 +1,8 @@
 """HTTP through the gateway: the public and user API reach the backend, nothing else does."""
 
 import asyncio
+import gc
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -272,3 +274,109 @@ async def test_a_request_in_flight_when_the_gateway_stops_is_finished(stack: Sta
     assert head.startswith(b"HTTP/1.1 202"), head
     writer.close()
     await asyncio.wait_for(stopping, 30)
+
+
+async def _raw_get(port: int, target: bytes) -> tuple[int, bytes]:
+    """One request written as it is (an HTTP client would resolve its dot segments)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET %s HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n" % target)
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return int(data.split(b" ", 2)[1]), data.split(b"\r\n\r\n", 1)[1]
+
+
+async def test_a_path_with_dot_segments_is_not_forwarded(stack: Stack) -> None:
+    # A hop behind the gateway that normalizes paths would turn these into admin and internal
+    # routes. With the backend stopped, anything forwarded is 503: a 404 is the gateway's own.
+    await stack.backend.app.stop()
+    port = stack.gateway.http.port
+    assert (await _raw_get(port, b"/api/v1/user/me"))[0] == 503
+    for target in [
+        b"/api/v1/user/../admin/me",
+        b"/api/v1/public/../internal/sessions/resolve",
+        b"/api/v1/user/%2e%2e/admin/users",
+        b"/api/v1/user/..%2fadmin/me",
+        b"/api/v1/user/..%5cadmin/me",
+        b"/api/v1/user/./me",
+        b"/api/v1/public/games/..",
+    ]:
+        status, body = await _raw_get(port, target)
+        assert (status, json.loads(body)["error"]["code"]) == (404, "not_found"), target
+
+
+async def test_a_redirect_from_the_backend_does_not_name_the_backend(stack: Stack) -> None:
+    signed = await stack.sign_in("slash@example.org")
+    auth = {"Authorization": f"Bearer {signed['token']}"}
+    # The backend redirects a trailing slash away, naming itself by the Host it was sent.
+    moved = await stack.client.get("/api/v1/user/me/", headers=auth)
+    assert moved.status_code == 307
+    assert moved.headers["location"] == "/api/v1/user/me"
+    followed = await stack.client.get(moved.headers["location"], headers=auth)
+    assert followed.json()["email"] == "slash@example.org"
+
+
+async def test_a_client_that_leaves_mid_body_leaves_no_failure_unretrieved(stack: Stack) -> None:
+    # asyncio reports a failed future no one awaited as an error: one log line per client
+    # that breaks off an upload, at the client's will.
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        heads = [
+            b'transfer-encoding: chunked\r\n\r\n2\r\n{"\r\n',
+            b"content-length: 100000\r\n\r\n" + b" " * 70_000,
+        ]
+        for head in heads:
+            left = stack.gateway.edge.forwarded[499]
+            _, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http.port)
+            writer.write(b"POST /api/v1/public/auth/email-code HTTP/1.1\r\nhost: x\r\n" + head)
+            await writer.drain()
+            writer.close()
+            # A 499 comes only from reading the body, which happens as it goes to the backend.
+            await eventually(
+                lambda left=left: stack.gateway.edge.forwarded[499] > left, message="499"
+            )
+        assert (await stack.client.get("/api/v1/public/games")).status_code == 200
+        gc.collect()
+        assert [c["message"] for c in reported] == []
+    finally:
+        loop.set_exception_handler(previous)
+
+
+async def test_slow_uploads_cannot_take_every_backend_connection(
+    start_stack: Callable[..., Awaitable[Stack]],
+) -> None:
+    stack = await start_stack(
+        GATEWAY_BACKEND_MAX_CONNECTIONS="4", GATEWAY_BACKEND_CONNECT_TIMEOUT="300ms"
+    )
+    uploads: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    # As many chunked bodies as the pool has connections, each stopping after one byte.
+    for _ in range(4):
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http.port)
+        writer.write(
+            b"POST /api/v1/public/auth/email-code HTTP/1.1\r\nhost: x\r\n"
+            b"content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n"
+        )
+        await writer.drain()
+        uploads.append((reader, writer))
+    waiting = {asyncio.ensure_future(reader.readuntil(b"\r\n\r\n")) for reader, _ in uploads}
+    try:
+        # Streaming bodies get a quarter of the pool: one holds it, the others are refused.
+        answered: set[asyncio.Future[bytes]] = set()
+        while len(answered) < 3:
+            done, waiting = await asyncio.wait(
+                waiting, timeout=10, return_when=asyncio.FIRST_COMPLETED
+            )
+            assert done, "the uploads past the share were not refused"
+            answered |= done
+        assert [a.result().split(b" ")[1] for a in answered] == [b"503"] * 3
+        assert len(waiting) == 1
+        # Everyone else still reaches the backend, and the gateway stays ready.
+        assert (await stack.client.get("/api/v1/public/games")).status_code == 200
+        assert (await stack.client.get("/readyz")).status_code == 200
+    finally:
+        for _, writer in uploads:
+            writer.close()
+        for future in waiting:
+            future.cancel()

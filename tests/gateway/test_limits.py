@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -119,3 +120,100 @@ async def test_a_malformed_request_is_400(
     connection = await raw(gateway.http.port)
     await connection.send(b"NOT HTTP AT ALL\r\n\r\n")
     assert (await connection.answer())[0] == 400
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        # A CRLF between requests (allowed, and skipped by the parser).
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n",
+        # A body the gateway answered without reading (405), sent after the answer.
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n",
+    ],
+)
+async def test_bytes_that_begin_no_request_do_not_keep_a_connection_open(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], stray: bytes
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_KEEPALIVE_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    await connection.send(stray)
+    head = await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), 10)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await asyncio.wait_for(connection.reader.readexactly(length), 10)
+    # The answer is complete; what follows begins no request, so the idle time runs on.
+    await connection.send(b"\r\n" if stray.startswith(b"GET") else b"hello")
+    assert await asyncio.wait_for(connection.reader.read(), 10) == b""
+
+
+@pytest.mark.parametrize("path", ["/api/v1/public/auth/email-code", "/healthz"])
+async def test_a_body_that_comes_too_slowly_is_408(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], path: str
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_BODY_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{" % path.encode()
+    await connection.send(head)
+    status, body = await connection.answer()
+    if path == "/healthz":
+        # Answered before its body was read: the answer is whole and the connection cut.
+        assert status == 200
+        return
+    assert status == 408
+    assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"content-length: 5\r\n\r\nhello",
+        b"transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"".join(b"x-many-%d: y\r\n" % n for n in range(200)) + b"\r\n",
+    ],
+)
+async def test_an_upgrade_request_websockets_refuses_is_answered_and_closed(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]], extra: bytes
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND)
+    connection = await raw(gateway.http.port)
+    await connection.send(
+        b"GET /ws HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n"
+        b"sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra
+    )
+    status, body = await connection.answer()
+    assert status == 400
+    assert json.loads(body.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "bad_request"
+
+
+async def test_a_pipelined_request_is_not_cut_by_the_idle_time(
+    start_gateway: StartGateway, raw: Callable[[int], Awaitable[Raw]]
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND, GATEWAY_HTTP_KEEPALIVE_TIMEOUT="300ms")
+    connection = await raw(gateway.http.port)
+    # The second request begins before the first is answered, and goes on after it.
+    await connection.send(
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\nPOST /api/v1/public/auth/email-code HTTP/1.1\r\n"
+    )
+    await asyncio.wait_for(connection.reader.readuntil(b'{"status":"ok"}'), 10)
+    await connection.send(b"host: x\r\ncontent-length: 2\r\n\r\n{")
+    # Past the idle time: the request under way is not idle.
+    await asyncio.sleep(1)
+    await connection.send(b"}")
+    # Read whole, the body goes on to the backend, which is not there.
+    status, _ = await connection.answer()
+    assert status == 503
+
+
+async def test_an_upgrade_the_gateway_does_not_speak_is_served_as_http_and_not_logged(
+    start_gateway: StartGateway,
+    raw: Callable[[int], Awaitable[Raw]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway = await start_gateway(None, **NO_BACKEND)
+    connection = await raw(gateway.http.port)
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        await connection.send(
+            b"GET /healthz HTTP/1.1\r\nhost: x\r\n"
+            b"connection: Upgrade, close\r\nupgrade: h2c\r\n\r\n"
+        )
+        assert (await connection.answer())[0] == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("uvicorn")] == []

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import socket as net
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -152,10 +153,31 @@ async def test_a_malformed_first_frame_is_closed_with_4400(
     assert await closed_with(socket) == (4400, reason)
 
 
-async def test_an_unknown_token_is_closed_with_4401(stack: Stack) -> None:
+@pytest.mark.parametrize(
+    "token",
+    [
+        "gsu_not-a-real-token",
+        # No token can be these; "backend unavailable, try again" would have the client retry.
+        "g" * 300,
+        "gsu_\u0000",
+        "gsu_\ud7ff",
+        "gsu_with space",
+    ],
+)
+async def test_an_unknown_token_is_closed_with_4401(stack: Stack, token: str) -> None:
     socket = await stack.connect()
-    await socket.send(json.dumps({"type": "auth", "token": "gsu_not-a-real-token"}))
+    await socket.send(json.dumps({"type": "auth", "token": token}))
     assert await closed_with(socket) == (4401, "invalid or expired session")
+
+
+@pytest.mark.parametrize("frame", ["x" * 5000, b"x" * 5000])
+async def test_a_frame_over_the_limit_after_auth_is_closed_with_4400(
+    stack: Stack, frame: str | bytes
+) -> None:
+    signed = await stack.sign_in("wordy@example.org")
+    socket = await stack.subscribe(signed["token"])
+    await socket.send(frame)
+    assert await closed_with(socket) == (4400, "frame too large")
 
 
 async def test_no_first_frame_in_time_is_closed_with_4401(
@@ -271,3 +293,19 @@ async def test_a_stopping_gateway_closes_sockets_with_1001(stack: Stack) -> None
     assert await stack.gateway.app.stop()
     assert (await closed_with(socket))[0] == 1001
     assert (await closed_with(unauthenticated))[0] == 1001
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+async def test_a_text_frame_that_is_not_utf8_is_closed_with_1007_and_no_error_logged(
+    stack: Stack, caplog: pytest.LogCaptureFixture, signed_in: bool
+) -> None:
+    if signed_in:
+        signed = await stack.sign_in("garbled@example.org")
+        socket = await stack.subscribe(signed["token"])
+    else:
+        socket = await stack.connect()
+    with caplog.at_level(logging.ERROR):
+        await socket.send(b"\xff\xfe{", text=True)
+        assert await closed_with(socket) == (1007, "invalid UTF-8")
+    # A client's bad bytes are not the gateway's error.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -5,6 +5,7 @@ The token travels only in that first frame (never in the URL) and is never logge
 
 import asyncio
 import random
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,9 @@ _log = get_logger(__name__)
 
 # A session token is 256 random bits in text; anything far longer is not one.
 _MAX_TOKEN_LENGTH = 512
+# What the backend takes as a token at all (it answers anything else with 422, which would
+# read as its failure: 1013, try again): printable ASCII, at most 256 characters.
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]{1,256}")
 
 
 class FirstFrameError(Exception):
@@ -109,6 +113,8 @@ class PushEndpoint:
             return
         request_id = f"{random.getrandbits(96):024x}"
         try:
+            if _TOKEN_SHAPE.fullmatch(token) is None:
+                raise SessionRefused
             session = await self._backend.resolve_session(token, request_id)
         except SessionRefused:
             await self._refuse(send, frames.UNAUTHORIZED, "invalid or expired session")
@@ -143,10 +149,10 @@ class PushEndpoint:
             if message["type"] != "websocket.receive":
                 return
             text = message.get("text")
-            if text is None:
-                continue
-            if len(text) > self._max_message:
+            if len(text if text is not None else message.get("bytes") or b"") > self._max_message:
                 connection.close(frames.BAD_FRAME, "frame too large")
+                continue
+            if text is None:
                 continue
             if text == '{"type":"ping"}' or _is_ping(text):
                 connection.offer(frames.PONG)
