@@ -224,7 +224,11 @@ async def test_a_notification_reaches_the_inbox_and_a_dead_letter_is_requeued(
     await operator.screenshot("notifications")
     await api.backend.database.pool.execute("DROP TRIGGER refuse_mail ON backend.mail_deliveries")
     mails = len(api.inbox.to(player.email))
+    # Requeueing cannot be undone: the page asks first, and nothing moves until confirmed.
     await operator.testid("requeue-dead-letter").click()
+    await expect(operator.testid("confirm")).to_have_text("Requeue")
+    assert len(await dead_letters()) == 1
+    await operator.confirm()
     await operator.testid("action-done").wait_for()
     await operator.page.get_by_text("No dead letter.").wait_for()
     assert await row.count() == 0
@@ -361,7 +365,11 @@ async def test_the_rest_of_an_admins_actions(
     await eventually(failed_shown, timeout=30, interval=0.5, message="the failed mail listed")
     await operator.testid("mail-row").first.locator("a").click()
     assert "no such user" in await operator.testid("mail-last-error").inner_text()
+    # Sending again cannot be undone: the page asks first, and the mail stays failed till then.
     await operator.testid("retry-mail").click()
+    await expect(operator.testid("confirm")).to_have_text("Send again")
+    assert "failed" in await operator.testid("mail-status").inner_text()
+    await operator.confirm()
     await operator.page.get_by_text("Queued again").wait_for()
     await eventually(lambda: api.inbox.to(owner.email)[1:], message="the mail is sent at last")
 
