@@ -1,5 +1,6 @@
-"""The shape the code keeps: small modules and functions, no import cycle, tests that mirror
-src/, and each domain's errors named in its own module. Read with `ast`, never imported."""
+"""The shape the code keeps: small modules and functions, no import cycle, `admin` imported
+only by the composition root, tests that mirror src/, and each domain's errors named in its
+own module. Read with `ast`, never imported."""
 
 import ast
 import re
@@ -22,6 +23,9 @@ FUNCTION_ALLOWLIST: set[str] = {
 }
 SCHEMAS_ALLOWLIST: set[str] = set()
 LITERAL_CODE_ALLOWLIST: set[str] = set()
+# The composition root: the only modules outside `admin` that may import it (the operators'
+# accounts are wired in here; a domain gets the audit trail's Actor, never admin itself).
+COMPOSITION_ROOT = {"galaxy_backend.cli", "galaxy_backend.wiring", "galaxy_backend.builders"}
 # Tests named for the package they test where it is not a folder of galaxy_backend.
 TEST_FOLDERS = {"galaxy_engine": "engine", "galaxy_gateway": "gateway"}
 
@@ -161,6 +165,35 @@ def factory():
     [factory] = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
     # def, x =, the closure's two lines, return: the route and the class are measured apart.
     assert _own_lines(factory) == 5
+
+
+def _admin_importers(graph: dict[str, set[str]]) -> set[str]:
+    """Modules outside `galaxy_backend.admin` and the composition root that import it."""
+    admin = "galaxy_backend.admin"
+
+    def inside(name: str) -> bool:
+        return name == admin or name.startswith(admin + ".")
+
+    return {
+        name
+        for name, targets in graph.items()
+        if not inside(name) and name not in COMPOSITION_ROOT and any(map(inside, targets))
+    }
+
+
+def test_only_the_composition_root_imports_admin() -> None:
+    assert _admin_importers(_graph()) == set()
+
+
+def test_an_import_of_admin_would_be_found() -> None:
+    graph = {
+        "galaxy_backend.wiring": {"galaxy_backend.admin.service"},
+        "galaxy_backend.admin.routes": {"galaxy_backend.admin.service"},
+        "galaxy_backend.lobby.routes": {"galaxy_backend.admin.models"},
+        "galaxy_backend.user.service": {"galaxy_backend.admin"},
+        "galaxy_backend.mail.service": {"galaxy_backend.administration"},
+    }
+    assert _admin_importers(graph) == {"galaxy_backend.lobby.routes", "galaxy_backend.user.service"}
 
 
 def test_no_import_cycle() -> None:

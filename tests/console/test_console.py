@@ -12,9 +12,9 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, NewOperator, add_viewer
-from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
 from tests.support.api import Api, bearer
+from tests.support.faults import ACCEPT_MAIL, REFUSE_MAIL
 from tests.support.lobby import LOBBY_ENV, Lobby
 from tests.support.table import Table
 
@@ -225,7 +225,7 @@ async def test_a_notification_reaches_the_inbox_and_a_dead_letter_is_requeued(
     await row.wait_for()
     assert await row.count() == 1
     await operator.screenshot("notifications")
-    await api.backend.database.pool.execute("DROP TRIGGER refuse_mail ON backend.mail_deliveries")
+    await api.backend.database.pool.execute(ACCEPT_MAIL)
     mails = len(api.inbox.to(player.email))
     # Requeueing cannot be undone: the page asks first, and nothing moves until confirmed.
     await operator.testid("requeue-dead-letter").click()
@@ -569,7 +569,7 @@ async def test_an_admin_blocks_for_a_while_ends_every_session_and_requeues_a_kin
         return await dead_kinds() == expected
 
     await eventually(all_dead, timeout=30, message="four dead letters")
-    await api.backend.database.pool.execute("DROP TRIGGER refuse_mail ON backend.mail_deliveries")
+    await api.backend.database.pool.execute(ACCEPT_MAIL)
     mails = len(api.inbox.to(player.email))
 
     # Requeued by kind: only the operators' messages go again.

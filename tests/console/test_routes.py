@@ -12,9 +12,9 @@ import pytest
 
 from galaxy_backend.console.pages import console_files
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, add_viewer
-from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
 from tests.support.api import Api, bearer
+from tests.support.faults import REFUSE_MAIL
 from tests.support.lobby import LOBBY_ENV, Lobby
 
 StartApi = Callable[..., Awaitable[Api]]
