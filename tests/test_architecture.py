@@ -1,5 +1,6 @@
-"""The shape the code keeps: small modules and functions, no import cycle, tests that mirror
-src/, and each domain's errors named in its own module. Read with `ast`, never imported."""
+"""The shape the code keeps: small modules and functions, no import cycle, `admin` imported
+only by the composition root, tests that mirror src/, and each domain's errors named in its
+own module. Read with `ast`, never imported."""
 
 import ast
 import re
@@ -14,11 +15,17 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 
 # Modules and functions still over the bounds, domains without schemas.py or with codes as
-# literals: none; an entry would name its offender until it is cut down.
+# literals; an entry names its offender until it is cut down.
 MODULE_ALLOWLIST: set[str] = set()
-FUNCTION_ALLOWLIST: set[str] = set()
+FUNCTION_ALLOWLIST: set[str] = {
+    # Split pending: its closing `finally` goes to a method, as the backend's edge does.
+    "galaxy_gateway/edge.py:_traced",
+}
 SCHEMAS_ALLOWLIST: set[str] = set()
 LITERAL_CODE_ALLOWLIST: set[str] = set()
+# The composition root: the only modules outside `admin` that may import it (the operators'
+# accounts are wired in here; a domain gets the audit trail's Actor, never admin itself).
+COMPOSITION_ROOT = {"galaxy_backend.cli", "galaxy_backend.wiring", "galaxy_backend.builders"}
 # Tests named for the package they test where it is not a folder of galaxy_backend.
 TEST_FOLDERS = {"galaxy_engine": "engine", "galaxy_gateway": "gateway"}
 
@@ -30,13 +37,15 @@ def _modules() -> Iterator[tuple[str, Path]]:
 
 
 def _own_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    """A function's lines, less those of the functions and classes defined in it (a router
-    factory is measured without its routes; each route is measured on its own)."""
+    """A function's lines, less those of the decorated functions and the classes defined in
+    it (a router factory is measured without its routes, a class factory without its class;
+    each is measured on its own). A plain closure counts: it is the function's own work."""
     lines = set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     for child in ast.walk(node):
-        if child is not node and isinstance(
-            child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-        ):
+        kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        if child is node or not isinstance(child, kinds):
+            continue
+        if isinstance(child, ast.ClassDef) or child.decorator_list:
             start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
             lines -= set(range(start, (child.end_lineno or child.lineno) + 1))
     return len(lines)
@@ -137,6 +146,54 @@ def test_no_function_is_over_80_lines() -> None:
                 long.add(f"{relative}:{node.name}")
     assert long - FUNCTION_ALLOWLIST == set()
     assert FUNCTION_ALLOWLIST - long == set(), "an entry that fits now leaves the allowlist"
+
+
+def test_a_closure_counts_as_its_functions_own_and_a_route_apart() -> None:
+    source = """
+def factory():
+    x = 1
+    def helper():
+        return x
+    @router.get("/")
+    async def route():
+        return x
+    class Made:
+        def method(self):
+            return x
+    return helper, route, Made
+"""
+    [factory] = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    # def, x =, the closure's two lines, return: the route and the class are measured apart.
+    assert _own_lines(factory) == 5
+
+
+def _admin_importers(graph: dict[str, set[str]]) -> set[str]:
+    """Modules outside `galaxy_backend.admin` and the composition root that import it."""
+    admin = "galaxy_backend.admin"
+
+    def inside(name: str) -> bool:
+        return name == admin or name.startswith(admin + ".")
+
+    return {
+        name
+        for name, targets in graph.items()
+        if not inside(name) and name not in COMPOSITION_ROOT and any(map(inside, targets))
+    }
+
+
+def test_only_the_composition_root_imports_admin() -> None:
+    assert _admin_importers(_graph()) == set()
+
+
+def test_an_import_of_admin_would_be_found() -> None:
+    graph = {
+        "galaxy_backend.wiring": {"galaxy_backend.admin.service"},
+        "galaxy_backend.admin.routes": {"galaxy_backend.admin.service"},
+        "galaxy_backend.lobby.routes": {"galaxy_backend.admin.models"},
+        "galaxy_backend.user.service": {"galaxy_backend.admin"},
+        "galaxy_backend.mail.service": {"galaxy_backend.administration"},
+    }
+    assert _admin_importers(graph) == {"galaxy_backend.lobby.routes", "galaxy_backend.user.service"}
 
 
 def test_no_import_cycle() -> None:

@@ -3,7 +3,7 @@ back newest first by operator, action prefix, time and page."""
 
 from datetime import UTC, datetime, timedelta
 
-from galaxy_backend.audit.trail import Actor, entries, record
+from galaxy_backend.audit.trail import Actor, entries, write_audit
 from galaxy_backend.postgres import Database
 
 ADA = Actor(admin_id=None, username="Ada", client_ip="203.0.113.9")
@@ -13,7 +13,7 @@ BOB = Actor(admin_id=None, username="bob", client_ip=None)
 async def test_entries_filter_by_operator_action_prefix_and_page(database: Database) -> None:
     async with database.pool.acquire() as conn:
         for actor, action in ((ADA, "user.block"), (BOB, "user_x"), (ADA, "admin.login")):
-            await record(conn, actor, action, target_type="user", details={"n": action})
+            await write_audit(conn, actor, action, target_type="user", details={"n": action})
         everything = await entries(conn, before=None, limit=10)
         assert [e.action for e in everything] == ["admin.login", "user_x", "user.block"]
         assert everything[-1].client_ip == "203.0.113.9"
@@ -35,7 +35,7 @@ async def test_an_entry_goes_with_its_transaction(database: Database) -> None:
     async with database.pool.acquire() as conn:
         try:
             async with conn.transaction():
-                await record(conn, ADA, "user.block")
+                await write_audit(conn, ADA, "user.block")
                 raise RuntimeError("the change failed")
         except RuntimeError:
             pass

@@ -1,17 +1,20 @@
 """Operators at the console in Chromium, against the real backend: finding and blocking a
-player, forcing a turn of a running game, a notification to a player's inbox, a dead letter
-requeued, a viewer who sees every page and no action. Each main page is photographed."""
+player (for good or for a while), ending their sessions, forcing a turn of a running game,
+stopping and restarting its engine, filtering the games, a notification to a player's inbox,
+dead letters requeued one by one and by kind, a viewer who sees every page and no action.
+Each main page is photographed."""
 
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from playwright.async_api import expect
 
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, NewOperator, add_viewer
-from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
 from tests.support.api import Api, bearer
+from tests.support.faults import ACCEPT_MAIL, REFUSE_MAIL
 from tests.support.lobby import LOBBY_ENV, Lobby
 from tests.support.table import Table
 
@@ -222,9 +225,13 @@ async def test_a_notification_reaches_the_inbox_and_a_dead_letter_is_requeued(
     await row.wait_for()
     assert await row.count() == 1
     await operator.screenshot("notifications")
-    await api.backend.database.pool.execute("DROP TRIGGER refuse_mail ON backend.mail_deliveries")
+    await api.backend.database.pool.execute(ACCEPT_MAIL)
     mails = len(api.inbox.to(player.email))
+    # Requeueing cannot be undone: the page asks first, and nothing moves until confirmed.
     await operator.testid("requeue-dead-letter").click()
+    await expect(operator.testid("confirm")).to_have_text("Requeue")
+    assert len(await dead_letters()) == 1
+    await operator.confirm()
     await operator.testid("action-done").wait_for()
     await operator.page.get_by_text("No dead letter.").wait_for()
     assert await row.count() == 0
@@ -361,7 +368,11 @@ async def test_the_rest_of_an_admins_actions(
     await eventually(failed_shown, timeout=30, interval=0.5, message="the failed mail listed")
     await operator.testid("mail-row").first.locator("a").click()
     assert "no such user" in await operator.testid("mail-last-error").inner_text()
+    # Sending again cannot be undone: the page asks first, and the mail stays failed till then.
     await operator.testid("retry-mail").click()
+    await expect(operator.testid("confirm")).to_have_text("Send again")
+    assert "failed" in await operator.testid("mail-status").inner_text()
+    await operator.confirm()
     await operator.page.get_by_text("Queued again").wait_for()
     await eventually(lambda: api.inbox.to(owner.email)[1:], message="the mail is sent at last")
 
@@ -425,4 +436,155 @@ async def test_the_rest_of_an_admins_actions(
     await operator.confirm()
     await operator.page.get_by_text("Operator disabled.").wait_for()
     assert (await api.client.get("/api/v1/admin/me", headers=bearer(token))).status_code == 401
+    await operator.clean()
+
+
+async def test_an_admin_stops_and_restarts_an_engine_and_filters_the_games(
+    start_table: Callable[..., Awaitable[Table]], new_operator: NewOperator
+) -> None:
+    table = await start_table(name="Carina Deep", turn_schedule="0 0 1 1 *")
+    waiting = await table.lobby.create(table.owner, name="Carina Shallows")
+    operator = await new_operator(table.api)
+    await operator.sign_in()
+
+    # The status filter lists only the games in that status.
+    await operator.open("games")
+    running = operator.page.locator(f'[data-testid="game-row"][data-game-id="{table.game_id}"]')
+    open_ = operator.page.locator(f'[data-testid="game-row"][data-game-id="{waiting["id"]}"]')
+    await running.wait_for()
+    await open_.wait_for()
+    await operator.testid("game-status-filter").select_option("running")
+    await expect(open_).to_have_count(0)
+    await expect(running).to_have_count(1)
+    assert "status=running" in operator.page.url
+    await operator.testid("game-status-filter").select_option("enrollment_open")
+    await expect(running).to_have_count(0)
+    await expect(open_).to_have_count(1)
+    await operator.testid("game-status-filter").select_option("")
+    await expect(operator.testid("game-row")).to_have_count(2)
+
+    # Stopping the engine pauses the game; restarting it runs the game again.
+    await operator.page.goto(f"{operator.base}/console/#/games/{table.game_id}")
+    engine = operator.testid("engine-status")
+    game_status = operator.testid("game-status")
+    await expect(engine).to_have_text("running")
+    await operator.testid("stop-engine").click()
+    await expect(operator.testid("confirm")).to_have_text("Stop the engine")
+    await operator.confirm()
+    await operator.page.get_by_text("Stop the engine: done.").wait_for()
+    await table.wait_status("paused", timeout=60)
+    assert (await table.record())["status"] == "stopped"
+    assert (await table.game())["runtime"]["status"] == "stopped"
+    # The page follows by itself (it refreshes every few seconds).
+    await expect(engine).to_have_text("stopped", timeout=30_000)
+    await expect(game_status).to_have_text("paused", timeout=30_000)
+
+    await operator.testid("restart-engine").click()
+    await expect(operator.testid("confirm")).to_have_text("Restart the engine")
+    await operator.confirm()
+    await operator.page.get_by_text("Restart the engine: done.").wait_for()
+    await table.wait_status("running", timeout=60)
+    assert (await table.record())["status"] == "running"
+    assert (await table.game())["runtime"]["status"] == "resumed"
+    await expect(engine).to_have_text("running", timeout=30_000)
+    await expect(game_status).to_have_text("running", timeout=30_000)
+    await operator.clean()
+
+
+async def test_an_admin_blocks_for_a_while_ends_every_session_and_requeues_a_kind(
+    start_api: StartApi, new_operator: NewOperator
+) -> None:
+    api = await start_api(
+        **LOBBY_ENV,
+        BACKEND_AUTH_EMAIL_RATE_LIMIT="50",
+        BACKEND_AUTH_EMAIL_DAILY_LIMIT="50",
+        BACKEND_NOTIFICATION_MAX_ATTEMPTS="1",
+        BACKEND_NOTIFICATION_BACKOFF_MIN="50ms",
+        BACKEND_NOTIFICATION_BACKOFF_MAX="100ms",
+    )
+    lobby = Lobby(api=api)
+    player = await lobby.player("roamer")
+    # Twelve devices: more than the page's first page of sessions.
+    tokens = [player.token] + [(await api.sign_in(player.email))["token"] for _ in range(11)]
+    admin = bearer(await api.admin_token())
+    # A real fault from here on: PostgreSQL refuses every new mail, so email routes die.
+    await api.backend.database.pool.execute(REFUSE_MAIL)
+    operator = await new_operator(api)
+    await operator.sign_in()
+    await operator.page.goto(f"{operator.base}/console/#/players/{player.user_id}")
+
+    # A temporary block: the player's sessions are refused until it ends or is lifted.
+    await operator.testid("block-player").click()
+    await operator.testid("block-reason").fill("Cooling off")
+    await operator.testid("block-kind").select_option("temporary")
+    await operator.testid("block-until").fill("2099-06-01T12:00")
+    until = await operator.page.evaluate("() => new Date('2099-06-01T12:00').toISOString()")
+    await operator.testid("block-confirm").click()
+    await operator.testid("unblock-player").wait_for()
+    assert "blocked until" in await operator.testid("player-block-status").inner_text()
+    shown = (await api.client.get(f"/api/v1/admin/users/{player.user_id}", headers=admin)).json()
+    assert shown["block"]["kind"] == "temporary"
+    assert datetime.fromisoformat(shown["block"]["until"]) == datetime.fromisoformat(until)
+    refused = await api.client.get("/api/v1/user/me", headers=bearer(tokens[0]))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "account_blocked"
+    await operator.testid("unblock-player").click()
+    await operator.testid("block-player").wait_for()
+    assert "not blocked" in await operator.testid("player-block-status").inner_text()
+    me = await api.client.get("/api/v1/user/me", headers=bearer(tokens[0]))
+    assert me.status_code == 200
+
+    # Every session ended at once, the ones on the next page too.
+    sessions = operator.page.locator(".paged", has=operator.testid("session-list"))
+    rows = sessions.get_by_test_id("session-row")
+    await expect(rows).to_have_count(10)
+    await sessions.get_by_test_id("more").click()
+    await expect(rows).to_have_count(12)
+    await expect(sessions.get_by_test_id("more")).to_be_hidden()
+    await operator.testid("revoke-all-sessions").click()
+    await operator.confirm()
+    await operator.page.get_by_text("12 session(s) ended.").wait_for()
+    await expect(rows).to_have_count(0)
+    await sessions.get_by_text("No live session.").wait_for()
+    for token in tokens:
+        gone = await api.client.get("/api/v1/user/me", headers=bearer(token))
+        assert gone.status_code == 401
+
+    # Two operators' messages die as dead letters beside the block's own notices.
+    for title in ("First", "Second"):
+        sent = await api.client.post(
+            "/api/v1/admin/notifications",
+            json={"user_ids": [player.user_id], "title": title, "body": "b", "channels": ["email"]},
+            headers=admin,
+        )
+        assert sent.status_code == 202
+
+    async def dead_kinds() -> list[str]:
+        found = await api.client.get("/api/v1/admin/notifications/dead-letters", headers=admin)
+        return sorted(d["kind"] for d in found.json()["items"])
+
+    expected = ["account.blocked", "account.unblocked", "admin.message", "admin.message"]
+
+    async def all_dead() -> bool:
+        return await dead_kinds() == expected
+
+    await eventually(all_dead, timeout=30, message="four dead letters")
+    await api.backend.database.pool.execute(ACCEPT_MAIL)
+    mails = len(api.inbox.to(player.email))
+
+    # Requeued by kind: only the operators' messages go again.
+    await operator.open("notifications")
+    await operator.testid("dead-letter-kind").fill("admin.message")
+    await operator.testid("dead-letter-filter").click()
+    await operator.testid("requeue-kind").wait_for()
+    await expect(operator.testid("dead-letter-row")).to_have_count(2)
+    await operator.testid("requeue-kind").click()
+    await expect(operator.testid("confirm")).to_have_text("Requeue them")
+    await operator.confirm()
+    await operator.page.get_by_text("2 requeued.").wait_for()
+    await operator.page.get_by_text("No dead letter.").wait_for()
+    assert await dead_kinds() == ["account.blocked", "account.unblocked"]
+    await eventually(
+        lambda: len(api.inbox.to(player.email)) >= mails + 2, message="both messages are sent"
+    )
     await operator.clean()

@@ -12,9 +12,9 @@ import pytest
 
 from galaxy_backend.console.pages import console_files
 from tests.console.conftest import VIEWER_PASSWORD, VIEWER_USER, add_viewer
-from tests.notification.test_delivery import REFUSE_MAIL
 from tests.support import eventually
 from tests.support.api import Api, bearer
+from tests.support.faults import REFUSE_MAIL
 from tests.support.lobby import LOBBY_ENV, Lobby
 
 StartApi = Callable[..., Awaitable[Api]]
@@ -176,6 +176,55 @@ async def test_a_players_sessions_games_names_and_inbox(start_api: StartApi) -> 
         missing = await api.client.get(f"/api/v1/admin/users/{unknown}/{path}", headers=admin)
         assert missing.status_code == 404, path
         assert missing.json()["error"]["code"] == "user_not_found"
+
+
+async def _every_page(api: Api, path: str, admin: dict[str, str]) -> list[list[str]]:
+    """The ids of each page of an admin list walked two at a time by its cursor."""
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        found = await api.client.get(path, params=params, headers=admin)
+        assert found.status_code == 200, found.text
+        pages.append([item["id"] for item in found.json()["items"]])
+        cursor = found.json()["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+async def test_a_players_sessions_and_race_names_come_a_page_at_a_time(
+    start_api: StartApi,
+) -> None:
+    lobby = Lobby(api=await start_api(**LOBBY_ENV))
+    api = lobby.api
+    admin = await _admin(api)
+    player = await lobby.player()
+    for _ in range(2):
+        await api.sign_in(player.email)
+    for n, owner in enumerate(await lobby.players(3, "owner")):
+        game = await lobby.create(owner, name=f"Paged Cup {n}")
+        applied = await lobby.apply(player, game["id"], f"Pagers{n}")
+        assert applied.status_code == 201, applied.text
+
+    for path, table in (("sessions", "sessions"), ("race-names", "race_names")):
+        url = f"/api/v1/admin/users/{player.user_id}/{path}"
+        pages = await _every_page(api, url, admin)
+        # Newest first, each once: two pages of two and one.
+        assert [len(page) for page in pages] == [2, 1], path
+        rows = await lobby.sql(
+            f"SELECT id FROM {table} WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+            player.user_id,
+        )
+        assert [i for page in pages for i in page] == [str(r["id"]) for r in rows], path
+        whole = await api.client.get(url, headers=admin)
+        assert whole.json()["next_cursor"] is None
+        assert len(whole.json()["items"]) == 3
+        forged = await api.client.get(url, params={"cursor": "not-ours"}, headers=admin)
+        assert forged.status_code == 422, path
+        assert forged.json()["error"]["code"] == "invalid_input"
+        assert forged.json()["error"]["details"]["field"] == "cursor"
+        too_many = await api.client.get(url, params={"limit": 201}, headers=admin)
+        assert too_many.status_code == 422, path
 
 
 async def test_a_games_applications_engine_and_turns(start_api: StartApi) -> None:

@@ -6,15 +6,9 @@ from typing import Any
 from tests.notification.conftest import Gateway
 from tests.support import eventually
 from tests.support.api import Api, bearer
+from tests.support.faults import ACCEPT_MAIL, REFUSE_MAIL
 
 StartGateway = Callable[..., Awaitable[Gateway]]
-
-REFUSE_MAIL = """
-CREATE FUNCTION backend.refuse_mail() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'the outbox refuses mail (a test fault)'; END $$;
-CREATE TRIGGER refuse_mail BEFORE INSERT ON backend.mail_deliveries
-    FOR EACH ROW EXECUTE FUNCTION backend.refuse_mail();
-"""
 
 
 async def test_a_route_that_keeps_failing_is_a_dead_letter_until_requeued(
@@ -57,7 +51,7 @@ async def test_a_route_that_keeps_failing_is_a_dead_letter_until_requeued(
     assert "refuses mail" in letter["last_error"]
     assert letter["user_id"] == ada["user"]["id"]
 
-    await pool.execute("DROP TRIGGER refuse_mail ON backend.mail_deliveries")
+    await pool.execute(ACCEPT_MAIL)
     requeued = await api.client.post(
         f"/api/v1/admin/notifications/dead-letters/{letter['id']}/requeue", headers=admin
     )

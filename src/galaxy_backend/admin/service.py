@@ -20,7 +20,7 @@ from galaxy_backend.admin.errors import (
 )
 from galaxy_backend.admin.models import ROLES, AdminAccount, AdminLogin, AdminSession
 from galaxy_backend.admin.passwords import Lane, Passwords
-from galaxy_backend.audit.trail import Actor, AuditEntry, record
+from galaxy_backend.audit.trail import Actor, AuditEntry, write_audit
 from galaxy_backend.audit.trail import entries as audit_entries
 from galaxy_backend.auth.credentials import ADMIN_TOKEN_PREFIX, new_token, token_hash
 from galaxy_backend.config import MIN_ADMIN_PASSWORD_LENGTH
@@ -94,7 +94,7 @@ class AdminService:
                     conn, admin_id=uuid.uuid4(), username=name, password_hash=hashed, role=role
                 )
                 if actor is not None:
-                    await record(
+                    await write_audit(
                         conn,
                         actor,
                         "admin.operator.create",
@@ -180,7 +180,7 @@ class AdminService:
                 ended = []
             if ended:
                 await self._bus.invalidate(conn, ADMIN_SESSION_TOPIC, *(h.hex() for h in ended))
-            await record(
+            await write_audit(
                 conn,
                 actor,
                 action,
@@ -271,7 +271,9 @@ class AdminService:
                 user_agent=user_agent,
                 ttl=self._session_ttl,
             )
-            await record(conn, Actor(str(account.id), account.username, client_ip), "admin.login")
+            await write_audit(
+                conn, Actor(str(account.id), account.username, client_ip), "admin.login"
+            )
         self.cache.put(session.token_hash, session)
         _log.info("admin signed in", admin_id=str(session.admin_id))
         return AdminLogin(token=token, session=session)
@@ -316,7 +318,7 @@ class AdminService:
             digest = await repository.revoke_session(conn, session_id)
             if digest is not None:
                 await self._bus.invalidate(conn, ADMIN_SESSION_TOPIC, digest.hex())
-                await record(conn, actor, "admin.logout")
+                await write_audit(conn, actor, "admin.logout")
         if digest is not None:
             self.cache.discard(digest)
 

@@ -350,14 +350,26 @@ async def recent_live_sessions(conn: Connection, limit: int) -> list[Session]:
     return [to_session(row) for row in rows]
 
 
-async def live_sessions_of(conn: Connection, user_id: UUID) -> list[Session]:
+async def live_sessions_of(
+    conn: Connection,
+    user_id: UUID,
+    *,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
+) -> list[Session]:
+    """A user's live sessions, newest first: every one, or a page after a keyset cursor."""
     rows = await conn.fetch(
         f"""
         SELECT {_SESSION_COLUMNS} FROM sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-        ORDER BY created_at DESC
+          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $4
         """,
         user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [to_session(row) for row in rows]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.auth import repository
 from galaxy_backend.auth.credentials import USER_TOKEN_PREFIX, code_hash, new_code, new_token
 from galaxy_backend.auth.credentials import token_hash as hash_token
@@ -364,7 +364,7 @@ class AuthService:
                 )
             # One session that was not live changed nothing: a 404, not an audited action.
             if actor is not None and (revoked or session_id is None):
-                await record(
+                await write_audit(
                     conn,
                     actor,
                     "user.sessions.revoke",

@@ -25,8 +25,9 @@ from galaxy_backend.console.schemas import (
     MailQueueOut,
     PlayerGameOut,
     PlayerGamePage,
-    PlayerSessionList,
+    PlayerRaceNamePage,
     PlayerSessionOut,
+    PlayerSessionPage,
     PoolOut,
     PushOut,
     QueuesOut,
@@ -45,7 +46,7 @@ from galaxy_backend.console.service import ConsoleReads
 from galaxy_backend.console.status import StatusBoard
 from galaxy_backend.kernel.fields import Cursor
 from galaxy_backend.lobby.errors import GameNotFound
-from galaxy_backend.lobby.schemas import AdminRaceNameList, ApplicationList
+from galaxy_backend.lobby.schemas import ApplicationList
 from galaxy_backend.lobby.views import application_view, race_name_view
 from galaxy_backend.mail.schemas import DeliveryOut
 from galaxy_backend.runtime.errors import RuntimeNotFound
@@ -58,18 +59,6 @@ from galaxy_backend.user.errors import UserNotFound
 Limit = Annotated[int, Query(ge=1, le=200)]
 # The last turn of a page: the next page holds the turns before it.
 TurnCursor = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]
-
-
-# --- status ----------------------------------------------------------------------------------
-
-
-# --- a player --------------------------------------------------------------------------------
-
-
-# --- a game ----------------------------------------------------------------------------------
-
-
-# --- mail, broadcasts ------------------------------------------------------------------------
 
 
 def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
@@ -153,9 +142,14 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
         tags=["users"],
         responses=errors_of(UserNotFound),
     )
-    async def sessions(user_id: UUID, _: AdminReader) -> PlayerSessionList:
-        found = await reads.sessions_of(user_id)
-        return PlayerSessionList(
+    async def sessions(
+        user_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> PlayerSessionPage:
+        found, following = await reads.sessions_of(user_id, cursor=cursor, limit=limit)
+        return PlayerSessionPage(
             items=[
                 PlayerSessionOut(
                     id=s.id,
@@ -167,7 +161,8 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
                     expires_at=s.expires_at,
                 )
                 for s in found
-            ]
+            ],
+            next_cursor=following,
         )
 
     @router.post(
@@ -216,14 +211,22 @@ def admin_router(board: StatusBoard, reads: ConsoleReads) -> APIRouter:
 
     @router.get(
         "/users/{user_id}/race-names",
-        response_model=AdminRaceNameList,
-        summary="The race names a player holds (pending or reserved)",
+        response_model=PlayerRaceNamePage,
+        summary="The race names a player holds (pending or reserved), newest first",
         tags=["users"],
         responses=errors_of(UserNotFound),
     )
-    async def race_names(user_id: UUID, _: AdminReader) -> dict[str, Any]:
-        found = await reads.race_names_of(user_id)
-        return {"items": [race_name_view(e, admin=True) for e in found]}
+    async def race_names(
+        user_id: UUID,
+        _: AdminReader,
+        cursor: Annotated[Cursor | None, Query()] = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        found, following = await reads.race_names_of(user_id, cursor=cursor, limit=limit)
+        return {
+            "items": [race_name_view(e, admin=True) for e in found],
+            "next_cursor": following,
+        }
 
     @router.get(
         "/users/{user_id}/notifications",

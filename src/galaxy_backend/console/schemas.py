@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from galaxy_backend.lobby.models import Role
+from galaxy_backend.lobby.schemas import AdminRaceNameOut
 from galaxy_backend.mail.schemas import DeliveryOut
 from galaxy_backend.runtime.schemas import GameStandingOut, RecordOut
 
@@ -114,8 +115,14 @@ class PlayerSessionOut(BaseModel):
     expires_at: datetime
 
 
-class PlayerSessionList(BaseModel):
+class PlayerSessionPage(BaseModel):
     items: list[PlayerSessionOut]
+    next_cursor: str | None
+
+
+class PlayerRaceNamePage(BaseModel):
+    items: list[AdminRaceNameOut]
+    next_cursor: str | None
 
 
 class PlayerGameOut(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from galaxy_backend.audit.trail import Actor
+from galaxy_backend.auth import repository as auth_repository
 from galaxy_backend.auth.models import Session
 from galaxy_backend.auth.service import AuthService
 from galaxy_backend.console.errors import DeliveryNotFound
@@ -45,10 +46,17 @@ class ConsoleReads:
 
     # --- a player -----------------------------------------------------------------------------
 
-    async def sessions_of(self, user_id: UUID) -> list[Session]:
-        """A player's live sessions (a handful: each is a signed-in device)."""
+    async def sessions_of(
+        self, user_id: UUID, *, cursor: str | None, limit: int
+    ) -> tuple[list[Session], str | None]:
+        """A player's live sessions, newest first (a bot or a script may hold thousands)."""
         await self._users.get(user_id)
-        return await self._auth.list_sessions(user_id)
+        after = decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            rows = await auth_repository.live_sessions_of(
+                conn, user_id, after=after, limit=limit + 1
+            )
+        return page_of(rows, limit)
 
     async def revoke_session(self, user_id: UUID, session_id: UUID, actor: Actor) -> None:
         await self._auth.revoke_session(user_id, session_id, reason="revoked_by_admin", actor=actor)
@@ -59,9 +67,17 @@ class ConsoleReads:
         await self._users.get(user_id)
         return await self._lobby.games_of(user_id, cursor=cursor, limit=limit)
 
-    async def race_names_of(self, user_id: UUID) -> list[RaceName]:
+    async def race_names_of(
+        self, user_id: UUID, *, cursor: str | None, limit: int
+    ) -> tuple[list[RaceName], str | None]:
+        """The race names a player holds (pending or reserved), newest first."""
         await self._users.get(user_id)
-        return await self._lobby.race_names_of(user_id)
+        after = decode_cursor(cursor) if cursor else None
+        async with self._database.pool.acquire() as conn:
+            rows = await lobby_repository.race_names_of_user(
+                conn, user_id, after=after, limit=limit + 1
+            )
+        return page_of(rows, limit)
 
     async def notifications_of(
         self, user_id: UUID, *, cursor: str | None, limit: int

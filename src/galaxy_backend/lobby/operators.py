@@ -2,8 +2,7 @@
 
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor
-from galaxy_backend.audit.trail import record as write_audit
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.lobby import notices, repository, steps
 from galaxy_backend.lobby.errors import RaceNameNotFound, RaceNameReleased
 from galaxy_backend.lobby.models import Game, RaceName

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.mail import repository
@@ -174,7 +174,7 @@ class MailService:
                     f"only a failed delivery can be retried (this one is {status})",
                     details={"status": status},
                 )
-            await record(
+            await write_audit(
                 conn,
                 actor,
                 "mail.delivery.retry",

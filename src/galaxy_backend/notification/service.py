@@ -10,7 +10,7 @@ from uuid import UUID
 
 from opentelemetry import propagate
 
-from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
 from galaxy_backend.kernel.errors import InvalidInput
 from galaxy_backend.notification import catalogue, oversight, repository
@@ -162,7 +162,7 @@ class NotificationService:
                 key=None,
                 channels=channels,
             )
-            await record(
+            await write_audit(
                 tx.conn,
                 actor,
                 "notification.send",
@@ -195,7 +195,7 @@ class NotificationService:
                 trace_parent=_trace_parent(),
                 created_by=actor.username,
             )
-            await record(
+            await write_audit(
                 tx.conn,
                 actor,
                 "notification.broadcast",
@@ -346,7 +346,7 @@ class NotificationService:
             revived = await repository.requeue(tx.conn, dead_letter_id=dead_letter_id, kind=None)
             if not revived:
                 raise DeadLetterNotFound()
-            await record(
+            await write_audit(
                 tx.conn,
                 actor,
                 "notification.dead_letter.requeue",
@@ -361,7 +361,7 @@ class NotificationService:
             raise UnknownKind(field="kind")
         async with transaction(self._database) as tx:
             revived = await repository.requeue(tx.conn, dead_letter_id=None, kind=kind)
-            await record(
+            await write_audit(
                 tx.conn,
                 actor,
                 "notification.dead_letter.requeue_kind",

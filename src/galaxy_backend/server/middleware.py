@@ -150,22 +150,10 @@ class EdgeMiddleware:
             span.record_exception(exc)
             await _answer_failure(send_with_id, exc, method, path, answered=response_started)
         finally:
-            template = route.path if route else getattr(scope.get("route"), "path", None)
-            elapsed = time.perf_counter() - started
-            # Logged while the span is still current, so the line carries the trace ids.
-            self._close_span(
-                span,
-                method,
-                path,
-                template=template,
-                status=status,
-                elapsed=elapsed,
-                renamed=route is None,
-            )
-            span.end()
+            # Closed while the span is still current, so the log line carries the trace ids.
+            self._close_span(span, route, scope, method, path, status=status, started=started)
             otel_context.detach(context_token)
             unbind_request_id(request_id_token)
-            self._series_for(method, template or "", status).record(elapsed)
 
     def _identify(
         self,
@@ -214,18 +202,21 @@ class EdgeMiddleware:
     def _close_span(
         self,
         span: Span,
+        route: FastRoute | None,
+        scope: Scope,
         method: str,
         path: str,
         *,
-        template: str | None,
         status: int,
-        elapsed: float,
-        renamed: bool,
+        started: float,
     ) -> None:
-        """The span's route and status, and the request's log line (always when it failed)."""
+        """The span's route and status, the request's log line (always when it failed), the
+        span ended and the request's duration recorded."""
+        template = route.path if route else getattr(scope.get("route"), "path", None)
+        elapsed = time.perf_counter() - started
         failed = status >= 500
         if span.is_recording():
-            if renamed and template is not None:
+            if route is None and template is not None:
                 span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
             span.set_attribute("http.response.status_code", status)
@@ -242,6 +233,8 @@ class EdgeMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 3),
             )
+        span.end()
+        self._series_for(method, template or "", status).record(elapsed)
 
     async def _authenticate(
         self, path: str, authorization: bytes | None, scope: Scope, user_agent: bytes | None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor, record
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.kernel.cache import CacheLimits, WriteThroughCache
 from galaxy_backend.kernel.cachebus import CacheBus
 from galaxy_backend.kernel.cursors import decode_cursor, page_of
@@ -156,7 +156,7 @@ class UserService:
                         payload={"kind": kind, "until": until.isoformat() if until else None},
                     ),
                 )
-                await record(
+                await write_audit(
                     conn,
                     actor,
                     "user.block",
@@ -188,7 +188,7 @@ class UserService:
                         body="Your account is no longer blocked. Welcome back.",
                     ),
                 )
-                await record(
+                await write_audit(
                     tx.conn, actor, "user.unblock", target_type="user", target_id=str(user_id)
                 )
             return user
@@ -232,7 +232,7 @@ class UserService:
                         },
                     ),
                 )
-                await record(
+                await write_audit(
                     conn,
                     actor,
                     "user.entitlements",

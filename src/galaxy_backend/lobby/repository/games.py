@@ -227,7 +227,7 @@ async def update_game(tx: Tx, game_id: UUID, changes: Mapping[str, Any]) -> None
     tx.changed(GAMES, game_id)
     await tx.conn.execute(
         f"""
-        UPDATE games SET {assignments}, updated_at = now(), version = version + 1
+        UPDATE games SET {assignments}, updated_at = now()
         WHERE id = $1
         """,
         game_id,
@@ -248,7 +248,7 @@ async def set_status(
     await tx.conn.execute(
         """
         UPDATE games
-        SET status = $2, status_seq = status_seq + $3, updated_at = now(), version = version + 1,
+        SET status = $2, status_seq = status_seq + $3, updated_at = now(),
             started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now())
                               ELSE started_at END,
             finished_at = CASE WHEN $2 IN ('finished', 'cancelled') THEN now()
@@ -281,7 +281,7 @@ async def save_runtime_report(
             current_turn = coalesce($4, current_turn),
             final_ranking = coalesce($5, final_ranking),
             runtime_detail = $6,
-            updated_at = now(), version = version + 1
+            updated_at = now()
         WHERE id = $1
         """,
         game_id,
@@ -298,8 +298,7 @@ async def add_approved(tx: Tx, game_id: UUID) -> bool:
     tx.changed(GAMES, game_id)
     done = await tx.conn.fetchval(
         """
-        UPDATE games SET approved_count = approved_count + 1, updated_at = now(),
-                         version = version + 1
+        UPDATE games SET approved_count = approved_count + 1, updated_at = now()
         WHERE id = $1 AND approved_count < max_players
         RETURNING true
         """,
@@ -312,8 +311,7 @@ async def drop_approved(tx: Tx, game_id: UUID) -> None:
     tx.changed(GAMES, game_id)
     await tx.conn.execute(
         """
-        UPDATE games SET approved_count = approved_count - 1, updated_at = now(),
-                         version = version + 1
+        UPDATE games SET approved_count = approved_count - 1, updated_at = now()
         WHERE id = $1
         """,
         game_id,
@@ -321,7 +319,8 @@ async def drop_approved(tx: Tx, game_id: UUID) -> None:
 
 
 async def touch_game(conn: Connection, game_id: UUID) -> Game:
-    """Count a change (of the row or of its applications) and read the game as it now is."""
+    """Count a change (of the row or of its applications) and read the game as it now is:
+    the one place `version` moves, once per transaction (the writes above only mark)."""
     row = await conn.fetchrow(
         f"""
         WITH g AS (

@@ -103,14 +103,26 @@ async def get_race_name(conn: Connection, entry_id: UUID, *, lock: bool = False)
     return to_race_name(row) if row else None
 
 
-async def race_names_of_user(conn: Connection, user_id: UUID) -> list[RaceName]:
+async def race_names_of_user(
+    conn: Connection,
+    user_id: UUID,
+    *,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
+) -> list[RaceName]:
+    """The names a user holds, newest first: every one, or a page after a keyset cursor."""
     rows = await conn.fetch(
         f"""
         SELECT {RACE_NAME_COLUMNS} FROM race_names
         WHERE user_id = $1 AND status <> 'released'
-        ORDER BY created_at DESC, id
+          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $4
         """,
         user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [to_race_name(row) for row in rows]
 

@@ -2,7 +2,9 @@
 
 import { get, post } from "../api.js";
 import { definitions, h, replace, statusBadge, when } from "../dom.js";
-import { actionButton, failure, loading, pagedTable, runAction, section, table } from "../ui.js";
+import {
+  actionButton, confirmAction, failure, flash, loading, pagedTable, section, table,
+} from "../ui.js";
 
 const STATUSES = ["pending", "sending", "retrying", "sent", "failed"];
 
@@ -39,8 +41,16 @@ export async function renderDelivery(ctx) {
   }
   const retry = d.status === "failed" ? actionButton(ctx, {
     label: "Send again", testid: "retry-mail",
-    onclick: (event) => runAction(event.currentTarget, () => post(`/mail/deliveries/${d.id}/retry`),
-      () => renderDelivery(ctx), "Queued again with a fresh attempt budget."),
+    onclick: () => confirmAction({
+      title: "Send this mail again?",
+      message: `To ${d.to}, with a fresh attempt budget. It cannot be unsent.`,
+      label: "Send again",
+      run: () => post(`/mail/deliveries/${d.id}/retry`),
+      done: async () => {
+        await renderDelivery(ctx);
+        flash("Queued again with a fresh attempt budget.", "done");
+      },
+    }),
   }) : null;
   replace(ctx.main,
     h("p", { class: "crumbs" }, h("a", { href: "#/mail" }, "Mail"), " / ", d.subject),

@@ -3,7 +3,7 @@
 import { get, post } from "../api.js";
 import { field, h, replace, when } from "../dom.js";
 import {
-  actionButton, confirmAction, flash, pagedTable, runAction, section,
+  actionButton, confirmAction, flash, pagedTable, section,
 } from "../ui.js";
 
 function sendForm(ctx, after) {
@@ -127,9 +127,13 @@ export async function renderNotifications(ctx) {
       h("td", { class: "num" }, d.attempts), h("td", { class: "clip", title: d.last_error || "" }, d.last_error || "—"),
       h("td", null, actionButton(ctx, {
         label: "Requeue", testid: "requeue-dead-letter",
-        onclick: (event) => runAction(event.currentTarget,
-          () => post(`/notifications/dead-letters/${d.id}/requeue`),
-          () => dead.reload(), "Requeued with a fresh budget."),
+        onclick: () => confirmAction({
+          title: `Requeue this ${d.kind}?`,
+          message: `It is delivered again by ${d.channel} to ${d.user_id} with a fresh budget.`,
+          label: "Requeue",
+          run: () => post(`/notifications/dead-letters/${d.id}/requeue`),
+          done: () => { flash("Requeued with a fresh budget.", "done"); return dead.reload(); },
+        }),
       }))),
   });
   const requeueKind = kind ? actionButton(ctx, {

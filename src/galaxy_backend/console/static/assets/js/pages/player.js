@@ -3,7 +3,7 @@
 import { get, post, put } from "../api.js";
 import { definitions, field, h, replace, statusBadge, when } from "../dom.js";
 import {
-  actionButton, confirmAction, failure, flash, loading, pagedTable, runAction, section, table,
+  actionButton, confirmAction, failure, flash, loading, pagedTable, runAction, section,
 } from "../ui.js";
 import { blockText } from "./players.js";
 
@@ -103,43 +103,38 @@ function entitlementsForm(user, reload) {
 }
 
 function sessionsSection(ctx, user) {
-  const holder = h("div", null, loading());
-  async function load() {
-    try {
-      const sessions = (await get(`/users/${user.id}/sessions`)).items;
-      const revokeAll = sessions.length ? actionButton(ctx, {
-        label: "End every session", testid: "revoke-all-sessions", danger: true,
+  const list = pagedTable({
+    columns: ["Device", "Address", "Signed in", "Last seen", "Expires", ""],
+    testid: "session-list",
+    empty: "No live session.",
+    load: (cursor) => get(`/users/${user.id}/sessions`, { cursor, limit: 10 }),
+    row: (s) => h("tr", { testid: "session-row", dataset: { sessionId: s.id } },
+      h("td", null, s.device_name || s.user_agent || "—"), h("td", null, s.client_ip || "—"),
+      h("td", null, when(s.created_at)), h("td", null, when(s.last_seen_at)),
+      h("td", null, when(s.expires_at)),
+      h("td", null, actionButton(ctx, {
+        label: "End", testid: "revoke-session", danger: true,
         onclick: () => confirmAction({
-          title: "End every session?",
-          message: `${user.email} is signed out of ${sessions.length} device(s) at once.`,
-          label: "End them",
-          run: () => post(`/users/${user.id}/sessions/revoke`),
-          done: (result) => { flash(`${result.revoked} session(s) ended.`, "done"); load(); },
+          title: "End this session?",
+          message: "The device is signed out at once.",
+          label: "End it",
+          run: () => post(`/users/${user.id}/sessions/${s.id}/revoke`),
+          done: () => { flash("Session ended.", "done"); list.reload(); },
         }),
-      }) : null;
-      replace(holder, sessions.length ? table(
-        ["Device", "Address", "Signed in", "Last seen", "Expires", ""],
-        sessions.map((s) => h("tr", { testid: "session-row", dataset: { sessionId: s.id } },
-          h("td", null, s.device_name || s.user_agent || "—"), h("td", null, s.client_ip || "—"),
-          h("td", null, when(s.created_at)), h("td", null, when(s.last_seen_at)),
-          h("td", null, when(s.expires_at)),
-          h("td", null, actionButton(ctx, {
-            label: "End", testid: "revoke-session", danger: true,
-            onclick: () => confirmAction({
-              title: "End this session?",
-              message: `The device is signed out at once.`,
-              label: "End it",
-              run: () => post(`/users/${user.id}/sessions/${s.id}/revoke`),
-              done: () => { flash("Session ended.", "done"); load(); },
-            }),
-          })))), "session-list") : h("p", { class: "muted" }, "No live session."),
-      revokeAll);
-    } catch (error) {
-      replace(holder, failure(error));
-    }
-  }
-  load();
-  return section("Sessions", holder);
+      }))),
+  });
+  // Every page of sessions, not only those shown: the API counts what it ended.
+  const revokeAll = actionButton(ctx, {
+    label: "End every session", testid: "revoke-all-sessions", danger: true,
+    onclick: () => confirmAction({
+      title: "End every session?",
+      message: `${user.email} is signed out of every device at once.`,
+      label: "End them",
+      run: () => post(`/users/${user.id}/sessions/revoke`),
+      done: (result) => { flash(`${result.revoked} session(s) ended.`, "done"); list.reload(); },
+    }),
+  });
+  return section("Sessions", list.element, h("div", { class: "actions" }, revokeAll));
 }
 
 export async function renderPlayer(ctx) {
@@ -181,13 +176,16 @@ export async function renderPlayer(ctx) {
       h("td", null, statusBadge(g.status)), h("td", null, g.role || "—"),
       h("td", null, g.race_name || "—"), h("td", { class: "num" }, g.current_turn)),
   });
-  const names = h("div", null, loading());
-  get(`/users/${user.id}/race-names`).then((found) => replace(names, found.items.length
-    ? table(["Name", "Status", "Game", "Since"], found.items.map((r) => h("tr", null,
-      h("td", null, r.name), h("td", null, statusBadge(r.status)),
+  const names = pagedTable({
+    columns: ["Name", "Status", "Game", "Since"],
+    testid: "player-race-names",
+    empty: "No race name held.",
+    load: (cursor) => get(`/users/${user.id}/race-names`, { cursor, limit: 10 }),
+    row: (r) => h("tr", { testid: "player-race-name-row" }, h("td", null, r.name),
+      h("td", null, statusBadge(r.status)),
       h("td", null, h("a", { href: `#/games/${r.game_id}` }, "game")),
-      h("td", null, when(r.reserved_at || r.created_at)))), "player-race-names")
-    : h("p", { class: "muted" }, "No race name held."))).catch((error) => replace(names, failure(error)));
+      h("td", null, when(r.reserved_at || r.created_at))),
+  });
   const inbox = pagedTable({
     columns: ["Sent", "Kind", "Title", "Read", "Delivery"],
     testid: "player-notifications",
@@ -211,6 +209,6 @@ export async function renderPlayer(ctx) {
       ])),
       sessionsSection(ctx, user)),
     section("Games", games.element),
-    section("Race names", names),
+    section("Race names", names.element),
     section("Notifications", inbox.element));
 }
