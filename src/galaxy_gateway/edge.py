@@ -13,7 +13,7 @@ from collections import Counter
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galaxy_gateway.addresses import ClientAddresses
@@ -98,19 +98,7 @@ class Edge:
             request_id = b"%024x" % random.getrandbits(96)
         peer = scope.get("client")
         client = self._addresses.resolve(peer[0] if peer else None, forwarded_for)
-        # Only a trusted proxy may continue its trace here; a client cannot steer sampling.
-        parent = None
-        if propagated and client.via_trusted_proxy:
-            parent = propagate.extract(propagated)
-        span = self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
-        if span.is_recording():
-            span.set_attributes(
-                {
-                    "http.request.method": method,
-                    "url.path": path,
-                    "http.request.id": rid(request_id),
-                }
-            )
+        span = self._open_span(method, path, request_id, propagated, client.via_trusted_proxy)
         context_token = otel_context.attach(trace.set_span_in_context(span))
         request_id_token = bind_request_id(rid(request_id))
         status = 500
@@ -157,22 +145,50 @@ class Edge:
             # No stack trace reaches a client: the API's error body instead.
             await _reply(send_with_id, 500, error_body("internal_error", "internal error"), [])
         finally:
-            if span.is_recording():
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
-            if status >= 500:
-                _log.warning(
-                    "request",
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
-            span.end()
+            _close_span(span, method=method, path=path, route=route, status=status, started=started)
             otel_context.detach(context_token)
             unbind_request_id(request_id_token)
+
+    def _open_span(
+        self,
+        method: str,
+        path: str,
+        request_id: bytes,
+        propagated: dict[str, str] | None,
+        trusted: bool,
+    ) -> Span:
+        # Only a trusted proxy may continue its trace here; a client cannot steer sampling.
+        parent = propagate.extract(propagated) if propagated and trusted else None
+        span = self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "http.request.method": method,
+                    "url.path": path,
+                    "http.request.id": rid(request_id),
+                }
+            )
+        return span
+
+
+def _close_span(
+    span: Span, *, method: str, path: str, route: str, status: int, started: float
+) -> None:
+    """Name the span by route and status, end it; a server error is logged as well."""
+    if span.is_recording():
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+    if status >= 500:
+        _log.warning(
+            "request",
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+    span.end()
 
 
 def rid(request_id: bytes) -> str:

@@ -113,8 +113,3 @@ async def entries(
         )
         for row in rows
     ]
-
-
-# The old name, kept until runtime's two imports move to `write_audit` (another branch is
-# at work in runtime/); then it goes.
-record = write_audit

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from galaxy_backend.audit.trail import Actor
-from galaxy_backend.audit.trail import record as write_audit
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.cronutil import parse_schedule
 from galaxy_backend.kernel.durations import format_duration
 from galaxy_backend.postgres import Database, Tx, transaction

@@ -5,8 +5,7 @@ bundled engine's version is always installed. The lobby asks `offers()` whenever
 a game's version, and the runtime starts a game only on a version still offered.
 """
 
-from galaxy_backend.audit.trail import Actor
-from galaxy_backend.audit.trail import record as write_audit
+from galaxy_backend.audit.trail import Actor, write_audit
 from galaxy_backend.lobby.models import EngineOffer
 from galaxy_backend.postgres import Database, transaction
 from galaxy_backend.runtime import repository
