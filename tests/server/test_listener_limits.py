@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from galaxy_backend.wiring import Backend
 from tests.support import eventually
@@ -106,6 +107,30 @@ async def test_an_idle_keep_alive_connection_is_closed(start_backend: StartBacke
     )
     await reader.readexactly(length)
     # Nothing more is asked: the server ends the connection after the keep-alive time.
+    assert await asyncio.wait_for(closed_by_server(reader), 20) == b""
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("request_", "stray"),
+    [
+        # A CRLF between requests: allowed, and skipped by the parser.
+        (HEAD + b"\r\n", b"\r\n"),
+        # The rest of a body the server answered without reading (405), sent after the answer.
+        (b"POST /healthz HTTP/1.1\r\nhost: backend\r\ncontent-length: 5\r\n\r\n", b"hello"),
+    ],
+)
+async def test_bytes_that_begin_no_request_do_not_keep_a_connection_open(
+    start_backend: StartBackend, request_: bytes, stray: bytes
+) -> None:
+    backend = await start_backend(BACKEND_HTTP_KEEPALIVE_TIMEOUT="1s")
+    reader, writer = await asyncio.open_connection("127.0.0.1", backend.http.port)
+    writer.write(request_)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await asyncio.wait_for(reader.readexactly(length), 10)
+    # The answer is whole; what follows begins no request, so the idle time runs on.
+    writer.write(stray)
     assert await asyncio.wait_for(closed_by_server(reader), 20) == b""
     writer.close()
 

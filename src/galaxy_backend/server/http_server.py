@@ -146,6 +146,8 @@ class _HttpProtocol(HttpToolsProtocol):
         self._head_started = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._lingering = -1  # bytes dropped since a refusal; -1: none
+        # False while bytes are fed to the parser: only a request's start ends the idle time.
+        self._idle_may_end = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have asyncio.Transport's methods without being its subclass.
@@ -167,7 +169,11 @@ class _HttpProtocol(HttpToolsProtocol):
                 self.transport.close()
             return
         boundaries = self._boundaries
-        super().data_received(data)
+        self._idle_may_end = False
+        try:
+            super().data_received(data)
+        finally:
+            self._idle_may_end = True
         # Counted only when the whole chunk was head: a chunk that ended a head or a
         # message holds body bytes too (and at most one chunk of the next head).
         if self._reading_head and self._boundaries == boundaries and self._lingering < 0:
@@ -179,13 +185,26 @@ class _HttpProtocol(HttpToolsProtocol):
                     f"request headers exceed {self._limits.max_header_bytes} bytes",
                 )
 
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn ends the idle time on any byte: a stray CRLF, or the rest of a body answered
+        # unread, would then hold an idle connection open for ever.
+        if self._idle_may_end:
+            super()._unset_keepalive_if_required()
+
+    def _end_idle_time(self) -> None:
+        self._idle_may_end = True
+        super()._unset_keepalive_if_required()
+
     def on_message_begin(self) -> None:
+        self._end_idle_time()
         super().on_message_begin()
         self._head_started = True
         self._reading_head = True
         self._arm_head_timer()
 
     def on_headers_complete(self) -> None:
+        # A head begun while the previous answer was going out ends the idle time only now.
+        self._end_idle_time()
         self._boundaries += 1
         self._reading_head = False
         self._head_bytes = 0
