@@ -3,7 +3,7 @@
 
 import { get, post } from "../api.js";
 import { debounce, field, h, label, num, replace, table, when } from "../dom.js";
-import { busy, errorText, showFlash } from "../ui.js";
+import { busy, clearFlash, errorText, showFlash } from "../ui.js";
 
 // Invite codes stay in memory: never in a URL, where logs and history would keep them.
 const invites = new Map();
@@ -65,8 +65,8 @@ function applyForm(ctx, game, reload) {
         const body = { race_name: name.value.trim() };
         if (invites.has(game.id)) body.invite_code = invites.get(game.id);
         await post(`/user/games/${game.id}/applications`, body);
-        showFlash("Applied: the owner decides.", "good");
         await reload();
+        showFlash("Applied: the owner decides.", "good");
       } catch (error) {
         message.textContent = errorText(error);
       }
@@ -109,8 +109,8 @@ function ownerControls(game, reload) {
       await busy(button, (async () => {
         try {
           await post(`/user/games/${game.id}/${path}`);
-          showFlash(done, "good");
           await reload();
+          showFlash(done, "good");
         } catch (error) {
           showFlash(errorText(error), "bad");
         }
@@ -128,6 +128,19 @@ function ownerControls(game, reload) {
   return h("div", { class: "actions" }, buttons);
 }
 
+// Once the game runs, its next turn is the scheduler's (an `@every` schedule counts from the
+// game's start, not from now, and a forced turn moves it): the schedule's preview only
+// before that.
+function turnTimes(game, standing) {
+  if (PLAYING.includes(game.status)) {
+    return standing && standing.next_turn_at ? [["Next turn", when(standing.next_turn_at)]] : [];
+  }
+  if (!["enrollment_open", "enrollment_closed", "starting"].includes(game.status)) return [];
+  return [["Next turns", game.schedule_preview.length
+    ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
+    : "—"]];
+}
+
 function facts(game, standing) {
   const pairs = [
     ["Status", h("span", { testid: "game-status", class: `status status-${game.status}` },
@@ -135,11 +148,8 @@ function facts(game, standing) {
     ["Turn", h("span", { testid: "current-turn" }, String(game.current_turn))],
     ["Seats", `${game.approved_count} of ${game.max_players} (at least ${game.min_players})`],
     ["Schedule", `${game.turn_schedule} (${game.turn_time_zone})`],
-    ["Next turns", game.schedule_preview.length
-      ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
-      : "—"],
-    standing && standing.next_turn_at ? ["Next turn", when(standing.next_turn_at)] : null,
-    ["Enrolment closes", when(game.enrollment_deadline)],
+    ...turnTimes(game, standing),
+    game.status === "enrollment_open" ? ["Enrolment closes", when(game.enrollment_deadline)] : null,
     game.runtime && game.runtime.message ? ["Engine", game.runtime.message] : null,
     game.invite_code ? ["Invite code", h("code", { testid: "invite-code-value" }, game.invite_code)] : null,
     ["Your part", game.viewer_role || "—"],
@@ -171,6 +181,7 @@ export async function renderGame(ctx) {
   const body = h("div", { class: "game-page" });
   // The owner's decision on this player's application, told by push while the page is open.
   let verdict = null;
+  let lastShown = null;
   ctx.main.append(body);
 
   async function reload() {
@@ -182,6 +193,11 @@ export async function renderGame(ctx) {
         errorText(error)));
       return;
     }
+    // A message about the game as it was ("Starting…", "The next turn runs now.", "Applied")
+    // goes once its status, turn or the player's part in it has moved on.
+    const shown = `${game.status}/${game.current_turn}/${game.viewer_role}`;
+    if (lastShown !== null && shown !== lastShown) clearFlash();
+    lastShown = shown;
     const member = game.viewer_role === "owner" && (game.players || []).some(
       (p) => p.user_id === ctx.session.user.id) || game.viewer_role === "player";
     const playing = member && PLAYING.includes(game.status);

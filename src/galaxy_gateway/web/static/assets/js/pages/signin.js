@@ -12,9 +12,14 @@ export function renderSignIn(root, { note, signedIn }) {
   const code = h("input", { type: "text", name: "code", inputmode: "numeric", pattern: "[0-9]{6}",
     maxlength: 6, autocomplete: "one-time-code", required: true, testid: "signin-code" });
   const confirm = h("button", { type: "submit", testid: "signin-confirm" }, "Sign in");
-  const message = h("p", { class: "form-message", role: "alert", testid: "signin-message" },
-    note || "");
+  const message = h("p", { class: "form-message", role: "alert", testid: "signin-message",
+    dataset: { kind: "note" } }, note || "");
   let challenge = null;
+  // News (a code sent, signed out) reads as news; only a refusal is shown as an error.
+  const say = (text, kind) => {
+    message.textContent = text;
+    message.dataset.kind = kind;
+  };
 
   const codeForm = h("form", { class: "stack", hidden: true },
     field("The 6-digit code from the mail", code), confirm);
@@ -22,16 +27,16 @@ export function renderSignIn(root, { note, signedIn }) {
 
   emailForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    message.textContent = "";
+    say("", "note");
     await busy(send, (async () => {
       try {
         const answer = await post("/public/auth/email-code", { email: email.value.trim() });
         challenge = answer.challenge_id;
         codeForm.hidden = false;
-        message.textContent = `A code is on its way to ${email.value.trim()}.`;
+        say(`A code is on its way to ${email.value.trim()}.`, "note");
         code.focus();
       } catch (error) {
-        message.textContent = error.message;
+        say(error.message, "error");
       }
     })());
   });
@@ -45,7 +50,7 @@ export function renderSignIn(root, { note, signedIn }) {
           expires_at: answer.expires_at, user: answer.user });
         signedIn();
       } catch (error) {
-        message.textContent = error.message;
+        say(error.message, "error");
         code.select();
       }
     })());
