@@ -13,6 +13,8 @@ export function rememberInvite(gameId, code) {
 }
 
 const PLAYING = ["running", "paused", "finished"];
+// The Race Name Directory's rule (README "Race Name Directory"), told before a refusal.
+export const RACE_NAME_RULE = "2 to 24 letters, digits, spaces, - or _.";
 
 // The game as the player sees it (an applicant is told so); a private game they have no
 // part in yet, by the invite code they typed.
@@ -28,7 +30,7 @@ async function loadGame(id) {
 
 function applyForm(ctx, game, reload) {
   const name = h("input", { type: "text", name: "race_name", maxlength: 64, required: true,
-    autocomplete: "off", testid: "apply-race-name" });
+    autocomplete: "off", testid: "apply-race-name", "aria-describedby": "race-name-rule" });
   const availability = h("span", { class: "field-hint", testid: "race-name-availability",
     "aria-live": "polite" });
   const submit = h("button", { type: "submit", testid: "apply-submit" }, "Apply");
@@ -56,7 +58,8 @@ function applyForm(ctx, game, reload) {
   name.addEventListener("input", check);
   const form = h("form", { class: "inline" },
     h("div", { class: "field" }, h("label", { for: "race-name" }, "Your race name"),
-      Object.assign(name, { id: "race-name" }), availability),
+      Object.assign(name, { id: "race-name" }),
+      h("span", { class: "field-hint", id: "race-name-rule" }, RACE_NAME_RULE), availability),
     submit, message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -65,8 +68,8 @@ function applyForm(ctx, game, reload) {
         const body = { race_name: name.value.trim() };
         if (invites.has(game.id)) body.invite_code = invites.get(game.id);
         await post(`/user/games/${game.id}/applications`, body);
-        await reload();
-        showFlash("Applied: the owner decides.", "good");
+        const now = await reload();
+        if (now && now.viewer_role === "applicant") showFlash("Applied: the owner decides.", "good");
       } catch (error) {
         message.textContent = errorText(error);
       }
@@ -103,14 +106,16 @@ function applicationsSection(game, applications, reload) {
 
 function ownerControls(game, reload) {
   const buttons = [];
-  const action = (text, testid, path, done) => {
+  // `done` is said only while it is still true (`still`): the game may have moved on
+  // already, told by push while the request was answered.
+  const action = (text, testid, path, done, still) => {
     const button = h("button", { type: "button", testid }, text);
     button.addEventListener("click", async () => {
       await busy(button, (async () => {
         try {
           await post(`/user/games/${game.id}/${path}`);
-          await reload();
-          showFlash(done, "good");
+          const now = await reload();
+          if (now && still(now)) showFlash(done, "good");
         } catch (error) {
           showFlash(errorText(error), "bad");
         }
@@ -119,10 +124,12 @@ function ownerControls(game, reload) {
     buttons.push(button);
   };
   if (["enrollment_open", "enrollment_closed"].includes(game.status)) {
-    action("Start the game", "start-game", "start", "Starting: the engine is on its way.");
+    action("Start the game", "start-game", "start", "Starting: the engine is on its way.",
+      (now) => now.status === "starting");
   }
   if (game.status === "running") {
-    action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.");
+    action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.",
+      (now) => now.current_turn === game.current_turn);
   }
   if (!buttons.length) return null;
   return h("div", { class: "actions" }, buttons);
@@ -225,6 +232,7 @@ export async function renderGame(ctx) {
       game.viewer_role === "owner" && game.status === "enrollment_open"
         ? applicationsSection(game, applications, reload) : null,
       game.players ? playersSection(game, standing) : null);
+    return game;
   }
 
   await reload();

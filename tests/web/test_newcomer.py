@@ -1,0 +1,155 @@
+"""What a newcomer met walking through the client on a phone: sign-in news told as news
+and a refusal as an error; names chosen as one long word wrapping rather than widening
+the page; a running game's one next turn, the scheduler's; messages about the game as it
+was ("Starting…", "The next turn runs now.") gone once it moved on; sessions named by
+browser and system; a complaint in the validator's own words."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from tests.support import eventually
+from tests.support.gateway import Stack
+from tests.support.lobby import game_body
+from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
+
+StartStack = Callable[..., Awaitable[Stack]]
+# 64 characters without a space: the longest game name, and no place to wrap.
+LONG_NAME = "Andromeda" + "x" * 55
+# The page as wide as the screen: nothing pushes it sideways.
+FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+COLOUR = "(e) => getComputedStyle(e).color"
+# Each fact of the game's page: {"Status": "running", ...}.
+FACTS = """() => Object.fromEntries([...document.querySelectorAll(".facts dt")]
+  .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))"""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in_by_hand(player: WebPlayer) -> None:
+    """As WebPlayer.sign_in, with a wrong code first; the colours of what is said."""
+    inbox = player.stack.inbox
+    await player.open_signin()
+    await player.testid("signin-email").fill(player.email)
+    await player.testid("signin-send").click()
+    message = player.testid("signin-message")
+    await player.wait_text("signin-message", "on its way")
+    assert await message.get_attribute("data-kind") == "note"
+    news = await message.evaluate(COLOUR)
+    await player.testid("signin-code").fill("000000")
+    await player.testid("signin-confirm").click()
+    await player.page.locator('[data-testid="signin-message"][data-kind="error"]').wait_for()
+    refusal = await message.evaluate(COLOUR)
+    assert news != refusal
+    assert refusal == "rgb(255, 123, 114)"  # --bad
+    await player.screenshot("signin-refused-phone")
+
+    await eventually(
+        lambda: len(inbox.sign_in_mails(player.email)) > 0,
+        timeout=20,
+        message=f"a code to {player.email}",
+    )
+    await player.testid("signin-code").fill(inbox.code_for(player.email))
+    await player.testid("signin-confirm").click()
+    await player.testid("lobby").wait_for()
+
+
+async def long_named_game(stack: Stack, owner: str, player: str) -> str:
+    """Enrolled through the API, not started: its owner starts it on the page."""
+    made = await stack.client.post(
+        "/api/v1/user/games",
+        json=game_body(
+            name=LONG_NAME,
+            max_players=2,
+            turn_schedule="@every 1h",
+            turn_time_zone="UTC",
+            owner_race_name="Owners",
+        ),
+        headers=bearer(owner),
+    )
+    assert made.status_code == 201, made.text
+    game_id: str = made.json()["id"]
+    applied = await stack.client.post(
+        f"/api/v1/user/games/{game_id}/applications",
+        json={"race_name": "Guests"},
+        headers=bearer(player),
+    )
+    assert applied.status_code == 201, applied.text
+    approved = await stack.client.post(
+        f"/api/v1/user/games/{game_id}/applications/{applied.json()['id']}/approve",
+        headers=bearer(owner),
+    )
+    assert approved.status_code == 200, approved.text
+    return game_id
+
+
+async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPlayer) -> None:
+    stack = await start_stack(WEB_ENV)
+    olga = await new_player(stack, "olga@example.org", PHONE)
+    guest = await new_player(stack, "guest@example.org")
+    await sign_in_by_hand(olga)
+    await guest.sign_in()
+    game_id = await long_named_game(stack, await olga.token(), await guest.token())
+
+    # The lobby and the game's page keep the phone's width.
+    await olga.page.reload()
+    await olga.page.locator(f'[data-testid="my-game"][data-game-id="{game_id}"]').wait_for()
+    assert await olga.page.evaluate(FITS)
+    await olga.screenshot("lobby-long-name-phone")
+    await olga.page.goto(f"{olga.base}/#/games/{game_id}")
+    await olga.wait_text("game-status", "enrollment open")
+    assert await olga.page.evaluate(FITS)
+    before = await olga.page.evaluate(FACTS)
+    assert "Next turns" in before and "Enrolment closes" in before
+
+    # Started here: the message about starting goes once the game runs.
+    await olga.testid("start-game").click()
+    await olga.page.locator(".flash", has_text="Starting").wait_for()
+    await olga.wait_text("game-status", "running")
+    await olga.page.locator(".flash").wait_for(state="detached")
+    # One next turn, the scheduler's; nothing about the enrolment that is over.
+    status = await stack.client.get(
+        f"/api/v1/user/games/{game_id}/status", headers=bearer(await olga.token())
+    )
+    assert status.status_code == 200, status.text
+    due = datetime.fromisoformat(status.json()["next_turn_at"])
+    shown = await olga.page.evaluate(
+        "(iso) => new Date(iso).toLocaleString(undefined,"
+        " { dateStyle: 'medium', timeStyle: 'short' })",
+        due.isoformat(),
+    )
+    await olga.page.locator(".facts dd", has_text=shown).wait_for()
+    after = await olga.page.evaluate(FACTS)
+    assert after["Next turn"] == shown
+    assert "Next turns" not in after and "Enrolment closes" not in after
+    assert await olga.page.evaluate(FITS)
+    await olga.screenshot("game-long-name-phone")
+
+    # A forced turn: its message goes when the turn has run.
+    await olga.testid("force-turn").click()
+    await olga.page.locator(".flash", has_text="runs now").wait_for()
+    await olga.wait_text("current-turn", "1")
+    await olga.page.locator(".flash").wait_for(state="detached")
+    await olga.testid("game-play").click()
+    await olga.testid("map-planet").first.wait_for()
+    assert await olga.page.evaluate(FITS)
+    await olga.screenshot("play-long-name-phone")
+
+    # Sessions by browser and system (the whole string in the tooltip); a complaint in
+    # the validator's words.
+    await olga.page.get_by_role("link", name="Account").click()
+    device = olga.page.locator(
+        '[data-testid="session-row"][data-current="true"] [data-testid="session-device"]'
+    )
+    assert await device.inner_text() == "Chrome on Linux"
+    assert "Mozilla/5.0" in (await device.get_attribute("title") or "")
+    await olga.testid("profile-time-zone").fill("Mars/Olympus")
+    await olga.testid("profile-save").click()
+    complaint = olga.page.locator('[data-field="time_zone"] .field-error')
+    await complaint.wait_for()
+    assert await complaint.inner_text() == "not an IANA time zone, e.g. Europe/Berlin"
+    assert await olga.page.evaluate(FITS)
+    await olga.screenshot("account-phone-devices")
+    await olga.clean()
+    await guest.clean()
