@@ -151,5 +151,36 @@ async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPla
     assert await complaint.inner_text() == "not an IANA time zone, e.g. Europe/Berlin"
     assert await olga.page.evaluate(FITS)
     await olga.screenshot("account-phone-devices")
+
+    # The preferences' boxes are named by their columns' words.
+    await olga.page.get_by_role("link", name="Inbox").click()
+    await olga.page.get_by_role("checkbox", name="A new turn ran").first.wait_for()
+    names = (
+        await olga.testid("notification-preferences")
+        .locator("input")
+        .evaluate_all("(boxes) => boxes.map((b) => b.getAttribute('aria-label'))")
+    )
+    assert names and all(n.endswith((": in the browser", ": by mail")) for n in names), names
     await olga.clean()
     await guest.clean()
+
+
+async def test_a_refused_code_says_when_to_try_again(
+    start_stack: StartStack, new_player: NewPlayer
+) -> None:
+    stack = await start_stack(WEB_ENV)
+    pushy = await new_player(stack, "pushy@example.org", PHONE)
+    # Five codes already asked for this email from this address: the sixth is refused.
+    for _ in range(5):
+        asked = await stack.client.post(
+            "/api/v1/public/auth/email-code", json={"email": pushy.email}
+        )
+        assert asked.status_code == 202, asked.text
+    await pushy.open_signin()
+    await pushy.testid("signin-email").fill(pushy.email)
+    await pushy.testid("signin-send").click()
+    refused = pushy.page.locator('[data-testid="signin-message"][data-kind="error"]')
+    await refused.wait_for()
+    assert (await refused.inner_text()).endswith(": try again in 15 min.")
+    await pushy.screenshot("signin-rate-limited-phone")
+    await pushy.clean()

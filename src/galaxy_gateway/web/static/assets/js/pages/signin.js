@@ -5,6 +5,15 @@ import { field, h, replace } from "../dom.js";
 import { saveSession } from "../session.js";
 import { busy } from "../ui.js";
 
+// A refusal with the wait the server gave (too many codes, too many wrong ones): when to
+// try again, not only that it failed.
+function refusal(error) {
+  const wait = Number(error.details && error.details.retry_after_seconds);
+  if (!(wait > 0)) return error.message;
+  const after = wait < 90 ? `${Math.ceil(wait)} s` : `${Math.ceil(wait / 60)} min`;
+  return `${error.message}: try again in ${after}.`;
+}
+
 export function renderSignIn(root, { note, signedIn }) {
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email",
     testid: "signin-email" });
@@ -36,7 +45,7 @@ export function renderSignIn(root, { note, signedIn }) {
         say(`A code is on its way to ${email.value.trim()}.`, "note");
         code.focus();
       } catch (error) {
-        say(error.message, "error");
+        say(refusal(error), "error");
       }
     })());
   });
@@ -50,7 +59,7 @@ export function renderSignIn(root, { note, signedIn }) {
           expires_at: answer.expires_at, user: answer.user });
         signedIn();
       } catch (error) {
-        say(error.message, "error");
+        say(refusal(error), "error");
         code.select();
       }
     })());
