@@ -184,3 +184,58 @@ async def test_a_refused_code_says_when_to_try_again(
     assert (await refused.inner_text()).endswith(": try again in 15 min.")
     await pushy.screenshot("signin-rate-limited-phone")
     await pushy.clean()
+
+
+async def test_minds_changed_before_the_start(
+    start_stack: StartStack, new_player: NewPlayer
+) -> None:
+    """An applicant withdraws, a player leaves, the owner calls the game off: each from
+    the game's page, the last two with a second press."""
+    stack = await start_stack(WEB_ENV)
+    owner = await new_player(stack, "host@example.org")
+    ivan = await new_player(stack, "ivan@example.org", PHONE)
+    await owner.sign_in()
+    await ivan.sign_in()
+    made = await stack.client.post(
+        "/api/v1/user/games",
+        json=game_body(name="Maybe Cup", owner_race_name="Hosts"),
+        headers=bearer(await owner.token()),
+    )
+    assert made.status_code == 201, made.text
+    game_id = made.json()["id"]
+
+    await ivan.page.goto(f"{ivan.base}/#/games/{game_id}")
+    await ivan.testid("apply-race-name").fill("Ivanians")
+    await ivan.testid("apply-submit").click()
+    await ivan.testid("withdraw-application").click()
+    await ivan.page.locator(".flash", has_text="Application withdrawn").wait_for()
+    await ivan.testid("apply-race-name").wait_for()
+    mine = await stack.client.get(
+        f"/api/v1/user/games/{game_id}/applications", headers=bearer(await ivan.token())
+    )
+    assert [a["status"] for a in mine.json()["items"]] == ["withdrawn"]
+
+    # Applied again and approved: one press arms the button, the second leaves.
+    await ivan.testid("apply-race-name").fill("Ivanians")
+    await ivan.testid("apply-submit").click()
+    await ivan.testid("application-pending").wait_for()
+    row = owner.page.locator('[data-testid="application-row"]')
+    await owner.page.goto(f"{owner.base}/#/games/{game_id}")
+    await row.get_by_test_id("approve").click()
+    await ivan.testid("leave-game").wait_for()
+    await ivan.testid("leave-game").click()
+    await ivan.wait_text("leave-game", "Press again")
+    await ivan.screenshot("leave-armed-phone")
+    await ivan.testid("leave-game").click()
+    await ivan.page.locator(".flash", has_text="You left the game").wait_for()
+    await ivan.testid("apply-race-name").wait_for()
+
+    # The owner's cancel, armed then pressed.
+    cancel = owner.testid("cancel-game")
+    await cancel.click()
+    await owner.wait_text("cancel-game", "for good")
+    await cancel.click()
+    await owner.wait_text("game-status", "cancelled")
+    assert await owner.testid("start-game").count() == 0
+    await owner.clean()
+    await ivan.clean()

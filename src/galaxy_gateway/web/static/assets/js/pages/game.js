@@ -13,6 +13,8 @@ export function rememberInvite(gameId, code) {
 }
 
 const PLAYING = ["running", "paused", "finished"];
+// Before the start: seats may still change, and the owner may call the game off.
+const OPEN = ["enrollment_open", "enrollment_closed"];
 // The Race Name Directory's rule (README "Race Name Directory"), told before a refusal.
 export const RACE_NAME_RULE = "2 to 24 letters, digits, spaces, - or _.";
 
@@ -104,6 +106,70 @@ function applicationsSection(game, applications, reload) {
     ], rows, { rowProps: (a) => ({ testid: "application-row", dataset: { applicationId: a.id } }) }));
 }
 
+// What cannot be taken back asks for a second press of the same button (no dialog: the
+// focus stays where it was); leaving the button disarms it.
+function twice(button, again, run) {
+  const first = button.textContent;
+  let armed = false;
+  const disarm = () => {
+    armed = false;
+    button.textContent = first;
+    button.classList.remove("danger");
+  };
+  button.addEventListener("click", () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = again;
+      button.classList.add("danger");
+      return undefined;
+    }
+    disarm();
+    return busy(button, run());
+  });
+  button.addEventListener("blur", disarm);
+  return button;
+}
+
+// A request about the game, then the page again; `done` said once the page shows it.
+async function ask(game, path, reload, done) {
+  try {
+    await post(`/user/games/${game.id}/${path}`);
+    await reload();
+    showFlash(done, "good");
+  } catch (error) {
+    showFlash(errorText(error), "bad");
+  }
+}
+
+// A player or applicant who changed their mind, before the game starts.
+function changeOfMind(game, reload) {
+  if (game.viewer_role === "applicant") {
+    const withdraw = h("button", { type: "button", class: "secondary",
+      testid: "withdraw-application" }, "Withdraw my application");
+    withdraw.addEventListener("click", () => busy(withdraw, (async () => {
+      try {
+        const mine = (await get(`/user/games/${game.id}/applications`)).items
+          .find((a) => a.status === "pending");
+        if (mine) {
+          await ask(game, `applications/${mine.id}/withdraw`, reload, "Application withdrawn.");
+        } else await reload();
+      } catch (error) {
+        showFlash(errorText(error), "bad");
+      }
+    })()));
+    return h("div", { class: "card actions", testid: "application-pending" },
+      h("span", null, "Your application waits for the owner."), withdraw);
+  }
+  if (game.viewer_role === "player" && OPEN.includes(game.status)) {
+    const leave = h("button", { type: "button", class: "secondary", testid: "leave-game" },
+      "Leave this game");
+    return h("div", { class: "card actions" },
+      h("span", null, "You have a seat in this game."),
+      twice(leave, "Press again to leave it", () => ask(game, "leave", reload, "You left the game.")));
+  }
+  return null;
+}
+
 function ownerControls(game, reload) {
   const buttons = [];
   // `done` is said only while it is still true (`still`): the game may have moved on
@@ -123,13 +189,19 @@ function ownerControls(game, reload) {
     });
     buttons.push(button);
   };
-  if (["enrollment_open", "enrollment_closed"].includes(game.status)) {
+  if (OPEN.includes(game.status)) {
     action("Start the game", "start-game", "start", "Starting: the engine is on its way.",
       (now) => now.status === "starting");
   }
   if (game.status === "running") {
     action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.",
       (now) => now.current_turn === game.current_turn);
+  }
+  if (OPEN.includes(game.status)) {
+    const cancel = h("button", { type: "button", class: "secondary", testid: "cancel-game" },
+      "Cancel the game");
+    buttons.push(twice(cancel, "Press again to cancel it for good",
+      () => ask(game, "cancel", reload, "The game is cancelled.")));
   }
   if (!buttons.length) return null;
   return h("div", { class: "actions" }, buttons);
@@ -226,9 +298,7 @@ export async function renderGame(ctx) {
         ? h("p", { class: "card flash-bad", role: "status", testid: "application-rejected" }, verdict)
         : null,
       !game.viewer_role && game.status === "enrollment_open" ? applyForm(ctx, game, reload) : null,
-      game.viewer_role === "applicant"
-        ? h("p", { class: "card", testid: "application-pending" }, "Your application waits for the owner.")
-        : null,
+      changeOfMind(game, reload),
       game.viewer_role === "owner" && game.status === "enrollment_open"
         ? applicationsSection(game, applications, reload) : null,
       game.players ? playersSection(game, standing) : null);
