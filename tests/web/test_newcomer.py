@@ -136,6 +136,20 @@ async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPla
     assert await olga.page.evaluate(FITS)
     await olga.screenshot("play-long-name-phone")
 
+    # Someone who does not play in it, at the play page's address: told so, and no empty
+    # map or orders editor to type into.
+    await guest.page.goto(f"{guest.base}/#/games/{game_id}/play")
+    await guest.testid("map-planet").first.wait_for()
+    stranger = await new_player(stack, "stranger@example.org", PHONE)
+    await stranger.sign_in()
+    await stranger.page.goto(f"{stranger.base}/#/games/{game_id}/play")
+    await stranger.wait_text("play-message", "do not play")
+    assert not await stranger.testid("orders-editor").is_visible()
+    assert not await stranger.testid("galaxy-map").is_visible()
+    assert not await stranger.testid("report-view").is_visible()
+    await stranger.screenshot("play-stranger-phone")
+    await stranger.clean()
+
     # Sessions by browser and system (the whole string in the tooltip); a complaint in
     # the validator's words.
     await olga.page.get_by_role("link", name="Account").click()
