@@ -131,6 +131,14 @@ async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPla
     await olga.page.locator(".flash", has_text="runs now").wait_for()
     await olga.wait_text("current-turn", "1")
     await olga.page.locator(".flash").wait_for(state="detached")
+    # The owner pauses the turns and resumes them.
+    await olga.testid("pause-game").click()
+    await olga.wait_text("game-status", "paused")
+    await olga.page.locator(".flash", has_text="Paused").wait_for()
+    assert await olga.testid("force-turn").count() == 0
+    await olga.testid("resume-game").click()
+    await olga.wait_text("game-status", "running")
+    await olga.page.locator(".flash", has_text="Resumed").wait_for()
     await olga.testid("game-play").click()
     await olga.testid("map-planet").first.wait_for()
     assert await olga.page.evaluate(FITS)

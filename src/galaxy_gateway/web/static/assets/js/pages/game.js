@@ -196,6 +196,12 @@ function ownerControls(game, reload) {
   if (game.status === "running") {
     action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.",
       (now) => now.current_turn === game.current_turn);
+    action("Pause the turns", "pause-game", "pause", "Paused: no turn runs until you resume.",
+      (now) => now.status === "paused");
+  }
+  if (game.status === "paused") {
+    action("Resume the turns", "resume-game", "resume", "Resumed: turns run on schedule again.",
+      (now) => now.status === "running");
   }
   if (OPEN.includes(game.status)) {
     const cancel = h("button", { type: "button", class: "secondary", testid: "cancel-game" },
