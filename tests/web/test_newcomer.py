@@ -65,6 +65,7 @@ async def long_named_game(stack: Stack, owner: str, player: str) -> str:
             turn_schedule="@every 1h",
             turn_time_zone="UTC",
             owner_race_name="Owners",
+            settings={"max_turns": 2},
         ),
         headers=bearer(owner),
     )
@@ -157,6 +158,20 @@ async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPla
     assert not await stranger.testid("report-view").is_visible()
     await stranger.screenshot("play-stranger-phone")
     await stranger.clean()
+
+    # The last turn (max_turns 2): no orders editor any more; the game's page names the
+    # winner.
+    forced = await stack.client.post(
+        f"/api/v1/user/games/{game_id}/force-next-turn", headers=bearer(await olga.token())
+    )
+    assert forced.status_code == 202, forced.text
+    await olga.wait_text("game-status", "finished")
+    await olga.testid("game-over").wait_for()
+    assert not await olga.testid("orders-editor").is_visible()
+    await olga.screenshot("play-finished-phone")
+    await olga.page.get_by_role("link", name="the game's page").click()
+    winner = await olga.text("game-winner")
+    assert winner in ("Owners", "Guests"), winner
 
     # Sessions by browser and system (the whole string in the tooltip); a complaint in
     # the validator's words.

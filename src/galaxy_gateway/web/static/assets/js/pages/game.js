@@ -226,6 +226,13 @@ function turnTimes(game, standing) {
     : "—"]];
 }
 
+// The status names the winner by player id; the page by race name.
+function winnerOf(standing) {
+  if (!standing.winner) return "nobody";
+  const found = (standing.players || []).find((p) => p.player_id === standing.winner);
+  return found ? found.race_name : "—";
+}
+
 function facts(game, standing) {
   const pairs = [
     ["Status", h("span", { testid: "game-status", class: `status status-${game.status}` },
@@ -234,6 +241,8 @@ function facts(game, standing) {
     ["Seats", `${game.approved_count} of ${game.max_players} (at least ${game.min_players})`],
     ["Schedule", `${game.turn_schedule} (${game.turn_time_zone})`],
     ...turnTimes(game, standing),
+    game.status === "finished" && standing
+      ? ["Winner", h("span", { testid: "game-winner" }, winnerOf(standing))] : null,
     game.status === "enrollment_open" ? ["Enrolment closes", when(game.enrollment_deadline)] : null,
     game.runtime && game.runtime.message ? ["Engine", game.runtime.message] : null,
     game.invite_code ? ["Invite code", h("code", { testid: "invite-code-value" }, game.invite_code)] : null,

@@ -118,6 +118,10 @@ export async function renderPlay(ctx) {
       return;
     }
     board.hidden = reports.hidden = false;
+    // A finished game takes no more orders: no editor to type them into.
+    const finished = game.status === "finished";
+    editor.element.hidden = finished;
+    over.hidden = !finished;
     drawMap();
     replace(turnSelect, Array.from({ length: report.turn + 1 }, (_, n) => report.turn - n)
       .map((n) => h("option", { value: n }, `Turn ${n}`)));
@@ -137,11 +141,13 @@ export async function renderPlay(ctx) {
   asTables.addEventListener("click", () => setFormat("tables"));
   asText.addEventListener("click", () => setFormat("text"));
 
+  const over = h("section", { class: "card", testid: "game-over", hidden: true },
+    h("h2", null, "Orders"), h("p", null, "The game is over: no more orders."));
   const board = h("div", { class: "play" },
     h("section", { class: "card map-card", "aria-labelledby": "map-title" },
       h("h2", { id: "map-title" }, "Galaxy"), map.element,
       h("div", { class: "field" }, h("label", { for: "map-find" }, "Planet"), finder), panel),
-    editor.element);
+    editor.element, over);
   const reports = h("section", { class: "card", "aria-labelledby": "reports-title" },
     h("div", { class: "page-head" }, h("h2", { id: "reports-title" }, "Reports"),
       h("div", { class: "actions" }, h("label", { for: "report-turn" }, "Turn "), turnSelect,
