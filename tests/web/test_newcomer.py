@@ -7,7 +7,10 @@ browser and system; a complaint in the validator's own words."""
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import httpx
+
 from tests.support import eventually
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER
 from tests.support.gateway import Stack
 from tests.support.lobby import game_body
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
@@ -276,3 +279,50 @@ async def test_minds_changed_before_the_start(
     assert await owner.testid("start-game").count() == 0
     await owner.clean()
     await ivan.clean()
+
+
+async def test_a_burst_of_notices_leaves_the_screen_readable(
+    start_stack: StartStack, new_player: NewPlayer
+) -> None:
+    """Five notices at once: the newest three as toasts, all five in the inbox."""
+    stack = await start_stack(
+        {
+            **WEB_ENV,
+            "BACKEND_ADMIN_BOOTSTRAP_USERNAME": ADMIN_USER,
+            "BACKEND_ADMIN_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD,
+        }
+    )
+    kim = await new_player(stack, "kim@example.org", PHONE)
+    await kim.sign_in()
+    await kim.page.locator('.live-state[data-state="live"]').wait_for()
+    backend = f"http://127.0.0.1:{stack.backend.http.port}"
+    async with httpx.AsyncClient(base_url=backend) as admin:
+        login = await admin.post(
+            "/api/v1/admin/auth/login",
+            json={"username": ADMIN_USER, "password": ADMIN_PASSWORD},
+        )
+        assert login.status_code == 200, login.text
+        me = await kim.page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('galaxy.session')).user.id"
+        )
+        for n in range(1, 6):
+            sent = await admin.post(
+                "/api/v1/admin/notifications",
+                json={
+                    "user_ids": [me],
+                    "kind": "admin.message",
+                    "title": f"Notice {n}",
+                    "body": "From the operators.",
+                    "payload": {},
+                    "channels": ["push"],
+                },
+                headers=bearer(login.json()["token"]),
+            )
+            assert sent.status_code == 202, sent.text
+    await kim.wait_text("toast", "Notice 5")
+    await kim.wait_text("inbox-unread", "5")
+    assert await kim.testid("toast").count() == 3
+    shown = await kim.testid("toast").locator("a").all_inner_texts()
+    assert shown == ["Notice 3", "Notice 4", "Notice 5"]
+    await kim.screenshot("toasts-phone")
+    await kim.clean()
