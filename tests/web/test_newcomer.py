@@ -270,6 +270,16 @@ async def test_minds_changed_before_the_start(
     await ivan.page.locator(".flash", has_text="You left the game").wait_for()
     await ivan.testid("apply-race-name").wait_for()
 
+    # A game of his own under a race name that is taken: told beside that field.
+    await ivan.page.goto(f"{ivan.base}/#/games/new")
+    await ivan.testid("game-name").fill("Ivan's Cup")
+    await ivan.testid("game-owner-race").fill("HOSTS")
+    await ivan.testid("game-submit").click()
+    taken = ivan.page.locator('[data-field="owner_race_name"] .field-error')
+    await taken.filter(has_text="taken").wait_for()
+    assert await ivan.testid("game-owner-race").get_attribute("aria-invalid") == "true"
+    assert await ivan.testid("create-message").inner_text() == ""
+
     # The owner's cancel, armed then pressed.
     cancel = owner.testid("cancel-game")
     await cancel.click()

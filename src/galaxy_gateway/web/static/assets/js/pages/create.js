@@ -126,7 +126,10 @@ export async function renderCreate(ctx) {
         const game = await post("/user/games", body);
         ctx.navigate(`/games/${game.id}`);
       } catch (error) {
-        const placed = showFieldErrors(form, error.fields || {}, message);
+        const fields = { ...(error.fields || {}) };
+        // The race name's refusal names no field (it is the Directory's, not the form's).
+        if (error.code === "race_name_taken") fields.owner_race_name = error.message;
+        const placed = showFieldErrors(form, fields, message);
         if (!placed || message.textContent === "") {
           message.textContent = placed ? "" : errorText(error);
         }
