@@ -19,6 +19,7 @@ StartStack = Callable[..., Awaitable[Stack]]
 # 64 characters without a space: the longest game name, and no place to wrap.
 LONG_NAME = "Andromeda" + "x" * 55
 # The page as wide as the screen: nothing pushes it sideways.
+DRAFT = "d Drone 1 0 0 0 0\n"
 FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 COLOUR = "(e) => getComputedStyle(e).color"
 # Each fact of the game's page: {"Status": "running", ...}.
@@ -147,6 +148,15 @@ async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPla
     await olga.testid("map-planet").first.wait_for()
     assert await olga.page.evaluate(FITS)
     await olga.screenshot("play-long-name-phone")
+
+    # Orders typed, not sent, and a look at the game's page: they are still there after.
+    await olga.wait_text("orders-status", "No orders sent")
+    await olga.testid("orders-editor").fill(DRAFT)
+    await olga.wait_text("orders-status", "not sent yet")
+    await olga.page.get_by_role("link", name="the game's page").click()
+    await olga.testid("game-play").click()
+    await olga.wait_text("orders-status", "not sent yet")
+    assert await olga.testid("orders-editor").input_value() == DRAFT
 
     # Someone who does not play in it, at the play page's address: told so, and no empty
     # map or orders editor to type into.

@@ -44,7 +44,7 @@ export async function renderPlay(ctx) {
     h("p", { class: "muted" }, "Pick a planet on the map."));
   const finder = h("select", { testid: "map-find", id: "map-find" });
   const map = new GalaxyMap({ onSelect: (n) => select(n) });
-  const editor = new OrdersEditor({ gameId: id });
+  const editor = new OrdersEditor({ gameId: id, playerId: ctx.session.user.id });
   const turnSelect = h("select", { testid: "report-turn", id: "report-turn" });
   const view = h("div", { class: "report-view", testid: "report-view", "aria-live": "polite" });
   const asTables = h("button", { type: "button", class: "secondary", testid: "report-format-tables",
@@ -118,8 +118,9 @@ export async function renderPlay(ctx) {
       return;
     }
     board.hidden = reports.hidden = false;
-    // A finished game takes no more orders: no editor to type them into.
-    const finished = game.status === "finished";
+    // A finished game takes no more orders: no editor to type them into. Its last report
+    // says so before the game's status may (and its engine, stopped, answers no more).
+    const finished = game.status === "finished" || Boolean(report.finished);
     editor.element.hidden = finished;
     over.hidden = !finished;
     drawMap();
@@ -127,7 +128,7 @@ export async function renderPlay(ctx) {
       .map((n) => h("option", { value: n }, `Turn ${n}`)));
     turnSelect.value = String(report.turn);
     await Promise.all([showReport(report.turn),
-      game.status === "finished" ? Promise.resolve() : editor.load()]);
+      finished ? Promise.resolve() : editor.load()]);
   }
 
   finder.addEventListener("change", () => finder.value && select(Number(finder.value)));
