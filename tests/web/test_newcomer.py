@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import httpx
+from playwright.async_api import expect
 
 from tests.support import eventually
 from tests.support.api import ADMIN_PASSWORD, ADMIN_USER
@@ -254,7 +255,13 @@ async def test_minds_changed_before_the_start(
     assert made.status_code == 201, made.text
     game_id = made.json()["id"]
 
+    # Each page titled by its heading: the history's back list tells them apart.
+    await expect(ivan.page).to_have_title("Lobby · Galaxy")
     await ivan.page.goto(f"{ivan.base}/#/games/{game_id}")
+    await expect(ivan.page).to_have_title("Maybe Cup · Galaxy")
+    await ivan.page.go_back()
+    await expect(ivan.page).to_have_title("Lobby · Galaxy")
+    await ivan.page.go_forward()
     await ivan.testid("apply-race-name").fill("Ivanians")
     await ivan.testid("apply-submit").click()
     await ivan.testid("withdraw-application").click()
