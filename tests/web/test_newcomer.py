@@ -228,6 +228,7 @@ async def test_a_refused_code_says_when_to_try_again(
         )
         assert asked.status_code == 202, asked.text
     await pushy.open_signin()
+    await expect(pushy.page).to_have_title("Sign in · Galaxy")
     await pushy.testid("signin-email").fill(pushy.email)
     await pushy.testid("signin-send").click()
     refused = pushy.page.locator('[data-testid="signin-message"][data-kind="error"]')
@@ -257,6 +258,7 @@ async def test_minds_changed_before_the_start(
 
     # Each page titled by its heading: the history's back list tells them apart.
     await expect(ivan.page).to_have_title("Lobby · Galaxy")
+    await expect(owner.page).to_have_title("Lobby · Galaxy")
     await ivan.page.goto(f"{ivan.base}/#/games/{game_id}")
     await expect(ivan.page).to_have_title("Maybe Cup · Galaxy")
     await ivan.page.go_back()

@@ -151,7 +151,6 @@ async function route(event) {
   const session = getSession();
   if (!session) {
     layout = null;
-    document.title = "Sign in · Galaxy";
     renderSignIn(root, {
       note: signedOutNote,
       signedIn: () => {

@@ -65,6 +65,7 @@ export function renderSignIn(root, { note, signedIn }) {
     })());
   });
 
+  document.title = "Sign in · Galaxy";
   replace(root, h("main", { class: "signin", id: "main" },
     h("h1", null, "Galaxy"),
     h("p", { class: "muted" }, "Turn-based space strategy by mail, in your browser."),
