@@ -135,6 +135,9 @@ async def test_an_admin_forces_a_turn_and_sees_it_move(
     await turn.wait_for()
     before = int(await turn.inner_text())
     await operator.testid("engine-status").wait_for()
+    # A started game's next turn is the engine's, not the schedule's preview from now.
+    await operator.page.locator("dt", has_text="Next scheduled turn").wait_for()
+    assert await operator.page.locator("dt", has_text="Next turns").count() == 0
 
     # Refused by the API while paused: the page says why, in the API's words.
     await operator.testid("pause-game").click()

@@ -154,7 +154,8 @@ def validation_fields(errors: Sequence[Any], *, prefix: str | None = None) -> li
                 "field": name,
                 "location": location,
                 "code": str(error.get("type")),
-                "message": str(error.get("msg")),
+                # Pydantic prefixes a validator's own words; the client shows them as they are.
+                "message": str(error.get("msg")).removeprefix("Value error, "),
             }
         )
     return fields

@@ -20,7 +20,7 @@ def _time_zones() -> frozenset[str]:
 
 def _time_zone(value: str) -> str:
     if value not in _time_zones():
-        raise ValueError("is not an IANA time zone, e.g. Europe/Berlin")
+        raise ValueError("not an IANA time zone, e.g. Europe/Berlin")
     return value
 
 

@@ -204,6 +204,9 @@ async function route(event) {
     return;
   }
   page = rendered;
+  // Each page's own title, for the tab, the history's back and forward lists and bookmarks.
+  const heading = layout.main.querySelector("h1");
+  document.title = heading && heading.textContent ? `${heading.textContent} · Galaxy` : "Galaxy";
   if (event) layout.main.focus({ preventScroll: true });
 }
 

@@ -8,6 +8,9 @@ import { afterPaint } from "./map.js";
 import { busy, errorText } from "./ui.js";
 
 const PAUSE_MS = 250;
+// Orders typed and not sent, by player, game and turn: a visit to another page of this tab
+// (the inbox, the game's page) does not lose them. In memory only: gone with the tab.
+const drafts = new Map();
 
 function issueItem(issue, kind) {
   return h("li", { class: `issue issue-${kind}`, dataset: { line: issue.line ?? "" } },
@@ -38,8 +41,9 @@ function forecastView(forecast) {
 }
 
 export class OrdersEditor {
-  constructor({ gameId }) {
+  constructor({ gameId, playerId }) {
     this.gameId = gameId;
+    this.playerId = playerId;
     this.sentText = null;
     this.asked = 0;
     this.timer = null;
@@ -90,14 +94,28 @@ export class OrdersEditor {
         ? `No orders sent for turn ${sent.turn} yet.`
         : `Orders sent for turn ${sent.turn}.`;
       this.state.dataset.sent = String(sent.orders !== null);
-      if (sent.orders) await this.check();
+      const draft = drafts.get(this.draftKey());
+      if (draft !== undefined && draft !== (sent.orders || "")) {
+        this.textarea.value = draft;
+        this.state.textContent = "Changed: not sent yet (kept from before).";
+        this.state.dataset.sent = "false";
+        await this.check();
+      } else if (sent.orders) await this.check();
       else this.show({ errors: [], warnings: [], forecast: null });
     } catch (error) {
       this.state.textContent = errorText(error);
     }
   }
 
+  draftKey() {
+    return `${this.playerId}/${this.gameId}/${this.turn}`;
+  }
+
   typed() {
+    if (this.turn !== undefined) {
+      if (this.textarea.value === (this.sentText || "")) drafts.delete(this.draftKey());
+      else drafts.set(this.draftKey(), this.textarea.value);
+    }
     this.typedAt = performance.now();
     this.element.dataset.typedAt = String(this.typedAt);
     this.state.textContent = this.sentText === this.textarea.value
@@ -136,6 +154,7 @@ export class OrdersEditor {
     const text = this.textarea.value;
     try {
       const verdict = await put(`/user/games/${this.gameId}/orders`, { orders: text });
+      drafts.delete(this.draftKey());
       this.sentText = text;
       this.turn = verdict.turn ?? this.turn;
       this.state.textContent = verdict.accepted

@@ -5,6 +5,9 @@ import { h, replace } from "./dom.js";
 let toasts = null;
 let flash = null;
 const TOAST_MS = 8000;
+// A burst of notices (a game's start, turns forced one after another) shows its newest few;
+// the inbox keeps them all. More would cover a phone's screen.
+const TOASTS_SHOWN = 3;
 
 export function mountRegions(toastRegion, flashRegion) {
   toasts = toastRegion;
@@ -19,6 +22,7 @@ export function toast(text, options) {
     h("button", { type: "button", class: "link", "aria-label": "Dismiss",
       onclick: () => item.remove() }, "×"));
   toasts.append(item);
+  while (toasts.children.length > TOASTS_SHOWN) toasts.firstElementChild.remove();
   setTimeout(() => item.remove(), TOAST_MS);
 }
 

@@ -25,13 +25,15 @@ function summary(game) {
   ]);
 }
 
+// The preview counts from now: once the game has started, its next turn is the engine
+// card's "Next scheduled turn" (an @every schedule counts from the start, not from now).
 function schedule(game) {
   return definitions([
     ["Schedule", h("code", null, game.turn_schedule)],
     ["Time zone", game.turn_time_zone],
     ["Enrollment until", when(game.enrollment_deadline)],
     ["Turn when all orders are in", game.run_when_all_orders_in ? "yes" : "no"],
-    ["Next turns", game.schedule_preview.length
+    game.started_at ? null : ["Next turns", game.schedule_preview.length
       ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
       : "—"],
   ]);

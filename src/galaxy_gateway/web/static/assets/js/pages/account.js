@@ -43,6 +43,21 @@ function profileForm(ctx, me) {
   return form;
 }
 
+// "Chrome on Linux" rather than the whole user agent string (kept in the row's tooltip).
+const BROWSERS = [[/Edg\//, "Edge"], [/OPR\//, "Opera"], [/Firefox\//, "Firefox"],
+  [/Chrom(e|ium)\//, "Chrome"], [/Safari\//, "Safari"]];
+const SYSTEMS = [[/Android/, "Android"], [/iPhone|iPad|iPod/, "iOS"], [/Windows/, "Windows"],
+  [/Mac OS X|Macintosh/, "macOS"], [/CrOS/, "ChromeOS"], [/Linux/, "Linux"]];
+
+function deviceName(session) {
+  if (session.device_name) return session.device_name;
+  const agent = session.user_agent || "";
+  const browser = (BROWSERS.find(([pattern]) => pattern.test(agent)) || [])[1];
+  const system = (SYSTEMS.find(([pattern]) => pattern.test(agent)) || [])[1];
+  if (browser && system) return `${browser} on ${system}`;
+  return browser || system || agent || "A browser";
+}
+
 export async function renderAccount(ctx) {
   const profile = h("div", null);
   const sessions = h("div", { testid: "sessions" });
@@ -71,7 +86,7 @@ export async function renderAccount(ctx) {
         });
         return h("li", { class: "session", testid: "session-row",
           dataset: { sessionId: s.id, current: String(Boolean(s.current)) } },
-          h("strong", null, s.device_name || s.user_agent || "A browser"),
+          h("strong", { title: s.user_agent || null, testid: "session-device" }, deviceName(s)),
           s.current ? h("span", { class: "badge badge-note" }, "this tab") : null,
           h("span", { class: "muted small meta" },
             `Signed in ${when(s.created_at)}, last seen ${when(s.last_seen_at)}, from ${s.client_ip || "?"}`),

@@ -4,6 +4,7 @@
 import { get, post } from "../api.js";
 import { field, h, label, showFieldErrors } from "../dom.js";
 import { busy, errorText } from "../ui.js";
+import { RACE_NAME_RULE } from "./game.js";
 
 function localInput(date) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -98,7 +99,7 @@ export async function renderCreate(ctx) {
     h("div", { class: "field check", dataset: { field: "run_when_all_orders_in" } },
       h("label", null, allIn, " Run the turn as soon as every race has sent orders")),
     field("Your race name (to play in it yourself)", ownerRace, { name: "owner_race_name",
-      hint: "Leave empty to run the game without playing." }),
+      hint: `${RACE_NAME_RULE} Leave empty to run the game without playing.` }),
     engines.length > 1 ? field("Engine version", version, { name: "engine_version" }) : null,
     settingsBox, message, submit);
 
@@ -125,7 +126,10 @@ export async function renderCreate(ctx) {
         const game = await post("/user/games", body);
         ctx.navigate(`/games/${game.id}`);
       } catch (error) {
-        const placed = showFieldErrors(form, error.fields || {}, message);
+        const fields = { ...(error.fields || {}) };
+        // The race name's refusal names no field (it is the Directory's, not the form's).
+        if (error.code === "race_name_taken") fields.owner_race_name = error.message;
+        const placed = showFieldErrors(form, fields, message);
         if (!placed || message.textContent === "") {
           message.textContent = placed ? "" : errorText(error);
         }

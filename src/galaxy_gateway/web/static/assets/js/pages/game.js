@@ -3,7 +3,7 @@
 
 import { get, post } from "../api.js";
 import { debounce, field, h, label, num, replace, table, when } from "../dom.js";
-import { busy, errorText, showFlash } from "../ui.js";
+import { busy, clearFlash, errorText, showFlash } from "../ui.js";
 
 // Invite codes stay in memory: never in a URL, where logs and history would keep them.
 const invites = new Map();
@@ -13,6 +13,10 @@ export function rememberInvite(gameId, code) {
 }
 
 const PLAYING = ["running", "paused", "finished"];
+// Before the start: seats may still change, and the owner may call the game off.
+const OPEN = ["enrollment_open", "enrollment_closed"];
+// The Race Name Directory's rule (README "Race Name Directory"), told before a refusal.
+export const RACE_NAME_RULE = "2 to 24 letters, digits, spaces, - or _.";
 
 // The game as the player sees it (an applicant is told so); a private game they have no
 // part in yet, by the invite code they typed.
@@ -28,7 +32,7 @@ async function loadGame(id) {
 
 function applyForm(ctx, game, reload) {
   const name = h("input", { type: "text", name: "race_name", maxlength: 64, required: true,
-    autocomplete: "off", testid: "apply-race-name" });
+    autocomplete: "off", testid: "apply-race-name", "aria-describedby": "race-name-rule" });
   const availability = h("span", { class: "field-hint", testid: "race-name-availability",
     "aria-live": "polite" });
   const submit = h("button", { type: "submit", testid: "apply-submit" }, "Apply");
@@ -56,7 +60,8 @@ function applyForm(ctx, game, reload) {
   name.addEventListener("input", check);
   const form = h("form", { class: "inline" },
     h("div", { class: "field" }, h("label", { for: "race-name" }, "Your race name"),
-      Object.assign(name, { id: "race-name" }), availability),
+      Object.assign(name, { id: "race-name" }),
+      h("span", { class: "field-hint", id: "race-name-rule" }, RACE_NAME_RULE), availability),
     submit, message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -65,8 +70,8 @@ function applyForm(ctx, game, reload) {
         const body = { race_name: name.value.trim() };
         if (invites.has(game.id)) body.invite_code = invites.get(game.id);
         await post(`/user/games/${game.id}/applications`, body);
-        showFlash("Applied: the owner decides.", "good");
-        await reload();
+        const now = await reload();
+        if (now && now.viewer_role === "applicant") showFlash("Applied: the owner decides.", "good");
       } catch (error) {
         message.textContent = errorText(error);
       }
@@ -101,16 +106,82 @@ function applicationsSection(game, applications, reload) {
     ], rows, { rowProps: (a) => ({ testid: "application-row", dataset: { applicationId: a.id } }) }));
 }
 
+// What cannot be taken back asks for a second press of the same button (no dialog: the
+// focus stays where it was); leaving the button disarms it.
+function twice(button, again, run) {
+  const first = button.textContent;
+  let armed = false;
+  const disarm = () => {
+    armed = false;
+    button.textContent = first;
+    button.classList.remove("danger");
+  };
+  button.addEventListener("click", () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = again;
+      button.classList.add("danger");
+      return undefined;
+    }
+    disarm();
+    return busy(button, run());
+  });
+  button.addEventListener("blur", disarm);
+  return button;
+}
+
+// A request about the game, then the page again; `done` said once the page shows it.
+async function ask(game, path, reload, done) {
+  try {
+    await post(`/user/games/${game.id}/${path}`);
+    await reload();
+    showFlash(done, "good");
+  } catch (error) {
+    showFlash(errorText(error), "bad");
+  }
+}
+
+// A player or applicant who changed their mind, before the game starts.
+function changeOfMind(game, reload) {
+  if (game.viewer_role === "applicant") {
+    const withdraw = h("button", { type: "button", class: "secondary",
+      testid: "withdraw-application" }, "Withdraw my application");
+    withdraw.addEventListener("click", () => busy(withdraw, (async () => {
+      try {
+        const mine = (await get(`/user/games/${game.id}/applications`)).items
+          .find((a) => a.status === "pending");
+        if (mine) {
+          await ask(game, `applications/${mine.id}/withdraw`, reload, "Application withdrawn.");
+        } else await reload();
+      } catch (error) {
+        showFlash(errorText(error), "bad");
+      }
+    })()));
+    return h("div", { class: "card actions", testid: "application-pending" },
+      h("span", null, "Your application waits for the owner."), withdraw);
+  }
+  if (game.viewer_role === "player" && OPEN.includes(game.status)) {
+    const leave = h("button", { type: "button", class: "secondary", testid: "leave-game" },
+      "Leave this game");
+    return h("div", { class: "card actions" },
+      h("span", null, "You have a seat in this game."),
+      twice(leave, "Press again to leave it", () => ask(game, "leave", reload, "You left the game.")));
+  }
+  return null;
+}
+
 function ownerControls(game, reload) {
   const buttons = [];
-  const action = (text, testid, path, done) => {
+  // `done` is said only while it is still true (`still`): the game may have moved on
+  // already, told by push while the request was answered.
+  const action = (text, testid, path, done, still) => {
     const button = h("button", { type: "button", testid }, text);
     button.addEventListener("click", async () => {
       await busy(button, (async () => {
         try {
           await post(`/user/games/${game.id}/${path}`);
-          showFlash(done, "good");
-          await reload();
+          const now = await reload();
+          if (now && still(now)) showFlash(done, "good");
         } catch (error) {
           showFlash(errorText(error), "bad");
         }
@@ -118,14 +189,48 @@ function ownerControls(game, reload) {
     });
     buttons.push(button);
   };
-  if (["enrollment_open", "enrollment_closed"].includes(game.status)) {
-    action("Start the game", "start-game", "start", "Starting: the engine is on its way.");
+  if (OPEN.includes(game.status)) {
+    action("Start the game", "start-game", "start", "Starting: the engine is on its way.",
+      (now) => now.status === "starting");
   }
   if (game.status === "running") {
-    action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.");
+    action("Run the next turn now", "force-turn", "force-next-turn", "The next turn runs now.",
+      (now) => now.current_turn === game.current_turn);
+    action("Pause the turns", "pause-game", "pause", "Paused: no turn runs until you resume.",
+      (now) => now.status === "paused");
+  }
+  if (game.status === "paused") {
+    action("Resume the turns", "resume-game", "resume", "Resumed: turns run on schedule again.",
+      (now) => now.status === "running");
+  }
+  if (OPEN.includes(game.status)) {
+    const cancel = h("button", { type: "button", class: "secondary", testid: "cancel-game" },
+      "Cancel the game");
+    buttons.push(twice(cancel, "Press again to cancel it for good",
+      () => ask(game, "cancel", reload, "The game is cancelled.")));
   }
   if (!buttons.length) return null;
   return h("div", { class: "actions" }, buttons);
+}
+
+// Once the game runs, its next turn is the scheduler's (an `@every` schedule counts from the
+// game's start, not from now, and a forced turn moves it): the schedule's preview only
+// before that.
+function turnTimes(game, standing) {
+  if (PLAYING.includes(game.status)) {
+    return standing && standing.next_turn_at ? [["Next turn", when(standing.next_turn_at)]] : [];
+  }
+  if (!["enrollment_open", "enrollment_closed", "starting"].includes(game.status)) return [];
+  return [["Next turns", game.schedule_preview.length
+    ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
+    : "—"]];
+}
+
+// The status names the winner by player id; the page by race name.
+function winnerOf(standing) {
+  if (!standing.winner) return "nobody";
+  const found = (standing.players || []).find((p) => p.player_id === standing.winner);
+  return found ? found.race_name : "—";
 }
 
 function facts(game, standing) {
@@ -135,11 +240,10 @@ function facts(game, standing) {
     ["Turn", h("span", { testid: "current-turn" }, String(game.current_turn))],
     ["Seats", `${game.approved_count} of ${game.max_players} (at least ${game.min_players})`],
     ["Schedule", `${game.turn_schedule} (${game.turn_time_zone})`],
-    ["Next turns", game.schedule_preview.length
-      ? h("ul", { class: "plain" }, game.schedule_preview.map((t) => h("li", null, when(t))))
-      : "—"],
-    standing && standing.next_turn_at ? ["Next turn", when(standing.next_turn_at)] : null,
-    ["Enrolment closes", when(game.enrollment_deadline)],
+    ...turnTimes(game, standing),
+    game.status === "finished" && standing
+      ? ["Winner", h("span", { testid: "game-winner" }, winnerOf(standing))] : null,
+    game.status === "enrollment_open" ? ["Enrolment closes", when(game.enrollment_deadline)] : null,
     game.runtime && game.runtime.message ? ["Engine", game.runtime.message] : null,
     game.invite_code ? ["Invite code", h("code", { testid: "invite-code-value" }, game.invite_code)] : null,
     ["Your part", game.viewer_role || "—"],
@@ -171,6 +275,7 @@ export async function renderGame(ctx) {
   const body = h("div", { class: "game-page" });
   // The owner's decision on this player's application, told by push while the page is open.
   let verdict = null;
+  let lastShown = null;
   ctx.main.append(body);
 
   async function reload() {
@@ -182,6 +287,11 @@ export async function renderGame(ctx) {
         errorText(error)));
       return;
     }
+    // A message about the game as it was ("Starting…", "The next turn runs now.", "Applied")
+    // goes once its status, turn or the player's part in it has moved on.
+    const shown = `${game.status}/${game.current_turn}/${game.viewer_role}`;
+    if (lastShown !== null && shown !== lastShown) clearFlash();
+    lastShown = shown;
     const member = game.viewer_role === "owner" && (game.players || []).some(
       (p) => p.user_id === ctx.session.user.id) || game.viewer_role === "player";
     const playing = member && PLAYING.includes(game.status);
@@ -203,12 +313,11 @@ export async function renderGame(ctx) {
         ? h("p", { class: "card flash-bad", role: "status", testid: "application-rejected" }, verdict)
         : null,
       !game.viewer_role && game.status === "enrollment_open" ? applyForm(ctx, game, reload) : null,
-      game.viewer_role === "applicant"
-        ? h("p", { class: "card", testid: "application-pending" }, "Your application waits for the owner.")
-        : null,
+      changeOfMind(game, reload),
       game.viewer_role === "owner" && game.status === "enrollment_open"
         ? applicationsSection(game, applications, reload) : null,
       game.players ? playersSection(game, standing) : null);
+    return game;
   }
 
   await reload();

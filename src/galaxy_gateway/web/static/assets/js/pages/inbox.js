@@ -12,6 +12,9 @@ function link(item) {
   return h("a", { href: `#/games/${gameId}${play ? "/play" : ""}` }, play ? "Open the game" : "The game");
 }
 
+// Each channel as its column names it, for the boxes' names too.
+const CHANNELS = { push: "in the browser", email: "by mail" };
+
 export async function renderInbox(ctx) {
   const list = h("ul", { class: "inbox", testid: "inbox", "aria-live": "polite" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older");
@@ -77,7 +80,8 @@ export async function renderInbox(ctx) {
       const found = await get("/user/me/notification-preferences");
       const box = (kind, channel, on) => {
         const input = h("input", { type: "checkbox", checked: on,
-          "aria-label": `${kind.description}: ${channel}`, dataset: { kind: kind.kind, channel } });
+          "aria-label": `${kind.description}: ${CHANNELS[channel]}`,
+          dataset: { kind: kind.kind, channel } });
         input.addEventListener("change", async () => {
           try {
             await patch("/user/me/notification-preferences",

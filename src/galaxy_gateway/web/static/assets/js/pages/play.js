@@ -39,12 +39,12 @@ export async function renderPlay(ctx) {
   const title = h("h1", null, "Game");
   const turn = h("span", { testid: "current-turn" }, "—");
   const status = h("span", { testid: "game-status" }, "");
-  const message = h("p", { class: "form-message", role: "alert" });
+  const message = h("p", { class: "form-message", role: "alert", testid: "play-message" });
   const panel = h("div", { class: "planet-details", testid: "planet-details", "aria-live": "polite" },
     h("p", { class: "muted" }, "Pick a planet on the map."));
   const finder = h("select", { testid: "map-find", id: "map-find" });
   const map = new GalaxyMap({ onSelect: (n) => select(n) });
-  const editor = new OrdersEditor({ gameId: id });
+  const editor = new OrdersEditor({ gameId: id, playerId: ctx.session.user.id });
   const turnSelect = h("select", { testid: "report-turn", id: "report-turn" });
   const view = h("div", { class: "report-view", testid: "report-view", "aria-live": "polite" });
   const asTables = h("button", { type: "button", class: "secondary", testid: "report-format-tables",
@@ -113,14 +113,22 @@ export async function renderPlay(ctx) {
       message.textContent = "";
     } catch (error) {
       message.textContent = errorText(error);
+      // Nothing to play here (not a player of it, no such game): no empty map and editor.
+      if (report === null) board.hidden = reports.hidden = true;
       return;
     }
+    board.hidden = reports.hidden = false;
+    // A finished game takes no more orders: no editor to type them into. Its last report
+    // says so before the game's status may (and its engine, stopped, answers no more).
+    const finished = game.status === "finished" || Boolean(report.finished);
+    editor.element.hidden = finished;
+    over.hidden = !finished;
     drawMap();
     replace(turnSelect, Array.from({ length: report.turn + 1 }, (_, n) => report.turn - n)
       .map((n) => h("option", { value: n }, `Turn ${n}`)));
     turnSelect.value = String(report.turn);
     await Promise.all([showReport(report.turn),
-      game.status === "finished" ? Promise.resolve() : editor.load()]);
+      finished ? Promise.resolve() : editor.load()]);
   }
 
   finder.addEventListener("change", () => finder.value && select(Number(finder.value)));
@@ -134,21 +142,23 @@ export async function renderPlay(ctx) {
   asTables.addEventListener("click", () => setFormat("tables"));
   asText.addEventListener("click", () => setFormat("text"));
 
+  const over = h("section", { class: "card", testid: "game-over", hidden: true },
+    h("h2", null, "Orders"), h("p", null, "The game is over: no more orders."));
+  const board = h("div", { class: "play" },
+    h("section", { class: "card map-card", "aria-labelledby": "map-title" },
+      h("h2", { id: "map-title" }, "Galaxy"), map.element,
+      h("div", { class: "field" }, h("label", { for: "map-find" }, "Planet"), finder), panel),
+    editor.element, over);
+  const reports = h("section", { class: "card", "aria-labelledby": "reports-title" },
+    h("div", { class: "page-head" }, h("h2", { id: "reports-title" }, "Reports"),
+      h("div", { class: "actions" }, h("label", { for: "report-turn" }, "Turn "), turnSelect,
+        asTables, asText)),
+    view);
   ctx.main.append(
     h("div", { class: "page-head" }, title,
       h("p", { class: "muted" }, "Turn ", turn, " · ", status, " · ",
         h("a", { href: `#/games/${id}` }, "the game's page"))),
-    message,
-    h("div", { class: "play" },
-      h("section", { class: "card map-card", "aria-labelledby": "map-title" },
-        h("h2", { id: "map-title" }, "Galaxy"), map.element,
-        h("div", { class: "field" }, h("label", { for: "map-find" }, "Planet"), finder), panel),
-      editor.element),
-    h("section", { class: "card", "aria-labelledby": "reports-title" },
-      h("div", { class: "page-head" }, h("h2", { id: "reports-title" }, "Reports"),
-        h("div", { class: "actions" }, h("label", { for: "report-turn" }, "Turn "), turnSelect,
-          asTables, asText)),
-      view));
+    message, board, reports);
   await load();
 
   return {
