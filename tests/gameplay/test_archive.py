@@ -148,3 +148,7 @@ async def test_a_finished_game_stays_readable_after_its_engine_is_removed(
     beyond = await get(table, b, "reports/3")
     assert beyond.status_code == 404
     assert beyond.json()["error"]["code"] == "unknown_turn"
+    # No orders are kept or asked for any more: a conflict, not an engine fault.
+    orders = await get(table, a, "orders")
+    assert orders.status_code == 409, orders.text
+    assert orders.json()["error"]["code"] == "game_finished"

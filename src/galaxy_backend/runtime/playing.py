@@ -113,6 +113,9 @@ class Playing:
     async def sent_orders(self, game_id: UUID, user_id: UUID) -> dict[str, Any]:
         """The orders the player sent for the next turn, as the engine keeps them."""
         record = await self.player_record(game_id, user_id)
+        if record.status == "finished":
+            # No next turn, and the engine may be long gone: not an engine fault.
+            raise GameFinished()
         return await self._engine.json(
             game_id, self._address(record), "GET", f"/players/{user_id}/orders"
         )

@@ -97,7 +97,7 @@ def _orders_routes(router: APIRouter, service: RuntimeService) -> None:
     @router.get(
         "/{game_id}/orders",
         summary="The orders you sent for the next turn (null when none)",
-        responses=errors_of(*_PLAYER, *_ENGINE),
+        responses=errors_of(*_PLAYER, GameFinished, *_ENGINE),
     )
     async def sent_orders(game_id: UUID, principal: CurrentUser) -> SentOrdersOut:
         sent = await service.playing.sent_orders(game_id, UUID(principal.subject))
