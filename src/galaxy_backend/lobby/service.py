@@ -18,7 +18,7 @@ from galaxy_backend.lobby.applications import ApplicationCommands
 from galaxy_backend.lobby.cache import GAME_TOPIC, NAME_TOPIC
 from galaxy_backend.lobby.effects import LobbyEffects
 from galaxy_backend.lobby.games import GameCommands
-from galaxy_backend.lobby.models import Game, RaceName, Role, RuntimeOutcome
+from galaxy_backend.lobby.models import Game, Role, RuntimeOutcome
 from galaxy_backend.lobby.operators import OperatorActions
 from galaxy_backend.lobby.ports import Notifier, RuntimeControl, UserEntitlements
 from galaxy_backend.lobby.queries import LobbyQueries, build_cache
@@ -75,9 +75,6 @@ class LobbyService:
         self, user_id: UUID, *, cursor: str | None, limit: int
     ) -> tuple[list[tuple[Game, Role | None]], str | None]:
         return await self.queries.games_of(user_id, cursor=cursor, limit=limit)
-
-    async def race_names_of(self, user_id: UUID) -> list[RaceName]:
-        return await self.queries.race_names_of(user_id)
 
     async def on_runtime_job_result(
         self,
