@@ -159,6 +159,7 @@ def build_foundation(config: Config) -> Foundation:
             dsn_provider=database.connect,
             heartbeat=cache.bus_heartbeat.total_seconds(),
             liveness=liveness,
+            meter=telemetry.meter("galaxy_backend.kernel.cachebus"),
         ),
         cache_limits=CacheLimits(
             max_entries=cache.max_entries, max_age=cache.max_age, warm_entries=cache.warm_entries

@@ -94,6 +94,9 @@ async def test_metrics_listener_serves_prometheus_text(start_backend) -> None:  
 
     await eventually(mail_queue_counted, message="mail queue gauges")
     assert "push_events_published" in response.text
+    # Counts that tests read are operators' figures too.
+    assert "cache_bus_reconnects_total{" in response.text
+    assert "runtime_turns_requested_total{" in response.text
     assert other.status_code == 404
 
 

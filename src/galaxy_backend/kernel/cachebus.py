@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
+from opentelemetry.metrics import Meter, Observation
 
 from galaxy_backend.kernel.liveness import Liveness
 from galaxy_backend.postgres import Connection
@@ -47,6 +48,7 @@ class CacheBus:
         heartbeat: float = 10.0,
         rng: random.Random | None = None,
         liveness: Liveness | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.instance_id = uuid.uuid4().hex
         # A round is one heartbeat's watch that found the connection answering.
@@ -61,6 +63,13 @@ class CacheBus:
         self._lost = asyncio.Event()
         self._ready = False
         self.reconnects = 0
+        if meter is not None:
+            meter.create_observable_counter(
+                "cache.bus.reconnects",
+                callbacks=[lambda _: [Observation(self.reconnects)]],
+                unit="{connection}",
+                description="LISTEN connections the cache bus had to open again",
+            )
 
     def subscribe(self, topic: str, invalidate: Invalidate) -> None:
         self._topics.setdefault(topic, []).append(invalidate)

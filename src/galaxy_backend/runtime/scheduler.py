@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import Tracer
 
 from galaxy_backend.cronutil import parse_schedule
@@ -101,6 +101,12 @@ class TurnScheduler:
         self._stopping = False
         # Turns this scheduler asked an engine to run (a replayed request counts too).
         self.turns_requested = 0
+        meter.create_observable_counter(
+            "runtime.turns.requested",
+            callbacks=[lambda _: [Observation(self.turns_requested)]],
+            unit="{turn}",
+            description="Turns this process asked an engine to run, retries included",
+        )
         self._lag = meter.create_histogram(
             "runtime.tick.lag",
             unit="s",
