@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import getpass
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -246,7 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _load_config()
     if config is None:
         return EXIT_CONFIG
-    configure_logging(config.log_level, config.log_format)
+    level = config.log_level
+    if args.command in ("admin", "engines") and "BACKEND_LOG_LEVEL" not in os.environ:
+        # One-shot commands print their outcome; routine lines (a migration applied, the
+        # embedded server up) would bury it. Warnings and errors still show.
+        level = "warning"
+    configure_logging(level, config.log_format)
     _warn_unknown_variables()
     if args.command == "serve":
         return serve(config)

@@ -181,6 +181,8 @@ async def test_disabling_ends_sessions_at_once_on_every_replica_from_api_and_cli
     missing = await asyncio.to_thread(run_admin_cli, db_dsn, "disable", "--username", "nobody")
     assert missing.returncode == 1
     assert "no such operator" in missing.stderr
+    # The outcome alone, not buried under routine log lines (migrations, start-up).
+    assert '"level":"info"' not in (password.stderr + missing.stderr).replace(" ", "")
     entries = (await first.client.get("/api/v1/admin/audit", headers=bearer(root))).json()["items"]
     by_cli = [e for e in entries if e["admin_username"].startswith("cli")]
     assert {e["action"] for e in by_cli} == {
