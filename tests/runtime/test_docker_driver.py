@@ -2,6 +2,8 @@
 
 import asyncio
 import dataclasses
+import io
+import tarfile
 from pathlib import Path
 from uuid import uuid4
 
@@ -23,6 +25,26 @@ from tests.runtime.conftest import TEST_LIMITS, DockerKit
 from tests.runtime.engines import TOKEN, EngineClient, wait_healthy
 
 pytestmark = pytest.mark.timeout(300)
+
+
+async def test_a_create_asked_again_writes_the_token_again(docker_kit: DockerKit) -> None:
+    # A create cut short after the container was made leaves no token, or an old one: the
+    # retried create must leave an engine its backend can control.
+    driver = docker_kit.make()
+    spec = docker_kit.spec()
+    await driver.create(spec)
+    stale = io.BytesIO()
+    with tarfile.open(fileobj=stale, mode="w") as tar:
+        entry = tarfile.TarInfo(".admin-token")
+        entry.size = len(b"not-the-token")
+        tar.addfile(entry, io.BytesIO(b"not-the-token"))
+    assert docker_kit.api.put_archive(instance_name(spec.game_id), "/data", stale.getvalue())
+    await driver.create(spec)
+    running = await driver.start(spec.game_id)
+    assert running.address is not None
+    await wait_healthy(running.address)
+    async with EngineClient(running.address) as engine:
+        assert (await engine.init(spec.game_id))["turn"] == 0
 
 
 async def test_the_container_is_made_as_the_spec_says(docker_kit: DockerKit) -> None:

@@ -102,6 +102,9 @@ class DockerDriver:
         client = await self._api()
         found = await self._call("inspect", game_id, _inspect_container, client, game_id)
         if found is not None:
+            # A create cut short after the container was made left no token (or an old one):
+            # written again, as every retry of this create must leave an engine that works.
+            await self._write_token(client, spec)
             return self._instance(game_id, found)
         await self._ensure_image(client, spec)
         if self._network:
@@ -109,13 +112,26 @@ class DockerDriver:
         await self._call("volume create", game_id, _create_volume, client, game_id)
         await self._call("create", game_id, self._create_container, client, spec)
         # The token as a file in the engine's volume: the container's config never holds it.
-        await self._call("token", game_id, _put_token, client, game_id, spec.admin_token)
+        await self._write_token(client, spec)
         # Ours or, after a lost race with another replica, theirs: the same container.
         found = await self._call("inspect", game_id, _inspect_container, client, game_id)
         if found is None:
             raise DriverError(f"container {instance_name(game_id)} vanished after its creation")
         _log.info("engine created", game_id=str(game_id), driver=self.name, image=spec.image)
         return self._instance(game_id, found)
+
+    async def _write_token(self, client: docker.APIClient, spec: EngineSpec) -> None:
+        # The same file each time; podman's archive upload now and then breaks its pipe under
+        # load (a 500), so one more try before the runtime job's own retry.
+        for attempt in (1, 2):
+            try:
+                await self._call(
+                    "token", spec.game_id, _put_token, client, spec.game_id, spec.admin_token
+                )
+                return
+            except DriverError as error:
+                if attempt == 2 or not error.transient:
+                    raise
 
     async def start(self, game_id: UUID) -> EngineInstance:
         """Start the container (unpause a paused one); its address as Docker reports it."""
