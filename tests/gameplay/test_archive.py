@@ -35,30 +35,12 @@ async def from_engine(table: Table, player: Player, turn: int, *, text: bool) ->
     return response.content
 
 
-async def kept_turns(table: Table) -> list[tuple[int, int]]:
-    """Each kept turn with its number of kept reports."""
-    rows = await table.lobby.sql(
-        "SELECT t.turn, count(r.player_id) AS reports FROM runtime_report_turns t"
-        " LEFT JOIN runtime_reports r USING (game_id, turn) WHERE t.game_id = $1"
-        " GROUP BY t.turn ORDER BY t.turn",
-        UUID(table.game_id),
-    )
-    return [(r["turn"], r["reports"]) for r in rows]
-
-
-async def force_turn(table: Table) -> None:
-    forced = await table.lobby.client.post(
-        f"/api/v1/user/games/{table.game_id}/force-next-turn", headers=table.owner.headers
-    )
-    assert forced.status_code == 202, forced.text
-
-
 async def test_a_running_game_is_read_without_its_engine(start_table: StartTable) -> None:
     table = await start_table(turn_schedule="@every 1h", turn_time_zone="UTC", env=QUIET_RECONCILER)
     a, b = table.players
-    await force_turn(table)
+    await table.force_turn()
     await table.wait_turn(1)
-    assert await kept_turns(table) == [(0, 2), (1, 2)]
+    assert await table.kept_turns() == [(0, 2), (1, 2)]
     engine_said: dict[tuple[str, int, bool], bytes] = {}
     for player in (a, b):
         for turn in (0, 1):

@@ -23,24 +23,6 @@ async def another_backend(table: Table, start_api: StartApi) -> Table:
     return replace(table, lobby=Lobby(api=api))
 
 
-async def kept_turns(table: Table) -> list[tuple[int, int]]:
-    """Each kept turn with its number of kept reports."""
-    rows = await table.lobby.sql(
-        "SELECT t.turn, count(r.player_id) AS reports FROM runtime_report_turns t"
-        " LEFT JOIN runtime_reports r USING (game_id, turn) WHERE t.game_id = $1"
-        " GROUP BY t.turn ORDER BY t.turn",
-        UUID(table.game_id),
-    )
-    return [(r["turn"], r["reports"]) for r in rows]
-
-
-async def force_turn(table: Table) -> None:
-    forced = await table.lobby.client.post(
-        f"/api/v1/user/games/{table.game_id}/force-next-turn", headers=table.owner.headers
-    )
-    assert forced.status_code == 202, forced.text
-
-
 async def test_a_backend_restart_mid_game_resumes_jobs_and_the_schedule(
     start_table: StartTable, start_api: StartApi
 ) -> None:
@@ -119,7 +101,7 @@ async def test_a_turn_is_committed_with_its_reports_or_not_at_all(
             address,
         )
         front.refusing = True
-        await force_turn(table)
+        await table.force_turn()
 
         async def failed() -> bool:
             return (await table.record())["last_error"] is not None
@@ -129,13 +111,13 @@ async def test_a_turn_is_committed_with_its_reports_or_not_at_all(
         assert front.refused > 0
         assert (await table.record())["current_turn"] == 0
         assert await table.turns() == []
-        assert await kept_turns(table) == [(0, 2)]
+        assert await table.kept_turns() == [(0, 2)]
         assert await table.lobby.notices("runtime.turn.ready") == []
 
         front.refusing = False
         await table.wait_turn(1, timeout=60)
         assert await table.turns() == [1]
-        assert await kept_turns(table) == [(0, 2), (1, 2)]
+        assert await table.kept_turns() == [(0, 2), (1, 2)]
         [notice] = await table.lobby.notices("runtime.turn.ready")
         assert notice.payload["turn"] == 1
         # Asked twice of the engine, which answers a repeated turn from its store.

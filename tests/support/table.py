@@ -89,6 +89,23 @@ class Table:
         )
         return [r["turn"] for r in rows]
 
+    async def kept_turns(self) -> list[tuple[int, int]]:
+        """Each turn the backend keeps, with its number of kept reports."""
+        rows = await self.lobby.sql(
+            "SELECT t.turn, count(r.player_id) AS reports FROM runtime_report_turns t"
+            " LEFT JOIN runtime_reports r USING (game_id, turn) WHERE t.game_id = $1"
+            " GROUP BY t.turn ORDER BY t.turn",
+            UUID(self.game_id),
+        )
+        return [(r["turn"], r["reports"]) for r in rows]
+
+    async def force_turn(self) -> None:
+        """The owner's forced turn, accepted."""
+        forced = await self.lobby.client.post(
+            f"/api/v1/user/games/{self.game_id}/force-next-turn", headers=self.owner.headers
+        )
+        assert forced.status_code == 202, forced.text
+
 
 StartTable = Callable[..., Awaitable[Table]]
 

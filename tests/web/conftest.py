@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 from tests.support import eventually
+from tests.support.api import bearer
 from tests.support.browser import _WATCH, SCREENSHOTS, WAIT_MS
 from tests.support.gateway import Stack
+from tests.support.lobby import game_body
 from tests.support.table import TABLE_ENV
 
 WEB_SCREENSHOTS = SCREENSHOTS.parent / "web"
@@ -167,45 +169,60 @@ async def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 8
     raise AssertionError(f"{selector} not reached in {limit} tabs")
 
 
-async def running_game(stack: Stack, owner: str, player: str) -> str:
-    """A two-race game started through the API (`owner` and `player` are tokens)."""
-
-    def auth(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
+async def made_game(stack: Stack, owner: str, **fields: Any) -> dict[str, Any]:
+    """A game made through the API by `owner` (a token), as `game_body` fills it in."""
     made = await stack.client.post(
-        "/api/v1/user/games",
-        json={
-            "name": "Keys Cup",
-            "min_players": 2,
-            "max_players": 2,
-            "enrollment_deadline": "2099-01-01T00:00:00Z",
-            "turn_schedule": "@every 1h",
-            "visibility": "public",
-            "owner_race_name": "Owners",
-            "settings": {},
-        },
-        headers=auth(owner),
+        "/api/v1/user/games", json=game_body(**fields), headers=bearer(owner)
     )
     assert made.status_code == 201, made.text
-    game_id: str = made.json()["id"]
+    game: dict[str, Any] = made.json()
+    return game
+
+
+async def enrolled_game(
+    stack: Stack, owner: str, player: str, *, race_name: str, **fields: Any
+) -> dict[str, Any]:
+    """A game made by `owner` with `player` applied as `race_name` and approved (tokens)."""
+    game = await made_game(stack, owner, **fields)
     applied = await stack.client.post(
-        f"/api/v1/user/games/{game_id}/applications",
-        json={"race_name": "Keyboarders"},
-        headers=auth(player),
+        f"/api/v1/user/games/{game['id']}/applications",
+        json={"race_name": race_name},
+        headers=bearer(player),
     )
     assert applied.status_code == 201, applied.text
     approved = await stack.client.post(
-        f"/api/v1/user/games/{game_id}/applications/{applied.json()['id']}/approve",
-        headers=auth(owner),
+        f"/api/v1/user/games/{game['id']}/applications/{applied.json()['id']}/approve",
+        headers=bearer(owner),
     )
     assert approved.status_code == 200, approved.text
-    started = await stack.client.post(f"/api/v1/user/games/{game_id}/start", headers=auth(owner))
+    return game
+
+
+async def started_game(stack: Stack, owner: str, game_id: str) -> None:
+    """The owner starts the game; back once it runs."""
+    started = await stack.client.post(f"/api/v1/user/games/{game_id}/start", headers=bearer(owner))
     assert started.status_code == 202, started.text
 
     async def running() -> bool:
-        found = await stack.client.get(f"/api/v1/user/games/{game_id}", headers=auth(owner))
+        found = await stack.client.get(f"/api/v1/user/games/{game_id}", headers=bearer(owner))
         return bool(found.json()["status"] == "running")
 
     await eventually(running, timeout=60, message="the game running")
-    return game_id
+
+
+async def running_game(stack: Stack, owner: str, player: str) -> str:
+    """A two-race game started through the API (`owner` and `player` are tokens)."""
+    game = await enrolled_game(
+        stack,
+        owner,
+        player,
+        race_name="Keyboarders",
+        name="Keys Cup",
+        min_players=2,
+        max_players=2,
+        turn_schedule="@every 1h",
+        owner_race_name="Owners",
+        settings={},
+    )
+    await started_game(stack, owner, game["id"])
+    return str(game["id"])

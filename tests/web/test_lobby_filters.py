@@ -2,29 +2,12 @@
 preview, in Chromium, against games made, filled, started and cancelled through the API."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from tests.support import eventually
+from tests.support.api import bearer
 from tests.support.gateway import Stack
-from tests.support.lobby import game_body
-from tests.web.conftest import WEB_ENV, NewPlayer, WebPlayer
+from tests.web.conftest import WEB_ENV, NewPlayer, WebPlayer, enrolled_game, made_game, started_game
 
 StartStack = Callable[..., Awaitable[Stack]]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def make_game(stack: Stack, owner: WebPlayer, **fields: Any) -> dict[str, Any]:
-    made = await stack.client.post(
-        "/api/v1/user/games",
-        json=game_body(**fields),
-        headers=bearer(await owner.token()),
-    )
-    assert made.status_code == 201, made.text
-    game: dict[str, Any] = made.json()
-    return game
 
 
 async def shown(player: WebPlayer) -> set[str]:
@@ -40,39 +23,25 @@ async def test_status_and_free_seat_filters_and_the_schedule_preview(
     stack = await start_stack(WEB_ENV)
     owner = await new_player(stack, "owner@example.org")
     await owner.sign_in()
-    opened = await make_game(stack, owner, name="Open Filter Cup", owner_race_name="Openers")
+    token = await owner.token()
+    opened = await made_game(stack, token, name="Open Filter Cup", owner_race_name="Openers")
     # Two seats: the owner's and another player's.
-    full = await make_game(
-        stack, owner, name="Full Filter Cup", min_players=2, max_players=2, owner_race_name="Fulls"
-    )
     other = await new_player(stack, "other@example.org")
     await other.sign_in()
-    applied = await stack.client.post(
-        f"/api/v1/user/games/{full['id']}/applications",
-        json={"race_name": "Others"},
-        headers=bearer(await other.token()),
+    full = await enrolled_game(
+        stack,
+        token,
+        await other.token(),
+        race_name="Others",
+        name="Full Filter Cup",
+        min_players=2,
+        max_players=2,
+        owner_race_name="Fulls",
     )
-    assert applied.status_code == 201, applied.text
-    approved = await stack.client.post(
-        f"/api/v1/user/games/{full['id']}/applications/{applied.json()['id']}/approve",
-        headers=bearer(await owner.token()),
-    )
-    assert approved.status_code == 200, approved.text
-    started = await stack.client.post(
-        f"/api/v1/user/games/{full['id']}/start", headers=bearer(await owner.token())
-    )
-    assert started.status_code == 202, started.text
-
-    async def running() -> bool:
-        game = await stack.client.get(
-            f"/api/v1/user/games/{full['id']}", headers=bearer(await owner.token())
-        )
-        return bool(game.json()["status"] == "running")
-
-    await eventually(running, timeout=30, message="the full game running")
-    gone = await make_game(stack, owner, name="Cancelled Filter Cup")
+    await started_game(stack, token, full["id"])
+    gone = await made_game(stack, token, name="Cancelled Filter Cup")
     cancelled = await stack.client.post(
-        f"/api/v1/user/games/{gone['id']}/cancel", headers=bearer(await owner.token())
+        f"/api/v1/user/games/{gone['id']}/cancel", headers=bearer(token)
     )
     assert cancelled.status_code == 200, cancelled.text
 

@@ -11,10 +11,10 @@ import httpx
 from playwright.async_api import expect
 
 from tests.support import eventually
-from tests.support.api import ADMIN_PASSWORD, ADMIN_USER
+from tests.support.api import ADMIN_PASSWORD, ADMIN_USER, bearer
 from tests.support.gateway import Stack
 from tests.support.lobby import game_body
-from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer
+from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer, enrolled_game
 
 StartStack = Callable[..., Awaitable[Stack]]
 # 64 characters without a space: the longest game name, and no place to wrap.
@@ -26,10 +26,6 @@ COLOUR = "(e) => getComputedStyle(e).color"
 # Each fact of the game's page: {"Status": "running", ...}.
 FACTS = """() => Object.fromEntries([...document.querySelectorAll(".facts dt")]
   .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))"""
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def sign_in_by_hand(player: WebPlayer) -> None:
@@ -62,32 +58,19 @@ async def sign_in_by_hand(player: WebPlayer) -> None:
 
 async def long_named_game(stack: Stack, owner: str, player: str) -> str:
     """Enrolled through the API, not started: its owner starts it on the page."""
-    made = await stack.client.post(
-        "/api/v1/user/games",
-        json=game_body(
-            name=LONG_NAME,
-            max_players=2,
-            turn_schedule="@every 1h",
-            turn_time_zone="UTC",
-            owner_race_name="Owners",
-            settings={"max_turns": 2},
-        ),
-        headers=bearer(owner),
+    game = await enrolled_game(
+        stack,
+        owner,
+        player,
+        race_name="Guests",
+        name=LONG_NAME,
+        max_players=2,
+        turn_schedule="@every 1h",
+        turn_time_zone="UTC",
+        owner_race_name="Owners",
+        settings={"max_turns": 2},
     )
-    assert made.status_code == 201, made.text
-    game_id: str = made.json()["id"]
-    applied = await stack.client.post(
-        f"/api/v1/user/games/{game_id}/applications",
-        json={"race_name": "Guests"},
-        headers=bearer(player),
-    )
-    assert applied.status_code == 201, applied.text
-    approved = await stack.client.post(
-        f"/api/v1/user/games/{game_id}/applications/{applied.json()['id']}/approve",
-        headers=bearer(owner),
-    )
-    assert approved.status_code == 200, approved.text
-    return game_id
+    return str(game["id"])
 
 
 async def test_a_newcomer_on_a_phone(start_stack: StartStack, new_player: NewPlayer) -> None:

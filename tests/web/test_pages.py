@@ -8,15 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.support import eventually
+from tests.support.api import bearer
 from tests.support.gateway import Stack
 from tests.support.lobby import game_body
 from tests.web.conftest import PHONE, WEB_ENV, NewPlayer, WebPlayer, running_game
 
 StartStack = Callable[..., Awaitable[Stack]]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def private_game(stack: Stack, owner: WebPlayer) -> tuple[str, str]:

@@ -39,7 +39,6 @@ from galaxy_backend.console.schemas import (
     SentNotificationPage,
     StatusOut,
     SubscriberOut,
-    TurnOut,
     TurnPage,
 )
 from galaxy_backend.console.service import ConsoleReads
@@ -50,7 +49,13 @@ from galaxy_backend.lobby.schemas import ApplicationList
 from galaxy_backend.lobby.views import application_view, race_name_view
 from galaxy_backend.mail.schemas import DeliveryOut
 from galaxy_backend.runtime.errors import RuntimeNotFound
-from galaxy_backend.runtime.schemas import GameStandingOut, PlayerStandingOut, RankOut, RecordOut
+from galaxy_backend.runtime.schemas import (
+    GameStandingOut,
+    PlayerStandingOut,
+    RankOut,
+    RecordOut,
+    TurnOut,
+)
 from galaxy_backend.server.auth import AdminReader, AdminWriter, client_ip
 from galaxy_backend.server.errors import errors_of
 from galaxy_backend.server.http_app import audience_router

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from galaxy_backend.lobby.models import Role
 from galaxy_backend.lobby.schemas import AdminRaceNameOut
 from galaxy_backend.mail.schemas import DeliveryOut
-from galaxy_backend.runtime.schemas import GameStandingOut, RecordOut
+from galaxy_backend.runtime.schemas import GameStandingOut, RecordOut, TurnOut
 
 
 class ComponentOut(BaseModel):
@@ -170,14 +170,6 @@ class EngineStateOut(BaseModel):
 
     record: RecordOut
     standing: GameStandingOut
-
-
-class TurnOut(BaseModel):
-    turn: int
-    trigger: str
-    scheduled_at: datetime | None
-    started_at: datetime
-    finished_at: datetime
 
 
 class TurnPage(BaseModel):
